@@ -1,0 +1,80 @@
+# Sluice: `make run` (a worker with the quickstart pipeline) and `make test`.
+# Both install what they need first and are safe to run twice.
+
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/sluice-target
+TOOLS ?= $(HOME)/.cache/sluice-tools
+TANSU := $(TOOLS)/bin/tansu
+TANSU_VERSION := 0.6.0
+DATA := data
+BROKER_PORT ?= 9092
+APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl
+SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
+
+.PHONY: all tools apt build run broker broker-stop test lint fmt clean
+
+all: build
+
+## Installs Debian packages (clang for RocksDB's bindings) and the tansu broker.
+tools: apt $(TANSU)
+
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(TANSU):
+	@echo "installing the test broker tansu $(TANSU_VERSION) into $(TOOLS) (about 15 minutes on 2 cores, once)"
+	cargo install tansu --version $(TANSU_VERSION) --locked --features dynostore,libsql --root $(TOOLS)
+
+build: apt
+	cargo build -p sluice-runtime --bin sluice
+
+## Starts a broker on 127.0.0.1:$(BROKER_PORT) with SQLite storage under $(DATA)/.
+broker: $(TANSU)
+	@mkdir -p $(DATA)
+	@if [ -f $(DATA)/tansu.pid ] && kill -0 $$(cat $(DATA)/tansu.pid) 2>/dev/null; then \
+	  echo "broker already running (pid $$(cat $(DATA)/tansu.pid))"; \
+	else \
+	  env -u CLUSTER_ID -u STORAGE_ENGINE $(TANSU) broker \
+	    --listener-url tcp://127.0.0.1:$(BROKER_PORT) --advertised-listener-url tcp://127.0.0.1:$(BROKER_PORT) \
+	    --storage-engine sqlite:///$(abspath $(DATA))/tansu.db > $(DATA)/tansu.log 2>&1 & echo $$! > $(DATA)/tansu.pid; \
+	  for i in $$(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/$(BROKER_PORT)) 2>/dev/null && break; sleep 0.2; done; \
+	  echo "broker started on 127.0.0.1:$(BROKER_PORT) (pid $$(cat $(DATA)/tansu.pid), log $(DATA)/tansu.log)"; \
+	fi
+
+broker-stop:
+	@if [ -f $(DATA)/tansu.pid ]; then kill $$(cat $(DATA)/tansu.pid) 2>/dev/null || true; rm -f $(DATA)/tansu.pid; echo "broker stopped"; fi
+
+## The main job: broker + a standalone worker running examples/quickstart.
+run: tools build broker
+	@mkdir -p $(DATA)/quickstart
+	@touch $(DATA)/quickstart/input.txt
+	@for i in 1 2 3; do echo "hello from make run, line $$i, $$(date -Is)" >> $(DATA)/quickstart/input.txt; done
+	@echo
+	@echo "Sluice quickstart: $(DATA)/quickstart/input.txt -> topic quickstart-lines (JSON with schema) -> $(DATA)/quickstart/output.txt"
+	@echo "  add lines:        echo hello >> $(DATA)/quickstart/input.txt"
+	@echo "  watch the sink:   tail -f $(DATA)/quickstart/output.txt   (flushed every 2 s)"
+	@echo "  connector status: curl -s localhost:8083/connectors/quickstart-file-source/status"
+	@echo "  stop:             Ctrl-C (then 'make broker-stop')"
+	@echo
+	$(SLUICE) standalone examples/quickstart/worker.properties \
+	  examples/quickstart/file-source.properties examples/quickstart/file-sink.json
+
+## All tests: unit tests and end-to-end tests against a real broker.
+test: tools
+	cargo build -p sluice-runtime --bin sluice
+	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean: broker-stop
+	rm -rf $(DATA)

@@ -1,0 +1,320 @@
+//! The worker configuration (`connect-standalone.properties`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
+
+use super::{ConfigFileError, env, properties, read};
+
+pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+pub const KEY_CONVERTER: &str = "key.converter";
+pub const VALUE_CONVERTER: &str = "value.converter";
+pub const HEADER_CONVERTER: &str = "header.converter";
+pub const OFFSET_FILE: &str = "offset.storage.file.filename";
+pub const OFFSET_DIR: &str = "offset.storage.dir";
+pub const OFFSET_FLUSH_INTERVAL: &str = "offset.flush.interval.ms";
+pub const OFFSET_FLUSH_TIMEOUT: &str = "offset.flush.timeout.ms";
+pub const LISTENERS: &str = "listeners";
+pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
+pub const ADVERTISED_PORT: &str = "rest.advertised.port";
+pub const SHUTDOWN_TIMEOUT: &str = "task.shutdown.graceful.timeout.ms";
+
+const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+
+/// Kafka Connect worker keys Sluice accepts but does not act on (yet).
+const KNOWN_UNUSED: &[&str] = &[
+    "plugin.path",
+    "plugin.discovery",
+    "rest.host.name",
+    "rest.port",
+    "client.id",
+    "config.providers",
+    "connector.client.config.override.policy",
+    "metrics.sample.window.ms",
+    "metrics.num.samples",
+    "metrics.recording.level",
+    "metric.reporters",
+    "access.control.allow.origin",
+    "access.control.allow.methods",
+    "response.http.headers.config",
+    "admin.listeners",
+    "topic.creation.enable",
+    "exactly.once.source.support",
+    "scheduled.rebalance.max.delay.ms",
+];
+
+/// Prefixes whose keys are handed on (to librdkafka or a converter).
+const PASS_THROUGH: &[&str] = &[
+    "producer.",
+    "consumer.",
+    "admin.",
+    "key.converter.",
+    "value.converter.",
+    "header.converter.",
+    "internal.",
+    "listeners.https.",
+    "ssl.",
+    "sasl.",
+    "security.",
+];
+
+fn def() -> ConfigDef {
+    ConfigDef::new()
+        .define(BOOTSTRAP_SERVERS, ConfigType::List, Some("localhost:9092"), Importance::High,
+            "Kafka brokers to connect to, host:port[,host:port...]")
+        .define(KEY_CONVERTER, ConfigType::Class, Some(JSON_CONVERTER), Importance::High,
+            "Converter for record keys (class name or alias)")
+        .define(VALUE_CONVERTER, ConfigType::Class, Some(JSON_CONVERTER), Importance::High,
+            "Converter for record values (class name or alias)")
+        .define(HEADER_CONVERTER, ConfigType::Class,
+            Some("org.apache.kafka.connect.storage.SimpleHeaderConverter"), Importance::Low,
+            "Converter for header values")
+        .define(OFFSET_FILE, ConfigType::String, Some(""), Importance::High,
+            "Kafka Connect's standalone offsets file; Sluice keeps a RocksDB store at this path (or at PATH.rocksdb when PATH is an existing file)")
+        .define(OFFSET_DIR, ConfigType::String, Some(""), Importance::High,
+            "Directory of the RocksDB store for offsets and worker state; wins over offset.storage.file.filename")
+        .key(ConfigKey::new(OFFSET_FLUSH_INTERVAL, ConfigType::Long).default_value("60000")
+            .importance(Importance::Low).validator(Validator::at_least(1.0))
+            .doc("How often acknowledged source offsets and flushed sink offsets are committed"))
+        .key(ConfigKey::new(OFFSET_FLUSH_TIMEOUT, ConfigType::Long).default_value("5000")
+            .importance(Importance::Low).validator(Validator::at_least(0.0))
+            .doc("How long a commit waits for outstanding records before it is retried at the next interval"))
+        .define(LISTENERS, ConfigType::List, Some("http://0.0.0.0:8083"), Importance::Low,
+            "REST listeners, e.g. http://0.0.0.0:8083")
+        .define(ADVERTISED_HOST, ConfigType::String, Some(""), Importance::Low,
+            "Host name this worker reports as its worker_id")
+        .define(ADVERTISED_PORT, ConfigType::Int, Some("0"), Importance::Low,
+            "Port this worker reports as part of its worker_id")
+        .key(ConfigKey::new(SHUTDOWN_TIMEOUT, ConfigType::Long).default_value("5000")
+            .importance(Importance::Low).validator(Validator::at_least(0.0))
+            .doc("How long tasks get to stop, flush and commit on shutdown"))
+}
+
+/// A REST listener address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub host: String,
+    pub port: u16,
+}
+
+impl Listener {
+    /// Parses Kafka Connect's `PROTOCOL://host:port` (`HTTP://:8083` means
+    /// every interface).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let (proto, rest) = s
+            .split_once("://")
+            .ok_or_else(|| format!("listener '{s}' is not PROTOCOL://host:port"))?;
+        if !proto.eq_ignore_ascii_case("http") {
+            return Err(format!(
+                "listener '{s}': only http is supported so far (TLS listeners are planned)"
+            ));
+        }
+        let (host, port) = rest
+            .rsplit_once(':')
+            .ok_or_else(|| format!("listener '{s}' has no port"))?;
+        let port = port
+            .parse()
+            .map_err(|_| format!("listener '{s}' has a bad port '{port}'"))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let host = if host.is_empty() { "0.0.0.0" } else { host };
+        Ok(Self {
+            host: host.to_string(),
+            port,
+        })
+    }
+}
+
+/// A converter class and its settings (prefix stripped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConverterSpec {
+    pub class: String,
+    pub props: BTreeMap<String, String>,
+}
+
+/// The parsed worker configuration.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub bootstrap_servers: String,
+    pub key_converter: ConverterSpec,
+    pub value_converter: ConverterSpec,
+    pub header_converter: String,
+    pub state_dir: PathBuf,
+    pub offset_flush_interval: Duration,
+    pub offset_flush_timeout: Duration,
+    pub listeners: Vec<Listener>,
+    pub advertised_host: Option<String>,
+    pub advertised_port: Option<u16>,
+    pub shutdown_timeout: Duration,
+    /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
+    pub producer: BTreeMap<String, String>,
+    pub consumer: BTreeMap<String, String>,
+    pub admin: BTreeMap<String, String>,
+    pub originals: BTreeMap<String, String>,
+}
+
+impl WorkerConfig {
+    /// Reads a worker properties file, applies `CONNECT_*` overrides from
+    /// the process environment, and parses it.
+    pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
+        let text = read(path)?;
+        let mut props = properties::parse(&text).map_err(|source| ConfigFileError::Properties {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        for key in env::apply(&mut props, std::env::vars()) {
+            tracing::info!(key, "worker config key overridden from the environment");
+        }
+        Self::from_props(props).map_err(|m| ConfigFileError::invalid(path, m))
+    }
+
+    /// Parses worker properties; the error lists every bad key.
+    pub fn from_props(props: BTreeMap<String, String>) -> Result<Self, String> {
+        let def = def();
+        let parsed = def.parse(&props).map_err(|e| {
+            e.issues
+                .iter()
+                .map(|i| i.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })?;
+        for key in props.keys() {
+            if def.get(key).is_some() || PASS_THROUGH.iter().any(|p| key.starts_with(p)) {
+                continue;
+            }
+            if KNOWN_UNUSED.contains(&key.as_str())
+                || key.starts_with("offset.storage.")
+                || key.starts_with("config.storage.")
+                || key.starts_with("status.storage.")
+                || key.starts_with("group.")
+            {
+                tracing::info!(
+                    key,
+                    "worker config key is accepted for Kafka Connect compatibility and not used by Sluice's standalone mode"
+                );
+            } else {
+                tracing::warn!(
+                    key,
+                    "worker config key was supplied but isn't a known config"
+                );
+            }
+        }
+        let err = |e: sluice_connect_api::config::ConfigErrors| e.to_string();
+        let listeners = parsed
+            .list(LISTENERS)
+            .map_err(err)?
+            .iter()
+            .map(|l| {
+                Listener::parse(l)
+                    .map_err(|m| format!("Invalid value {l} for configuration {LISTENERS}: {m}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let ms = |key: &str| -> Result<Duration, String> {
+            let v = parsed.long(key).map_err(err)?;
+            Ok(Duration::from_millis(u64::try_from(v).unwrap_or(0)))
+        };
+        let converter = |key: &str| -> Result<ConverterSpec, String> {
+            Ok(ConverterSpec {
+                class: parsed.class(key).map_err(err)?,
+                props: parsed.originals_with_prefix(&format!("{key}.")),
+            })
+        };
+        let port = parsed.int(ADVERTISED_PORT).map_err(err)?;
+        Ok(Self {
+            bootstrap_servers: parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),
+            key_converter: converter(KEY_CONVERTER)?,
+            value_converter: converter(VALUE_CONVERTER)?,
+            header_converter: parsed.class(HEADER_CONVERTER).map_err(err)?,
+            state_dir: state_dir(
+                parsed.optional_string(OFFSET_DIR),
+                parsed.optional_string(OFFSET_FILE),
+            ),
+            offset_flush_interval: ms(OFFSET_FLUSH_INTERVAL)?,
+            offset_flush_timeout: ms(OFFSET_FLUSH_TIMEOUT)?,
+            listeners,
+            advertised_host: parsed.optional_string(ADVERTISED_HOST),
+            advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
+            shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
+            producer: parsed.originals_with_prefix("producer."),
+            consumer: parsed.originals_with_prefix("consumer."),
+            admin: parsed.originals_with_prefix("admin."),
+            originals: props,
+        })
+    }
+}
+
+/// Where the RocksDB store lives: `offset.storage.dir`, else
+/// `offset.storage.file.filename` (as a directory, or beside it when a
+/// regular file of that name exists, e.g. a Kafka Connect offsets file),
+/// else `./sluice-state`.
+fn state_dir(dir: Option<String>, file: Option<String>) -> PathBuf {
+    if let Some(d) = dir {
+        return PathBuf::from(d);
+    }
+    if let Some(f) = file {
+        let p = PathBuf::from(&f);
+        if p.is_file() {
+            let alt = PathBuf::from(format!("{f}.rocksdb"));
+            tracing::info!(file = %p.display(), store = %alt.display(),
+                "offset.storage.file.filename names an existing file; keeping the RocksDB store beside it");
+            return alt;
+        }
+        return p;
+    }
+    PathBuf::from("sluice-state")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn kafka_quickstart_worker_file() {
+        let text = "bootstrap.servers=localhost:9092\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\nkey.converter.schemas.enable=true\nvalue.converter.schemas.enable=true\noffset.storage.file.filename=/tmp/connect.offsets\noffset.flush.interval.ms=10000\nplugin.path=libs/connect-file-4.1.0.jar\n";
+        let c = WorkerConfig::from_props(properties::parse(text).unwrap()).unwrap();
+        assert_eq!(c.bootstrap_servers, "localhost:9092");
+        assert_eq!(c.value_converter.props["schemas.enable"], "true");
+        assert_eq!(c.offset_flush_interval, Duration::from_secs(10));
+        assert_eq!(
+            c.listeners,
+            vec![Listener {
+                host: "0.0.0.0".into(),
+                port: 8083
+            }]
+        );
+    }
+
+    #[test]
+    fn pass_through_and_listeners() {
+        let c = WorkerConfig::from_props(props(&[
+            ("producer.linger.ms", "5"),
+            ("consumer.fetch.min.bytes", "1"),
+            ("listeners", "HTTP://:18083"),
+        ]))
+        .unwrap();
+        assert_eq!(c.producer["linger.ms"], "5");
+        assert_eq!(c.consumer["fetch.min.bytes"], "1");
+        assert_eq!(c.listeners[0].port, 18083);
+        assert_eq!(c.listeners[0].host, "0.0.0.0");
+    }
+
+    #[test]
+    fn bad_values_name_keys() {
+        let e = WorkerConfig::from_props(props(&[
+            ("offset.flush.interval.ms", "soon"),
+            ("listeners", "http://x"),
+        ]))
+        .unwrap_err();
+        assert!(e.contains("offset.flush.interval.ms"), "{e}");
+        let e = WorkerConfig::from_props(props(&[("listeners", "https://:8443")])).unwrap_err();
+        assert!(e.contains("listeners"), "{e}");
+    }
+}

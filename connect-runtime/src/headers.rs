@@ -1,0 +1,48 @@
+//! Header values to bytes and back, like Kafka Connect's default
+//! `SimpleHeaderConverter` for the common cases: strings as UTF-8, bytes as
+//! is, other primitives as their text, structured values as JSON.
+
+use sluice_connect_api::Header;
+use sluice_connect_api::schema::converter::{Converter, ConverterConfig, JsonConverter};
+use sluice_connect_api::schema::{Schema, Value};
+
+pub(crate) fn to_bytes(h: &Header) -> Option<Vec<u8>> {
+    Some(match &h.value {
+        Value::Null => return None,
+        Value::String(s) => s.as_bytes().to_vec(),
+        Value::Bytes(b) => b.clone(),
+        Value::Int8(v) => v.to_string().into_bytes(),
+        Value::Int16(v) => v.to_string().into_bytes(),
+        Value::Int32(v) => v.to_string().into_bytes(),
+        Value::Int64(v) => v.to_string().into_bytes(),
+        Value::Float32(v) => v.to_string().into_bytes(),
+        Value::Float64(v) => v.to_string().into_bytes(),
+        Value::Boolean(v) => v.to_string().into_bytes(),
+        other => {
+            let mut cfg = ConverterConfig::default();
+            cfg.props.insert("schemas.enable".into(), "false".into());
+            let json = JsonConverter::new(&cfg).ok()?;
+            json.from_connect("", h.schema.as_ref(), other)
+                .ok()
+                .flatten()?
+        }
+    })
+}
+
+pub(crate) fn from_bytes(key: &str, bytes: Option<&[u8]>) -> Header {
+    let (schema, value) = match bytes {
+        None => (None, Value::Null),
+        Some(b) => match std::str::from_utf8(b) {
+            Ok(s) => (
+                Some(Schema::optional_string()),
+                Value::String(s.to_string()),
+            ),
+            Err(_) => (Some(Schema::optional_bytes()), Value::Bytes(b.to_vec())),
+        },
+    };
+    Header {
+        key: key.to_string(),
+        schema,
+        value,
+    }
+}

@@ -1,0 +1,86 @@
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::types::RDKafkaErrorCode;
+use sluice_connect_api::{ConnectError, ConnectResult};
+
+use super::{LogContext, client_config};
+
+/// Creates topics the runtime writes to when they are missing (the broker
+/// may not auto-create them). Remembers what exists.
+pub struct TopicAdmin {
+    client: AdminClient<LogContext>,
+    known: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for TopicAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicAdmin").finish_non_exhaustive()
+    }
+}
+
+impl TopicAdmin {
+    pub fn new(bootstrap: &str, admin: &BTreeMap<String, String>) -> ConnectResult<Self> {
+        let client = client_config(bootstrap, &[admin], &[])
+            .create_with_context(LogContext)
+            .map_err(|e| ConnectError::fatal_from("cannot create Kafka admin client", e))?;
+        Ok(Self {
+            client,
+            known: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn is_known(&self, topic: &str) -> bool {
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(topic)
+    }
+
+    /// Makes sure `topic` exists, creating it with `partitions` partitions
+    /// and the broker's default replication factor otherwise.
+    pub async fn ensure(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication: i32,
+    ) -> ConnectResult<()> {
+        if self.is_known(topic) {
+            return Ok(());
+        }
+        let new = NewTopic::new(
+            topic,
+            partitions.max(1),
+            TopicReplication::Fixed(replication),
+        );
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = self
+            .client
+            .create_topics([&new], &opts)
+            .await
+            .map_err(|e| ConnectError::retriable_from(format!("cannot create topic {topic}"), e))?;
+        for r in results {
+            match r {
+                Ok(name) => tracing::info!(topic = %name, partitions, "created topic"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(ConnectError::retriable(format!(
+                        "cannot create topic {name}: {code} (create it yourself, or check the broker)"
+                    )));
+                }
+            }
+        }
+        self.known
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(topic.to_string());
+        Ok(())
+    }
+
+    /// The Kafka cluster id, when the broker reports one.
+    pub fn cluster_id(&self) -> Option<String> {
+        self.client.inner().fetch_cluster_id(Duration::from_secs(5))
+    }
+}

@@ -1,0 +1,107 @@
+//! Kafka clients: librdkafka settings, logging, topic creation.
+
+mod admin;
+
+use std::collections::BTreeMap;
+
+use rdkafka::ClientConfig;
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+
+pub use admin::TopicAdmin;
+
+/// Routes librdkafka's logs and errors into `tracing`.
+#[derive(Debug, Clone, Default)]
+pub struct LogContext;
+
+impl ClientContext for LogContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => tracing::error!(target: "librdkafka", fac, "{log_message}"),
+            RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{log_message}"),
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", fac, "{log_message}");
+            }
+            RDKafkaLogLevel::Debug => tracing::debug!(target: "librdkafka", fac, "{log_message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, "{reason}");
+    }
+}
+
+/// Producer defaults: Kafka Connect's (acks=all, one request in flight so
+/// retries keep order, retry until delivered) plus explicit queue bounds so
+/// memory stays bounded. `producer.*` worker keys and
+/// `producer.override.*` connector keys win.
+pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
+    ("acks", "all"),
+    ("max.in.flight.requests.per.connection", "1"),
+    ("message.timeout.ms", "0"),
+    ("linger.ms", "5"),
+    ("batch.num.messages", "10000"),
+    ("queue.buffering.max.messages", "100000"),
+    ("queue.buffering.max.kbytes", "65536"),
+    ("compression.type", "none"),
+];
+
+/// Consumer defaults for sink tasks: Kafka Connect's (earliest, no auto
+/// commit) plus bounded fetch queues.
+pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    ("auto.offset.reset", "earliest"),
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+    ("queued.max.messages.kbytes", "32768"),
+    ("queued.min.messages", "10000"),
+    ("topic.metadata.refresh.interval.ms", "10000"),
+    ("enable.partition.eof", "false"),
+];
+
+/// Builds a client config from layers; later layers win.
+pub fn client_config(
+    bootstrap: &str,
+    layers: &[&BTreeMap<String, String>],
+    defaults: &[(&str, &str)],
+) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", bootstrap);
+    cfg.set("log_level", "4");
+    for (k, v) in defaults {
+        cfg.set(*k, *v);
+    }
+    for layer in layers {
+        for (k, v) in *layer {
+            if is_java_only(k) {
+                tracing::debug!(key = %k, "Kafka Java client setting has no librdkafka equivalent; ignored");
+                continue;
+            }
+            cfg.set(translate(k), v.as_str());
+        }
+    }
+    cfg
+}
+
+/// Java client keys that librdkafka spells differently.
+fn translate(key: &str) -> &str {
+    match key {
+        "max.poll.records" => "batch.num.messages",
+        "buffer.memory" => "queue.buffering.max.kbytes",
+        "delivery.timeout.ms" => "message.timeout.ms",
+        other => other,
+    }
+}
+
+/// Java client keys that make no sense to librdkafka (serializers etc.).
+fn is_java_only(key: &str) -> bool {
+    key.ends_with(".serializer")
+        || key.ends_with(".deserializer")
+        || matches!(
+            key,
+            "max.poll.records" | "buffer.memory" | "interceptor.classes" | "partitioner.class"
+        )
+}

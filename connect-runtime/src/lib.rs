@@ -1,0 +1,31 @@
+//! The Sluice worker runtime.
+//!
+//! - [`config`]: worker and connector configuration files (Java properties,
+//!   JSON, `CONNECT_*` overrides).
+//! - [`connector_config`]: the keys every connector has; full validation of a
+//!   connector config against the plugin registry.
+//! - [`source`] / [`sink`]: task executors (the data path of DESIGN.md §4).
+//! - [`offsets`]: the source offset store (RocksDB, memory).
+//! - [`herder`]: connector and task lifecycle.
+//! - [`rest`]: the Kafka Connect-compatible REST API.
+//! - [`standalone`]: `sluice standalone`, wiring it all together.
+
+pub mod config;
+pub mod connector_config;
+pub mod converters;
+mod headers;
+pub mod herder;
+pub mod kafka;
+pub mod offsets;
+pub mod plugins;
+pub mod rest;
+pub mod sink;
+pub mod source;
+pub mod standalone;
+pub mod status;
+pub mod worker;
+
+/// This build's version, shown by `GET /`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The git commit this binary was built from.
+pub const COMMIT: &str = env!("SLUICE_GIT_COMMIT");

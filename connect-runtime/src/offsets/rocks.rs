@@ -1,0 +1,139 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use sluice_connect_api::OffsetMap;
+
+use super::{OffsetStore, StoreError, decode_key, decode_value, encode_key, key_prefix};
+
+const OFFSETS_CF: &str = "offsets";
+
+/// Offsets in a RocksDB database: one write batch and one sync per commit,
+/// never per record.
+#[derive(Debug, Clone)]
+pub struct RocksOffsetStore {
+    db: Arc<DB>,
+    path: PathBuf,
+}
+
+impl RocksOffsetStore {
+    /// Opens (or creates) the store in directory `path`.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let io = |e: &dyn std::fmt::Display| StoreError::Io {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        };
+        std::fs::create_dir_all(path).map_err(|e| io(&e))?;
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        // A small store: keep RocksDB's memory and threads modest.
+        opts.set_max_background_jobs(1);
+        opts.set_write_buffer_size(4 * 1024 * 1024);
+        opts.set_keep_log_file_num(2);
+        let cfs = vec![ColumnFamilyDescriptor::new(OFFSETS_CF, Options::default())];
+        let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| io(&e))?;
+        Ok(Self {
+            db: Arc::new(db),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn err(&self, e: rocksdb::Error) -> StoreError {
+        StoreError::Io {
+            path: self.path.display().to_string(),
+            message: e.into_string(),
+        }
+    }
+
+    fn cf(&self) -> Result<&rocksdb::ColumnFamily, StoreError> {
+        self.db.cf_handle(OFFSETS_CF).ok_or_else(|| StoreError::Io {
+            path: self.path.display().to_string(),
+            message: format!("column family {OFFSETS_CF} is missing"),
+        })
+    }
+}
+
+impl OffsetStore for RocksOffsetStore {
+    fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError> {
+        let key = encode_key(connector, partition);
+        let v = self.db.get_cf(self.cf()?, &key).map_err(|e| self.err(e))?;
+        v.map(|v| decode_value(&key, &v)).transpose()
+    }
+
+    fn put_all(
+        &self,
+        connector: &str,
+        entries: &[(OffsetMap, Option<OffsetMap>)],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let cf = self.cf()?;
+        let mut batch = WriteBatch::default();
+        for (p, o) in entries {
+            let key = encode_key(connector, p);
+            match o {
+                Some(o) => batch.put_cf(cf, key, serde_json::Value::Object(o.clone()).to_string()),
+                None => batch.delete_cf(cf, key),
+            }
+        }
+        let mut wo = WriteOptions::default();
+        wo.set_sync(true);
+        self.db.write_opt(batch, &wo).map_err(|e| self.err(e))
+    }
+
+    fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
+        let prefix = key_prefix(connector);
+        let mut out = Vec::new();
+        for item in self
+            .db
+            .iterator_cf(self.cf()?, IteratorMode::From(&prefix, Direction::Forward))
+        {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            out.push((decode_key(&k)?.1, decode_value(&k, &v)?));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conformance() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RocksOffsetStore::open(dir.path()).unwrap();
+        super::super::conformance::run_all(&store);
+    }
+
+    #[test]
+    fn survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = OffsetMap::new();
+        p.insert("filename".into(), "f".into());
+        let mut o = OffsetMap::new();
+        o.insert("position".into(), 7.into());
+        {
+            let s = RocksOffsetStore::open(dir.path()).unwrap();
+            s.put_all("c", &[(p.clone(), Some(o.clone()))]).unwrap();
+        }
+        let s = RocksOffsetStore::open(dir.path()).unwrap();
+        assert_eq!(s.get("c", &p).unwrap(), Some(o));
+    }
+
+    #[test]
+    fn unusable_path_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, "x").unwrap();
+        let err = RocksOffsetStore::open(&file).unwrap_err().to_string();
+        assert!(err.contains("plain-file"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! The plugins compiled into this worker binary.
+
+use sluice_connect_api::Registry;
+
+/// Built-in converters plus every connector crate enabled by features.
+pub fn registry() -> Registry {
+    #[allow(unused_mut)]
+    let mut r = Registry::with_builtin_converters();
+    #[cfg(feature = "file")]
+    sluice_connector_file::register(&mut r);
+    r
+}

@@ -1,0 +1,317 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, ThreadedProducer};
+use sluice_connect_api::schema::converter::Converter;
+use sluice_connect_api::{
+    Config, ConnectError, ConnectResult, SourceRecord, SourceTask, SourceTaskContext,
+};
+use tokio::sync::watch;
+
+use super::acks::{AckContext, AckTracker};
+use super::offsets::PartitionOffsets;
+use crate::kafka::{LogContext, PRODUCER_DEFAULTS, TopicAdmin, client_config};
+use crate::offsets::{ConnectorOffsetReader, OffsetStore};
+use crate::status::{State, StatusStore};
+
+/// Everything a source task needs to run.
+pub struct SourceTaskParams {
+    pub connector: String,
+    pub task_id: u32,
+    pub config: Config,
+    pub task: Box<dyn SourceTask>,
+    pub key_converter: Box<dyn Converter>,
+    pub value_converter: Box<dyn Converter>,
+    pub bootstrap: String,
+    /// Worker `producer.*` then connector `producer.override.*` settings.
+    pub producer_props: Vec<BTreeMap<String, String>>,
+    pub offsets: Arc<dyn OffsetStore>,
+    pub admin: Arc<TopicAdmin>,
+    pub status: Arc<StatusStore>,
+    pub flush_interval: Duration,
+    pub flush_timeout: Duration,
+    pub stop: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for SourceTaskParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SourceTaskParams")
+            .field("connector", &self.connector)
+            .field("task_id", &self.task_id)
+            .finish_non_exhaustive()
+    }
+}
+
+type TaskProducer = ThreadedProducer<AckContext>;
+
+struct Sender {
+    connector: String,
+    producer: TaskProducer,
+    tracker: Arc<AckTracker>,
+    key_converter: Box<dyn Converter>,
+    value_converter: Box<dyn Converter>,
+    admin: Arc<TopicAdmin>,
+    offsets: Arc<dyn OffsetStore>,
+    topic_partitions: i32,
+    topic_replication: i32,
+    flush_timeout: Duration,
+    /// Acknowledged offsets not yet stored (kept across a failed commit).
+    pending: PartitionOffsets,
+}
+
+/// Runs one source task until it is stopped or fails; the status store
+/// shows the outcome.
+pub async fn run_source_task(p: SourceTaskParams) {
+    let (name, id, status) = (p.connector.clone(), p.task_id, p.status.clone());
+    let span = tracing::info_span!("task", connector = %name, task = id);
+    let result = tracing::Instrument::instrument(run(p), span).await;
+    match result {
+        Ok(()) => tracing::info!(connector = %name, task = id, "source task stopped"),
+        Err(e) => {
+            tracing::error!(connector = %name, task = id, error = %e.trace(), "source task failed");
+            status.set_task(&name, id, State::Failed, Some(e.trace()));
+        }
+    }
+}
+
+async fn run(p: SourceTaskParams) -> ConnectResult<()> {
+    let SourceTaskParams {
+        connector,
+        task_id,
+        config,
+        mut task,
+        key_converter,
+        value_converter,
+        bootstrap,
+        producer_props,
+        offsets,
+        admin,
+        status,
+        flush_interval,
+        flush_timeout,
+        mut stop,
+    } = p;
+    let tracker = Arc::new(AckTracker::default());
+    let layers: Vec<&BTreeMap<String, String>> = producer_props.iter().collect();
+    let mut cfg = client_config(&bootstrap, &layers, PRODUCER_DEFAULTS);
+    cfg.set(
+        "client.id",
+        format!("connector-producer-{connector}-{task_id}"),
+    );
+    let producer: TaskProducer = cfg
+        .create_with_context(AckContext {
+            tracker: tracker.clone(),
+            log: LogContext,
+        })
+        .map_err(|e| {
+            ConnectError::fatal_from(
+                "cannot create the Kafka producer (check producer.* settings)",
+                e,
+            )
+        })?;
+    let parse_i32 = |k: &str, d: i32| {
+        config
+            .get(k)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(d)
+    };
+    let mut sender = Sender {
+        connector: connector.clone(),
+        producer,
+        tracker,
+        key_converter,
+        value_converter,
+        admin,
+        offsets: offsets.clone(),
+        topic_partitions: parse_i32("topic.creation.default.partitions", 1),
+        topic_replication: parse_i32("topic.creation.default.replication.factor", -1),
+        flush_timeout,
+        pending: PartitionOffsets::default(),
+    };
+    let ctx = SourceTaskContext::new(Arc::new(ConnectorOffsetReader::new(
+        offsets,
+        connector.clone(),
+    )));
+    task.start(config, ctx).await?;
+    status.set_task(&connector, task_id, State::Running, None);
+    tracing::info!("source task started");
+
+    let mut tick = tokio::time::interval(flush_interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    let mut backoff = Duration::from_millis(100);
+    let outcome: ConnectResult<()> = loop {
+        if *stop.borrow() {
+            break Ok(());
+        }
+        if let Some(f) = sender.tracker.failure() {
+            break Err(ConnectError::fatal(f));
+        }
+        tokio::select! {
+            biased;
+            _ = stop.changed() => break Ok(()),
+            _ = tick.tick() => {
+                if let Err(e) = sender.commit(&mut *task).await {
+                    tracing::warn!(error = %e.trace(), "offset commit failed; will retry at the next interval");
+                }
+            }
+            polled = task.poll() => match polled {
+                Ok(records) => {
+                    backoff = Duration::from_millis(100);
+                    if let Err(e) = sender.send(records).await {
+                        break Err(e);
+                    }
+                }
+                Err(e) if e.is_retriable() => {
+                    tracing::warn!(error = %e.trace(), backoff_ms = backoff.as_millis() as u64, "retriable error from poll");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+                Err(e) => break Err(e),
+            }
+        }
+    };
+    // Stopping or failed: wait for what is in flight, commit what Kafka
+    // acknowledged, then let the task release its resources.
+    sender.drain().await;
+    if let Err(e) = sender.commit(&mut *task).await {
+        tracing::warn!(error = %e.trace(), "final offset commit failed");
+    }
+    if let Err(e) = task.stop().await {
+        tracing::warn!(error = %e.trace(), "error stopping source task");
+    }
+    outcome
+}
+
+impl Sender {
+    /// Converts and produces a polled batch. A record that cannot be
+    /// converted fails the task; records before it are still committable.
+    async fn send(&mut self, records: Vec<SourceRecord>) -> ConnectResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let id = self.tracker.open();
+        let mut offsets = PartitionOffsets::default();
+        let mut sent = 0usize;
+        let mut result = Ok(());
+        for (i, record) in records.into_iter().enumerate() {
+            match self.send_one(id, &record, i).await {
+                Ok(()) => {
+                    sent += 1;
+                    offsets.record(record.source_partition, record.source_offset);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.tracker.seal(id, sent, offsets);
+        result
+    }
+
+    async fn send_one(&self, id: u64, r: &SourceRecord, index: usize) -> ConnectResult<()> {
+        self.admin
+            .ensure(&r.topic, self.topic_partitions, self.topic_replication)
+            .await?;
+        let describe = || {
+            format!(
+                "record {index} of the batch for topic {} (source partition {}, offset {})",
+                r.topic,
+                serde_json::Value::Object(r.source_partition.clone()),
+                serde_json::Value::Object(r.source_offset.clone())
+            )
+        };
+        let key = self
+            .key_converter
+            .from_connect(&r.topic, r.key_schema.as_ref(), &r.key)
+            .map_err(|e| {
+                ConnectError::fatal_from(format!("cannot convert the key of {}", describe()), e)
+            })?;
+        let value = self
+            .value_converter
+            .from_connect(&r.topic, r.value_schema.as_ref(), &r.value)
+            .map_err(|e| {
+                ConnectError::fatal_from(format!("cannot convert the value of {}", describe()), e)
+            })?;
+        let header_bytes: Vec<(&str, Option<Vec<u8>>)> = r
+            .headers
+            .iter()
+            .map(|h| (h.key.as_str(), crate::headers::to_bytes(h)))
+            .collect();
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&r.topic, id as usize);
+        if let Some(k) = key.as_deref() {
+            record = record.key(k);
+        }
+        if let Some(v) = value.as_deref() {
+            record = record.payload(v);
+        }
+        if let Some(p) = r.kafka_partition {
+            record = record.partition(p);
+        }
+        if let Some(ts) = r.timestamp {
+            record = record.timestamp(ts);
+        }
+        if !header_bytes.is_empty() {
+            let mut hs = OwnedHeaders::new_with_capacity(header_bytes.len());
+            for (k, v) in &header_bytes {
+                hs = hs.insert(KafkaHeader {
+                    key: k,
+                    value: v.as_deref(),
+                });
+            }
+            record = record.headers(hs);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // Backpressure: the producer queue is bounded.
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err((e, _)) => {
+                    return Err(ConnectError::fatal_from(
+                        format!("cannot produce {}", describe()),
+                        e,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Waits up to the flush timeout for in-flight records.
+    async fn drain(&self) {
+        let deadline = tokio::time::Instant::now() + self.flush_timeout.max(Duration::from_secs(1));
+        while self.tracker.in_flight() > 0 && self.tracker.failure().is_none() {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    in_flight = self.tracker.in_flight(),
+                    "records still unacknowledged at shutdown; their offsets are not committed"
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Stores the offsets of acknowledged records (one batch, one sync).
+    async fn commit(&mut self, task: &mut dyn SourceTask) -> ConnectResult<()> {
+        self.pending.merge(self.tracker.take_committable());
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let entries = self.pending.clone().into_store_entries();
+        let n = entries.len();
+        self.offsets
+            .put_all(&self.connector, &entries)
+            .map_err(|e| ConnectError::retriable_from("cannot store source offsets", e))?;
+        self.pending = PartitionOffsets::default();
+        tracing::debug!(partitions = n, "committed source offsets");
+        task.commit().await
+    }
+}

@@ -1,0 +1,8 @@
+//! Running a source task: poll → convert → produce → on acknowledgement
+//! mark offsets committable → periodically store them (DESIGN.md §4).
+
+mod acks;
+mod executor;
+mod offsets;
+
+pub use executor::{SourceTaskParams, run_source_task};

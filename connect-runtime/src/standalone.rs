@@ -1,0 +1,178 @@
+//! `sluice standalone WORKER.properties [CONNECTOR ...]`: one worker, state
+//! in RocksDB, connectors from files.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use anyhow::{Context, Result, bail};
+use sluice_schema::converter::ConverterConfig;
+
+use crate::config::connector::{ConnectorFile, load};
+use crate::config::worker::{KEY_CONVERTER, LISTENERS, VALUE_CONVERTER, WorkerConfig};
+use crate::herder::StandaloneHerder;
+use crate::kafka::TopicAdmin;
+use crate::offsets::RocksOffsetStore;
+use crate::rest::RestState;
+use crate::status::StatusStore;
+use crate::worker::Worker;
+use crate::{connector_config, plugins};
+
+/// Everything checked before anything starts: a bad file or key ends the
+/// process with a message naming both.
+pub fn load_configs(
+    worker: &PathBuf,
+    connectors: &[PathBuf],
+) -> Result<(WorkerConfig, Vec<ConnectorFile>)> {
+    let config = WorkerConfig::load(worker)?;
+    let registry = plugins::registry();
+    for (key, spec) in [
+        (KEY_CONVERTER, &config.key_converter),
+        (VALUE_CONVERTER, &config.value_converter),
+    ] {
+        let plugin = registry.converter(&spec.class).with_context(|| {
+            format!("invalid config in {}: Invalid value {} for configuration {key}: Class {} could not be found.",
+                worker.display(), spec.class, spec.class)
+        })?;
+        (plugin.factory)(&ConverterConfig {
+            is_key: key == KEY_CONVERTER,
+            props: spec.props.clone(),
+        })
+        .with_context(|| {
+            format!(
+                "invalid config in {}: {key} {}",
+                worker.display(),
+                spec.class
+            )
+        })?;
+    }
+    let mut files: Vec<ConnectorFile> = Vec::new();
+    for path in connectors {
+        let file = load(path)?;
+        connector_config::validate(&registry, &file.config)
+            .map_err(|e| anyhow::anyhow!("invalid connector config in {}: {e}", path.display()))?;
+        if files.iter().any(|f| f.name == file.name) {
+            bail!(
+                "invalid connector config in {}: Connector {} already exists",
+                path.display(),
+                file.name
+            );
+        }
+        files.push(file);
+    }
+    Ok((config, files))
+}
+
+fn worker_id(config: &WorkerConfig) -> String {
+    let listener = config.listeners.first();
+    let host = config
+        .advertised_host
+        .clone()
+        .unwrap_or_else(|| match listener {
+            Some(l) if l.host != "0.0.0.0" && l.host != "::" => l.host.clone(),
+            _ => std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .ok()
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| "localhost".to_string()),
+        });
+    let port = config
+        .advertised_port
+        .or(listener.map(|l| l.port))
+        .unwrap_or(8083);
+    format!("{host}:{port}")
+}
+
+/// Runs the worker until SIGINT or SIGTERM, then stops every task (each
+/// flushes and commits) and returns.
+pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result<()> {
+    let store = RocksOffsetStore::open(&config.state_dir).with_context(|| {
+        format!(
+            "cannot open the offset store (offset.storage.dir / offset.storage.file.filename = {})",
+            config.state_dir.display()
+        )
+    })?;
+    let mut listeners = Vec::new();
+    for l in &config.listeners {
+        let sock = tokio::net::TcpListener::bind((l.host.as_str(), l.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{} (configuration {LISTENERS})",
+                    l.host, l.port
+                )
+            })?;
+        listeners.push(sock);
+    }
+    let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
+    let id = worker_id(&config);
+    let worker = Arc::new(Worker {
+        registry: plugins::registry(),
+        offsets: Arc::new(store),
+        status: Arc::new(StatusStore::new(id.clone())),
+        admin: admin.clone(),
+        config,
+    });
+    let (herder, requests) = StandaloneHerder::new(worker);
+    tokio::spawn(herder.clone().process_requests(requests));
+    let state = Arc::new(RestState {
+        herder: herder.clone(),
+        kafka_cluster_id: OnceLock::new(),
+    });
+    let (stop_rest, rest_stopped) = tokio::sync::watch::channel(false);
+    for sock in listeners {
+        let addr = sock.local_addr().ok();
+        let mut rx = rest_stopped.clone();
+        let st = state.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|v| *v).await;
+            };
+            if let Err(e) = crate::rest::serve(sock, st, shutdown).await {
+                tracing::error!(error = %e, "REST server failed");
+            }
+        });
+        tracing::info!(address = ?addr, worker_id = %id, "REST API listening");
+    }
+    {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(cid) = admin.cluster_id() {
+                tracing::info!(kafka_cluster_id = %cid, "connected to Kafka");
+                let _ = st.kafka_cluster_id.set(cid);
+            } else {
+                tracing::warn!(
+                    "the Kafka cluster id is not known yet (is the broker at bootstrap.servers up?)"
+                );
+            }
+        });
+    }
+    for c in connectors {
+        herder.add_connector(&c.name, c.config).await?;
+    }
+    tracing::info!("Sluice worker started");
+    shutdown_signal().await;
+    tracing::info!("stopping: tasks flush and commit before exit");
+    herder.stop_all().await;
+    let _ = stop_rest.send(true);
+    tracing::info!("Sluice worker stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = async {
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,169 @@
+//! Connector and task states, as Kafka Connect reports them.
+
+use std::collections::BTreeMap;
+use std::sync::{PoisonError, RwLock};
+
+use serde::Serialize;
+use sluice_connect_api::ConnectorType;
+
+/// Kafka Connect's `AbstractStatus.State`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum State {
+    Unassigned,
+    Running,
+    Paused,
+    Failed,
+    Restarting,
+    Stopped,
+}
+
+/// One connector's or task's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StateInfo {
+    pub state: State,
+    pub worker_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<String>,
+}
+
+/// `GET /connectors/{name}/status` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConnectorStatus {
+    pub name: String,
+    pub connector: StateInfo,
+    pub tasks: Vec<TaskStatus>,
+    #[serde(rename = "type")]
+    pub connector_type: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskStatus {
+    pub id: u32,
+    #[serde(flatten)]
+    pub info: StateInfo,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    connector_type: ConnectorType,
+    connector: StateInfo,
+    tasks: BTreeMap<u32, StateInfo>,
+}
+
+/// Current states of everything this worker runs.
+#[derive(Debug)]
+pub struct StatusStore {
+    worker_id: String,
+    entries: RwLock<BTreeMap<String, Entry>>,
+}
+
+impl StatusStore {
+    pub fn new(worker_id: impl Into<String>) -> Self {
+        Self {
+            worker_id: worker_id.into(),
+            entries: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    fn info(&self, state: State, trace: Option<String>) -> StateInfo {
+        StateInfo {
+            state,
+            worker_id: self.worker_id.clone(),
+            trace,
+        }
+    }
+
+    pub fn set_connector(
+        &self,
+        name: &str,
+        connector_type: ConnectorType,
+        state: State,
+        trace: Option<String>,
+    ) {
+        let info = self.info(state, trace);
+        let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        e.entry(name.to_string())
+            .and_modify(|en| {
+                en.connector = info.clone();
+                en.connector_type = connector_type;
+            })
+            .or_insert_with(|| Entry {
+                connector_type,
+                connector: info,
+                tasks: BTreeMap::new(),
+            });
+    }
+
+    pub fn set_task(&self, name: &str, task: u32, state: State, trace: Option<String>) {
+        let info = self.info(state, trace);
+        let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(en) = e.get_mut(name) {
+            en.tasks.insert(task, info);
+        }
+    }
+
+    /// Forgets tasks (before the connector's tasks are reconfigured).
+    pub fn clear_tasks(&self, name: &str) {
+        let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(en) = e.get_mut(name) {
+            en.tasks.clear();
+        }
+    }
+
+    pub fn remove(&self, name: &str) {
+        self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
+    pub fn connector(&self, name: &str) -> Option<ConnectorStatus> {
+        let e = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        e.get(name).map(|en| ConnectorStatus {
+            name: name.to_string(),
+            connector: en.connector.clone(),
+            tasks: en
+                .tasks
+                .iter()
+                .map(|(id, info)| TaskStatus {
+                    id: *id,
+                    info: info.clone(),
+                })
+                .collect(),
+            connector_type: en.connector_type.as_str(),
+        })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.entries
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .keys()
+            .cloned()
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_shape_matches_kafka_connect() {
+        let s = StatusStore::new("127.0.0.1:8083");
+        s.set_connector("c", ConnectorType::Source, State::Running, None);
+        s.set_task("c", 0, State::Running, None);
+        s.set_task("c", 1, State::Failed, Some("boom".into()));
+        let json = serde_json::to_string(&s.connector("c").unwrap()).unwrap();
+        assert_eq!(
+            json,
+            r#"{"name":"c","connector":{"state":"RUNNING","worker_id":"127.0.0.1:8083"},"tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:8083"},{"id":1,"state":"FAILED","worker_id":"127.0.0.1:8083","trace":"boom"}],"type":"source"}"#
+        );
+        assert!(s.connector("nope").is_none());
+    }
+}

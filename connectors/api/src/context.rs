@@ -1,0 +1,211 @@
+//! What the runtime gives connectors and tasks to talk back to it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::error::ConnectResult;
+use crate::record::{OffsetMap, TopicPartition};
+
+/// Reads committed source offsets (Kafka Connect's `OffsetStorageReader`).
+pub trait OffsetReader: Send + Sync + fmt::Debug {
+    /// The last committed offset of one source partition.
+    fn offset(&self, partition: &OffsetMap) -> ConnectResult<Option<OffsetMap>>;
+
+    /// Several at once; partitions without an offset are absent.
+    fn offsets(&self, partitions: &[OffsetMap]) -> ConnectResult<Vec<(OffsetMap, OffsetMap)>> {
+        let mut out = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            if let Some(o) = self.offset(p)? {
+                out.push((p.clone(), o));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Given to [`crate::SourceTask::start`].
+#[derive(Debug, Clone)]
+pub struct SourceTaskContext {
+    offset_reader: Arc<dyn OffsetReader>,
+}
+
+impl SourceTaskContext {
+    pub fn new(offset_reader: Arc<dyn OffsetReader>) -> Self {
+        Self { offset_reader }
+    }
+
+    pub fn offset_reader(&self) -> &dyn OffsetReader {
+        self.offset_reader.as_ref()
+    }
+}
+
+/// Requests a sink task made since the runtime last looked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SinkTaskRequests {
+    pub pause: BTreeSet<TopicPartition>,
+    pub resume: BTreeSet<TopicPartition>,
+    /// Rewind (or skip) to these offsets: the next record consumed from the
+    /// partition is the one at this offset.
+    pub offsets: BTreeMap<TopicPartition, i64>,
+    pub commit: bool,
+}
+
+impl SinkTaskRequests {
+    pub fn is_empty(&self) -> bool {
+        self.pause.is_empty() && self.resume.is_empty() && self.offsets.is_empty() && !self.commit
+    }
+}
+
+#[derive(Debug, Default)]
+struct SinkShared {
+    requests: SinkTaskRequests,
+    assignment: BTreeSet<TopicPartition>,
+}
+
+/// Given to [`crate::SinkTask::start`]: pause/resume partitions, rewind
+/// offsets, ask for a commit (Kafka Connect's `SinkTaskContext`). Cheap to
+/// clone; all clones share one state.
+#[derive(Debug, Clone, Default)]
+pub struct SinkTaskContext {
+    shared: Arc<Mutex<SinkShared>>,
+}
+
+impl SinkTaskContext {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut SinkShared) -> R) -> R {
+        let mut guard = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    /// Stop fetching from these partitions until [`Self::resume`].
+    pub fn pause(&self, partitions: &[TopicPartition]) {
+        self.with(|s| {
+            for p in partitions {
+                s.requests.resume.remove(p);
+                s.requests.pause.insert(p.clone());
+            }
+        });
+    }
+
+    pub fn resume(&self, partitions: &[TopicPartition]) {
+        self.with(|s| {
+            for p in partitions {
+                s.requests.pause.remove(p);
+                s.requests.resume.insert(p.clone());
+            }
+        });
+    }
+
+    /// Consume `partition` from `offset` next (rewind or skip).
+    pub fn offset(&self, partition: TopicPartition, offset: i64) {
+        self.with(|s| {
+            s.requests.offsets.insert(partition, offset);
+        });
+    }
+
+    /// Ask the runtime to flush and commit offsets soon.
+    pub fn request_commit(&self) {
+        self.with(|s| s.requests.commit = true);
+    }
+
+    /// Partitions currently assigned to this task.
+    pub fn assignment(&self) -> BTreeSet<TopicPartition> {
+        self.with(|s| s.assignment.clone())
+    }
+
+    /// Runtime side: take the pending requests.
+    pub fn take_requests(&self) -> SinkTaskRequests {
+        self.with(|s| std::mem::take(&mut s.requests))
+    }
+
+    /// Runtime side: record the current assignment.
+    pub fn set_assignment(&self, assignment: BTreeSet<TopicPartition>) {
+        self.with(|s| s.assignment = assignment);
+    }
+}
+
+/// What a connector can ask of the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorRequest {
+    /// The task configs changed (e.g. new tables appeared): call
+    /// `task_configs` again and restart the tasks.
+    ReconfigureTasks,
+    /// The connector hit an error it cannot recover from; mark it FAILED.
+    RaiseError(String),
+}
+
+type RequestSink = dyn Fn(ConnectorRequest) + Send + Sync;
+
+/// Given to [`crate::Connector::start`].
+#[derive(Clone)]
+pub struct ConnectorContext {
+    name: String,
+    sink: Arc<RequestSink>,
+}
+
+impl ConnectorContext {
+    pub fn new(
+        name: impl Into<String>,
+        sink: impl Fn(ConnectorRequest) + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            sink: Arc::new(sink),
+        }
+    }
+
+    /// The connector's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn request_task_reconfiguration(&self) {
+        (self.sink)(ConnectorRequest::ReconfigureTasks);
+    }
+
+    pub fn raise_error(&self, message: impl Into<String>) {
+        (self.sink)(ConnectorRequest::RaiseError(message.into()));
+    }
+}
+
+impl fmt::Debug for ConnectorContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectorContext")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sink_requests_are_taken_once() {
+        let ctx = SinkTaskContext::new();
+        let tp = TopicPartition::new("t", 0);
+        ctx.pause(&[tp.clone()]);
+        ctx.offset(tp.clone(), 5);
+        ctx.request_commit();
+        let r = ctx.clone().take_requests();
+        assert!(r.pause.contains(&tp));
+        assert_eq!(r.offsets.get(&tp), Some(&5));
+        assert!(r.commit);
+        assert!(ctx.take_requests().is_empty());
+    }
+
+    #[test]
+    fn resume_cancels_pending_pause() {
+        let ctx = SinkTaskContext::new();
+        let tp = TopicPartition::new("t", 1);
+        ctx.pause(&[tp.clone()]);
+        ctx.resume(&[tp.clone()]);
+        let r = ctx.take_requests();
+        assert!(r.pause.is_empty());
+        assert!(r.resume.contains(&tp));
+    }
+}

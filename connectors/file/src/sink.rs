@@ -1,0 +1,194 @@
+//! FileStreamSink: appends one line per record, fsyncs on flush.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use async_trait::async_trait;
+use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::{
+    Config, ConnectError, ConnectResult, Connector, ConnectorContext, SinkRecord, SinkTask,
+    SinkTaskContext, TopicPartition,
+};
+use tokio::fs::{File, OpenOptions};
+use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
+
+use crate::display::write_value;
+use crate::source::FILE_CONFIG;
+
+fn config_def() -> ConfigDef {
+    ConfigDef::new().key(
+        ConfigKey::new(FILE_CONFIG, ConfigType::String)
+            .default_value("")
+            .importance(Importance::High)
+            .doc("Destination filename. If not specified, the standard output will be used"),
+    )
+}
+
+/// The connector: every task gets the same config (tasks share the file in
+/// Kafka too; use one task for ordered output).
+#[derive(Debug, Default)]
+pub struct FileStreamSinkConnector {
+    config: Config,
+}
+
+#[async_trait]
+impl Connector for FileStreamSinkConnector {
+    fn version(&self) -> String {
+        crate::VERSION.to_string()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+
+    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
+        config_def().parse(&config)?;
+        self.config = config;
+        Ok(())
+    }
+
+    async fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Config>> {
+        Ok(vec![self.config.clone(); max_tasks.max(1)])
+    }
+
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+#[derive(Debug)]
+enum Output {
+    File { path: PathBuf, w: BufWriter<File> },
+    Stdout(BufWriter<Stdout>),
+}
+
+/// The task.
+#[derive(Debug, Default)]
+pub struct FileStreamSinkTask {
+    out: Option<Output>,
+    line: String,
+}
+
+impl FileStreamSinkTask {
+    fn io_err(&self, what: &str, e: std::io::Error) -> ConnectError {
+        let target = match &self.out {
+            Some(Output::File { path, .. }) => path.display().to_string(),
+            _ => "stdout".to_string(),
+        };
+        ConnectError::retriable_from(format!("{what} {target}"), e)
+    }
+}
+
+#[async_trait]
+impl SinkTask for FileStreamSinkTask {
+    async fn start(&mut self, config: Config, _ctx: SinkTaskContext) -> ConnectResult<()> {
+        let parsed = config_def().parse(&config)?;
+        self.out = Some(match parsed.optional_string(FILE_CONFIG) {
+            Some(f) => {
+                let path = PathBuf::from(f);
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .await
+                    .map_err(|e| {
+                        ConnectError::fatal_from(
+                            format!(
+                                "Couldn't find or create file '{}' for FileStreamSinkTask",
+                                path.display()
+                            ),
+                            e,
+                        )
+                    })?;
+                Output::File {
+                    path,
+                    w: BufWriter::with_capacity(256 * 1024, file),
+                }
+            }
+            None => Output::Stdout(BufWriter::new(tokio::io::stdout())),
+        });
+        Ok(())
+    }
+
+    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+        for r in records {
+            self.line.clear();
+            write_value(&mut self.line, &r.value);
+            self.line.push('\n');
+            let res = match &mut self.out {
+                Some(Output::File { w, .. }) => w.write_all(self.line.as_bytes()).await,
+                Some(Output::Stdout(w)) => w.write_all(self.line.as_bytes()).await,
+                None => return Err(ConnectError::fatal("FileStreamSinkTask is not started")),
+            };
+            res.map_err(|e| self.io_err("error writing to", e))?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, _offsets: &BTreeMap<TopicPartition, i64>) -> ConnectResult<()> {
+        let res = match &mut self.out {
+            Some(Output::File { w, .. }) => match w.flush().await {
+                // Durable before the runtime commits the offsets.
+                Ok(()) => w.get_ref().sync_data().await,
+                Err(e) => Err(e),
+            },
+            Some(Output::Stdout(w)) => w.flush().await,
+            None => Ok(()),
+        };
+        res.map_err(|e| self.io_err("error flushing", e))
+    }
+
+    async fn stop(&mut self) -> ConnectResult<()> {
+        if let Some(Output::File { w, .. }) = &mut self.out {
+            let _ = w.flush().await;
+        }
+        self.out = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_connect_api::TimestampType;
+    use sluice_connect_api::schema::Value;
+
+    fn rec(v: &str, off: i64) -> SinkRecord {
+        SinkRecord {
+            topic: "t".into(),
+            kafka_partition: 0,
+            kafka_offset: off,
+            key_schema: None,
+            key: Value::Null,
+            value_schema: None,
+            value: Value::String(v.into()),
+            timestamp: None,
+            timestamp_type: TimestampType::CreateTime,
+            headers: vec![],
+        }
+    }
+
+    #[tokio::test]
+    async fn appends_lines_and_flushes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.txt");
+        std::fs::write(&p, "existing\n").unwrap();
+        let mut c = Config::new();
+        c.insert("file".into(), p.display().to_string());
+        let mut t = FileStreamSinkTask::default();
+        t.start(c, SinkTaskContext::new()).await.unwrap();
+        t.put(&[rec("a", 0), rec("b", 1)]).await.unwrap();
+        t.flush(&BTreeMap::new()).await.unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "existing\na\nb\n");
+        t.stop().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn unwritable_file_fails_start() {
+        let mut c = Config::new();
+        c.insert("file".into(), "/nonexistent-dir/x/out.txt".into());
+        let mut t = FileStreamSinkTask::default();
+        let err = t.start(c, SinkTaskContext::new()).await.unwrap_err();
+        assert!(err.to_string().contains("/nonexistent-dir/x/out.txt"));
+    }
+}

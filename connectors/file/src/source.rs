@@ -1,0 +1,481 @@
+//! FileStreamSource: one record per line of a file that may still grow.
+
+use std::io::ErrorKind;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
+use sluice_connect_api::schema::{Schema, SchemaRef, Value};
+use sluice_connect_api::{
+    Config, ConnectError, ConnectResult, Connector, ConnectorContext, OffsetMap, SourceRecord,
+    SourceTask, SourceTaskContext,
+};
+use tokio::fs::File;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, SeekFrom};
+
+pub(crate) const FILE_CONFIG: &str = "file";
+const TOPIC_CONFIG: &str = "topic";
+const BATCH_SIZE_CONFIG: &str = "batch.size";
+const DEFAULT_BATCH_SIZE: &str = "2000";
+
+const FILENAME_FIELD: &str = "filename";
+const POSITION_FIELD: &str = "position";
+
+/// How long `poll` waits for new data before returning an empty batch.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+const READ_CHUNK: usize = 256 * 1024;
+
+fn config_def() -> ConfigDef {
+    ConfigDef::new()
+        .key(
+            ConfigKey::new(FILE_CONFIG, ConfigType::String)
+                .default_value("")
+                .importance(Importance::High)
+                .doc("Source filename. If not specified, the standard input will be used"),
+        )
+        .key(
+            ConfigKey::new(TOPIC_CONFIG, ConfigType::String)
+                .importance(Importance::High)
+                .doc("The topic to publish data to")
+                .validator(Validator::custom(|v| {
+                    let s = v.to_string();
+                    if s.trim().is_empty() {
+                        Err("String must be non-empty".to_string())
+                    } else if s.contains(',') {
+                        Err("FileStreamSourceConnector requires exactly one topic".to_string())
+                    } else {
+                        Ok(())
+                    }
+                })),
+        )
+        .key(
+            ConfigKey::new(BATCH_SIZE_CONFIG, ConfigType::Int)
+                .default_value(DEFAULT_BATCH_SIZE)
+                .importance(Importance::Low)
+                .doc("The maximum number of records the source task can read from the file each time it is polled")
+                .validator(Validator::at_least(1.0)),
+        )
+}
+
+/// The connector: checks the config and hands it to exactly one task.
+#[derive(Debug, Default)]
+pub struct FileStreamSourceConnector {
+    config: Config,
+}
+
+#[async_trait]
+impl Connector for FileStreamSourceConnector {
+    fn version(&self) -> String {
+        crate::VERSION.to_string()
+    }
+
+    fn config_def(&self) -> ConfigDef {
+        config_def()
+    }
+
+    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
+        config_def().parse(&config)?;
+        self.config = config;
+        Ok(())
+    }
+
+    async fn task_configs(&mut self, _max_tasks: usize) -> ConnectResult<Vec<Config>> {
+        // One file, one reader: more tasks would duplicate every line.
+        Ok(vec![self.config.clone()])
+    }
+
+    async fn stop(&mut self) -> ConnectResult<()> {
+        Ok(())
+    }
+}
+
+enum Input {
+    File { path: PathBuf, file: Option<File> },
+    Stdin(tokio::io::Stdin),
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::File { path, .. } => write!(f, "File({})", path.display()),
+            Self::Stdin(_) => f.write_str("Stdin"),
+        }
+    }
+}
+
+/// The task: reads lines, remembers the byte position after each.
+#[derive(Debug, Default)]
+pub struct FileStreamSourceTask {
+    input: Option<Input>,
+    ctx: Option<SourceTaskContext>,
+    topic: String,
+    batch_size: usize,
+    partition: OffsetMap,
+    value_schema: Option<SchemaRef>,
+    /// Byte position of the first byte in `buf`: the next unread line.
+    position: u64,
+    /// Bytes read from the file but not yet returned as lines.
+    buf: Vec<u8>,
+    /// How far `buf` was already searched for a line end.
+    scanned: usize,
+    warned_missing: bool,
+}
+
+impl FileStreamSourceTask {
+    fn path_display(&self) -> String {
+        match &self.input {
+            Some(Input::File { path, .. }) => path.display().to_string(),
+            _ => "stdin".to_string(),
+        }
+    }
+
+    /// Opens the file when it exists, seeking to the committed position.
+    async fn open(&mut self) -> ConnectResult<bool> {
+        let Some(Input::File { path, file }) = &mut self.input else {
+            return Ok(true);
+        };
+        if file.is_some() {
+            return Ok(true);
+        }
+        let mut f = match File::open(&path).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if !self.warned_missing {
+                    tracing::warn!(
+                        file = %path.display(),
+                        "Couldn't find file {} for FileStreamSourceTask, sleeping to wait for it to be created",
+                        path.display()
+                    );
+                    self.warned_missing = true;
+                }
+                return Ok(false);
+            }
+            Err(e) => {
+                return Err(ConnectError::retriable_from(
+                    format!("cannot open {}", path.display()),
+                    e,
+                ));
+            }
+        };
+        let committed = match &self.ctx {
+            Some(ctx) => ctx.offset_reader().offset(&self.partition)?,
+            None => None,
+        };
+        if let Some(offset) = committed {
+            let pos = offset
+                .get(POSITION_FIELD)
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| {
+                    ConnectError::fatal(format!(
+                        "committed offset for {} has no numeric \"{POSITION_FIELD}\": {}",
+                        path.display(),
+                        serde_json::Value::Object(offset.clone())
+                    ))
+                })?;
+            let len = f
+                .metadata()
+                .await
+                .map_err(|e| ConnectError::retriable_from("cannot stat source file", e))?
+                .len();
+            if len < pos {
+                return Err(truncated(path, len, pos));
+            }
+            f.seek(SeekFrom::Start(pos))
+                .await
+                .map_err(|e| ConnectError::retriable_from("cannot seek source file", e))?;
+            tracing::info!(file = %path.display(), position = pos, "resuming from committed offset");
+            self.position = pos;
+        }
+        *file = Some(f);
+        Ok(true)
+    }
+
+    /// Reads more bytes; `Ok(0)` at the end of the file for now.
+    async fn fill(&mut self) -> ConnectResult<usize> {
+        let start = self.buf.len();
+        self.buf.resize(start + READ_CHUNK, 0);
+        let res = match &mut self.input {
+            Some(Input::File { file: Some(f), .. }) => f.read(&mut self.buf[start..]).await,
+            Some(Input::Stdin(s)) => s.read(&mut self.buf[start..]).await,
+            _ => Ok(0),
+        };
+        let n = match res {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(start);
+                return Err(ConnectError::retriable_from(
+                    format!("error reading {}", self.path_display()),
+                    e,
+                ));
+            }
+        };
+        self.buf.truncate(start + n);
+        Ok(n)
+    }
+
+    /// At the end of the data: fails if the file shrank below what was read.
+    async fn check_truncation(&mut self) -> ConnectResult<()> {
+        if let Some(Input::File {
+            path,
+            file: Some(f),
+        }) = &mut self.input
+        {
+            let len = f
+                .metadata()
+                .await
+                .map_err(|e| ConnectError::retriable_from("cannot stat source file", e))?
+                .len();
+            let read_upto = self.position + self.buf.len() as u64;
+            if len < read_upto {
+                return Err(truncated(path, len, read_upto));
+            }
+        }
+        Ok(())
+    }
+
+    /// Cuts complete lines off the front of `buf` into records.
+    fn extract_lines(&mut self, records: &mut Vec<SourceRecord>) {
+        let mut consumed = 0usize;
+        let mut i = self.scanned;
+        while records.len() < self.batch_size && i < self.buf.len() {
+            let b = self.buf[i];
+            if b != b'\n' && b != b'\r' {
+                i += 1;
+                continue;
+            }
+            // "\r\n" is one line end; a trailing '\r' waits for the next byte.
+            let mut end = i + 1;
+            if b == b'\r' {
+                if end == self.buf.len() {
+                    break;
+                }
+                if self.buf[end] == b'\n' {
+                    end += 1;
+                }
+            }
+            let line = String::from_utf8_lossy(&self.buf[consumed..i]).into_owned();
+            self.position += (end - consumed) as u64;
+            consumed = end;
+            i = end;
+            records.push(self.record(line));
+        }
+        self.buf.drain(..consumed);
+        self.scanned = i - consumed;
+    }
+
+    fn record(&self, line: String) -> SourceRecord {
+        let mut offset = OffsetMap::new();
+        if matches!(self.input, Some(Input::File { .. })) {
+            offset.insert(POSITION_FIELD.to_string(), json!(self.position));
+        }
+        let mut r = SourceRecord::new(
+            self.partition.clone(),
+            offset,
+            self.topic.clone(),
+            self.value_schema.clone(),
+            Value::String(line),
+        );
+        r.timestamp = Some(now_millis());
+        r
+    }
+}
+
+fn truncated(path: &std::path::Path, len: u64, pos: u64) -> ConnectError {
+    ConnectError::fatal(format!(
+        "file {} has {len} bytes but the committed/read position is {pos}: it was truncated or replaced. \
+         Lines will not be re-read silently; reset this connector's offsets (or point it at a new file) to continue",
+        path.display()
+    ))
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+#[async_trait]
+impl SourceTask for FileStreamSourceTask {
+    async fn start(&mut self, config: Config, ctx: SourceTaskContext) -> ConnectResult<()> {
+        let parsed = config_def().parse(&config)?;
+        self.topic = parsed.string(TOPIC_CONFIG)?;
+        self.batch_size = usize::try_from(parsed.int(BATCH_SIZE_CONFIG)?)
+            .unwrap_or(1)
+            .max(1);
+        self.value_schema = Some(Schema::string());
+        self.input = Some(match parsed.optional_string(FILE_CONFIG) {
+            Some(f) => {
+                self.partition
+                    .insert(FILENAME_FIELD.to_string(), json!(f.clone()));
+                Input::File {
+                    path: PathBuf::from(f),
+                    file: None,
+                }
+            }
+            None => Input::Stdin(tokio::io::stdin()),
+        });
+        self.ctx = Some(ctx);
+        Ok(())
+    }
+
+    async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
+        if !self.open().await? {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return Ok(Vec::new());
+        }
+        let mut records = Vec::new();
+        self.extract_lines(&mut records);
+        while records.len() < self.batch_size {
+            let n = self.fill().await?;
+            if n == 0 {
+                if records.is_empty() {
+                    self.check_truncation().await?;
+                    tokio::time::sleep(IDLE_WAIT).await;
+                }
+                break;
+            }
+            self.extract_lines(&mut records);
+        }
+        Ok(records)
+    }
+
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.input = None;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    struct Fixed(Option<OffsetMap>);
+    impl sluice_connect_api::OffsetReader for Fixed {
+        fn offset(&self, _p: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
+            Ok(self.0.clone())
+        }
+    }
+
+    fn cfg(file: &std::path::Path) -> Config {
+        let mut c = Config::new();
+        c.insert("file".into(), file.display().to_string());
+        c.insert("topic".into(), "t".into());
+        c
+    }
+
+    async fn started(file: &std::path::Path, offset: Option<u64>) -> FileStreamSourceTask {
+        let mut t = FileStreamSourceTask::default();
+        let o = offset.map(|p| {
+            let mut m = OffsetMap::new();
+            m.insert("position".into(), json!(p));
+            m
+        });
+        t.start(cfg(file), SourceTaskContext::new(Arc::new(Fixed(o))))
+            .await
+            .unwrap();
+        t
+    }
+
+    fn lines(rs: &[SourceRecord]) -> Vec<(String, u64)> {
+        rs.iter()
+            .map(|r| {
+                (
+                    r.value.as_str().unwrap().to_string(),
+                    r.source_offset["position"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn reads_lines_with_byte_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.txt");
+        std::fs::write(&p, "a\r\nbb\nccc\rpartial").unwrap();
+        let mut t = started(&p, None).await;
+        let rs = t.poll().await.unwrap();
+        assert_eq!(
+            lines(&rs),
+            vec![("a".into(), 3), ("bb".into(), 6), ("ccc".into(), 10)]
+        );
+        assert_eq!(
+            rs[0].source_partition["filename"],
+            json!(p.display().to_string())
+        );
+        // The partial line waits for its end.
+        assert!(t.poll().await.unwrap().is_empty());
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&p)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, b" line\n"))
+            .unwrap();
+        assert_eq!(
+            lines(&t.poll().await.unwrap()),
+            vec![("partial line".into(), 23)]
+        );
+    }
+
+    #[tokio::test]
+    async fn resumes_from_offset_and_respects_batch_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.txt");
+        std::fs::write(&p, "one\ntwo\nthree\nfour\n").unwrap();
+        let mut c = cfg(&p);
+        c.insert("batch.size".into(), "1".into());
+        let mut t = FileStreamSourceTask::default();
+        let mut m = OffsetMap::new();
+        m.insert("position".into(), json!(4));
+        t.start(c, SourceTaskContext::new(Arc::new(Fixed(Some(m)))))
+            .await
+            .unwrap();
+        assert_eq!(lines(&t.poll().await.unwrap()), vec![("two".into(), 8)]);
+        assert_eq!(lines(&t.poll().await.unwrap()), vec![("three".into(), 14)]);
+    }
+
+    #[tokio::test]
+    async fn shorter_file_than_offset_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.txt");
+        std::fs::write(&p, "x\n").unwrap();
+        let mut t = started(&p, Some(100)).await;
+        let err = t.poll().await.unwrap_err();
+        assert!(!err.is_retriable());
+        assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn truncation_while_following_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("in.txt");
+        std::fs::write(&p, "first line\nsecond line\n").unwrap();
+        let mut t = started(&p, None).await;
+        assert_eq!(t.poll().await.unwrap().len(), 2);
+        std::fs::write(&p, "x\n").unwrap();
+        let err = t.poll().await.unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn missing_file_is_waited_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("later.txt");
+        let mut t = started(&p, None).await;
+        assert!(t.poll().await.unwrap().is_empty());
+        std::fs::write(&p, "hello\n").unwrap();
+        assert_eq!(lines(&t.poll().await.unwrap()), vec![("hello".into(), 6)]);
+    }
+
+    #[test]
+    fn config_errors_name_keys() {
+        let mut c = Config::new();
+        c.insert("topic".into(), "a,b".into());
+        c.insert("batch.size".into(), "zero".into());
+        let err = config_def().parse(&c).unwrap_err();
+        assert_eq!(err.keys(), vec!["topic", "batch.size"]);
+    }
+}

@@ -1,0 +1,79 @@
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// A tansu broker with SQLite storage in a temporary directory, on a free
+/// port; killed when dropped.
+#[derive(Debug)]
+pub struct Broker {
+    child: Child,
+    pub bootstrap: String,
+    _dir: tempfile::TempDir,
+}
+
+fn tansu_binary() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("SLUICE_TANSU") {
+        return Ok(PathBuf::from(p));
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".to_string());
+    let p = PathBuf::from(home).join(".cache/sluice-tools/bin/tansu");
+    if p.exists() {
+        return Ok(p);
+    }
+    bail!(
+        "the test broker is missing: {} does not exist. Install it with `make tools` \
+         (cargo install tansu --version 0.6.0 --locked --features dynostore,libsql), or set SLUICE_TANSU",
+        p.display()
+    )
+}
+
+impl Broker {
+    pub fn start() -> Result<Self> {
+        let bin = tansu_binary()?;
+        let dir = tempfile::tempdir()?;
+        let port = crate::free_port()?;
+        let url = format!("tcp://127.0.0.1:{port}");
+        let db = dir.path().join("tansu.db");
+        let log = std::fs::File::create(dir.path().join("tansu.log"))?;
+        let child = Command::new(&bin)
+            .arg("broker")
+            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .arg("--storage-engine")
+            .arg(format!("sqlite://{}", db.display()))
+            .env_remove("CLUSTER_ID")
+            .env_remove("STORAGE_ENGINE")
+            .env_remove("SCHEMA_REGISTRY")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let mut broker = Self {
+            child,
+            bootstrap: format!("127.0.0.1:{port}"),
+            _dir: dir,
+        };
+        let addr = broker.bootstrap.clone();
+        crate::wait_until(Duration::from_secs(30), "the broker to listen", || {
+            std::net::TcpStream::connect(&addr).ok()
+        })
+        .map_err(|e| {
+            let log =
+                std::fs::read_to_string(broker._dir.path().join("tansu.log")).unwrap_or_default();
+            anyhow::anyhow!("{e}; broker log:\n{log}")
+        })?;
+        if let Ok(Some(status)) = broker.child.try_wait() {
+            bail!("the broker exited at start: {status}");
+        }
+        Ok(broker)
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,116 @@
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+/// Creates a topic with one partition.
+pub fn create_topic(bootstrap: &str, topic: &str) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()?;
+    let res = rt.block_on(admin.create_topics(
+        [&NewTopic::new(topic, 1, TopicReplication::Fixed(-1))],
+        &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+    ))?;
+    for r in res {
+        r.map_err(|(t, code)| anyhow::anyhow!("cannot create {t}: {code}"))?;
+    }
+    Ok(())
+}
+
+/// Produces string values (no key) and waits for every acknowledgement.
+pub fn produce_strings(bootstrap: &str, topic: &str, values: &[String]) -> Result<()> {
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .create()?;
+    for v in values {
+        loop {
+            match p.send(BaseRecord::<(), str>::to(topic).payload(v.as_str())) {
+                Ok(()) => break,
+                Err((e, _)) => {
+                    p.poll(Duration::from_millis(50));
+                    if !matches!(
+                        e,
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull
+                        )
+                    ) {
+                        bail!("produce failed: {e}");
+                    }
+                }
+            }
+        }
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(30))?;
+    Ok(())
+}
+
+/// Reads partition 0 of `topic` from the beginning for `quiet` after the
+/// last record seen (or until `limit` records), returning every record.
+#[allow(clippy::type_complexity)]
+pub fn consume_all(
+    bootstrap: &str,
+    topic: &str,
+    quiet: Duration,
+    limit: usize,
+) -> Result<Vec<(Option<Vec<u8>>, Option<Vec<u8>>)>> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", crate::unique("test-reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    c.assign(&tpl)?;
+    let mut out = Vec::new();
+    let mut last = Instant::now();
+    while last.elapsed() < quiet && out.len() < limit {
+        match c.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                out.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+                last = Instant::now();
+            }
+            Some(Err(e)) => {
+                let text = e.to_string();
+                if !text.contains("UnknownTopicOrPartition") && !text.contains("Unknown topic") {
+                    return Err(e).context("consume");
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Consumes until at least `n` records are in the topic (or `timeout`),
+/// returning the values as strings.
+pub fn wait_for_records(
+    bootstrap: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> Result<Vec<String>> {
+    let start = Instant::now();
+    loop {
+        let recs = consume_all(bootstrap, topic, Duration::from_secs(2), usize::MAX)?;
+        if recs.len() >= n || start.elapsed() > timeout {
+            return Ok(recs
+                .into_iter()
+                .map(|(_, v)| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned())
+                .collect());
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}

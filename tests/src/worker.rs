@@ -1,0 +1,136 @@
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+/// The `sluice` binary built next to this test binary
+/// (`target/<profile>/sluice`), or `SLUICE_BIN`.
+pub fn sluice_binary() -> Result<PathBuf> {
+    if let Ok(p) = std::env::var("SLUICE_BIN") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe()?;
+    // target/<profile>/deps/<test-binary>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("unexpected test binary location")?;
+    let bin = profile_dir.join("sluice");
+    if !bin.exists() {
+        bail!(
+            "the worker binary {} is missing: build it first with `cargo build -p sluice-runtime --bin sluice` \
+             (`make test` does), or set SLUICE_BIN",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+/// A running `sluice standalone` process; killed when dropped.
+#[derive(Debug)]
+pub struct Worker {
+    child: Option<Child>,
+    pub rest_port: u16,
+    pub log: PathBuf,
+}
+
+impl Worker {
+    /// Starts `sluice standalone worker.properties <connectors>` in `dir`,
+    /// logging to `dir/<log_name>`, and waits for `GET /` to answer.
+    pub fn start(
+        dir: &Path,
+        rest_port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_name: &str,
+    ) -> Result<Self> {
+        let mut w = Self::spawn(dir, rest_port, args, env, log_name)?;
+        let port = w.rest_port;
+        let log = w.log.clone();
+        let res = crate::wait_until(Duration::from_secs(30), "the worker's REST API", || {
+            crate::http_get(port, "/").ok().filter(|(s, _)| *s == 200)
+        });
+        if let Err(e) = res {
+            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            bail!(
+                "{e} (exit status {status:?}); worker log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        Ok(w)
+    }
+
+    /// Starts the process without waiting for anything.
+    pub fn spawn(
+        dir: &Path,
+        rest_port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_name: &str,
+    ) -> Result<Self> {
+        let bin = sluice_binary()?;
+        let log = dir.join(log_name);
+        let f = std::fs::File::create(&log)?;
+        let mut cmd = Command::new(&bin);
+        cmd.current_dir(dir)
+            .arg("standalone")
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("CONNECT_LISTENERS", format!("http://127.0.0.1:{rest_port}"))
+            .stdout(Stdio::from(f.try_clone()?))
+            .stderr(Stdio::from(f));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        Ok(Self {
+            child: Some(child),
+            rest_port,
+            log,
+        })
+    }
+
+    /// Waits for the process to exit on its own.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Result<ExitStatus> {
+        let child = self.child.as_mut().context("already stopped")?;
+        let status = crate::wait_until(timeout, "the worker to exit", || {
+            child.try_wait().ok().flatten()
+        })?;
+        self.child = None;
+        Ok(status)
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(&mut self) -> Result<ExitStatus> {
+        let pid = self.child.as_ref().context("already stopped")?.id();
+        let ok = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        if !ok.success() {
+            bail!("kill -TERM {pid} failed");
+        }
+        self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// SIGKILL: no chance to flush or commit.
+    pub fn kill9(&mut self) -> Result<()> {
+        if let Some(mut c) = self.child.take() {
+            c.kill()?;
+            c.wait()?;
+        }
+        Ok(())
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.kill9();
+    }
+}
