@@ -100,8 +100,10 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<ValidConnector, 
         None => None,
     };
     for key in [KEY_CONVERTER, VALUE_CONVERTER] {
-        if let Some(class) = config.get(key).map(|c| c.trim()).filter(|c| !c.is_empty()) {
-            if registry.converter(class).is_none() {
+        if let Some(class) = config.get(key).map(|c| c.trim()).filter(|c| !c.is_empty())
+            && registry.converter(class).is_none()
+        {
+            {
                 issues.push(ConfigIssue {
                     key: key.to_string(),
                     message: format!("Invalid value {class} for configuration {key}: Class {class} could not be found."),

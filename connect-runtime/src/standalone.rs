@@ -1,7 +1,7 @@
 //! `sluice standalone WORKER.properties [CONNECTOR ...]`: one worker, state
 //! in RocksDB, connectors from files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, bail};
@@ -20,7 +20,7 @@ use crate::{connector_config, plugins};
 /// Everything checked before anything starts: a bad file or key ends the
 /// process with a message naming both.
 pub fn load_configs(
-    worker: &PathBuf,
+    worker: &Path,
     connectors: &[PathBuf],
 ) -> Result<(WorkerConfig, Vec<ConnectorFile>)> {
     let config = WorkerConfig::load(worker)?;

@@ -41,7 +41,7 @@ impl Broker {
             .arg("broker")
             .args(["--listener-url", &url, "--advertised-listener-url", &url])
             .arg("--storage-engine")
-            .arg(format!("sqlite://{}", db.display()))
+            .arg(format!("sqlite:///{}", db.display())) // sqlite:////abs/path
             .env_remove("CLUSTER_ID")
             .env_remove("STORAGE_ENGINE")
             .env_remove("SCHEMA_REGISTRY")
@@ -56,17 +56,19 @@ impl Broker {
             _dir: dir,
         };
         let addr = broker.bootstrap.clone();
+        let child = &mut broker.child;
         crate::wait_until(Duration::from_secs(30), "the broker to listen", || {
-            std::net::TcpStream::connect(&addr).ok()
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(Err(anyhow::anyhow!("the broker exited at start: {status}")));
+            }
+            std::net::TcpStream::connect(&addr).ok().map(|_| Ok(()))
         })
+        .and_then(|r| r)
         .map_err(|e| {
             let log =
                 std::fs::read_to_string(broker._dir.path().join("tansu.log")).unwrap_or_default();
             anyhow::anyhow!("{e}; broker log:\n{log}")
         })?;
-        if let Ok(Some(status)) = broker.child.try_wait() {
-            bail!("the broker exited at start: {status}");
-        }
         Ok(broker)
     }
 }

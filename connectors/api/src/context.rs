@@ -188,7 +188,7 @@ mod tests {
     fn sink_requests_are_taken_once() {
         let ctx = SinkTaskContext::new();
         let tp = TopicPartition::new("t", 0);
-        ctx.pause(&[tp.clone()]);
+        ctx.pause(std::slice::from_ref(&tp));
         ctx.offset(tp.clone(), 5);
         ctx.request_commit();
         let r = ctx.clone().take_requests();
@@ -202,8 +202,8 @@ mod tests {
     fn resume_cancels_pending_pause() {
         let ctx = SinkTaskContext::new();
         let tp = TopicPartition::new("t", 1);
-        ctx.pause(&[tp.clone()]);
-        ctx.resume(&[tp.clone()]);
+        ctx.pause(std::slice::from_ref(&tp));
+        ctx.resume(std::slice::from_ref(&tp));
         let r = ctx.take_requests();
         assert!(r.pause.is_empty());
         assert!(r.resume.contains(&tp));
