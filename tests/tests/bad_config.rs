@@ -6,8 +6,19 @@ use std::time::Duration;
 use sluice_tests::*;
 
 /// Runs the worker on `connector` text (written to `file_name`) and returns
-/// its output; asserts a non-zero exit and that the REST port never opened.
+/// its output; asserts a non-zero exit, that the REST port never opened and
+/// that the message names the connector file.
 fn fails_with(
+    worker_extra: &str,
+    file_name: &str,
+    connector: Option<&str>,
+) -> anyhow::Result<String> {
+    fails_naming(file_name, worker_extra, file_name, connector)
+}
+
+/// Like [`fails_with`], asserting that the message names the file `named`.
+fn fails_naming(
+    named: &str,
     worker_extra: &str,
     file_name: &str,
     connector: Option<&str>,
@@ -34,8 +45,8 @@ fn fails_with(
     );
     assert!(http_get(port, "/").is_err(), "REST must not have started");
     assert!(
-        out.contains(file_name),
-        "message must name the file {file_name}:\n{out}"
+        out.contains(named),
+        "message must name the file {named}:\n{out}"
     );
     Ok(out)
 }
@@ -111,42 +122,20 @@ fn config_file_that_does_not_exist() -> anyhow::Result<()> {
 
 #[test]
 fn bad_worker_key() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let worker = write_worker_props(dir.path(), "127.0.0.1:1", "offset.flush.interval.ms=soon")?;
-    let conn = write_file(dir.path(), "c.properties", GOOD)?;
-    let args = [
-        worker.to_str().unwrap_or_default(),
-        conn.to_str().unwrap_or_default(),
-    ];
-    let mut w = Worker::spawn(dir.path(), free_port()?, &args, &[], "out.log")?;
-    assert!(!w.wait_exit(Duration::from_secs(20))?.success());
-    let out = w.log_text();
-    assert!(
-        out.contains("worker.properties") && out.contains("offset.flush.interval.ms"),
-        "{out}"
-    );
+    let out = fails_naming(
+        "worker.properties",
+        "offset.flush.interval.ms=soon",
+        "c.properties",
+        Some(GOOD),
+    )?;
+    assert!(out.contains("offset.flush.interval.ms"), "{out}");
     Ok(())
 }
 
 #[test]
 fn bad_worker_converter() -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let worker = write_worker_props(
-        dir.path(),
-        "127.0.0.1:1",
-        "value.converter.schemas.enable=perhaps\nvalue.converter=org.apache.kafka.connect.json.JsonConverter",
-    )?;
-    let conn = write_file(dir.path(), "c.properties", GOOD)?;
-    let args = [
-        worker.to_str().unwrap_or_default(),
-        conn.to_str().unwrap_or_default(),
-    ];
-    let mut w = Worker::spawn(dir.path(), free_port()?, &args, &[], "out.log")?;
-    assert!(!w.wait_exit(Duration::from_secs(20))?.success());
-    let out = w.log_text();
-    assert!(
-        out.contains("worker.properties") && out.contains("schemas.enable"),
-        "{out}"
-    );
+    let extra = "value.converter.schemas.enable=perhaps\nvalue.converter=org.apache.kafka.connect.json.JsonConverter";
+    let out = fails_naming("worker.properties", extra, "c.properties", Some(GOOD))?;
+    assert!(out.contains("schemas.enable"), "{out}");
     Ok(())
 }

@@ -13,32 +13,60 @@ fn source_props(name: &str, file: &std::path::Path, topic: &str) -> String {
     )
 }
 
+/// A broker, a temp dir, a topic, an input file and the worker's arguments.
+struct Setup {
+    broker: Broker,
+    dir: tempfile::TempDir,
+    topic: String,
+    input: std::path::PathBuf,
+    args: Vec<String>,
+}
+
+impl Setup {
+    fn new(topic_prefix: &str, input_name: &str) -> anyhow::Result<Self> {
+        let broker = Broker::start()?;
+        let dir = tempfile::tempdir()?;
+        let topic = unique(topic_prefix);
+        let input = dir.path().join(input_name);
+        let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+        let conn = write_file(
+            dir.path(),
+            "source.properties",
+            &source_props(&unique("src"), &input, &topic),
+        )?;
+        let args = vec![
+            worker_props.display().to_string(),
+            conn.display().to_string(),
+        ];
+        Ok(Self {
+            broker,
+            dir,
+            topic,
+            input,
+            args,
+        })
+    }
+
+    fn start(&self, port: u16, log: &str) -> anyhow::Result<Worker> {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        Worker::start(self.dir.path(), port, &args, &[], log)
+    }
+}
+
 #[test]
 fn lines_arrive_in_order_and_clean_restart_resends_nothing() -> anyhow::Result<()> {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let topic = unique("lines");
-    let input = dir.path().join("input.txt");
-    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
-    let conn = write_file(
-        dir.path(),
-        "source.properties",
-        &source_props(&unique("src"), &input, &topic),
-    )?;
-    let args = [
-        worker_props.to_str().unwrap_or_default(),
-        conn.to_str().unwrap_or_default(),
-    ];
+    let s = Setup::new("lines", "input.txt")?;
+    let (broker, topic, input) = (&s.broker, s.topic.as_str(), s.input.as_path());
     let port = free_port()?;
 
-    append_lines(&input, &numbered("a", 0, 100))?;
-    let mut w = Worker::start(dir.path(), port, &args, &[], "worker1.log")?;
+    append_lines(input, &numbered("a", 0, 100))?;
+    let mut w = s.start(port, "worker1.log")?;
     // Appended while the worker runs.
     for chunk in 0..4 {
-        append_lines(&input, &numbered("a", 100 + chunk * 100, 100))?;
+        append_lines(input, &numbered("a", 100 + chunk * 100, 100))?;
         std::thread::sleep(Duration::from_millis(200));
     }
-    let got = wait_for_records(&broker.bootstrap, &topic, 500, Duration::from_secs(60))?;
+    let got = wait_for_records(&broker.bootstrap, topic, 500, Duration::from_secs(60))?;
     assert_eq!(got, numbered("a", 0, 500), "worker log:\n{}", w.log_text());
 
     let status = w.stop()?;
@@ -48,17 +76,12 @@ fn lines_arrive_in_order_and_clean_restart_resends_nothing() -> anyhow::Result<(
         w.log_text()
     );
 
-    let mut w = Worker::start(dir.path(), port, &args, &[], "worker2.log")?;
-    append_lines(&input, &numbered("a", 500, 20))?;
-    let got = wait_for_records(&broker.bootstrap, &topic, 520, Duration::from_secs(60))?;
+    let mut w = s.start(port, "worker2.log")?;
+    append_lines(input, &numbered("a", 500, 20))?;
+    let got = wait_for_records(&broker.bootstrap, topic, 520, Duration::from_secs(60))?;
     // Give a wrongly re-sent file a chance to show up before judging.
     std::thread::sleep(Duration::from_secs(2));
-    let got_after = wait_for_records(
-        &broker.bootstrap,
-        &topic,
-        got.len(),
-        Duration::from_secs(10),
-    )?;
+    let got_after = wait_for_records(&broker.bootstrap, topic, got.len(), Duration::from_secs(10))?;
     assert_eq!(
         got_after,
         numbered("a", 0, 520),
@@ -76,36 +99,24 @@ fn lines_arrive_in_order_and_clean_restart_resends_nothing() -> anyhow::Result<(
 
 #[test]
 fn kill_minus_nine_loses_nothing_and_repeats_only_the_uncommitted_tail() -> anyhow::Result<()> {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let topic = unique("kill9");
-    let input = dir.path().join("input.txt");
-    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
-    let conn = write_file(
-        dir.path(),
-        "source.properties",
-        &source_props(&unique("src"), &input, &topic),
-    )?;
-    let args = [
-        worker_props.to_str().unwrap_or_default(),
-        conn.to_str().unwrap_or_default(),
-    ];
+    let s = Setup::new("kill9", "input.txt")?;
+    let (broker, topic, input) = (&s.broker, s.topic.as_str(), s.input.as_path());
     let port = free_port()?;
 
-    let mut w = Worker::start(dir.path(), port, &args, &[], "worker1.log")?;
-    append_lines(&input, &numbered("k", 0, 300))?;
-    wait_for_records(&broker.bootstrap, &topic, 300, Duration::from_secs(60))?;
+    let mut w = s.start(port, "worker1.log")?;
+    append_lines(input, &numbered("k", 0, 300))?;
+    wait_for_records(&broker.bootstrap, topic, 300, Duration::from_secs(60))?;
     // Several flush intervals (500 ms) pass: the first 300 are committed.
     std::thread::sleep(Duration::from_secs(2));
-    append_lines(&input, &numbered("k", 300, 300))?;
+    append_lines(input, &numbered("k", 300, 300))?;
     std::thread::sleep(Duration::from_millis(150));
     w.kill9()?;
 
-    let mut w = Worker::start(dir.path(), port, &args, &[], "worker2.log")?;
-    append_lines(&input, &numbered("k", 600, 100))?;
+    let mut w = s.start(port, "worker2.log")?;
+    append_lines(input, &numbered("k", 600, 100))?;
     let all = numbered("k", 0, 700);
     let got = wait_until(Duration::from_secs(60), "every line in the topic", || {
-        let got = wait_for_records(&broker.bootstrap, &topic, 700, Duration::from_secs(5)).ok()?;
+        let got = wait_for_records(&broker.bootstrap, topic, 700, Duration::from_secs(5)).ok()?;
         got.ends_with(&all[600..]).then_some(got)
     })?;
     // The topic is lines[0..k] followed by lines[j..700] with 300 <= j <= k:
@@ -137,28 +148,16 @@ fn kill_minus_nine_loses_nothing_and_repeats_only_the_uncommitted_tail() -> anyh
 
 #[test]
 fn missing_source_file_is_waited_for() -> anyhow::Result<()> {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let topic = unique("later");
-    let input = dir.path().join("not-yet.txt");
-    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
-    let conn = write_file(
-        dir.path(),
-        "source.properties",
-        &source_props(&unique("src"), &input, &topic),
-    )?;
-    let args = [
-        worker_props.to_str().unwrap_or_default(),
-        conn.to_str().unwrap_or_default(),
-    ];
-    let mut w = Worker::start(dir.path(), free_port()?, &args, &[], "worker.log")?;
+    let s = Setup::new("later", "not-yet.txt")?;
+    let (broker, topic, input) = (&s.broker, s.topic.as_str(), s.input.as_path());
+    let mut w = s.start(free_port()?, "worker.log")?;
     wait_until(
         Duration::from_secs(20),
         "the log line about the missing file",
         || w.log_text().contains("Couldn't find file").then_some(()),
     )?;
-    append_lines(&input, &numbered("late", 0, 5))?;
-    let got = wait_for_records(&broker.bootstrap, &topic, 5, Duration::from_secs(30))?;
+    append_lines(input, &numbered("late", 0, 5))?;
+    let got = wait_for_records(&broker.bootstrap, topic, 5, Duration::from_secs(30))?;
     assert_eq!(got, numbered("late", 0, 5));
     assert!(w.stop()?.success());
     Ok(())

@@ -13,7 +13,6 @@
 //!   per record and fsyncs on flush, so offsets are committed only for lines
 //!   that are on disk.
 
-mod display;
 mod sink;
 mod source;
 

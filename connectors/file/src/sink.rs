@@ -12,8 +12,8 @@ use sluice_connect_api::{
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
 
-use crate::display::write_value;
 use crate::source::FILE_CONFIG;
+use sluice_connect_api::schema::converter::to_java_string;
 
 fn config_def() -> ConfigDef {
     ConfigDef::new().key(
@@ -113,7 +113,15 @@ impl SinkTask for FileStreamSinkTask {
     async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
         for r in records {
             self.line.clear();
-            write_value(&mut self.line, &r.value);
+            to_java_string(&mut self.line, r.value_schema.as_deref(), &r.value).map_err(|e| {
+                ConnectError::fatal_from(
+                    format!(
+                        "cannot write the record at topic {} partition {} offset {} as text",
+                        r.topic, r.kafka_partition, r.kafka_offset
+                    ),
+                    e,
+                )
+            })?;
             self.line.push('\n');
             let res = match &mut self.out {
                 Some(Output::File { w, .. }) => w.write_all(self.line.as_bytes()).await,

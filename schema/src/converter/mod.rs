@@ -20,7 +20,7 @@ mod string;
 
 pub use byte_array::ByteArrayConverter;
 pub use json::{DecimalFormat, JsonConverter};
-pub use string::StringConverter;
+pub use string::{StringConverter, to_java_string};
 
 /// Kafka Connect's `Converter`: Connect data to record bytes and back.
 pub trait Converter: Send + Sync + std::fmt::Debug {

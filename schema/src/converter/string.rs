@@ -111,8 +111,10 @@ fn logical(schema: Option<&Schema>, value: &Value) -> Option<LogicalType> {
     .then_some(logical)
 }
 
-/// Appends Java's `toString()` of the logical value `value` of `schema`.
-fn to_java_string(
+/// Appends the text Java's `toString()` gives for the object Kafka Connect
+/// would hold for `value` of `schema` (logical types included): what
+/// StringConverter and Kafka's FileStreamSink write.
+pub fn to_java_string(
     out: &mut String,
     schema: Option<&Schema>,
     value: &Value,
