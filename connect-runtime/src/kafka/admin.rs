@@ -79,6 +79,28 @@ impl TopicAdmin {
         Ok(())
     }
 
+    /// [`TopicAdmin::ensure`], retrying retriable failures (a broker briefly
+    /// away) with backoff for up to a minute.
+    pub async fn ensure_retrying(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication: i32,
+    ) -> ConnectResult<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.ensure(topic, partitions, replication).await {
+                Err(e) if e.is_retriable() && tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(topic, error = %e.trace(), "cannot make sure the topic exists yet; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// The Kafka cluster id, when the broker reports one.
     pub fn cluster_id(&self) -> Option<String> {
         self.client.inner().fetch_cluster_id(Duration::from_secs(5))

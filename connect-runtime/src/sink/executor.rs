@@ -127,7 +127,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
             for t in &topics {
                 // The broker may not auto-create; a sink started before its
                 // source would otherwise wait for metadata refreshes.
-                admin.ensure(t, 1, -1).await?;
+                admin.ensure_retrying(t, 1, -1).await?;
             }
             topics.clone()
         }

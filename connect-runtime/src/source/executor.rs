@@ -214,9 +214,7 @@ impl Sender {
     }
 
     async fn send_one(&self, id: u64, r: &SourceRecord, index: usize) -> ConnectResult<()> {
-        self.admin
-            .ensure(&r.topic, self.topic_partitions, self.topic_replication)
-            .await?;
+        self.ensure_topic(&r.topic).await?;
         let describe = || {
             format!(
                 "record {index} of the batch for topic {} (source partition {}, offset {})",
@@ -282,6 +280,12 @@ impl Sender {
                 }
             }
         }
+    }
+
+    async fn ensure_topic(&self, topic: &str) -> ConnectResult<()> {
+        self.admin
+            .ensure_retrying(topic, self.topic_partitions, self.topic_replication)
+            .await
     }
 
     /// Waits up to the flush timeout for in-flight records.
