@@ -33,6 +33,16 @@ fn kafka_quickstart_files_run_unchanged() -> anyhow::Result<()> {
     ];
     let mut w = Worker::start(dir.path(), port, &args, &env, "worker.log")?;
 
+    // Keys Kafka Connect knows and Sluice does not use are accepted with a log line.
+    let log = w.log_text();
+    for key in ["plugin.path", "internal.key.converter"] {
+        assert!(
+            log.lines()
+                .any(|l| l.contains(key) && l.contains("accepted for Kafka Connect compatibility")),
+            "no log line for {key}:\n{log}"
+        );
+    }
+
     append_lines(
         &dir.path().join("test.txt"),
         &["foo".to_string(), "bar".to_string()],

@@ -53,7 +53,6 @@ const PASS_THROUGH: &[&str] = &[
     "key.converter.",
     "value.converter.",
     "header.converter.",
-    "internal.",
     "listeners.https.",
     "ssl.",
     "sasl.",
@@ -184,6 +183,7 @@ impl WorkerConfig {
                 continue;
             }
             if KNOWN_UNUSED.contains(&key.as_str())
+                || key.starts_with("internal.")
                 || key.starts_with("offset.storage.")
                 || key.starts_with("config.storage.")
                 || key.starts_with("status.storage.")
