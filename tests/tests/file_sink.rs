@@ -74,3 +74,56 @@ fn sink_writes_every_record_across_a_restart() -> anyhow::Result<()> {
     assert!(w.stop()?.success());
     Ok(())
 }
+
+#[test]
+fn undecodable_record_fails_the_task_naming_it_and_commits_nothing_past_it() -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let topic = unique("bad-json");
+    create_topic(&broker.bootstrap, &topic)?;
+    let values = vec![
+        r#"{"ok":1}"#.to_string(),
+        "this is not json".to_string(),
+        r#"{"ok":3}"#.to_string(),
+    ];
+    produce_strings(&broker.bootstrap, &topic, &values)?;
+
+    let out = dir.path().join("out.txt");
+    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+    let name = unique("sink");
+    let conn = write_file(
+        dir.path(),
+        "sink.properties",
+        &format!(
+            "name={name}\nconnector.class=FileStreamSink\nfile={}\ntopics={topic}\n\
+             value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n",
+            out.display()
+        ),
+    )?;
+    let args = [
+        worker_props.to_str().unwrap_or_default(),
+        conn.to_str().unwrap_or_default(),
+    ];
+    let port = free_port()?;
+    let mut w = Worker::start(dir.path(), port, &args, &[], "worker.log")?;
+    let status = wait_until(Duration::from_secs(30), "the task to fail", || {
+        let (_, body) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+        (v["tasks"][0]["state"] == "FAILED").then_some(v)
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains(&format!("topic {topic} partition 0 offset 1")),
+        "the trace must name the record: {trace}"
+    );
+    assert_eq!(status["connector"]["state"], "RUNNING");
+    assert!(w.stop()?.success());
+    // The bad record was never handed to the sink, and nothing after it.
+    let written = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        !written.contains("ok=3") && !written.contains("not json"),
+        "{written}"
+    );
+    Ok(())
+}
