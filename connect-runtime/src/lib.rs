@@ -22,6 +22,7 @@ pub mod rest;
 pub mod sink;
 pub mod source;
 pub mod standalone;
+pub mod state;
 pub mod status;
 pub mod worker;
 

@@ -13,6 +13,7 @@ use crate::herder::StandaloneHerder;
 use crate::kafka::TopicAdmin;
 use crate::offsets::RocksOffsetStore;
 use crate::rest::RestState;
+use crate::state::RocksConnectorStore;
 use crate::status::StatusStore;
 use crate::worker::Worker;
 use crate::{connector_config, plugins};
@@ -105,6 +106,7 @@ pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result
     }
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
+    let connector_store = Arc::new(RocksConnectorStore::new(&store));
     let worker = Arc::new(Worker {
         registry: plugins::registry(),
         offsets: Arc::new(store),
@@ -112,7 +114,7 @@ pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result
         admin: admin.clone(),
         config,
     });
-    let (herder, requests) = StandaloneHerder::new(worker);
+    let (herder, requests) = StandaloneHerder::new(worker, connector_store);
     tokio::spawn(herder.clone().process_requests(requests));
     let state = Arc::new(RestState {
         herder: herder.clone(),
@@ -146,9 +148,9 @@ pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result
             }
         });
     }
-    for c in connectors {
-        herder.add_connector(&c.name, c.config).await?;
-    }
+    herder
+        .start_all(connectors.into_iter().map(|c| (c.name, c.config)).collect())
+        .await?;
     tracing::info!("Sluice worker started");
     shutdown_signal().await;
     tracing::info!("stopping: tasks flush and commit before exit");

@@ -34,7 +34,11 @@ pub struct Worker {
 pub struct TaskHandle {
     pub id: u32,
     pub stop: watch::Sender<bool>,
+    /// `true` pauses the task (PAUSED target state).
+    pub pause: watch::Sender<bool>,
     pub join: JoinHandle<()>,
+    /// The task's configuration, for `GET /connectors/{c}/tasks`.
+    pub config: Config,
 }
 
 fn prefixed(config: &Config, prefix: &str) -> BTreeMap<String, String> {
@@ -55,6 +59,7 @@ impl Worker {
         plugin: &ConnectorPlugin,
         connector_config: &Config,
         task_config: Config,
+        paused: bool,
     ) -> ConnectResult<TaskHandle> {
         let conv = |key: &str, is_key: bool, spec| {
             converters::build(&self.registry, spec, connector_config, key, is_key)
@@ -63,6 +68,8 @@ impl Worker {
         let key_converter = conv(KEY_CONVERTER, true, &self.config.key_converter)?;
         let value_converter = conv(VALUE_CONVERTER, false, &self.config.value_converter)?;
         let (stop_tx, stop) = watch::channel(false);
+        let (pause_tx, paused) = watch::channel(paused);
+        let config_copy = task_config.clone();
         let join = match plugin.new_task {
             TaskFactory::Source(make) => {
                 let params = SourceTaskParams {
@@ -83,6 +90,7 @@ impl Worker {
                     flush_interval: self.config.offset_flush_interval,
                     flush_timeout: self.config.offset_flush_timeout,
                     stop,
+                    paused,
                 };
                 tokio::spawn(run_source_task(params))
             }
@@ -118,6 +126,7 @@ impl Worker {
                     status: self.status.clone(),
                     flush_interval: self.config.offset_flush_interval,
                     stop,
+                    paused,
                 };
                 tokio::spawn(run_sink_task(params))
             }
@@ -125,7 +134,9 @@ impl Worker {
         Ok(TaskHandle {
             id,
             stop: stop_tx,
+            pause: pause_tx,
             join,
+            config: config_copy,
         })
     }
 }

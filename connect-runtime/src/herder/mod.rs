@@ -3,4 +3,4 @@
 
 mod standalone;
 
-pub use standalone::{HerderError, StandaloneHerder};
+pub use standalone::{ConnectorInfo, HerderError, StandaloneHerder};

@@ -11,6 +11,8 @@ use tokio::sync::Mutex;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use crate::connector_config;
+use crate::offsets::StoreError;
+use crate::state::{ConnectorStore, StoredConnector, TargetState};
 use crate::status::{ConnectorStatus, State};
 use crate::worker::{TaskHandle, Worker};
 
@@ -18,20 +20,37 @@ use crate::worker::{TaskHandle, Worker};
 pub enum HerderError {
     #[error("Connector {0} already exists")]
     AlreadyExists(String),
+    #[error("Connector {0} not found")]
+    NotFound(String),
     #[error(transparent)]
     Invalid(#[from] ConfigErrors),
+    #[error("cannot persist connector state: {0}")]
+    Store(#[from] StoreError),
 }
 
 struct Running {
     config: Config,
     plugin: ConnectorPlugin,
-    connector: Box<dyn Connector>,
+    /// `None` while STOPPED (or when it failed to start).
+    connector: Option<Box<dyn Connector>>,
     tasks: Vec<TaskHandle>,
+    target: TargetState,
 }
 
-/// Runs connectors on this one worker.
+/// A connector's config and task configs, for the REST API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorInfo {
+    pub name: String,
+    pub config: Config,
+    pub tasks: Vec<(u32, Config)>,
+    pub connector_type: &'static str,
+}
+
+/// Runs connectors on this one worker. Every change is applied under one
+/// lock, so concurrent requests are applied once and in order.
 pub struct StandaloneHerder {
     worker: Arc<Worker>,
+    store: Arc<dyn ConnectorStore>,
     connectors: Mutex<BTreeMap<String, Running>>,
     requests: UnboundedSender<(String, ConnectorRequest)>,
 }
@@ -42,13 +61,25 @@ impl std::fmt::Debug for StandaloneHerder {
     }
 }
 
+fn state_of(target: TargetState) -> State {
+    match target {
+        TargetState::Running => State::Running,
+        TargetState::Paused => State::Paused,
+        TargetState::Stopped => State::Stopped,
+    }
+}
+
 impl StandaloneHerder {
     /// The herder and the stream of connector requests to feed to
     /// [`StandaloneHerder::process_requests`].
-    pub fn new(worker: Arc<Worker>) -> (Arc<Self>, UnboundedReceiver<(String, ConnectorRequest)>) {
+    pub fn new(
+        worker: Arc<Worker>,
+        store: Arc<dyn ConnectorStore>,
+    ) -> (Arc<Self>, UnboundedReceiver<(String, ConnectorRequest)>) {
         let (tx, rx) = unbounded_channel();
         let h = Arc::new(Self {
             worker,
+            store,
             connectors: Mutex::new(BTreeMap::new()),
             requests: tx,
         });
@@ -59,65 +90,143 @@ impl StandaloneHerder {
         &self.worker
     }
 
-    /// Validates and starts a connector and its tasks. A connector that
-    /// fails to start is kept, with status FAILED.
-    pub async fn add_connector(&self, name: &str, config: Config) -> Result<(), HerderError> {
+    /// Starts the stored connectors plus those from files. A file's config
+    /// replaces a stored config of the same name; the stored target state
+    /// (paused, stopped) is kept.
+    pub async fn start_all(&self, files: Vec<(String, Config)>) -> Result<(), HerderError> {
+        let mut wanted: BTreeMap<String, StoredConnector> = self.store.all()?.into_iter().collect();
+        for (name, config) in files {
+            let target = wanted
+                .get(&name)
+                .map_or(TargetState::Running, |s| s.target_state);
+            wanted.insert(
+                name,
+                StoredConnector {
+                    config,
+                    target_state: target,
+                },
+            );
+        }
+        for (name, stored) in wanted {
+            if let Err(e) = self
+                .put_connector(&name, stored.config, Some(stored.target_state), true)
+                .await
+            {
+                tracing::error!(connector = %name, error = %e, "cannot start stored connector");
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a connector or (when `allow_update`) replaces its config.
+    /// Returns `true` when it was created. `initial` sets the target state
+    /// of a new connector (an update keeps the current one unless given).
+    pub async fn put_connector(
+        &self,
+        name: &str,
+        config: Config,
+        initial: Option<TargetState>,
+        allow_update: bool,
+    ) -> Result<bool, HerderError> {
         let valid = connector_config::validate(&self.worker.registry, &config)?;
         let mut map = self.connectors.lock().await;
-        if map.contains_key(name) {
+        let old = map.remove(name);
+        if old.is_some() && !allow_update {
+            if let Some(o) = old {
+                map.insert(name.to_string(), o);
+            }
             return Err(HerderError::AlreadyExists(name.to_string()));
         }
-        let ctype = valid.plugin.connector_type();
+        let created = old.is_none();
+        let target = initial
+            .or(old.as_ref().map(|o| o.target))
+            .unwrap_or(TargetState::Running);
+        if let Some(mut o) = old {
+            self.shutdown(name, &mut o).await;
+        }
+        self.store.put(
+            name,
+            &StoredConnector {
+                config: config.clone(),
+                target_state: target,
+            },
+        )?;
+        let mut running = Running {
+            config,
+            plugin: valid.plugin,
+            connector: None,
+            tasks: Vec::new(),
+            target,
+        };
+        self.worker.status.remove(name);
+        self.worker.status.set_connector(
+            name,
+            valid.plugin.connector_type(),
+            State::Unassigned,
+            None,
+        );
+        self.start(name, &mut running).await;
+        map.insert(name.to_string(), running);
+        Ok(created)
+    }
+
+    /// Starts the connector and its tasks as the target state says.
+    async fn start(&self, name: &str, running: &mut Running) {
+        let ctype = running.plugin.connector_type();
         let status = &self.worker.status;
-        status.set_connector(name, ctype, State::Unassigned, None);
+        if running.target == TargetState::Stopped {
+            status.clear_tasks(name);
+            status.set_connector(name, ctype, State::Stopped, None);
+            return;
+        }
         let tx = self.requests.clone();
         let owner = name.to_string();
         let ctx = ConnectorContext::new(name, move |req| {
             let _ = tx.send((owner.clone(), req));
         });
-        let mut running = Running {
-            config: config.clone(),
-            plugin: valid.plugin,
-            connector: (valid.plugin.new_connector)(),
-            tasks: Vec::new(),
-        };
-        match running.connector.start(config, ctx).await {
-            Ok(()) => {
-                status.set_connector(name, ctype, State::Running, None);
-                tracing::info!(
-                    connector = name,
-                    class = valid.plugin.class_name,
-                    "connector started"
-                );
-                if let Err(e) = self.start_tasks(name, &mut running, valid.tasks_max).await {
-                    status.set_connector(name, ctype, State::Failed, Some(e.trace()));
-                }
-            }
-            Err(e) => {
-                tracing::error!(connector = name, error = %e.trace(), "connector failed to start");
-                status.set_connector(name, ctype, State::Failed, Some(e.trace()));
-            }
+        let mut connector = (running.plugin.new_connector)();
+        if let Err(e) = connector.start(running.config.clone(), ctx).await {
+            tracing::error!(connector = name, error = %e.trace(), "connector failed to start");
+            status.set_connector(name, ctype, State::Failed, Some(e.trace()));
+            return;
         }
-        map.insert(name.to_string(), running);
-        Ok(())
+        running.connector = Some(connector);
+        status.set_connector(name, ctype, state_of(running.target), None);
+        tracing::info!(
+            connector = name,
+            class = running.plugin.class_name,
+            "connector started"
+        );
+        if let Err(e) = self.start_tasks(name, running).await {
+            status.set_connector(name, ctype, State::Failed, Some(e.trace()));
+        }
     }
 
-    async fn start_tasks(
-        &self,
-        name: &str,
-        running: &mut Running,
-        tasks_max: usize,
-    ) -> Result<(), ConnectError> {
-        let configs = running.connector.task_configs(tasks_max).await?;
+    async fn start_tasks(&self, name: &str, running: &mut Running) -> Result<(), ConnectError> {
+        let tasks_max = running
+            .config
+            .get(connector_config::TASKS_MAX)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(1usize);
+        let Some(connector) = running.connector.as_mut() else {
+            return Ok(());
+        };
+        let configs = connector.task_configs(tasks_max).await?;
+        self.worker.status.clear_tasks(name);
+        let paused = running.target == TargetState::Paused;
         for (i, task_config) in configs.into_iter().take(tasks_max).enumerate() {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
             self.worker
                 .status
                 .set_task(name, id, State::Unassigned, None);
-            match self
-                .worker
-                .start_task(name, id, &running.plugin, &running.config, task_config)
-            {
+            match self.worker.start_task(
+                name,
+                id,
+                &running.plugin,
+                &running.config,
+                task_config,
+                paused,
+            ) {
                 Ok(h) => running.tasks.push(h),
                 Err(e) => self
                     .worker
@@ -150,6 +259,103 @@ impl StandaloneHerder {
         }
     }
 
+    /// Stops the tasks (each flushes and commits) and the connector.
+    async fn shutdown(&self, name: &str, running: &mut Running) {
+        self.stop_tasks(name, running).await;
+        if let Some(mut c) = running.connector.take() {
+            if let Err(e) = c.stop().await {
+                tracing::warn!(connector = %name, error = %e.trace(), "error stopping connector");
+            }
+            tracing::info!(connector = %name, "connector stopped");
+        }
+    }
+
+    /// Deletes a connector: stops it and forgets its config (offsets stay).
+    pub async fn delete(&self, name: &str) -> Result<(), HerderError> {
+        let mut map = self.connectors.lock().await;
+        let mut running = map
+            .remove(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        self.shutdown(name, &mut running).await;
+        self.store.remove(name)?;
+        self.worker.status.remove(name);
+        Ok(())
+    }
+
+    /// Changes the target state: PAUSED keeps tasks but stops moving data,
+    /// STOPPED shuts tasks and connector down, RUNNING resumes either.
+    pub async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        let mut map = self.connectors.lock().await;
+        let running = map
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        if running.target == target {
+            return Ok(());
+        }
+        self.store.put(
+            name,
+            &StoredConnector {
+                config: running.config.clone(),
+                target_state: target,
+            },
+        )?;
+        let previous = running.target;
+        running.target = target;
+        let ctype = running.plugin.connector_type();
+        match (previous, target) {
+            (_, TargetState::Stopped) => {
+                self.shutdown(name, running).await;
+                self.worker.status.clear_tasks(name);
+                self.worker
+                    .status
+                    .set_connector(name, ctype, State::Stopped, None);
+            }
+            (TargetState::Stopped, _) => self.start(name, running).await,
+            (_, t) => {
+                let paused = t == TargetState::Paused;
+                for task in &running.tasks {
+                    let _ = task.pause.send(paused);
+                }
+                if running.connector.is_some() {
+                    self.worker
+                        .status
+                        .set_connector(name, ctype, state_of(t), None);
+                }
+            }
+        }
+        tracing::info!(connector = name, target = ?target, "target state changed");
+        Ok(())
+    }
+
+    /// Restarts the connector and, with `include_tasks`, its tasks.
+    pub async fn restart(&self, name: &str) -> Result<(), HerderError> {
+        let mut map = self.connectors.lock().await;
+        let running = map
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        self.shutdown(name, running).await;
+        self.start(name, running).await;
+        Ok(())
+    }
+
+    /// A connector's config, tasks and type.
+    pub async fn info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        let map = self.connectors.lock().await;
+        let running = map
+            .get(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        Ok(ConnectorInfo {
+            name: name.to_string(),
+            config: running.config.clone(),
+            tasks: running
+                .tasks
+                .iter()
+                .map(|t| (t.id, t.config.clone()))
+                .collect(),
+            connector_type: running.plugin.connector_type().as_str(),
+        })
+    }
+
     /// Handles connector requests (task reconfiguration, raised errors).
     pub async fn process_requests(
         self: Arc<Self>,
@@ -171,13 +377,7 @@ impl StandaloneHerder {
                 ConnectorRequest::ReconfigureTasks => {
                     tracing::info!(connector = %name, "reconfiguring tasks");
                     self.stop_tasks(&name, running).await;
-                    self.worker.status.clear_tasks(&name);
-                    let tasks_max = running
-                        .config
-                        .get(connector_config::TASKS_MAX)
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(1);
-                    if let Err(e) = self.start_tasks(&name, running, tasks_max).await {
+                    if let Err(e) = self.start_tasks(&name, running).await {
                         self.worker.status.set_connector(
                             &name,
                             ctype,
@@ -194,17 +394,16 @@ impl StandaloneHerder {
     pub async fn stop_all(&self) {
         let mut map = self.connectors.lock().await;
         for (name, running) in map.iter_mut() {
-            self.stop_tasks(name, running).await;
-            if let Err(e) = running.connector.stop().await {
-                tracing::warn!(connector = %name, error = %e.trace(), "error stopping connector");
+            for t in &running.tasks {
+                let _ = t.stop.send(true);
             }
-            tracing::info!(connector = %name, "connector stopped");
+            self.shutdown(name, running).await;
         }
         map.clear();
     }
 
-    pub fn connector_names(&self) -> Vec<String> {
-        self.worker.status.names()
+    pub async fn connector_names(&self) -> Vec<String> {
+        self.connectors.lock().await.keys().cloned().collect()
     }
 
     pub fn status(&self, name: &str) -> Option<ConnectorStatus> {

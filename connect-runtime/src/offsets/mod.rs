@@ -16,6 +16,7 @@ use thiserror::Error;
 
 pub use memory::MemoryOffsetStore;
 pub use reader::ConnectorOffsetReader;
+pub(crate) use rocks::CONNECTORS_CF;
 pub use rocks::RocksOffsetStore;
 
 #[derive(Debug, Error)]

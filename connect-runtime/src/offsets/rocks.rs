@@ -9,6 +9,8 @@ use sluice_connect_api::OffsetMap;
 use super::{OffsetStore, StoreError, decode_key, decode_value, encode_key, key_prefix};
 
 const OFFSETS_CF: &str = "offsets";
+/// Connector configs and target states (see `crate::state`).
+pub(crate) const CONNECTORS_CF: &str = "connectors";
 
 /// Offsets in a RocksDB database: one write batch and one sync per commit,
 /// never per record.
@@ -33,12 +35,20 @@ impl RocksOffsetStore {
         opts.set_max_background_jobs(1);
         opts.set_write_buffer_size(4 * 1024 * 1024);
         opts.set_keep_log_file_num(2);
-        let cfs = vec![ColumnFamilyDescriptor::new(OFFSETS_CF, Options::default())];
+        let cfs = vec![
+            ColumnFamilyDescriptor::new(OFFSETS_CF, Options::default()),
+            ColumnFamilyDescriptor::new(CONNECTORS_CF, Options::default()),
+        ];
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| io(&e))?;
         Ok(Self {
             db: Arc::new(db),
             path: path.to_path_buf(),
         })
+    }
+
+    /// The database, shared with the connector store.
+    pub(crate) fn db(&self) -> (Arc<DB>, PathBuf) {
+        (self.db.clone(), self.path.clone())
     }
 
     fn err(&self, e: rocksdb::Error) -> StoreError {

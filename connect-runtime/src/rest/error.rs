@@ -3,6 +3,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::herder::HerderError;
+
 /// An error answer in Kafka Connect's shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -17,11 +19,31 @@ struct Body<'a> {
 }
 
 impl ApiError {
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self {
-            status: StatusCode::NOT_FOUND,
+            status,
             message: message.into(),
         }
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<HerderError> for ApiError {
+    fn from(e: HerderError) -> Self {
+        let status = match &e {
+            HerderError::AlreadyExists(_) => StatusCode::CONFLICT,
+            HerderError::NotFound(_) => StatusCode::NOT_FOUND,
+            HerderError::Invalid(_) => StatusCode::BAD_REQUEST,
+            HerderError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        Self::new(status, e.to_string())
     }
 }
 

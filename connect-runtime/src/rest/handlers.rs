@@ -1,10 +1,17 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use sluice_connect_api::Config;
 
+use super::body;
 use super::{ApiError, RestState};
+use crate::herder::ConnectorInfo;
+use crate::state::TargetState;
 use crate::status::ConnectorStatus;
 
 /// `GET /` body.
@@ -23,8 +30,183 @@ pub(crate) async fn root(State(s): State<Arc<RestState>>) -> Json<ServerInfo> {
     })
 }
 
-pub(crate) async fn list_connectors(State(s): State<Arc<RestState>>) -> Json<Vec<String>> {
-    Json(s.herder.connector_names())
+#[derive(Debug, Serialize)]
+pub(crate) struct TaskId {
+    connector: String,
+    task: u32,
+}
+
+/// Kafka Connect's `ConnectorInfo` JSON.
+#[derive(Debug, Serialize)]
+pub(crate) struct InfoBody {
+    name: String,
+    config: Config,
+    tasks: Vec<TaskId>,
+    #[serde(rename = "type")]
+    connector_type: &'static str,
+}
+
+impl From<ConnectorInfo> for InfoBody {
+    fn from(i: ConnectorInfo) -> Self {
+        Self {
+            tasks: i
+                .tasks
+                .iter()
+                .map(|(id, _)| TaskId {
+                    connector: i.name.clone(),
+                    task: *id,
+                })
+                .collect(),
+            name: i.name,
+            config: i.config,
+            connector_type: i.connector_type,
+        }
+    }
+}
+
+/// `?expand=status&expand=info` (repeated) for `GET /connectors`.
+fn expands(query: Option<&str>) -> (bool, bool) {
+    let mut status = false;
+    let mut info = false;
+    for pair in query.unwrap_or_default().split('&') {
+        match pair.split_once('=') {
+            Some(("expand", "status")) => status = true,
+            Some(("expand", "info")) => info = true,
+            _ => {}
+        }
+    }
+    (status, info)
+}
+
+pub(crate) async fn list_connectors(
+    State(s): State<Arc<RestState>>,
+    uri: axum::http::Uri,
+) -> Result<Response, ApiError> {
+    let names = s.herder.connector_names().await;
+    let (with_status, with_info) = expands(uri.query());
+    if !with_status && !with_info {
+        return Ok(Json(names).into_response());
+    }
+    let mut out = serde_json::Map::new();
+    for name in names {
+        let mut entry = serde_json::Map::new();
+        if with_status && let Some(st) = s.herder.status(&name) {
+            entry.insert(
+                "status".into(),
+                serde_json::to_value(st).unwrap_or_default(),
+            );
+        }
+        if with_info && let Ok(info) = s.herder.info(&name).await {
+            entry.insert(
+                "info".into(),
+                serde_json::to_value(InfoBody::from(info)).unwrap_or_default(),
+            );
+        }
+        out.insert(name, serde_json::Value::Object(entry));
+    }
+    Ok(Json(out).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct CreateRequest {
+    name: Option<String>,
+    config: Option<serde_json::Value>,
+    initial_state: Option<TargetState>,
+}
+
+fn check_name(name: &str, config: &mut Config) -> Result<(), ApiError> {
+    match config.get("name") {
+        Some(n) if n.trim() != name => Err(ApiError::bad_request(format!(
+            "Connector name configuration ({}) doesn't match connector name in the URL ({name})",
+            n.trim()
+        ))),
+        _ => {
+            config.insert("name".to_string(), name.to_string());
+            Ok(())
+        }
+    }
+}
+
+pub(crate) async fn create_connector(
+    State(s): State<Arc<RestState>>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let req: CreateRequest = body::parse(&bytes)?;
+    let name = req
+        .name
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("Connector name must be provided in the request body")
+        })?;
+    if name.contains('/') {
+        return Err(ApiError::bad_request(format!(
+            "Connector name {name} must not contain '/'"
+        )));
+    }
+    let mut config = body::config(
+        req.config
+            .unwrap_or(serde_json::Value::Object(Default::default())),
+    )?;
+    check_name(&name, &mut config)?;
+    s.herder
+        .put_connector(
+            &name,
+            config,
+            Some(req.initial_state.unwrap_or(TargetState::Running)),
+            false,
+        )
+        .await?;
+    let info = s.herder.info(&name).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/connectors/{name}"))],
+        Json(InfoBody::from(info)),
+    )
+        .into_response())
+}
+
+pub(crate) async fn get_connector(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<Json<InfoBody>, ApiError> {
+    Ok(Json(s.herder.info(&name).await?.into()))
+}
+
+pub(crate) async fn get_config(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Config>, ApiError> {
+    Ok(Json(s.herder.info(&name).await?.config))
+}
+
+pub(crate) async fn put_config(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
+    let mut config = body::config(body::parse(&bytes)?)?;
+    check_name(&name, &mut config)?;
+    let created = s.herder.put_connector(&name, config, None, true).await?;
+    let info = s.herder.info(&name).await?;
+    let code = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = (code, Json(InfoBody::from(info))).into_response();
+    if created && let Ok(v) = format!("/connectors/{name}").parse() {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+pub(crate) async fn delete_connector(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.herder.delete(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn connector_status(
@@ -37,6 +219,134 @@ pub(crate) async fn connector_status(
         .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))
 }
 
+#[derive(Debug, Serialize)]
+pub(crate) struct TaskInfo {
+    id: TaskId,
+    config: Config,
+}
+
+pub(crate) async fn connector_tasks(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<TaskInfo>>, ApiError> {
+    let info = s.herder.info(&name).await?;
+    Ok(Json(
+        info.tasks
+            .into_iter()
+            .map(|(id, config)| TaskInfo {
+                id: TaskId {
+                    connector: name.clone(),
+                    task: id,
+                },
+                config,
+            })
+            .collect(),
+    ))
+}
+
+pub(crate) async fn task_status(
+    State(s): State<Arc<RestState>>,
+    Path((name, task)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let st = s
+        .herder
+        .status(&name)
+        .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
+    let id: u32 = task
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("No status found for task {name}-{task}")))?;
+    let t = st
+        .tasks
+        .into_iter()
+        .find(|t| t.id == id)
+        .ok_or_else(|| ApiError::not_found(format!("No status found for task {name}-{id}")))?;
+    Ok(Json(t).into_response())
+}
+
+async fn set_target(
+    s: &RestState,
+    name: &str,
+    target: TargetState,
+) -> Result<StatusCode, ApiError> {
+    s.herder.set_target(name, target).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+pub(crate) async fn pause(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    set_target(&s, &name, TargetState::Paused).await
+}
+
+pub(crate) async fn resume(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    set_target(&s, &name, TargetState::Running).await
+}
+
+pub(crate) async fn stop(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    set_target(&s, &name, TargetState::Stopped).await
+}
+
+pub(crate) async fn restart(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.herder.restart(&name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PluginQuery {
+    #[serde(rename = "connectorsOnly")]
+    connectors_only: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct PluginInfo {
+    class: &'static str,
+    #[serde(rename = "type")]
+    plugin_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'static str>,
+}
+
+pub(crate) async fn connector_plugins(
+    State(s): State<Arc<RestState>>,
+    Query(q): Query<PluginQuery>,
+) -> Json<Vec<PluginInfo>> {
+    let registry = &s.herder.worker().registry;
+    let mut out: Vec<PluginInfo> = registry
+        .connectors()
+        .iter()
+        .map(|p| PluginInfo {
+            class: p.class_name,
+            plugin_type: p.connector_type().as_str(),
+            version: Some(p.version),
+        })
+        .collect();
+    if q.connectors_only == Some(false) {
+        out.extend(registry.converters().iter().map(|c| PluginInfo {
+            class: c.class_name,
+            plugin_type: "converter",
+            version: Some(crate::VERSION),
+        }));
+    }
+    Json(out)
+}
+
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("HTTP 404 Not Found")
+}
+
+pub(crate) async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "HTTP 405 Method Not Allowed",
+    )
 }

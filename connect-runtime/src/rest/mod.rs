@@ -3,13 +3,14 @@
 //!
 //! [`app`] builds the router so tests can drive it without a socket.
 
+mod body;
 mod error;
 mod handlers;
 
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post, put};
 
 pub use error::ApiError;
 
@@ -26,8 +27,30 @@ pub struct RestState {
 pub fn app(state: Arc<RestState>) -> Router {
     Router::new()
         .route("/", get(handlers::root))
-        .route("/connectors", get(handlers::list_connectors))
+        .route(
+            "/connectors",
+            get(handlers::list_connectors).post(handlers::create_connector),
+        )
+        .route(
+            "/connectors/{name}",
+            get(handlers::get_connector).delete(handlers::delete_connector),
+        )
+        .route(
+            "/connectors/{name}/config",
+            get(handlers::get_config).put(handlers::put_config),
+        )
         .route("/connectors/{name}/status", get(handlers::connector_status))
+        .route("/connectors/{name}/tasks", get(handlers::connector_tasks))
+        .route(
+            "/connectors/{name}/tasks/{task}/status",
+            get(handlers::task_status),
+        )
+        .route("/connectors/{name}/pause", put(handlers::pause))
+        .route("/connectors/{name}/resume", put(handlers::resume))
+        .route("/connectors/{name}/stop", put(handlers::stop))
+        .route("/connectors/{name}/restart", post(handlers::restart))
+        .route("/connector-plugins", get(handlers::connector_plugins))
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::not_found)
         .with_state(state)
 }
@@ -73,21 +96,209 @@ mod tests {
             status,
             admin,
         });
-        let (herder, _rx) = crate::herder::StandaloneHerder::new(worker);
+        let (herder, _rx) = crate::herder::StandaloneHerder::new(
+            worker,
+            Arc::new(crate::state::MemoryConnectorStore::default()),
+        );
         Arc::new(RestState {
             herder,
             kafka_cluster_id: OnceLock::new(),
         })
     }
 
-    async fn get(path: &str) -> (StatusCode, serde_json::Value) {
-        let res = app(state())
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
+    async fn call(
+        st: &Arc<RestState>,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (StatusCode, serde_json::Value, Option<String>) {
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
             .unwrap();
+        let res = app(st.clone()).oneshot(req).await.unwrap();
         let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, serde_json::from_slice(&bytes).unwrap())
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, json, location)
+    }
+
+    async fn get(path: &str) -> (StatusCode, serde_json::Value) {
+        let (s, j, _) = call(&state(), "GET", path, "").await;
+        (s, j)
+    }
+
+    #[tokio::test]
+    async fn connector_lifecycle_without_tasks() {
+        let st = state();
+        let body = r#"{"name":"src","config":{"connector.class":"FileStreamSource","topic":"t","file":"/nonexistent","tasks.max":1},"initial_state":"STOPPED"}"#;
+        let (code, json, loc) = call(&st, "POST", "/connectors", body).await;
+        assert_eq!(code, StatusCode::CREATED, "{json}");
+        assert_eq!(loc.as_deref(), Some("/connectors/src"));
+        assert_eq!(json["name"], "src");
+        assert_eq!(json["type"], "source");
+        assert_eq!(json["config"]["tasks.max"], "1");
+        assert_eq!(json["config"]["name"], "src");
+        assert_eq!(json["tasks"], serde_json::json!([]));
+
+        let (code, json, _) = call(&st, "POST", "/connectors", body).await;
+        assert_eq!(
+            (code, json),
+            (
+                StatusCode::CONFLICT,
+                serde_json::json!({"error_code":409,"message":"Connector src already exists"})
+            )
+        );
+
+        let (code, json, _) = call(&st, "GET", "/connectors", "").await;
+        assert_eq!((code, json), (StatusCode::OK, serde_json::json!(["src"])));
+        let (_, json, _) = call(&st, "GET", "/connectors/src/status", "").await;
+        assert_eq!(json["connector"]["state"], "STOPPED");
+        assert_eq!(json["tasks"], serde_json::json!([]));
+        let (_, json, _) = call(&st, "GET", "/connectors?expand=status&expand=info", "").await;
+        assert_eq!(json["src"]["status"]["connector"]["state"], "STOPPED");
+        assert_eq!(json["src"]["info"]["type"], "source");
+        let (_, json, _) = call(&st, "GET", "/connectors/src/config", "").await;
+        assert_eq!(json["topic"], "t");
+        let (code, json, _) = call(&st, "GET", "/connectors/src/tasks", "").await;
+        assert_eq!((code, json), (StatusCode::OK, serde_json::json!([])));
+
+        // PUT config on an existing connector updates it (200), keeping STOPPED.
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/connectors/src/config",
+            r#"{"connector.class":"FileStreamSource","topic":"t2","file":"/nonexistent"}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::OK, "{json}");
+        assert_eq!(json["config"]["topic"], "t2");
+        let (_, json, _) = call(&st, "GET", "/connectors/src/status", "").await;
+        assert_eq!(json["connector"]["state"], "STOPPED");
+
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/connectors/src/config",
+            r#"{"name":"other","connector.class":"FileStreamSource","topic":"t"}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            json["message"],
+            "Connector name configuration (other) doesn't match connector name in the URL (src)"
+        );
+
+        let (code, _, _) = call(&st, "DELETE", "/connectors/src", "").await;
+        assert_eq!(code, StatusCode::NO_CONTENT);
+        let (code, json, _) = call(&st, "GET", "/connectors/src", "").await;
+        assert_eq!(
+            (code, json),
+            (
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error_code":404,"message":"Connector src not found"})
+            )
+        );
+        for (method, path) in [
+            ("PUT", "/connectors/src/pause"),
+            ("PUT", "/connectors/src/resume"),
+            ("PUT", "/connectors/src/stop"),
+            ("POST", "/connectors/src/restart"),
+            ("DELETE", "/connectors/src"),
+            ("GET", "/connectors/src/tasks"),
+        ] {
+            let (code, json, _) = call(&st, method, path, "").await;
+            assert_eq!(code, StatusCode::NOT_FOUND, "{method} {path}: {json}");
+            assert_eq!(json["error_code"], 404);
+        }
+    }
+
+    #[tokio::test]
+    async fn bad_requests_get_the_error_body() {
+        let st = state();
+        let (code, json, _) = call(&st, "POST", "/connectors", r#"{"name": "x", "config": "#).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert!(
+            json["message"].as_str().unwrap().contains("line 1 column"),
+            "{json}"
+        );
+        let (code, json, _) = call(&st, "POST", "/connectors", r#"{"config":{}}"#).await;
+        assert_eq!(
+            (code, json["error_code"].clone()),
+            (StatusCode::BAD_REQUEST, serde_json::json!(400))
+        );
+        let (code, json, _) = call(
+            &st,
+            "POST",
+            "/connectors",
+            r#"{"name":"x","config":{"connector.class":"FileStreamSource","tasks.max":"x"}}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        let msg = json["message"].as_str().unwrap();
+        assert!(
+            msg.contains("tasks.max") && msg.contains("Missing required configuration \"topic\""),
+            "{msg}"
+        );
+        let (code, json, _) = call(
+            &st,
+            "POST",
+            "/connectors",
+            r#"{"name":"x","config":{"connector.class":"com.acme.Nope"}}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("FileStreamSinkConnector"),
+            "{json}"
+        );
+        let (code, json, _) = call(&st, "DELETE", "/connectors", "").await;
+        assert_eq!(
+            (code, json),
+            (
+                StatusCode::METHOD_NOT_ALLOWED,
+                serde_json::json!({"error_code":405,"message":"HTTP 405 Method Not Allowed"})
+            )
+        );
+        assert!(
+            call(&st, "GET", "/connectors", "").await.1 == serde_json::json!([]),
+            "nothing half-created"
+        );
+    }
+
+    #[tokio::test]
+    async fn plugins() {
+        let (code, json) = get("/connector-plugins").await;
+        assert_eq!(code, StatusCode::OK);
+        let classes: Vec<&str> = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["class"].as_str().unwrap())
+            .collect();
+        assert!(classes.contains(&"org.apache.kafka.connect.file.FileStreamSourceConnector"));
+        assert_eq!(json[0]["type"], "source");
+        let (_, json) = get("/connector-plugins?connectorsOnly=false").await;
+        assert!(
+            json.as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["type"] == "converter")
+        );
     }
 
     #[tokio::test]
@@ -97,10 +308,6 @@ mod tests {
         assert_eq!(body["version"], crate::VERSION);
         assert!(body["kafka_cluster_id"].is_null());
 
-        assert_eq!(
-            get("/connectors").await,
-            (StatusCode::OK, serde_json::json!(["c1"]))
-        );
 
         let (code, body) = get("/connectors/c1/status").await;
         assert_eq!(code, StatusCode::OK);

@@ -39,6 +39,8 @@ pub struct SinkTaskParams {
     pub status: Arc<StatusStore>,
     pub flush_interval: Duration,
     pub stop: watch::Receiver<bool>,
+    /// `true` while the connector is PAUSED: no polling, commits go on.
+    pub paused: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for SinkTaskParams {
@@ -82,6 +84,8 @@ struct Loop {
     /// Per partition, the offset after the last record handed to `put`.
     current: BTreeMap<TopicPartition, i64>,
     last_committed: BTreeMap<TopicPartition, i64>,
+    /// The connector is PAUSED: partitions are paused and nothing is put.
+    paused: bool,
 }
 
 async fn run(p: SinkTaskParams) -> ConnectResult<()> {
@@ -100,6 +104,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         status,
         flush_interval,
         mut stop,
+        mut paused,
     } = p;
     let (tx, events) = unbounded_channel();
     let layers: Vec<&BTreeMap<String, String>> = consumer_props.iter().collect();
@@ -149,9 +154,11 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         assigned: BTreeSet::new(),
         current: BTreeMap::new(),
         last_committed: BTreeMap::new(),
+        paused: *paused.borrow(),
     };
     l.task.start(config, l.ctx.clone()).await?;
-    status.set_task(&connector, task_id, State::Running, None);
+    let task_state = |p: bool| if p { State::Paused } else { State::Running };
+    status.set_task(&connector, task_id, task_state(*paused.borrow()), None);
     tracing::info!(topics = %refs.join(","), "sink task started");
 
     let mut tick = tokio::time::interval(flush_interval);
@@ -167,13 +174,25 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         tokio::select! {
             biased;
             _ = stop.changed() => break Ok(()),
+            changed = paused.changed() => {
+                if changed.is_err() {
+                    break Ok(()); // the worker let go of this task
+                }
+                let p = *paused.borrow_and_update();
+                l.paused = p;
+                if let Err(e) = l.set_partitions_paused(p) {
+                    break Err(e);
+                }
+                status.set_task(&connector, task_id, task_state(p), None);
+                tracing::info!(paused = p, "task target state changed");
+            }
             _ = tick.tick() => {
                 if let Err(e) = l.commit(CommitMode::Async).await {
                     if !e.is_retriable() { break Err(e); }
                     tracing::warn!(error = %e.trace(), "offset commit failed; will retry at the next interval");
                 }
             }
-            batch = l.input.next_batch() => {
+            batch = l.input.next_batch(), if !l.paused => {
                 let step = match batch {
                     Ok(records) => l.put(records, &mut stop).await,
                     Err(e) => Err(e),
@@ -292,6 +311,9 @@ impl Loop {
                     let new: Vec<TopicPartition> = ps.difference(&self.assigned).cloned().collect();
                     self.assigned.extend(ps);
                     self.ctx.set_assignment(self.assigned.clone());
+                    if self.paused {
+                        self.set_partitions_paused(true)?;
+                    }
                     tracing::info!(partitions = ?new, "partitions assigned");
                     self.task.open(&new).await?;
                 }
@@ -347,6 +369,23 @@ impl Loop {
             );
         }
         Ok(())
+    }
+
+    /// Pauses or resumes fetching for every assigned partition.
+    fn set_partitions_paused(&self, paused: bool) -> ConnectResult<()> {
+        let mut tpl = TopicPartitionList::new();
+        for p in &self.assigned {
+            tpl.add_partition(&p.topic, p.partition);
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        let res = if paused {
+            self.input.consumer.pause(&tpl)
+        } else {
+            self.input.consumer.resume(&tpl)
+        };
+        res.map_err(|e| ConnectError::retriable_from("cannot pause or resume partitions", e))
     }
 
     async fn apply_requests(&mut self) -> ConnectResult<()> {

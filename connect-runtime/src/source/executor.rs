@@ -34,6 +34,8 @@ pub struct SourceTaskParams {
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
     pub stop: watch::Receiver<bool>,
+    /// `true` while the connector is PAUSED: no polling, commits go on.
+    pub paused: watch::Receiver<bool>,
 }
 
 impl std::fmt::Debug for SourceTaskParams {
@@ -93,6 +95,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         flush_interval,
         flush_timeout,
         mut stop,
+        mut paused,
     } = p;
     let tracker = Arc::new(AckTracker::default());
     let layers: Vec<&BTreeMap<String, String>> = producer_props.iter().collect();
@@ -136,7 +139,8 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         connector.clone(),
     )));
     task.start(config, ctx).await?;
-    status.set_task(&connector, task_id, State::Running, None);
+    let task_state = |p: bool| if p { State::Paused } else { State::Running };
+    status.set_task(&connector, task_id, task_state(*paused.borrow()), None);
     tracing::info!("source task started");
 
     let mut tick = tokio::time::interval(flush_interval);
@@ -150,15 +154,24 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         if let Some(f) = sender.tracker.failure() {
             break Err(ConnectError::fatal(f));
         }
+        let is_paused = *paused.borrow();
         tokio::select! {
             biased;
             _ = stop.changed() => break Ok(()),
+            changed = paused.changed() => {
+                if changed.is_err() {
+                    break Ok(()); // the worker let go of this task
+                }
+                let p = *paused.borrow_and_update();
+                                status.set_task(&connector, task_id, task_state(p), None);
+                tracing::info!(paused = p, "task target state changed");
+            }
             _ = tick.tick() => {
                 if let Err(e) = sender.commit(&mut *task).await {
                     tracing::warn!(error = %e.trace(), "offset commit failed; will retry at the next interval");
                 }
             }
-            polled = task.poll() => match polled {
+            polled = task.poll(), if !is_paused => match polled {
                 Ok(records) => {
                     backoff = Duration::from_millis(100);
                     if let Err(e) = sender.send(records).await {

@@ -1,0 +1,39 @@
+//! JSON request bodies parsed by hand, so malformed input gets Kafka
+//! Connect's error body (with the position) instead of a framework default.
+
+use axum::body::Bytes;
+use serde::de::DeserializeOwned;
+use sluice_connect_api::Config;
+
+use super::ApiError;
+
+pub(crate) fn parse<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request(format!("Invalid JSON in request body: {e}")))
+}
+
+/// A config object: string values; numbers and booleans become strings (as
+/// Jackson does for `Map<String, String>`); nulls are dropped.
+pub(crate) fn config(value: serde_json::Value) -> Result<Config, ApiError> {
+    let serde_json::Value::Object(map) = value else {
+        return Err(ApiError::bad_request(
+            "Connector config must be a JSON object",
+        ));
+    };
+    let mut out = Config::new();
+    for (k, v) in map {
+        let s = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => continue,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "Value of config \"{k}\" must be a string"
+                )));
+            }
+        };
+        out.insert(k, s);
+    }
+    Ok(out)
+}
