@@ -6,11 +6,17 @@ use anyhow::{Context, Result};
 
 /// A minimal HTTP/1.1 GET: returns (status, body).
 pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
+    http_request(port, "GET", path, "")
+}
+
+/// A minimal HTTP/1.1 request with a JSON body: returns (status, body).
+pub fn http_request(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).context("connect")?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )?;
     let mut raw = Vec::new();
     s.read_to_end(&mut raw)?;

@@ -11,7 +11,7 @@ mod kafka;
 mod worker;
 
 pub use broker::Broker;
-pub use http::http_get;
+pub use http::{http_get, http_request};
 pub use kafka::{consume_all, create_topic, produce_strings, wait_for_records};
 pub use worker::{Worker, sluice_binary};
 

@@ -308,7 +308,6 @@ mod tests {
         assert_eq!(body["version"], crate::VERSION);
         assert!(body["kafka_cluster_id"].is_null());
 
-
         let (code, body) = get("/connectors/c1/status").await;
         assert_eq!(code, StatusCode::OK);
         assert_eq!(

@@ -1,0 +1,126 @@
+//! The connector lifecycle over a real worker's REST API and a real broker:
+//! create → pause (no data moves) → resume → stop → worker restart (the
+//! REST-created connector and its STOPPED state survive) → resume (offsets
+//! kept, nothing re-sent) → delete (gone after another restart).
+
+use std::time::Duration;
+
+use sluice_tests::*;
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+fn wait_state(
+    port: u16,
+    name: &str,
+    want: &str,
+    tasks: Option<usize>,
+) -> anyhow::Result<serde_json::Value> {
+    wait_until(
+        Duration::from_secs(30),
+        &format!("{name} to be {want}"),
+        || {
+            let (_, body) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
+            let v = json(&body);
+            let task_states: Vec<&str> = v["tasks"]
+                .as_array()?
+                .iter()
+                .filter_map(|t| t["state"].as_str())
+                .collect();
+            let tasks_ok = match tasks {
+                Some(n) => task_states.len() == n && task_states.iter().all(|s| *s == want),
+                None => true,
+            };
+            (v["connector"]["state"] == want && tasks_ok).then_some(v)
+        },
+    )
+}
+
+#[test]
+fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let topic = unique("rest");
+    let input = dir.path().join("in.txt");
+    append_lines(&input, &numbered("r", 0, 10))?;
+    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+    let args = [worker_props.to_str().unwrap_or_default()];
+    let port = free_port()?;
+    let mut w = Worker::start(dir.path(), port, &args, &[], "worker1.log")?;
+
+    let name = "rest-src";
+    let body = format!(
+        r#"{{"name":"{name}","config":{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}"}}}}"#,
+        input.display()
+    );
+    let (code, resp) = http_request(port, "POST", "/connectors", &body)?;
+    assert_eq!(code, 201, "{resp}");
+    assert_eq!(
+        json(&resp)["tasks"],
+        serde_json::json!([{"connector": name, "task": 0}])
+    );
+    let got = wait_for_records(&broker.bootstrap, &topic, 10, Duration::from_secs(30))?;
+    assert_eq!(got, numbered("r", 0, 10));
+    wait_state(port, name, "RUNNING", Some(1))?;
+
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/pause"), "")?.0,
+        202
+    );
+    wait_state(port, name, "PAUSED", Some(1))?;
+    append_lines(&input, &numbered("r", 10, 5))?;
+    std::thread::sleep(Duration::from_secs(2));
+    let got = wait_for_records(&broker.bootstrap, &topic, 10, Duration::from_secs(5))?;
+    assert_eq!(got.len(), 10, "a paused source must not move data");
+
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
+        202
+    );
+    wait_state(port, name, "RUNNING", Some(1))?;
+    let got = wait_for_records(&broker.bootstrap, &topic, 15, Duration::from_secs(30))?;
+    assert_eq!(got, numbered("r", 0, 15));
+
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
+        202
+    );
+    wait_state(port, name, "STOPPED", Some(0))?;
+    assert!(w.stop()?.success(), "log:\n{}", w.log_text());
+
+    // A restart without any connector file keeps the REST-created connector
+    // and its STOPPED target state.
+    let mut w = Worker::start(dir.path(), port, &args, &[], "worker2.log")?;
+    let (_, list) = http_get(port, "/connectors")?;
+    assert_eq!(json(&list), serde_json::json!([name]));
+    wait_state(port, name, "STOPPED", Some(0))?;
+    append_lines(&input, &numbered("r", 15, 5))?;
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
+        202
+    );
+    wait_state(port, name, "RUNNING", Some(1))?;
+    let got = wait_for_records(&broker.bootstrap, &topic, 20, Duration::from_secs(30))?;
+    std::thread::sleep(Duration::from_secs(1));
+    let got_after = wait_for_records(&broker.bootstrap, &topic, got.len(), Duration::from_secs(5))?;
+    assert_eq!(
+        got_after,
+        numbered("r", 0, 20),
+        "resumed from the committed offset, nothing re-sent"
+    );
+
+    assert_eq!(
+        http_request(port, "DELETE", &format!("/connectors/{name}"), "")?.0,
+        204
+    );
+    assert_eq!(http_get(port, &format!("/connectors/{name}"))?.0, 404);
+    assert!(w.stop()?.success());
+    let mut w = Worker::start(dir.path(), port, &args, &[], "worker3.log")?;
+    assert_eq!(
+        json(&http_get(port, "/connectors")?.1),
+        serde_json::json!([])
+    );
+    assert!(w.stop()?.success());
+    Ok(())
+}
