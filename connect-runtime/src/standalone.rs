@@ -119,6 +119,7 @@ pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result
     let state = Arc::new(RestState {
         herder: herder.clone(),
         kafka_cluster_id: OnceLock::new(),
+        started: std::sync::atomic::AtomicBool::new(false),
     });
     let (stop_rest, rest_stopped) = tokio::sync::watch::channel(false);
     for sock in listeners {
@@ -151,6 +152,9 @@ pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result
     herder
         .start_all(connectors.into_iter().map(|c| (c.name, c.config)).collect())
         .await?;
+    state
+        .started
+        .store(true, std::sync::atomic::Ordering::Release);
     tracing::info!("Sluice worker started");
     shutdown_signal().await;
     tracing::info!("stopping: tasks flush and commit before exit");

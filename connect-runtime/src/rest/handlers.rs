@@ -201,6 +201,47 @@ pub(crate) async fn put_config(
     Ok(res)
 }
 
+/// Merges keys into the config; a `null` value removes the key.
+pub(crate) async fn patch_config(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<InfoBody>, ApiError> {
+    let patch: serde_json::Value = body::parse(&bytes)?;
+    let serde_json::Value::Object(patch) = patch else {
+        return Err(ApiError::bad_request(
+            "Connector config patch must be a JSON object",
+        ));
+    };
+    let mut config = s.herder.info(&name).await?.config;
+    let mut sets = serde_json::Map::new();
+    for (k, v) in patch {
+        if v.is_null() {
+            config.remove(&k);
+        } else {
+            sets.insert(k, v);
+        }
+    }
+    config.extend(body::config(serde_json::Value::Object(sets))?);
+    check_name(&name, &mut config)?;
+    s.herder.put_connector(&name, config, None, true).await?;
+    Ok(Json(s.herder.info(&name).await?.into()))
+}
+
+/// `GET /health`: Kafka Connect's `{"status","message"}`.
+pub(crate) async fn health(State(s): State<Arc<RestState>>) -> Response {
+    if s.started.load(std::sync::atomic::Ordering::Acquire) {
+        Json(serde_json::json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
+            .into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "starting", "message": "Worker is still starting up."})),
+        )
+            .into_response()
+    }
+}
+
 pub(crate) async fn delete_connector(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,

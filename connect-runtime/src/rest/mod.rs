@@ -6,6 +6,7 @@
 mod body;
 mod error;
 mod handlers;
+mod plugins;
 
 use std::sync::{Arc, OnceLock};
 
@@ -22,6 +23,8 @@ pub struct RestState {
     pub herder: Arc<StandaloneHerder>,
     /// Filled in once the broker answered.
     pub kafka_cluster_id: OnceLock<String>,
+    /// Set once the connectors given at start are started (`GET /health`).
+    pub started: std::sync::atomic::AtomicBool,
 }
 
 pub fn app(state: Arc<RestState>) -> Router {
@@ -37,7 +40,9 @@ pub fn app(state: Arc<RestState>) -> Router {
         )
         .route(
             "/connectors/{name}/config",
-            get(handlers::get_config).put(handlers::put_config),
+            get(handlers::get_config)
+                .put(handlers::put_config)
+                .patch(handlers::patch_config),
         )
         .route("/connectors/{name}/status", get(handlers::connector_status))
         .route("/connectors/{name}/tasks", get(handlers::connector_tasks))
@@ -50,6 +55,15 @@ pub fn app(state: Arc<RestState>) -> Router {
         .route("/connectors/{name}/stop", put(handlers::stop))
         .route("/connectors/{name}/restart", post(handlers::restart))
         .route("/connector-plugins", get(handlers::connector_plugins))
+        .route(
+            "/connector-plugins/{plugin}/config",
+            get(plugins::plugin_config),
+        )
+        .route(
+            "/connector-plugins/{plugin}/config/validate",
+            put(plugins::validate_config),
+        )
+        .route("/health", get(handlers::health))
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::not_found)
         .with_state(state)
@@ -103,6 +117,7 @@ mod tests {
         Arc::new(RestState {
             herder,
             kafka_cluster_id: OnceLock::new(),
+            started: std::sync::atomic::AtomicBool::new(true),
         })
     }
 
@@ -277,6 +292,125 @@ mod tests {
         assert!(
             call(&st, "GET", "/connectors", "").await.1 == serde_json::json!([]),
             "nothing half-created"
+        );
+    }
+
+    #[tokio::test]
+    async fn patch_merges_and_null_removes() {
+        let st = state();
+        let body = r#"{"name":"p","config":{"connector.class":"FileStreamSource","topic":"t","file":"/x","batch.size":"5"},"initial_state":"STOPPED"}"#;
+        assert_eq!(
+            call(&st, "POST", "/connectors", body).await.0,
+            StatusCode::CREATED
+        );
+        let (code, json, _) = call(
+            &st,
+            "PATCH",
+            "/connectors/p/config",
+            r#"{"topic":"t9","batch.size":null}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::OK, "{json}");
+        assert_eq!(json["config"]["topic"], "t9");
+        assert!(json["config"].get("batch.size").is_none(), "{json}");
+        let (code, json, _) = call(&st, "PATCH", "/connectors/p/config", r#"{"topic":null}"#).await;
+        assert_eq!(
+            code,
+            StatusCode::BAD_REQUEST,
+            "an invalid result is refused: {json}"
+        );
+        let (_, json, _) = call(&st, "GET", "/connectors/p/config", "").await;
+        assert_eq!(json["topic"], "t9", "nothing half-applied");
+        assert_eq!(
+            call(&st, "PATCH", "/connectors/nope/config", "{}").await.0,
+            StatusCode::NOT_FOUND
+        );
+    }
+
+    #[tokio::test]
+    async fn health_and_plugin_config() {
+        let (code, json) = get("/health").await;
+        assert_eq!(
+            (code, json["status"].clone()),
+            (StatusCode::OK, serde_json::json!("healthy"))
+        );
+        let (code, json) = get("/connector-plugins/FileStreamSource/config").await;
+        assert_eq!(code, StatusCode::OK);
+        let topic = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "topic")
+            .unwrap();
+        assert_eq!(topic["type"], "STRING");
+        assert_eq!(topic["required"], true);
+        assert_eq!(topic["importance"], "HIGH");
+        let (code, json) = get("/connector-plugins/com.acme.Nope/config").await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("available connectors are")
+        );
+    }
+
+    #[tokio::test]
+    async fn validate_reports_every_key() {
+        let st = state();
+        let path = "/connector-plugins/FileStreamSinkConnector/config/validate";
+        let (code, json, _) = call(&st, "PUT", path, r#"{"name":"v","tasks.max":"x"}"#).await;
+        assert_eq!(code, StatusCode::OK, "{json}");
+        assert_eq!(
+            json["name"],
+            "org.apache.kafka.connect.file.FileStreamSinkConnector"
+        );
+        assert_eq!(json["error_count"], 2, "tasks.max and topics: {json}");
+        assert_eq!(json["groups"], serde_json::json!(["Common"]));
+        let entry = |n: &str| {
+            json["configs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["definition"]["name"] == n)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(entry("tasks.max")["value"]["value"], "x");
+        assert_eq!(
+            entry("tasks.max")["value"]["errors"],
+            serde_json::json!([
+                "Invalid value x for configuration tasks.max: Not a number of type INT"
+            ])
+        );
+        assert_eq!(
+            entry("topics")["value"]["errors"],
+            serde_json::json!(["Must configure one of topics or topics.regex"])
+        );
+        assert_eq!(entry("file")["value"]["errors"], serde_json::json!([]));
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            path,
+            r#"{"connector.class":"FileStreamSource"}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{json}");
+        let (code, json, _) = call(&st, "PUT", path, r#"["not", "an", "object"]"#).await;
+        assert_eq!(
+            (code, json["error_code"].clone()),
+            (StatusCode::BAD_REQUEST, serde_json::json!(400))
+        );
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            path,
+            r#"{"name":"v","topics":"a","file":"/tmp/x"}"#,
+        )
+        .await;
+        assert_eq!(
+            (code, json["error_count"].clone()),
+            (StatusCode::OK, serde_json::json!(0))
         );
     }
 

@@ -1,0 +1,172 @@
+//! `/connector-plugins/{p}/config` and `/connector-plugins/{p}/config/validate`
+//! in Kafka Connect's shapes (`ConfigKeyInfo`, `ConfigInfos`).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use serde::Serialize;
+use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType};
+use sluice_connect_api::{Config, ConnectorPlugin, ConnectorType, Registry};
+
+use super::{ApiError, RestState, body};
+use crate::connector_config::{self, CONNECTOR_CLASS};
+
+#[derive(Debug, Serialize)]
+pub(crate) struct KeyInfo {
+    name: String,
+    #[serde(rename = "type")]
+    config_type: &'static str,
+    required: bool,
+    default_value: Option<String>,
+    importance: &'static str,
+    documentation: String,
+    group: Option<String>,
+    width: &'static str,
+    display_name: String,
+    dependents: Vec<String>,
+    order: i32,
+}
+
+impl From<&ConfigKey> for KeyInfo {
+    fn from(k: &ConfigKey) -> Self {
+        Self {
+            name: k.name.clone(),
+            config_type: k.config_type.name(),
+            required: k.default.is_none(),
+            default_value: if k.config_type == ConfigType::Password {
+                None
+            } else {
+                k.default.clone()
+            },
+            importance: k.importance.name(),
+            documentation: k.documentation.clone(),
+            group: k.group.clone(),
+            width: "NONE",
+            display_name: k.display_name.clone(),
+            dependents: k.dependents.clone(),
+            order: k.order_in_group,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ValueInfo {
+    name: String,
+    value: Option<String>,
+    recommended_values: Vec<String>,
+    errors: Vec<String>,
+    visible: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ConfigInfo {
+    definition: KeyInfo,
+    value: ValueInfo,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct ConfigInfos {
+    name: String,
+    error_count: usize,
+    groups: Vec<String>,
+    configs: Vec<ConfigInfo>,
+}
+
+fn find(registry: &Registry, name: &str) -> Result<ConnectorPlugin, ApiError> {
+    registry.connector(name).copied().ok_or_else(|| {
+        let available: Vec<&str> = registry.connectors().iter().map(|p| p.class_name).collect();
+        ApiError::bad_request(format!(
+            "Failed to find any class that implements Connector and which name matches {name}, available connectors are: {}",
+            available.join(", ")
+        ))
+    })
+}
+
+/// Every key of a plugin: the common connector keys first, then the
+/// connector's own.
+fn full_def(plugin: &ConnectorPlugin) -> ConfigDef {
+    let mut def = connector_config::common_def();
+    if plugin.connector_type() == ConnectorType::Sink {
+        def = def.merge(&connector_config::sink_def());
+    }
+    def.merge(&(plugin.new_connector)().config_def())
+}
+
+pub(crate) async fn plugin_config(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Vec<KeyInfo>>, ApiError> {
+    let plugin = find(&s.herder.worker().registry, &name)?;
+    Ok(Json(
+        full_def(&plugin).keys().iter().map(KeyInfo::from).collect(),
+    ))
+}
+
+/// Validates without creating anything. Every defined key gets an entry;
+/// errors found by the whole-config check are attached to their key.
+pub(crate) fn validate(
+    registry: &Registry,
+    plugin_name: &str,
+    mut config: Config,
+) -> Result<ConfigInfos, ApiError> {
+    let plugin = find(registry, plugin_name)?;
+    if let Some(given) = config.get(CONNECTOR_CLASS)
+        && registry.connector(given).map(|p| p.class_name) != Some(plugin.class_name)
+    {
+        return Err(ApiError::bad_request(format!(
+            "Included connector type {given} does not match request type {plugin_name}"
+        )));
+    }
+    config.insert(CONNECTOR_CLASS.to_string(), plugin.class_name.to_string());
+    let def = full_def(&plugin);
+    let mut reports = def.validate(&config);
+    if let Err(e) = connector_config::validate(registry, &config) {
+        for issue in e.issues {
+            if let Some(r) = reports.iter_mut().find(|r| r.name == issue.key)
+                && !r.errors.contains(&issue.message)
+            {
+                r.errors.push(issue.message);
+            }
+        }
+    }
+    let mut groups: Vec<String> = Vec::new();
+    for k in def.keys() {
+        if let Some(g) = &k.group
+            && !groups.contains(g)
+        {
+            groups.push(g.clone());
+        }
+    }
+    let configs: Vec<ConfigInfo> = def
+        .keys()
+        .iter()
+        .zip(reports)
+        .map(|(k, r)| ConfigInfo {
+            definition: KeyInfo::from(k),
+            value: ValueInfo {
+                name: r.name,
+                value: r.value,
+                recommended_values: r.recommended_values,
+                errors: r.errors,
+                visible: r.visible,
+            },
+        })
+        .collect();
+    Ok(ConfigInfos {
+        name: plugin.class_name.to_string(),
+        error_count: configs.iter().map(|c| c.value.errors.len()).sum(),
+        groups,
+        configs,
+    })
+}
+
+pub(crate) async fn validate_config(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+    bytes: Bytes,
+) -> Result<Json<ConfigInfos>, ApiError> {
+    let config = body::config(body::parse(&bytes)?)?;
+    Ok(Json(validate(&s.herder.worker().registry, &name, config)?))
+}
