@@ -110,6 +110,42 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
         "resumed from the committed offset, nothing re-sent"
     );
 
+    // stop → the committed offset is visible → reset → resume re-reads the file.
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
+        202
+    );
+    wait_state(port, name, "STOPPED", Some(0))?;
+    let (code, offsets) = http_get(port, &format!("/connectors/{name}/offsets"))?;
+    assert_eq!(code, 200);
+    let line_len = "r-000000\n".len() as u64;
+    assert_eq!(
+        json(&offsets),
+        serde_json::json!({"offsets":[{"partition":{"filename": input.display().to_string()},"offset":{"position": 20 * line_len}}]})
+    );
+    let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?;
+    assert_eq!(code, 202, "{body}");
+    wait_state(port, name, "RUNNING", Some(1))?;
+    let (code, body) = http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?;
+    assert_eq!(code, 400, "offsets change only while STOPPED: {body}");
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
+        202
+    );
+    wait_state(port, name, "STOPPED", Some(0))?;
+    assert_eq!(
+        http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?.0,
+        200
+    );
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
+        202
+    );
+    let got = wait_for_records(&broker.bootstrap, &topic, 40, Duration::from_secs(30))?;
+    let mut twice = numbered("r", 0, 20);
+    twice.extend(numbered("r", 0, 20));
+    assert_eq!(got, twice, "after the reset the whole file is read again");
+
     assert_eq!(
         http_request(port, "DELETE", &format!("/connectors/{name}"), "")?.0,
         204

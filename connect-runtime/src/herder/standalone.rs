@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use sluice_connect_api::config::ConfigErrors;
 use sluice_connect_api::{
-    Config, ConnectError, Connector, ConnectorContext, ConnectorPlugin, ConnectorRequest,
+    Config, ConnectError, Connector, ConnectorContext, ConnectorPlugin, ConnectorRequest, OffsetMap,
 };
 use thiserror::Error;
 use tokio::sync::Mutex;
@@ -26,6 +26,9 @@ pub enum HerderError {
     Invalid(#[from] ConfigErrors),
     #[error("cannot persist connector state: {0}")]
     Store(#[from] StoreError),
+    /// The request is not valid in the connector's current state.
+    #[error("{0}")]
+    BadRequest(String),
 }
 
 struct Running {
@@ -354,6 +357,70 @@ impl StandaloneHerder {
                 .collect(),
             connector_type: running.plugin.connector_type().as_str(),
         })
+    }
+
+    fn require_stopped(&self, name: &str, running: &Running) -> Result<(), HerderError> {
+        if running.target == TargetState::Stopped && running.tasks.is_empty() {
+            Ok(())
+        } else {
+            Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. \
+                 This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )))
+        }
+    }
+
+    fn require_source(&self, name: &str, running: &Running) -> Result<(), HerderError> {
+        if running.plugin.connector_type() == sluice_connect_api::ConnectorType::Source {
+            Ok(())
+        } else {
+            Err(HerderError::BadRequest(format!(
+                "Offsets of sink connector {name} live in its Kafka consumer group connect-{name}; \
+                 reading and changing them through this API is not implemented yet"
+            )))
+        }
+    }
+
+    /// The committed source offsets of a connector.
+    pub async fn offsets(&self, name: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, HerderError> {
+        let map = self.connectors.lock().await;
+        let running = map
+            .get(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        self.require_source(name, running)?;
+        Ok(self.worker.offsets.all(name)?)
+    }
+
+    /// Writes (or with a `None` offset, removes) source offsets of a
+    /// STOPPED connector; the connector resumes from them.
+    pub async fn alter_offsets(
+        &self,
+        name: &str,
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), HerderError> {
+        let map = self.connectors.lock().await;
+        let running = map
+            .get(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        self.require_source(name, running)?;
+        self.require_stopped(name, running)?;
+        self.worker.offsets.put_all(name, &entries)?;
+        Ok(())
+    }
+
+    /// Removes every source offset of a STOPPED connector.
+    pub async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
+        let map = self.connectors.lock().await;
+        let running = map
+            .get(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        self.require_source(name, running)?;
+        self.require_stopped(name, running)?;
+        let all = self.worker.offsets.all(name)?;
+        let entries: Vec<(OffsetMap, Option<OffsetMap>)> =
+            all.into_iter().map(|(p, _)| (p, None)).collect();
+        self.worker.offsets.put_all(name, &entries)?;
+        Ok(())
     }
 
     /// Handles connector requests (task reconfiguration, raised errors).

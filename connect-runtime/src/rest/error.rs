@@ -40,7 +40,7 @@ impl From<HerderError> for ApiError {
         let status = match &e {
             HerderError::AlreadyExists(_) => StatusCode::CONFLICT,
             HerderError::NotFound(_) => StatusCode::NOT_FOUND,
-            HerderError::Invalid(_) => StatusCode::BAD_REQUEST,
+            HerderError::Invalid(_) | HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HerderError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.to_string())

@@ -6,6 +6,7 @@
 mod body;
 mod error;
 mod handlers;
+mod offsets;
 mod plugins;
 
 use std::sync::{Arc, OnceLock};
@@ -46,6 +47,12 @@ pub fn app(state: Arc<RestState>) -> Router {
         )
         .route("/connectors/{name}/status", get(handlers::connector_status))
         .route("/connectors/{name}/tasks", get(handlers::connector_tasks))
+        .route(
+            "/connectors/{name}/offsets",
+            get(offsets::get_offsets)
+                .patch(offsets::alter_offsets)
+                .delete(offsets::reset_offsets),
+        )
         .route(
             "/connectors/{name}/tasks/{task}/status",
             get(handlers::task_status),
@@ -411,6 +418,85 @@ mod tests {
         assert_eq!(
             (code, json["error_count"].clone()),
             (StatusCode::OK, serde_json::json!(0))
+        );
+    }
+
+    #[tokio::test]
+    async fn source_offsets_api() {
+        let st = state();
+        let body = r#"{"name":"o","config":{"connector.class":"FileStreamSource","topic":"t","file":"/x"},"initial_state":"STOPPED"}"#;
+        assert_eq!(
+            call(&st, "POST", "/connectors", body).await.0,
+            StatusCode::CREATED
+        );
+        let (code, json, _) = call(&st, "GET", "/connectors/o/offsets", "").await;
+        assert_eq!(
+            (code, json),
+            (StatusCode::OK, serde_json::json!({"offsets": []}))
+        );
+        let patch = r#"{"offsets":[{"partition":{"filename":"/x"},"offset":{"position":42}}]}"#;
+        let (code, json, _) = call(&st, "PATCH", "/connectors/o/offsets", patch).await;
+        assert_eq!(code, StatusCode::OK, "{json}");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("altered successfully")
+        );
+        let (_, json, _) = call(&st, "GET", "/connectors/o/offsets", "").await;
+        assert_eq!(
+            json,
+            serde_json::json!({"offsets":[{"partition":{"filename":"/x"},"offset":{"position":42}}]})
+        );
+        let reset_one = r#"{"offsets":[{"partition":{"filename":"/x"},"offset":null}]}"#;
+        assert_eq!(
+            call(&st, "PATCH", "/connectors/o/offsets", reset_one)
+                .await
+                .0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            call(&st, "GET", "/connectors/o/offsets", "").await.1,
+            serde_json::json!({"offsets": []})
+        );
+        assert_eq!(
+            call(&st, "PATCH", "/connectors/o/offsets", patch).await.0,
+            StatusCode::OK
+        );
+        let (code, json, _) = call(&st, "DELETE", "/connectors/o/offsets", "").await;
+        assert_eq!(code, StatusCode::OK);
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("reset successfully")
+        );
+        assert_eq!(
+            call(&st, "GET", "/connectors/o/offsets", "").await.1,
+            serde_json::json!({"offsets": []})
+        );
+        assert_eq!(
+            call(&st, "PATCH", "/connectors/o/offsets", r#"{"offsets":[]}"#)
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            call(&st, "GET", "/connectors/zz/offsets", "").await.0,
+            StatusCode::NOT_FOUND
+        );
+
+        // Only while STOPPED.
+        let body = r#"{"name":"q","config":{"connector.class":"FileStreamSource","topic":"t","file":"/x"},"initial_state":"PAUSED"}"#;
+        assert_eq!(
+            call(&st, "POST", "/connectors", body).await.0,
+            StatusCode::CREATED
+        );
+        let (code, json, _) = call(&st, "DELETE", "/connectors/q/offsets", "").await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
+        assert!(
+            json["message"].as_str().unwrap().contains("STOPPED state"),
+            "{json}"
         );
     }
 
