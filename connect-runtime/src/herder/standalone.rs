@@ -175,13 +175,28 @@ impl StandaloneHerder {
 
     /// Starts the connector and its tasks as the target state says.
     async fn start(&self, name: &str, running: &mut Running) {
-        let ctype = running.plugin.connector_type();
-        let status = &self.worker.status;
         if running.target == TargetState::Stopped {
-            status.clear_tasks(name);
-            status.set_connector(name, ctype, State::Stopped, None);
+            let ctype = running.plugin.connector_type();
+            self.worker.status.clear_tasks(name);
+            self.worker
+                .status
+                .set_connector(name, ctype, State::Stopped, None);
             return;
         }
+        if self.start_connector(name, running).await
+            && let Err(e) = self.start_tasks(name, running).await
+        {
+            let ctype = running.plugin.connector_type();
+            self.worker
+                .status
+                .set_connector(name, ctype, State::Failed, Some(e.trace()));
+        }
+    }
+
+    /// Starts the connector instance only; `false` when it failed.
+    async fn start_connector(&self, name: &str, running: &mut Running) -> bool {
+        let ctype = running.plugin.connector_type();
+        let status = &self.worker.status;
         let tx = self.requests.clone();
         let owner = name.to_string();
         let ctx = ConnectorContext::new(name, move |req| {
@@ -191,7 +206,7 @@ impl StandaloneHerder {
         if let Err(e) = connector.start(running.config.clone(), ctx).await {
             tracing::error!(connector = name, error = %e.trace(), "connector failed to start");
             status.set_connector(name, ctype, State::Failed, Some(e.trace()));
-            return;
+            return false;
         }
         running.connector = Some(connector);
         status.set_connector(name, ctype, state_of(running.target), None);
@@ -200,9 +215,7 @@ impl StandaloneHerder {
             class = running.plugin.class_name,
             "connector started"
         );
-        if let Err(e) = self.start_tasks(name, running).await {
-            status.set_connector(name, ctype, State::Failed, Some(e.trace()));
-        }
+        true
     }
 
     async fn start_tasks(&self, name: &str, running: &mut Running) -> Result<(), ConnectError> {
@@ -330,14 +343,108 @@ impl StandaloneHerder {
         Ok(())
     }
 
-    /// Restarts the connector and, with `include_tasks`, its tasks.
-    pub async fn restart(&self, name: &str) -> Result<(), HerderError> {
+    /// Kafka Connect's restart: the connector (unless `only_failed` and it
+    /// is not FAILED) and, with `include_tasks`, its tasks (likewise). The
+    /// returned status shows what was restarted as RESTARTING.
+    pub async fn restart(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStatus, HerderError> {
         let mut map = self.connectors.lock().await;
         let running = map
             .get_mut(name)
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
-        self.shutdown(name, running).await;
-        self.start(name, running).await;
+        let status = &self.worker.status;
+        let ctype = running.plugin.connector_type();
+        let before = status
+            .connector(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        let restart_connector = !only_failed || before.connector.state == State::Failed;
+        let tasks: Vec<u32> = if include_tasks {
+            before
+                .tasks
+                .iter()
+                .filter(|t| !only_failed || t.info.state == State::Failed)
+                .map(|t| t.id)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if restart_connector {
+            status.set_connector(name, ctype, State::Restarting, None);
+        }
+        for id in &tasks {
+            status.set_task(name, *id, State::Restarting, None);
+        }
+        let snapshot = status.connector(name).unwrap_or(before);
+        if running.target == TargetState::Stopped {
+            status.set_connector(name, ctype, State::Stopped, None);
+            return Ok(snapshot);
+        }
+        if restart_connector {
+            if let Some(mut c) = running.connector.take() {
+                let _ = c.stop().await;
+            }
+            self.start_connector(name, running).await;
+        }
+        for id in tasks {
+            self.restart_task_locked(name, running, id).await?;
+        }
+        Ok(snapshot)
+    }
+
+    /// Restarts one task with its current config.
+    pub async fn restart_task(&self, name: &str, id: u32) -> Result<(), HerderError> {
+        let mut map = self.connectors.lock().await;
+        let running = map
+            .get_mut(name)
+            .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
+        self.restart_task_locked(name, running, id).await
+    }
+
+    async fn restart_task_locked(
+        &self,
+        name: &str,
+        running: &mut Running,
+        id: u32,
+    ) -> Result<(), HerderError> {
+        let pos = running
+            .tasks
+            .iter()
+            .position(|t| t.id == id)
+            .ok_or_else(|| HerderError::NotFound(format!("Task {name}-{id}")))?;
+        let old = running.tasks.remove(pos);
+        let _ = old.stop.send(true);
+        let timeout = self
+            .worker
+            .config
+            .shutdown_timeout
+            .max(Duration::from_secs(1));
+        let abort = old.join.abort_handle();
+        if tokio::time::timeout(timeout, old.join).await.is_err() {
+            abort.abort();
+        }
+        let paused = running.target == TargetState::Paused;
+        self.worker
+            .status
+            .set_task(name, id, State::Unassigned, None);
+        match self.worker.start_task(
+            name,
+            id,
+            &running.plugin,
+            &running.config,
+            old.config,
+            paused,
+        ) {
+            Ok(h) => running.tasks.insert(pos, h),
+            Err(e) => self
+                .worker
+                .status
+                .set_task(name, id, State::Failed, Some(e.trace())),
+        }
+        tracing::info!(connector = name, task = id, "task restarted");
         Ok(())
     }
 

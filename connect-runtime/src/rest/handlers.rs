@@ -334,11 +334,47 @@ pub(crate) async fn stop(
     set_target(&s, &name, TargetState::Stopped).await
 }
 
+#[derive(Debug, Deserialize)]
+pub(crate) struct RestartQuery {
+    #[serde(rename = "includeTasks", default)]
+    include_tasks: bool,
+    #[serde(rename = "onlyFailed", default)]
+    only_failed: bool,
+}
+
+/// Both flags false: restart the connector only, 204. Otherwise 202 with
+/// the status showing what is RESTARTING.
 pub(crate) async fn restart(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
+    Query(q): Query<RestartQuery>,
+) -> Result<Response, ApiError> {
+    let status = s
+        .herder
+        .restart(&name, q.include_tasks, q.only_failed)
+        .await?;
+    if !q.include_tasks && !q.only_failed {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok((StatusCode::ACCEPTED, Json(status)).into_response())
+}
+
+pub(crate) async fn restart_task(
+    State(s): State<Arc<RestState>>,
+    Path((name, task)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    s.herder.restart(&name).await?;
+    let id: u32 = task
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("Task {name}-{task} not found")))?;
+    s.herder
+        .restart_task(&name, id)
+        .await
+        .map_err(|e| match e {
+            crate::herder::HerderError::NotFound(_) => {
+                ApiError::not_found(format!("Task {name}-{id} not found"))
+            }
+            other => other.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }
 

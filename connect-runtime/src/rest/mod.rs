@@ -61,6 +61,10 @@ pub fn app(state: Arc<RestState>) -> Router {
         .route("/connectors/{name}/resume", put(handlers::resume))
         .route("/connectors/{name}/stop", put(handlers::stop))
         .route("/connectors/{name}/restart", post(handlers::restart))
+        .route(
+            "/connectors/{name}/tasks/{task}/restart",
+            post(handlers::restart_task),
+        )
         .route("/connector-plugins", get(handlers::connector_plugins))
         .route(
             "/connector-plugins/{plugin}/config",

@@ -1,0 +1,144 @@
+//! Failed tasks over REST: a task made to fail shows FAILED with its trace;
+//! `restart?includeTasks=true&onlyFailed=true` answers 202 with the task
+//! RESTARTING and leaves the healthy connector alone; task restart is 204/404.
+
+use std::time::Duration;
+
+use sluice_tests::*;
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+fn status(port: u16, name: &str) -> serde_json::Value {
+    http_get(port, &format!("/connectors/{name}/status"))
+        .map(|(_, b)| json(&b))
+        .unwrap_or_default()
+}
+
+#[test]
+fn failed_task_restart_over_rest() -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let topic = unique("restart");
+    let input = dir.path().join("in.txt");
+    append_lines(&input, &numbered("x", 0, 3))?;
+    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[worker_props.to_str().unwrap_or_default()],
+        &[],
+        "worker.log",
+    )?;
+    let name = "restart-src";
+    let body = format!(
+        r#"{{"name":"{name}","config":{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}"}},"initial_state":"STOPPED"}}"#,
+        input.display()
+    );
+    assert_eq!(http_request(port, "POST", "/connectors", &body)?.0, 201);
+    // An offset past the end of the file makes the task fail (the file looks truncated).
+    let patch = format!(
+        r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":999999}}}}]}}"#,
+        input.display()
+    );
+    assert_eq!(
+        http_request(
+            port,
+            "PATCH",
+            &format!("/connectors/{name}/offsets"),
+            &patch
+        )?
+        .0,
+        200
+    );
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
+        202
+    );
+    let st = wait_until(Duration::from_secs(30), "the task to fail", || {
+        let v = status(port, name);
+        (v["tasks"][0]["state"] == "FAILED").then_some(v)
+    })?;
+    assert!(
+        st["tasks"][0]["trace"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("truncated"),
+        "{st}"
+    );
+    assert_eq!(st["connector"]["state"], "RUNNING");
+    let (code, task) = http_get(port, &format!("/connectors/{name}/tasks/0/status"))?;
+    assert_eq!(
+        (code, json(&task)["state"].clone()),
+        (200, serde_json::json!("FAILED"))
+    );
+
+    let (code, body) = http_request(
+        port,
+        "POST",
+        &format!("/connectors/{name}/restart?includeTasks=true&onlyFailed=true"),
+        "",
+    )?;
+    assert_eq!(code, 202, "{body}");
+    let v = json(&body);
+    assert_eq!(v["tasks"][0]["state"], "RESTARTING", "{v}");
+    assert_eq!(
+        v["connector"]["state"], "RUNNING",
+        "only failed instances restart: {v}"
+    );
+    // Still a bad offset: it fails again.
+    wait_until(Duration::from_secs(30), "the task to fail again", || {
+        (status(port, name)["tasks"][0]["state"] == "FAILED").then_some(())
+    })?;
+
+    assert_eq!(
+        http_request(port, "POST", &format!("/connectors/{name}/restart"), "")?.0,
+        204
+    );
+    assert_eq!(
+        http_request(
+            port,
+            "POST",
+            &format!("/connectors/{name}/tasks/7/restart"),
+            ""
+        )?
+        .0,
+        404
+    );
+
+    // Fix the offset and restart the task alone: data flows.
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
+        202
+    );
+    wait_until(Duration::from_secs(30), "STOPPED", || {
+        (status(port, name)["connector"]["state"] == "STOPPED").then_some(())
+    })?;
+    assert_eq!(
+        http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?.0,
+        200
+    );
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
+        202
+    );
+    let got = wait_for_records(&broker.bootstrap, &topic, 3, Duration::from_secs(30))?;
+    assert_eq!(got, numbered("x", 0, 3));
+    assert_eq!(
+        http_request(
+            port,
+            "POST",
+            &format!("/connectors/{name}/tasks/0/restart"),
+            ""
+        )?
+        .0,
+        204
+    );
+    wait_until(Duration::from_secs(30), "the restarted task to run", || {
+        (status(port, name)["tasks"][0]["state"] == "RUNNING").then_some(())
+    })?;
+    assert!(w.stop()?.success(), "log:\n{}", w.log_text());
+    Ok(())
+}
