@@ -16,6 +16,7 @@ pub mod converters;
 mod headers;
 pub mod herder;
 pub mod kafka;
+pub mod logging;
 pub mod offsets;
 pub mod plugins;
 pub mod rest;

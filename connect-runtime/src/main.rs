@@ -4,7 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use sluice_runtime::logging::LogLevels;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Sluice: a Kafka Connect-compatible connector runtime.
 #[derive(Debug, Parser)]
@@ -27,13 +32,23 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, reload) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+    let log_levels = Arc::new(LogLevels::new(
+        &spec,
+        Some(Box::new(move |f| {
+            reload.reload(f).map_err(|e| e.to_string())
+        })),
+    ));
     let Command::Standalone { worker, connectors } = cli.command;
     let (config, files) = match sluice_runtime::standalone::load_configs(&worker, &connectors) {
         Ok(v) => v,
@@ -52,7 +67,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(sluice_runtime::standalone::run(config, files)) {
+    match runtime.block_on(sluice_runtime::standalone::run(config, files, log_levels)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -85,7 +85,11 @@ fn worker_id(config: &WorkerConfig) -> String {
 
 /// Runs the worker until SIGINT or SIGTERM, then stops every task (each
 /// flushes and commits) and returns.
-pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result<()> {
+pub async fn run(
+    config: WorkerConfig,
+    connectors: Vec<ConnectorFile>,
+    log_levels: Arc<crate::logging::LogLevels>,
+) -> Result<()> {
     let store = RocksOffsetStore::open(&config.state_dir).with_context(|| {
         format!(
             "cannot open the offset store (offset.storage.dir / offset.storage.file.filename = {})",
@@ -120,6 +124,7 @@ pub async fn run(config: WorkerConfig, connectors: Vec<ConnectorFile>) -> Result
         herder: herder.clone(),
         kafka_cluster_id: OnceLock::new(),
         started: std::sync::atomic::AtomicBool::new(false),
+        log_levels,
     });
     let (stop_rest, rest_stopped) = tokio::sync::watch::channel(false);
     for sock in listeners {

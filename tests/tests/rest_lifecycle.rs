@@ -60,8 +60,29 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
         json(&resp)["tasks"],
         serde_json::json!([{"connector": name, "task": 0}])
     );
+    // Log levels change at runtime: DEBUG for the source executor shows its commits.
+    assert!(!w.log_text().contains("committed source offsets"));
+    let (code, body) = http_request(
+        port,
+        "PUT",
+        "/admin/loggers/sluice_runtime::source",
+        r#"{"level":"DEBUG"}"#,
+    )?;
+    assert_eq!(
+        (code, json(&body)),
+        (200, serde_json::json!(["sluice_runtime::source"]))
+    );
     let got = wait_for_records(&broker.bootstrap, &topic, 10, Duration::from_secs(30))?;
     assert_eq!(got, numbered("r", 0, 10));
+    wait_until(
+        Duration::from_secs(20),
+        "a DEBUG line from the source executor",
+        || {
+            w.log_text()
+                .contains("committed source offsets")
+                .then_some(())
+        },
+    )?;
     wait_state(port, name, "RUNNING", Some(1))?;
 
     assert_eq!(

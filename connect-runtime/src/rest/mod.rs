@@ -6,6 +6,7 @@
 mod body;
 mod error;
 mod handlers;
+mod loggers;
 mod offsets;
 mod plugins;
 
@@ -26,6 +27,8 @@ pub struct RestState {
     pub kafka_cluster_id: OnceLock<String>,
     /// Set once the connectors given at start are started (`GET /health`).
     pub started: std::sync::atomic::AtomicBool,
+    /// Log levels for `/admin/loggers`.
+    pub log_levels: Arc<crate::logging::LogLevels>,
 }
 
 pub fn app(state: Arc<RestState>) -> Router {
@@ -75,6 +78,11 @@ pub fn app(state: Arc<RestState>) -> Router {
             put(plugins::validate_config),
         )
         .route("/health", get(handlers::health))
+        .route("/admin/loggers", get(loggers::all))
+        .route(
+            "/admin/loggers/{logger}",
+            get(loggers::get).put(loggers::put),
+        )
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .fallback(handlers::not_found)
         .with_state(state)
@@ -129,6 +137,7 @@ mod tests {
             herder,
             kafka_cluster_id: OnceLock::new(),
             started: std::sync::atomic::AtomicBool::new(true),
+            log_levels: Arc::new(crate::logging::LogLevels::new("info", None)),
         })
     }
 
@@ -501,6 +510,46 @@ mod tests {
         assert!(
             json["message"].as_str().unwrap().contains("STOPPED state"),
             "{json}"
+        );
+    }
+
+    #[tokio::test]
+    async fn loggers() {
+        let st = state();
+        let (code, json, _) = call(&st, "GET", "/admin/loggers", "").await;
+        assert_eq!(
+            (code, json),
+            (
+                StatusCode::OK,
+                serde_json::json!({"root": {"level": "INFO"}})
+            )
+        );
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/admin/loggers/sluice_runtime::sink",
+            r#"{"level":"DEBUG"}"#,
+        )
+        .await;
+        assert_eq!(
+            (code, json),
+            (StatusCode::OK, serde_json::json!(["sluice_runtime::sink"]))
+        );
+        let (_, json, _) = call(&st, "GET", "/admin/loggers/sluice_runtime::sink", "").await;
+        assert_eq!(json, serde_json::json!({"level": "DEBUG"}));
+        assert_eq!(
+            call(&st, "GET", "/admin/loggers/nope", "").await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            call(&st, "PUT", "/admin/loggers/x", r#"{"level":"LOUD"}"#)
+                .await
+                .0,
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            call(&st, "PUT", "/admin/loggers/x", r#"{}"#).await.0,
+            StatusCode::BAD_REQUEST
         );
     }
 
