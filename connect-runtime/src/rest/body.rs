@@ -2,6 +2,7 @@
 //! Connect's error body (with the position) instead of a framework default.
 
 use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
 use serde::de::DeserializeOwned;
 use sluice_connect_api::Config;
 
@@ -36,4 +37,21 @@ pub(crate) fn config(value: serde_json::Value) -> Result<Config, ApiError> {
         out.insert(k, s);
     }
     Ok(out)
+}
+
+/// The raw request body; a body that cannot be read (too large, broken
+/// connection) is answered with the error body and the matching status
+/// (413 for oversized bodies).
+#[derive(Debug)]
+pub(crate) struct RawBody(pub(crate) Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|r| ApiError::new(r.status(), r.body_text()))
+    }
 }

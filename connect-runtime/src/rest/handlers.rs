@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -129,7 +128,7 @@ fn check_name(name: &str, config: &mut Config) -> Result<(), ApiError> {
 
 pub(crate) async fn create_connector(
     State(s): State<Arc<RestState>>,
-    bytes: Bytes,
+    body::RawBody(bytes): body::RawBody,
 ) -> Result<Response, ApiError> {
     let req: CreateRequest = body::parse(&bytes)?;
     let name = req
@@ -183,7 +182,7 @@ pub(crate) async fn get_config(
 pub(crate) async fn put_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    body::RawBody(bytes): body::RawBody,
 ) -> Result<Response, ApiError> {
     let mut config = body::config(body::parse(&bytes)?)?;
     check_name(&name, &mut config)?;
@@ -205,7 +204,7 @@ pub(crate) async fn put_config(
 pub(crate) async fn patch_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    body::RawBody(bytes): body::RawBody,
 ) -> Result<Json<InfoBody>, ApiError> {
     let patch: serde_json::Value = body::parse(&bytes)?;
     let serde_json::Value::Object(patch) = patch else {

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 
@@ -37,7 +36,7 @@ struct LevelBody {
 pub(crate) async fn put(
     State(s): State<Arc<RestState>>,
     Path(logger): Path<String>,
-    bytes: Bytes,
+    body::RawBody(bytes): body::RawBody,
 ) -> Result<Json<Vec<String>>, ApiError> {
     let b: LevelBody = body::parse(&bytes)?;
     let level = b.level.ok_or_else(|| {

@@ -31,6 +31,9 @@ pub struct RestState {
     pub log_levels: Arc<crate::logging::LogLevels>,
 }
 
+/// Largest request body accepted; larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 pub fn app(state: Arc<RestState>) -> Router {
     Router::new()
         .route("/", get(handlers::root))
@@ -84,6 +87,7 @@ pub fn app(state: Arc<RestState>) -> Router {
             get(loggers::get).put(loggers::put),
         )
         .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(handlers::not_found)
         .with_state(state)
 }
@@ -551,6 +555,18 @@ mod tests {
             call(&st, "PUT", "/admin/loggers/x", r#"{}"#).await.0,
             StatusCode::BAD_REQUEST
         );
+    }
+
+    #[tokio::test]
+    async fn oversized_body_is_413_with_the_error_body() {
+        let st = state();
+        let big = format!(
+            r#"{{"name":"x","config":{{"pad":"{}"}}}}"#,
+            "a".repeat(MAX_BODY_BYTES + 10)
+        );
+        let (code, json, _) = call(&st, "POST", "/connectors", &big).await;
+        assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(json["error_code"], 413);
     }
 
     #[tokio::test]

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use sluice_connect_api::OffsetMap;
@@ -46,7 +45,7 @@ pub(crate) async fn get_offsets(
 pub(crate) async fn alter_offsets(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    body::RawBody(bytes): body::RawBody,
 ) -> Result<Json<Message>, ApiError> {
     let req: Offsets = body::parse(&bytes)?;
     if req.offsets.is_empty() {

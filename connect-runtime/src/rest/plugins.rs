@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use serde::Serialize;
 use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType};
@@ -165,7 +164,7 @@ pub(crate) fn validate(
 pub(crate) async fn validate_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
-    bytes: Bytes,
+    body::RawBody(bytes): body::RawBody,
 ) -> Result<Json<ConfigInfos>, ApiError> {
     let config = body::config(body::parse(&bytes)?)?;
     Ok(Json(validate(&s.herder.worker().registry, &name, config)?))
