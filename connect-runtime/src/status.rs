@@ -1,6 +1,6 @@
 //! Connector and task states, as Kafka Connect reports them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{PoisonError, RwLock};
 
 use serde::Serialize;
@@ -56,6 +56,8 @@ struct Entry {
 pub struct StatusStore {
     worker_id: String,
     entries: RwLock<BTreeMap<String, Entry>>,
+    /// Topics each connector used since its last topics reset (KIP-558).
+    topics: RwLock<BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl StatusStore {
@@ -63,6 +65,7 @@ impl StatusStore {
         Self {
             worker_id: worker_id.into(),
             entries: RwLock::new(BTreeMap::new()),
+            topics: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -117,6 +120,40 @@ impl StatusStore {
 
     pub fn remove(&self, name: &str) {
         self.entries
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name);
+    }
+
+    /// Records that a connector used a topic (cheap when already known).
+    pub fn add_topic(&self, name: &str, topic: &str) {
+        let known = self
+            .topics
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .is_some_and(|t| t.contains(topic));
+        if !known {
+            self.topics
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(name.to_string())
+                .or_default()
+                .insert(topic.to_string());
+        }
+    }
+
+    pub fn topics(&self, name: &str) -> Vec<String> {
+        self.topics
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn reset_topics(&self, name: &str) {
+        self.topics
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(name);

@@ -101,6 +101,24 @@ fn kafka_quickstart_files_run_unchanged() -> anyhow::Result<()> {
         serde_json::json!({"error_code":404,"message":"No status found for connector nope"})
     );
 
+    // Active topics (KIP-558).
+    for name in ["local-file-source", "local-file-sink"] {
+        let (code, body) = http_get(port, &format!("/connectors/{name}/topics"))?;
+        assert_eq!(code, 200);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body)?,
+            serde_json::json!({ name: {"topics": ["connect-test"]} })
+        );
+    }
+    let (code, _) = http_request(port, "PUT", "/connectors/local-file-sink/topics/reset", "")?;
+    assert_eq!(code, 202);
+    let (_, body) = http_get(port, "/connectors/local-file-sink/topics")?;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body)?,
+        serde_json::json!({"local-file-sink": {"topics": []}})
+    );
+    assert_eq!(http_get(port, "/connectors/nope/topics")?.0, 404);
+
     assert!(w.stop()?.success(), "log:\n{}", w.log_text());
     Ok(())
 }

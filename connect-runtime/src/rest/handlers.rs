@@ -416,6 +416,25 @@ pub(crate) async fn connector_plugins(
     Json(out)
 }
 
+/// `GET /connectors/{c}/topics`: `{"<c>": {"topics": [...]}}`.
+pub(crate) async fn topics(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    s.herder.info(&name).await?;
+    let topics = s.herder.worker().status.topics(&name);
+    Ok(Json(serde_json::json!({ name: { "topics": topics } })))
+}
+
+pub(crate) async fn reset_topics(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.herder.info(&name).await?;
+    s.herder.worker().status.reset_topics(&name);
+    Ok(StatusCode::ACCEPTED)
+}
+
 pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("HTTP 404 Not Found")
 }

@@ -53,6 +53,11 @@ pub fn app(state: Arc<RestState>) -> Router {
         )
         .route("/connectors/{name}/status", get(handlers::connector_status))
         .route("/connectors/{name}/tasks", get(handlers::connector_tasks))
+        .route("/connectors/{name}/topics", get(handlers::topics))
+        .route(
+            "/connectors/{name}/topics/reset",
+            put(handlers::reset_topics),
+        )
         .route(
             "/connectors/{name}/offsets",
             get(offsets::get_offsets)

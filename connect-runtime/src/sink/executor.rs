@@ -86,6 +86,8 @@ struct Loop {
     last_committed: BTreeMap<TopicPartition, i64>,
     /// The connector is PAUSED: partitions are paused and nothing is put.
     paused: bool,
+    connector: String,
+    status: Arc<StatusStore>,
 }
 
 async fn run(p: SinkTaskParams) -> ConnectResult<()> {
@@ -155,6 +157,8 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         current: BTreeMap::new(),
         last_committed: BTreeMap::new(),
         paused: *paused.borrow(),
+        connector: connector.clone(),
+        status: status.clone(),
     };
     l.task.start(config, l.ctx.clone()).await?;
     let task_state = |p: bool| if p { State::Paused } else { State::Running };
@@ -309,6 +313,9 @@ impl Loop {
             match ev {
                 RebalanceEvent::Assigned(ps) => {
                     let new: Vec<TopicPartition> = ps.difference(&self.assigned).cloned().collect();
+                    for p in &ps {
+                        self.status.add_topic(&self.connector, &p.topic);
+                    }
                     self.assigned.extend(ps);
                     self.ctx.set_assignment(self.assigned.clone());
                     if self.paused {

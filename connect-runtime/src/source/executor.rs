@@ -57,6 +57,7 @@ struct Sender {
     value_converter: Box<dyn Converter>,
     admin: Arc<TopicAdmin>,
     offsets: Arc<dyn OffsetStore>,
+    status: Arc<StatusStore>,
     topic_partitions: i32,
     topic_replication: i32,
     flush_timeout: Duration,
@@ -129,6 +130,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         value_converter,
         admin,
         offsets: offsets.clone(),
+        status: status.clone(),
         topic_partitions: parse_i32("topic.creation.default.partitions", 1),
         topic_replication: parse_i32("topic.creation.default.replication.factor", -1),
         flush_timeout,
@@ -298,7 +300,9 @@ impl Sender {
     async fn ensure_topic(&self, topic: &str) -> ConnectResult<()> {
         self.admin
             .ensure_retrying(topic, self.topic_partitions, self.topic_replication)
-            .await
+            .await?;
+        self.status.add_topic(&self.connector, topic);
+        Ok(())
     }
 
     /// Waits up to the flush timeout for in-flight records.
