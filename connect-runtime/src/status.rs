@@ -25,6 +25,16 @@ pub struct StateInfo {
     pub worker_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// Automatic restarts after failures so far (not in Kafka Connect).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub restarts: u32,
+    /// When the next automatic restart happens, epoch milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_restart_ms: Option<i64>,
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// `GET /connectors/{name}/status` body.
@@ -78,6 +88,8 @@ impl StatusStore {
             state,
             worker_id: self.worker_id.clone(),
             trace,
+            restarts: 0,
+            next_restart_ms: None,
         }
     }
 
@@ -102,8 +114,32 @@ impl StatusStore {
             });
     }
 
+    /// Sets a task's state. A task keeps its restart count until it is
+    /// cleared (connector reconfigured, stopped or deleted).
     pub fn set_task(&self, name: &str, task: u32, state: State, trace: Option<String>) {
-        let info = self.info(state, trace);
+        let mut info = self.info(state, trace);
+        let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(en) = e.get_mut(name) {
+            if let Some(old) = en.tasks.get(&task) {
+                info.restarts = old.restarts;
+            }
+            en.tasks.insert(task, info);
+        }
+    }
+
+    /// A failed task waiting for its automatic restart: FAILED with the
+    /// trace, the restart count and when the next attempt is.
+    pub fn set_task_restart(
+        &self,
+        name: &str,
+        task: u32,
+        trace: Option<String>,
+        restarts: u32,
+        next_ms: Option<i64>,
+    ) {
+        let mut info = self.info(State::Failed, trace);
+        info.restarts = restarts;
+        info.next_restart_ms = next_ms;
         let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(en) = e.get_mut(name) {
             en.tasks.insert(task, info);

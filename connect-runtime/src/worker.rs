@@ -1,9 +1,12 @@
-//! The worker: shared resources and how one task is started.
+//! The worker: shared resources, and how one task is started and kept
+//! running (failed tasks restart themselves with exponential backoff).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use sluice_connect_api::config::ConfigErrors;
+use sluice_connect_api::schema::converter::Converter;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, ConnectorPlugin, Registry, TaskFactory,
 };
@@ -17,7 +20,7 @@ use crate::kafka::TopicAdmin;
 use crate::offsets::OffsetStore;
 use crate::sink::{SinkTaskParams, run_sink_task};
 use crate::source::{SourceTaskParams, run_source_task};
-use crate::status::StatusStore;
+use crate::status::{State, StatusStore};
 
 /// Resources shared by every connector and task of this worker.
 #[derive(Debug)]
@@ -48,12 +51,44 @@ fn prefixed(config: &Config, prefix: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// What one task needs, kept to start it again after a failure.
+struct TaskSpec {
+    name: String,
+    id: u32,
+    plugin: ConnectorPlugin,
+    connector_config: Config,
+    task_config: Config,
+    stop: watch::Receiver<bool>,
+    paused: watch::Receiver<bool>,
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 impl Worker {
+    fn converters(
+        &self,
+        connector_config: &Config,
+    ) -> ConnectResult<(Box<dyn Converter>, Box<dyn Converter>)> {
+        let conv = |key: &str, is_key: bool, spec| {
+            converters::build(&self.registry, spec, connector_config, key, is_key)
+                .map_err(|e: ConfigErrors| ConnectError::from(e))
+        };
+        Ok((
+            conv(KEY_CONVERTER, true, &self.config.key_converter)?,
+            conv(VALUE_CONVERTER, false, &self.config.value_converter)?,
+        ))
+    }
+
     /// Starts task `id` of connector `name` with its task config.
     /// `connector_config` carries the connector-level keys (converters,
     /// client overrides, sink topics).
     pub fn start_task(
-        &self,
+        self: &Arc<Self>,
         name: &str,
         id: u32,
         plugin: &ConnectorPlugin,
@@ -61,21 +96,75 @@ impl Worker {
         task_config: Config,
         paused: bool,
     ) -> ConnectResult<TaskHandle> {
-        let conv = |key: &str, is_key: bool, spec| {
-            converters::build(&self.registry, spec, connector_config, key, is_key)
-                .map_err(|e: ConfigErrors| ConnectError::from(e))
-        };
-        let key_converter = conv(KEY_CONVERTER, true, &self.config.key_converter)?;
-        let value_converter = conv(VALUE_CONVERTER, false, &self.config.value_converter)?;
+        // Fail fast on a converter that cannot be built.
+        self.converters(connector_config)?;
         let (stop_tx, stop) = watch::channel(false);
         let (pause_tx, paused) = watch::channel(paused);
-        let config_copy = task_config.clone();
-        let join = match plugin.new_task {
+        let spec = TaskSpec {
+            name: name.to_string(),
+            id,
+            plugin: *plugin,
+            connector_config: connector_config.clone(),
+            task_config: task_config.clone(),
+            stop,
+            paused,
+        };
+        let join = tokio::spawn(self.clone().supervise(spec));
+        Ok(TaskHandle {
+            id,
+            stop: stop_tx,
+            pause: pause_tx,
+            join,
+            config: task_config,
+        })
+    }
+
+    /// Runs the task; after a failure waits (exponential backoff) and runs
+    /// it again, up to `task.restart.max.attempts` times.
+    async fn supervise(self: Arc<Self>, mut spec: TaskSpec) {
+        let policy = self.config.restart.clone();
+        let mut restarts = 0u32;
+        loop {
+            let Some(trace) = self.run_once(&spec).await else {
+                return;
+            };
+            if *spec.stop.borrow() || !policy.enabled || restarts >= policy.max_attempts {
+                if policy.enabled && restarts >= policy.max_attempts {
+                    tracing::error!(connector = %spec.name, task = spec.id, restarts, "task failed too often; it stays FAILED");
+                }
+                return;
+            }
+            let delay = policy.delay(restarts);
+            restarts += 1;
+            let next = now_millis() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+            self.status
+                .set_task_restart(&spec.name, spec.id, Some(trace), restarts, Some(next));
+            tracing::warn!(connector = %spec.name, task = spec.id, restarts, delay_ms = delay.as_millis() as u64, "restarting failed task");
+            tokio::select! {
+                _ = spec.stop.changed() => return,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+
+    /// One run of the task; `Some(trace)` when it failed.
+    async fn run_once(&self, spec: &TaskSpec) -> Option<String> {
+        let (key_converter, value_converter) = match self.converters(&spec.connector_config) {
+            Ok(c) => c,
+            Err(e) => {
+                self.status
+                    .set_task(&spec.name, spec.id, State::Failed, Some(e.trace()));
+                return Some(e.trace());
+            }
+        };
+        let (name, id) = (spec.name.clone(), spec.id);
+        let connector_config = &spec.connector_config;
+        match spec.plugin.new_task {
             TaskFactory::Source(make) => {
-                let params = SourceTaskParams {
-                    connector: name.to_string(),
+                run_source_task(SourceTaskParams {
+                    connector: name,
                     task_id: id,
-                    config: task_config,
+                    config: spec.task_config.clone(),
                     task: make(),
                     key_converter,
                     value_converter,
@@ -89,10 +178,10 @@ impl Worker {
                     status: self.status.clone(),
                     flush_interval: self.config.offset_flush_interval,
                     flush_timeout: self.config.offset_flush_timeout,
-                    stop,
-                    paused,
-                };
-                tokio::spawn(run_source_task(params))
+                    stop: spec.stop.clone(),
+                    paused: spec.paused.clone(),
+                })
+                .await
             }
             TaskFactory::Sink(make) => {
                 let topics = connector_config
@@ -108,10 +197,10 @@ impl Worker {
                     .get(TOPICS_REGEX)
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty());
-                let params = SinkTaskParams {
-                    connector: name.to_string(),
+                run_sink_task(SinkTaskParams {
+                    connector: name,
                     task_id: id,
-                    config: task_config,
+                    config: spec.task_config.clone(),
                     task: make(),
                     key_converter,
                     value_converter,
@@ -125,18 +214,48 @@ impl Worker {
                     admin: self.admin.clone(),
                     status: self.status.clone(),
                     flush_interval: self.config.offset_flush_interval,
-                    stop,
-                    paused,
-                };
-                tokio::spawn(run_sink_task(params))
+                    stop: spec.stop.clone(),
+                    paused: spec.paused.clone(),
+                })
+                .await
             }
+        }
+    }
+}
+
+/// How failed tasks restart themselves (worker keys `task.restart.*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartPolicy {
+    pub enabled: bool,
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl RestartPolicy {
+    /// The wait before restart number `attempt + 1`.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(20)).unwrap_or(u32::MAX);
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RestartPolicy {
+            enabled: true,
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
         };
-        Ok(TaskHandle {
-            id,
-            stop: stop_tx,
-            pause: pause_tx,
-            join,
-            config: config_copy,
-        })
+        let d: Vec<u64> = (0..6).map(|a| p.delay(a).as_millis() as u64).collect();
+        assert_eq!(d, vec![100, 200, 400, 800, 1000, 1000]);
+        assert_eq!(p.delay(u32::MAX), Duration::from_millis(1000));
     }
 }

@@ -23,7 +23,9 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
     let topic = unique("restart");
     let input = dir.path().join("in.txt");
     append_lines(&input, &numbered("x", 0, 3))?;
-    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+    // Automatic restarts off: this test drives restarts by hand.
+    let worker_props =
+        write_worker_props(dir.path(), &broker.bootstrap, "task.restart.enable=false")?;
     let port = free_port()?;
     let mut w = Worker::start(
         dir.path(),
@@ -139,6 +141,86 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
     wait_until(Duration::from_secs(30), "the restarted task to run", || {
         (status(port, name)["tasks"][0]["state"] == "RUNNING").then_some(())
     })?;
+    assert!(w.stop()?.success(), "log:\n{}", w.log_text());
+    Ok(())
+}
+
+#[test]
+fn failed_task_restarts_itself_with_backoff() -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let topic = unique("autorestart");
+    let input = dir.path().join("in.txt");
+    append_lines(&input, &numbered("y", 0, 1))?; // 9 bytes
+    let worker_props = write_worker_props(
+        dir.path(),
+        &broker.bootstrap,
+        "task.restart.initial.backoff.ms=300\ntask.restart.max.backoff.ms=600\ntask.restart.max.attempts=1000",
+    )?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[worker_props.to_str().unwrap_or_default()],
+        &[],
+        "worker.log",
+    )?;
+    let name = "auto-src";
+    let body = format!(
+        r#"{{"name":"{name}","config":{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}"}},"initial_state":"STOPPED"}}"#,
+        input.display()
+    );
+    assert_eq!(http_request(port, "POST", "/connectors", &body)?.0, 201);
+    // Position 27 = after three lines: the file is "too short" until it grows.
+    let patch = format!(
+        r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":27}}}}]}}"#,
+        input.display()
+    );
+    assert_eq!(
+        http_request(
+            port,
+            "PATCH",
+            &format!("/connectors/{name}/offsets"),
+            &patch
+        )?
+        .0,
+        200
+    );
+    assert_eq!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
+        202
+    );
+    let st = wait_until(
+        Duration::from_secs(30),
+        "a failed task waiting to restart",
+        || {
+            let v = status(port, name);
+            (v["tasks"][0]["state"] == "FAILED"
+                && v["tasks"][0]["restarts"].as_u64().unwrap_or(0) >= 1)
+                .then_some(v)
+        },
+    )?;
+    assert!(st["tasks"][0]["next_restart_ms"].is_i64(), "{st}");
+    assert!(
+        st["tasks"][0]["trace"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("truncated"),
+        "{st}"
+    );
+    // The file grows past the offset: the next automatic restart succeeds
+    // and continues from position 27.
+    append_lines(&input, &numbered("y", 1, 4))?;
+    let st = wait_until(Duration::from_secs(30), "the task to run again", || {
+        let v = status(port, name);
+        (v["tasks"][0]["state"] == "RUNNING").then_some(v)
+    })?;
+    assert!(
+        st["tasks"][0]["restarts"].as_u64().unwrap_or(0) >= 1,
+        "{st}"
+    );
+    let got = wait_for_records(&broker.bootstrap, &topic, 2, Duration::from_secs(30))?;
+    assert_eq!(got, numbered("y", 3, 2));
     assert!(w.stop()?.success(), "log:\n{}", w.log_text());
     Ok(())
 }

@@ -20,6 +20,10 @@ pub const LISTENERS: &str = "listeners";
 pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const SHUTDOWN_TIMEOUT: &str = "task.shutdown.graceful.timeout.ms";
+pub const RESTART_ENABLE: &str = "task.restart.enable";
+pub const RESTART_MAX_ATTEMPTS: &str = "task.restart.max.attempts";
+pub const RESTART_INITIAL_BACKOFF: &str = "task.restart.initial.backoff.ms";
+pub const RESTART_MAX_BACKOFF: &str = "task.restart.max.backoff.ms";
 
 const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 
@@ -89,6 +93,17 @@ fn def() -> ConfigDef {
         .key(ConfigKey::new(SHUTDOWN_TIMEOUT, ConfigType::Long).default_value("5000")
             .importance(Importance::Low).validator(Validator::at_least(0.0))
             .doc("How long tasks get to stop, flush and commit on shutdown"))
+        .define(RESTART_ENABLE, ConfigType::Boolean, Some("true"), Importance::Medium,
+            "Restart failed tasks automatically, with exponential backoff")
+        .key(ConfigKey::new(RESTART_MAX_ATTEMPTS, ConfigType::Int).default_value("10")
+            .importance(Importance::Low).validator(Validator::at_least(0.0))
+            .doc("Automatic restarts of a task before it stays FAILED"))
+        .key(ConfigKey::new(RESTART_INITIAL_BACKOFF, ConfigType::Long).default_value("1000")
+            .importance(Importance::Low).validator(Validator::at_least(0.0))
+            .doc("Wait before the first automatic restart; doubles each time"))
+        .key(ConfigKey::new(RESTART_MAX_BACKOFF, ConfigType::Long).default_value("60000")
+            .importance(Importance::Low).validator(Validator::at_least(0.0))
+            .doc("Longest wait between automatic restarts"))
 }
 
 /// A REST listener address.
@@ -146,6 +161,7 @@ pub struct WorkerConfig {
     pub advertised_host: Option<String>,
     pub advertised_port: Option<u16>,
     pub shutdown_timeout: Duration,
+    pub restart: crate::worker::RestartPolicy,
     /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
     pub producer: BTreeMap<String, String>,
     pub consumer: BTreeMap<String, String>,
@@ -236,6 +252,13 @@ impl WorkerConfig {
             advertised_host: parsed.optional_string(ADVERTISED_HOST),
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
+            restart: crate::worker::RestartPolicy {
+                enabled: parsed.boolean(RESTART_ENABLE).map_err(err)?,
+                max_attempts: u32::try_from(parsed.int(RESTART_MAX_ATTEMPTS).map_err(err)?)
+                    .unwrap_or(0),
+                initial_backoff: ms(RESTART_INITIAL_BACKOFF)?,
+                max_backoff: ms(RESTART_MAX_BACKOFF)?,
+            },
             producer: parsed.originals_with_prefix("producer."),
             consumer: parsed.originals_with_prefix("consumer."),
             admin: parsed.originals_with_prefix("admin."),

@@ -54,15 +54,20 @@ impl std::fmt::Debug for SinkTaskParams {
 
 type TaskConsumer = StreamConsumer<SinkConsumerContext>;
 
-/// Runs one sink task until it is stopped or fails.
-pub async fn run_sink_task(p: SinkTaskParams) {
+/// Runs one sink task until it is stopped (`None`) or fails (`Some`
+/// with the trace, already shown as FAILED in the status store).
+pub async fn run_sink_task(p: SinkTaskParams) -> Option<String> {
     let (name, id, status) = (p.connector.clone(), p.task_id, p.status.clone());
     let span = tracing::info_span!("task", connector = %name, task = id);
     match tracing::Instrument::instrument(run(p), span).await {
-        Ok(()) => tracing::info!(connector = %name, task = id, "sink task stopped"),
+        Ok(()) => {
+            tracing::info!(connector = %name, task = id, "sink task stopped");
+            None
+        }
         Err(e) => {
             tracing::error!(connector = %name, task = id, error = %e.trace(), "sink task failed");
             status.set_task(&name, id, State::Failed, Some(e.trace()));
+            Some(e.trace())
         }
     }
 }

@@ -65,17 +65,20 @@ struct Sender {
     pending: PartitionOffsets,
 }
 
-/// Runs one source task until it is stopped or fails; the status store
-/// shows the outcome.
-pub async fn run_source_task(p: SourceTaskParams) {
+/// Runs one source task until it is stopped (`None`) or fails (`Some`
+/// with the trace, already shown as FAILED in the status store).
+pub async fn run_source_task(p: SourceTaskParams) -> Option<String> {
     let (name, id, status) = (p.connector.clone(), p.task_id, p.status.clone());
     let span = tracing::info_span!("task", connector = %name, task = id);
-    let result = tracing::Instrument::instrument(run(p), span).await;
-    match result {
-        Ok(()) => tracing::info!(connector = %name, task = id, "source task stopped"),
+    match tracing::Instrument::instrument(run(p), span).await {
+        Ok(()) => {
+            tracing::info!(connector = %name, task = id, "source task stopped");
+            None
+        }
         Err(e) => {
             tracing::error!(connector = %name, task = id, error = %e.trace(), "source task failed");
             status.set_task(&name, id, State::Failed, Some(e.trace()));
+            Some(e.trace())
         }
     }
 }
