@@ -149,7 +149,22 @@ impl Worker {
 
     /// One run of the task; `Some(trace)` when it failed.
     async fn run_once(&self, spec: &TaskSpec) -> Option<String> {
-        let (key_converter, value_converter) = match self.converters(&spec.connector_config) {
+        // Secrets are resolved at every (re)start, so a rotated secret is
+        // picked up by a restart.
+        let resolved = self
+            .config
+            .providers
+            .resolve(&spec.connector_config)
+            .and_then(|c| Ok((c, self.config.providers.resolve(&spec.task_config)?)));
+        let (connector_config, task_config) = match resolved {
+            Ok(v) => v,
+            Err(e) => {
+                self.status
+                    .set_task(&spec.name, spec.id, State::Failed, Some(e.clone()));
+                return Some(e);
+            }
+        };
+        let (key_converter, value_converter) = match self.converters(&connector_config) {
             Ok(c) => c,
             Err(e) => {
                 self.status
@@ -158,13 +173,13 @@ impl Worker {
             }
         };
         let (name, id) = (spec.name.clone(), spec.id);
-        let connector_config = &spec.connector_config;
+        let connector_config = &connector_config;
         match spec.plugin.new_task {
             TaskFactory::Source(make) => {
                 run_source_task(SourceTaskParams {
                     connector: name,
                     task_id: id,
-                    config: spec.task_config.clone(),
+                    config: task_config.clone(),
                     task: make(),
                     key_converter,
                     value_converter,
@@ -200,7 +215,7 @@ impl Worker {
                 run_sink_task(SinkTaskParams {
                     connector: name,
                     task_id: id,
-                    config: spec.task_config.clone(),
+                    config: task_config.clone(),
                     task: make(),
                     key_converter,
                     value_converter,

@@ -3,6 +3,7 @@
 pub mod connector;
 pub mod env;
 pub mod properties;
+pub mod providers;
 pub mod worker;
 
 use std::path::{Path, PathBuf};

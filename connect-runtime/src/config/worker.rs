@@ -34,7 +34,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "rest.host.name",
     "rest.port",
     "client.id",
-    "config.providers",
     "connector.client.config.override.policy",
     "metrics.sample.window.ms",
     "metrics.num.samples",
@@ -61,6 +60,7 @@ const PASS_THROUGH: &[&str] = &[
     "ssl.",
     "sasl.",
     "security.",
+    "config.providers",
 ];
 
 fn def() -> ConfigDef {
@@ -162,6 +162,7 @@ pub struct WorkerConfig {
     pub advertised_port: Option<u16>,
     pub shutdown_timeout: Duration,
     pub restart: crate::worker::RestartPolicy,
+    pub providers: super::providers::ConfigProviders,
     /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
     pub producer: BTreeMap<String, String>,
     pub consumer: BTreeMap<String, String>,
@@ -252,6 +253,7 @@ impl WorkerConfig {
             advertised_host: parsed.optional_string(ADVERTISED_HOST),
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
+            providers: super::providers::ConfigProviders::from_worker(&props)?,
             restart: crate::worker::RestartPolicy {
                 enabled: parsed.boolean(RESTART_ENABLE).map_err(err)?,
                 max_attempts: u32::try_from(parsed.int(RESTART_MAX_ATTEMPTS).map_err(err)?)

@@ -203,7 +203,15 @@ impl StandaloneHerder {
             let _ = tx.send((owner.clone(), req));
         });
         let mut connector = (running.plugin.new_connector)();
-        if let Err(e) = connector.start(running.config.clone(), ctx).await {
+        let resolved = match self.worker.config.providers.resolve(&running.config) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(connector = name, error = %e, "connector config cannot be resolved");
+                status.set_connector(name, ctype, State::Failed, Some(e));
+                return false;
+            }
+        };
+        if let Err(e) = connector.start(resolved, ctx).await {
             tracing::error!(connector = name, error = %e.trace(), "connector failed to start");
             status.set_connector(name, ctype, State::Failed, Some(e.trace()));
             return false;
@@ -227,7 +235,18 @@ impl StandaloneHerder {
         let Some(connector) = running.connector.as_mut() else {
             return Ok(());
         };
-        let configs = connector.task_configs(tasks_max).await?;
+        let providers = &self.worker.config.providers;
+        let resolved = providers
+            .resolve(&running.config)
+            .map_err(ConnectError::fatal)?;
+        // Task configs come from the resolved config; put the placeholders
+        // back so secrets never show in the REST API.
+        let configs: Vec<Config> = connector
+            .task_configs(tasks_max)
+            .await?
+            .into_iter()
+            .map(|c| providers.reverse(&running.config, &resolved, c))
+            .collect();
         self.worker.status.clear_tasks(name);
         let paused = running.target == TargetState::Paused;
         for (i, task_config) in configs.into_iter().take(tasks_max).enumerate() {

@@ -1,0 +1,65 @@
+//! Config providers: placeholders are resolved when tasks start and never
+//! shown by the REST API.
+
+use std::time::Duration;
+
+use sluice_tests::*;
+
+#[test]
+fn file_provider_resolves_at_start_and_rest_shows_placeholders() -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let topic = unique("secret");
+    let input = dir.path().join("hidden-input.txt");
+    append_lines(&input, &numbered("s", 0, 3))?;
+    let secrets = write_file(
+        dir.path(),
+        "secrets.properties",
+        &format!("input.path={}\n", input.display()),
+    )?;
+    let worker_props = write_worker_props(
+        dir.path(),
+        &broker.bootstrap,
+        "config.providers=file\nconfig.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider",
+    )?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[worker_props.to_str().unwrap_or_default()],
+        &[],
+        "worker.log",
+    )?;
+    let placeholder = format!("${{file:{}:input.path}}", secrets.display());
+    let body = serde_json::json!({"name": "sec", "config": {"connector.class": "FileStreamSource", "file": placeholder, "topic": topic}});
+    let (code, resp) = http_request(port, "POST", "/connectors", &body.to_string())?;
+    assert_eq!(code, 201, "{resp}");
+    let got = wait_for_records(&broker.bootstrap, &topic, 3, Duration::from_secs(30))?;
+    assert_eq!(
+        got,
+        numbered("s", 0, 3),
+        "the task read the resolved path; log:\n{}",
+        w.log_text()
+    );
+
+    let hidden = input.display().to_string();
+    for path in [
+        "/connectors/sec/config",
+        "/connectors/sec/tasks",
+        "/connectors/sec",
+        "/connectors?expand=info",
+    ] {
+        let (code, body) = http_get(port, path)?;
+        assert_eq!(code, 200);
+        assert!(
+            !body.contains(&hidden),
+            "{path} leaks the resolved value: {body}"
+        );
+        assert!(
+            body.contains("${file:"),
+            "{path} shows the placeholder: {body}"
+        );
+    }
+    assert!(w.stop()?.success());
+    Ok(())
+}
