@@ -127,3 +127,94 @@ fn undecodable_record_fails_the_task_naming_it_and_commits_nothing_past_it() -> 
     );
     Ok(())
 }
+
+fn wait_lines(path: &std::path::Path, n: usize, w: &Worker) -> anyhow::Result<Vec<String>> {
+    wait_until(
+        Duration::from_secs(60),
+        &format!("{n} lines in the sink file"),
+        || {
+            let l = read_lines(path);
+            (l.len() >= n).then_some(l)
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))
+}
+
+fn put_state(port: u16, name: &str, action: &str, want: &str) -> anyhow::Result<()> {
+    let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/{action}"), "")?;
+    anyhow::ensure!(code == 202, "{action}: {code} {body}");
+    wait_until(Duration::from_secs(30), want, || {
+        let (_, b) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
+        b.contains(&format!("\"connector\":{{\"state\":\"{want}\""))
+            .then_some(())
+    })
+}
+
+#[test]
+fn sink_offsets_api_reads_alters_and_resets_the_consumer_group() -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let topic = unique("sink-off");
+    create_topic(&broker.bootstrap, &topic)?;
+    produce_strings(&broker.bootstrap, &topic, &numbered("o", 0, 10))?;
+    let out = dir.path().join("out.txt");
+    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[worker_props.to_str().unwrap_or_default()],
+        &[],
+        "worker.log",
+    )?;
+    let name = "sink-off";
+    let body = serde_json::json!({"name": name, "config": {"connector.class": "FileStreamSink", "file": out.display().to_string(), "topics": topic}});
+    assert_eq!(
+        http_request(port, "POST", "/connectors", &body.to_string())?.0,
+        201
+    );
+    wait_lines(&out, 10, &w)?;
+
+    put_state(port, name, "stop", "STOPPED")?;
+    let (code, body) = http_get(port, &format!("/connectors/{name}/offsets"))?;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body)?,
+        serde_json::json!({"offsets":[{"partition":{"kafka_topic": topic, "kafka_partition": 0},"offset":{"kafka_offset": 10}}]})
+    );
+    let patch = serde_json::json!({"offsets":[{"partition":{"kafka_topic": topic, "kafka_partition": 0},"offset":{"kafka_offset": 5}}]});
+    let (code, body) = http_request(
+        port,
+        "PATCH",
+        &format!("/connectors/{name}/offsets"),
+        &patch.to_string(),
+    )?;
+    assert_eq!(code, 200, "{body}");
+    let bad = serde_json::json!({"offsets":[{"partition":{"kafka_partition": 0},"offset":{"kafka_offset": 5}}]});
+    let (code, body) = http_request(
+        port,
+        "PATCH",
+        &format!("/connectors/{name}/offsets"),
+        &bad.to_string(),
+    )?;
+    assert_eq!(code, 400);
+    assert!(body.contains("kafka_topic"), "{body}");
+    put_state(port, name, "resume", "RUNNING")?;
+    let lines = wait_lines(&out, 15, &w)?;
+    let mut want = numbered("o", 0, 10);
+    want.extend(numbered("o", 5, 5));
+    assert_eq!(lines, want, "resumed from the altered offset");
+
+    put_state(port, name, "stop", "STOPPED")?;
+    let (code, body) = http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?;
+    assert_eq!(code, 200, "{body}");
+    put_state(port, name, "resume", "RUNNING")?;
+    let lines = wait_lines(&out, 25, &w)?;
+    assert_eq!(
+        lines[15..],
+        numbered("o", 0, 10)[..],
+        "after a reset the sink starts from the earliest offset"
+    );
+    assert!(w.stop()?.success());
+    Ok(())
+}

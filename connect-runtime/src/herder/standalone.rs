@@ -496,29 +496,81 @@ impl StandaloneHerder {
         }
     }
 
-    fn require_source(&self, name: &str, running: &Running) -> Result<(), HerderError> {
-        if running.plugin.connector_type() == sluice_connect_api::ConnectorType::Source {
-            Ok(())
-        } else {
-            Err(HerderError::BadRequest(format!(
-                "Offsets of sink connector {name} live in its Kafka consumer group connect-{name}; \
-                 reading and changing them through this API is not implemented yet"
-            )))
-        }
+    fn is_sink(running: &Running) -> bool {
+        running.plugin.connector_type() == sluice_connect_api::ConnectorType::Sink
     }
 
-    /// The committed source offsets of a connector.
+    fn sink_target(
+        &self,
+        running: &Running,
+    ) -> Result<(Vec<String>, Option<regex::Regex>), HerderError> {
+        let topics = running
+            .config
+            .get(connector_config::TOPICS)
+            .map(|t| {
+                t.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let regex =
+            match running
+                .config
+                .get(connector_config::TOPICS_REGEX)
+                .map(|r| r.trim())
+                .filter(|r| !r.is_empty())
+            {
+                Some(r) => Some(regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| {
+                    HerderError::BadRequest(format!("topics.regex is not valid: {e}"))
+                })?),
+                None => None,
+            };
+        Ok((topics, regex))
+    }
+
+    /// The committed offsets of a connector: source offsets from the store,
+    /// sink offsets from its consumer group (as Kafka Connect's
+    /// `kafka_topic`/`kafka_partition`/`kafka_offset`).
     pub async fn offsets(&self, name: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, HerderError> {
         let map = self.connectors.lock().await;
         let running = map
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
-        self.require_source(name, running)?;
-        Ok(self.worker.offsets.all(name)?)
+        if !Self::is_sink(running) {
+            return Ok(self.worker.offsets.all(name)?);
+        }
+        let (topics, regex) = self.sink_target(running)?;
+        let (bootstrap, props, group) = self.sink_client(name);
+        let entries = tokio::task::spawn_blocking(move || {
+            crate::kafka::group_offsets::read(&bootstrap, &props, &group, &topics, regex.as_ref())
+        })
+        .await
+        .map_err(|e| HerderError::BadRequest(format!("offset lookup failed: {e}")))?
+        .map_err(|e| HerderError::BadRequest(e.trace()))?;
+        Ok(entries
+            .into_iter()
+            .map(|(t, p, o)| {
+                let mut part = OffsetMap::new();
+                part.insert("kafka_topic".into(), t.into());
+                part.insert("kafka_partition".into(), p.into());
+                let mut off = OffsetMap::new();
+                off.insert("kafka_offset".into(), o.into());
+                (part, off)
+            })
+            .collect())
     }
 
-    /// Writes (or with a `None` offset, removes) source offsets of a
-    /// STOPPED connector; the connector resumes from them.
+    fn sink_client(&self, name: &str) -> (String, BTreeMap<String, String>, String) {
+        (
+            self.worker.config.bootstrap_servers.clone(),
+            self.worker.config.consumer.clone(),
+            format!("connect-{name}"),
+        )
+    }
+
+    /// Writes (or with a `None` offset, resets) offsets of a STOPPED
+    /// connector; the connector resumes from them.
     pub async fn alter_offsets(
         &self,
         name: &str,
@@ -528,20 +580,62 @@ impl StandaloneHerder {
         let running = map
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
-        self.require_source(name, running)?;
         self.require_stopped(name, running)?;
-        self.worker.offsets.put_all(name, &entries)?;
+        if !Self::is_sink(running) {
+            self.worker.offsets.put_all(name, &entries)?;
+            return Ok(());
+        }
+        let mut parsed = Vec::with_capacity(entries.len());
+        for (i, (p, o)) in entries.into_iter().enumerate() {
+            let bad = |what: &str| HerderError::BadRequest(format!("offsets[{i}]: {what}"));
+            let topic = p
+                .get("kafka_topic")
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| bad("partition needs a string \"kafka_topic\""))?;
+            let partition = p
+                .get("kafka_partition")
+                .and_then(serde_json::Value::as_i64)
+                .and_then(|v| i32::try_from(v).ok())
+                .ok_or_else(|| bad("partition needs an integer \"kafka_partition\""))?;
+            let offset = match o {
+                None => None,
+                Some(o) => Some(
+                    o.get("kafka_offset")
+                        .and_then(serde_json::Value::as_i64)
+                        .filter(|v| *v >= 0)
+                        .ok_or_else(|| {
+                            bad("offset needs a non-negative integer \"kafka_offset\"")
+                        })?,
+                ),
+            };
+            parsed.push((topic.to_string(), partition, offset));
+        }
+        let (bootstrap, props, group) = self.sink_client(name);
+        tokio::task::spawn_blocking(move || {
+            crate::kafka::group_offsets::write(&bootstrap, &props, &group, &parsed)
+        })
+        .await
+        .map_err(|e| HerderError::BadRequest(format!("offset update failed: {e}")))?
+        .map_err(|e| HerderError::BadRequest(e.trace()))?;
         Ok(())
     }
 
-    /// Removes every source offset of a STOPPED connector.
+    /// Removes every offset of a STOPPED connector (a sink's consumer group
+    /// is deleted).
     pub async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
         let map = self.connectors.lock().await;
         let running = map
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
-        self.require_source(name, running)?;
         self.require_stopped(name, running)?;
+        if Self::is_sink(running) {
+            return self
+                .worker
+                .admin
+                .delete_group(&format!("connect-{name}"))
+                .await
+                .map_err(|e| HerderError::BadRequest(e.trace()));
+        }
         let all = self.worker.offsets.all(name)?;
         let entries: Vec<(OffsetMap, Option<OffsetMap>)> =
             all.into_iter().map(|(p, _)| (p, None)).collect();

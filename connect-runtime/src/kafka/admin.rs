@@ -101,6 +101,28 @@ impl TopicAdmin {
         }
     }
 
+    /// Deletes a consumer group (resets all of a sink connector's offsets).
+    /// A group that does not exist is fine.
+    pub async fn delete_group(&self, group: &str) -> ConnectResult<()> {
+        let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+        let results = self
+            .client
+            .delete_groups(&[group], &opts)
+            .await
+            .map_err(|e| ConnectError::retriable_from(format!("cannot delete group {group}"), e))?;
+        for r in results {
+            match r {
+                Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
+                Err((g, code)) => {
+                    return Err(ConnectError::retriable(format!(
+                        "cannot delete group {g}: {code}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The Kafka cluster id, when the broker reports one.
     pub fn cluster_id(&self) -> Option<String> {
         self.client.inner().fetch_cluster_id(Duration::from_secs(5))

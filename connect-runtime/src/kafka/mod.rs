@@ -1,6 +1,7 @@
 //! Kafka clients: librdkafka settings, logging, topic creation.
 
 mod admin;
+pub mod group_offsets;
 
 use std::collections::BTreeMap;
 
@@ -105,3 +106,5 @@ fn is_java_only(key: &str) -> bool {
             "max.poll.records" | "buffer.memory" | "interceptor.classes" | "partitioner.class"
         )
 }
+
+impl rdkafka::consumer::ConsumerContext for LogContext {}
