@@ -61,5 +61,24 @@ fn file_provider_resolves_at_start_and_rest_shows_placeholders() -> anyhow::Resu
         );
     }
     assert!(w.stop()?.success());
+
+    // A REST-created connector is RUNNING again after a worker restart and
+    // continues where it stopped.
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[worker_props.to_str().unwrap_or_default()],
+        &[],
+        "worker2.log",
+    )?;
+    wait_until(Duration::from_secs(30), "RUNNING after restart", || {
+        let (_, b) = http_get(port, "/connectors/sec/status").ok()?;
+        let v: serde_json::Value = serde_json::from_str(&b).ok()?;
+        (v["connector"]["state"] == "RUNNING" && v["tasks"][0]["state"] == "RUNNING").then_some(())
+    })?;
+    append_lines(&input, &numbered("s", 3, 2))?;
+    let got = wait_for_records(&broker.bootstrap, &topic, 5, Duration::from_secs(30))?;
+    assert_eq!(got, numbered("s", 0, 5));
+    assert!(w.stop()?.success());
     Ok(())
 }

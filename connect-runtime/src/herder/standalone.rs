@@ -56,6 +56,8 @@ pub struct StandaloneHerder {
     store: Arc<dyn ConnectorStore>,
     connectors: Mutex<BTreeMap<String, Running>>,
     requests: UnboundedSender<(String, ConnectorRequest)>,
+    /// Serializes read-modify-write config changes (PATCH).
+    writes: Mutex<()>,
 }
 
 impl std::fmt::Debug for StandaloneHerder {
@@ -85,6 +87,7 @@ impl StandaloneHerder {
             store,
             connectors: Mutex::new(BTreeMap::new()),
             requests: tx,
+            writes: Mutex::new(()),
         });
         (h, rx)
     }
@@ -121,6 +124,25 @@ impl StandaloneHerder {
         Ok(())
     }
 
+    /// Merges `patch` into a connector's config (`None` removes a key) and
+    /// applies it, atomically with respect to other config writes.
+    pub async fn patch_connector(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> Result<ConnectorInfo, HerderError> {
+        let _w = self.writes.lock().await;
+        let mut config = self.info(name).await?.config;
+        for (k, v) in patch {
+            match v {
+                Some(v) => config.insert(k, v),
+                None => config.remove(&k),
+            };
+        }
+        config.insert("name".to_string(), name.to_string());
+        Ok(self.put_connector_locked(name, config, None, true).await?.1)
+    }
+
     /// Creates a connector or (when `allow_update`) replaces its config.
     /// Returns `true` when it was created. `initial` sets the target state
     /// of a new connector (an update keeps the current one unless given).
@@ -130,7 +152,19 @@ impl StandaloneHerder {
         config: Config,
         initial: Option<TargetState>,
         allow_update: bool,
-    ) -> Result<bool, HerderError> {
+    ) -> Result<(bool, ConnectorInfo), HerderError> {
+        let _w = self.writes.lock().await;
+        self.put_connector_locked(name, config, initial, allow_update)
+            .await
+    }
+
+    async fn put_connector_locked(
+        &self,
+        name: &str,
+        config: Config,
+        initial: Option<TargetState>,
+        allow_update: bool,
+    ) -> Result<(bool, ConnectorInfo), HerderError> {
         let valid = connector_config::validate(&self.worker.registry, &config)?;
         let mut map = self.connectors.lock().await;
         let old = map.remove(name);
@@ -169,8 +203,22 @@ impl StandaloneHerder {
             None,
         );
         self.start(name, &mut running).await;
+        let info = Self::info_of(name, &running);
         map.insert(name.to_string(), running);
-        Ok(created)
+        Ok((created, info))
+    }
+
+    fn info_of(name: &str, running: &Running) -> ConnectorInfo {
+        ConnectorInfo {
+            name: name.to_string(),
+            config: running.config.clone(),
+            tasks: running
+                .tasks
+                .iter()
+                .map(|t| (t.id, t.config.clone()))
+                .collect(),
+            connector_type: running.plugin.connector_type().as_str(),
+        }
     }
 
     /// Starts the connector and its tasks as the target state says.
@@ -473,16 +521,7 @@ impl StandaloneHerder {
         let running = map
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
-        Ok(ConnectorInfo {
-            name: name.to_string(),
-            config: running.config.clone(),
-            tasks: running
-                .tasks
-                .iter()
-                .map(|t| (t.id, t.config.clone()))
-                .collect(),
-            connector_type: running.plugin.connector_type().as_str(),
-        })
+        Ok(Self::info_of(name, running))
     }
 
     fn require_stopped(&self, name: &str, running: &Running) -> Result<(), HerderError> {

@@ -148,7 +148,8 @@ pub(crate) async fn create_connector(
             .unwrap_or(serde_json::Value::Object(Default::default())),
     )?;
     check_name(&name, &mut config)?;
-    s.herder
+    let (_, info) = s
+        .herder
         .put_connector(
             &name,
             config,
@@ -156,7 +157,6 @@ pub(crate) async fn create_connector(
             false,
         )
         .await?;
-    let info = s.herder.info(&name).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/connectors/{name}"))],
@@ -186,8 +186,7 @@ pub(crate) async fn put_config(
 ) -> Result<Response, ApiError> {
     let mut config = body::config(body::parse(&bytes)?)?;
     check_name(&name, &mut config)?;
-    let created = s.herder.put_connector(&name, config, None, true).await?;
-    let info = s.herder.info(&name).await?;
+    let (created, info) = s.herder.put_connector(&name, config, None, true).await?;
     let code = if created {
         StatusCode::CREATED
     } else {
@@ -212,19 +211,27 @@ pub(crate) async fn patch_config(
             "Connector config patch must be a JSON object",
         ));
     };
-    let mut config = s.herder.info(&name).await?.config;
+    let mut changes = std::collections::BTreeMap::new();
     let mut sets = serde_json::Map::new();
     for (k, v) in patch {
         if v.is_null() {
-            config.remove(&k);
+            changes.insert(k, None);
         } else {
             sets.insert(k, v);
         }
     }
-    config.extend(body::config(serde_json::Value::Object(sets))?);
-    check_name(&name, &mut config)?;
-    s.herder.put_connector(&name, config, None, true).await?;
-    Ok(Json(s.herder.info(&name).await?.into()))
+    for (k, v) in body::config(serde_json::Value::Object(sets))? {
+        changes.insert(k, Some(v));
+    }
+    if let Some(Some(n)) = changes.get("name")
+        && n.trim() != name
+    {
+        return Err(ApiError::bad_request(format!(
+            "Connector name configuration ({}) doesn't match connector name in the URL ({name})",
+            n.trim()
+        )));
+    }
+    Ok(Json(s.herder.patch_connector(&name, changes).await?.into()))
 }
 
 /// `GET /health`: Kafka Connect's `{"status","message"}`.

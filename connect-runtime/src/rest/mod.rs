@@ -8,6 +8,7 @@ mod error;
 mod handlers;
 mod loggers;
 mod offsets;
+mod openapi;
 mod plugins;
 
 use std::sync::{Arc, OnceLock};
@@ -86,6 +87,7 @@ pub fn app(state: Arc<RestState>) -> Router {
             put(plugins::validate_config),
         )
         .route("/health", get(handlers::health))
+        .route("/openapi.json", get(openapi::openapi))
         .route("/admin/loggers", get(loggers::all))
         .route(
             "/admin/loggers/{logger}",
@@ -572,6 +574,63 @@ mod tests {
         let (code, json, _) = call(&st, "POST", "/connectors", &big).await;
         assert_eq!(code, StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(json["error_code"], 413);
+    }
+
+    #[tokio::test]
+    async fn every_documented_endpoint_is_routed() {
+        let st = state();
+        let (code, doc, _) = call(&st, "GET", "/openapi.json", "").await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(doc["openapi"], "3.0.3");
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 22);
+        for (method, path, ..) in openapi::OPERATIONS {
+            let concrete = path
+                .replace("{name}", "nope")
+                .replace("{task}", "0")
+                .replace("{plugin}", "FileStreamSource")
+                .replace("{logger}", "root");
+            let (code, json, _) = call(&st, &method.to_uppercase(), &concrete, "{}").await;
+            assert_ne!(code, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            assert_ne!(
+                json["message"], "HTTP 404 Not Found",
+                "{method} {path} is not routed"
+            );
+            assert!(
+                doc["paths"][*path][*method]["responses"].is_object(),
+                "{method} {path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_config_writes_apply_one_after_the_other() {
+        let st = state();
+        let make = |topic: &str| {
+            format!(r#"{{"connector.class":"FileStreamSource","topic":"{topic}","file":"/x"}}"#)
+        };
+        let body = r#"{"name":"c","config":{"connector.class":"FileStreamSource","topic":"t0","file":"/x"},"initial_state":"STOPPED"}"#;
+        assert_eq!(
+            call(&st, "POST", "/connectors", body).await.0,
+            StatusCode::CREATED
+        );
+        let (a, b) = (make("ta"), make("tb"));
+        let (ra, rb) = tokio::join!(
+            call(&st, "PUT", "/connectors/c/config", &a),
+            call(&st, "PUT", "/connectors/c/config", &b)
+        );
+        assert_eq!((ra.0, rb.0), (StatusCode::OK, StatusCode::OK));
+        // Each answer shows its own write fully applied; the final config is
+        // exactly one of them.
+        assert_eq!(ra.1["config"]["topic"], "ta");
+        assert_eq!(rb.1["config"]["topic"], "tb");
+        let (_, cfg, _) = call(&st, "GET", "/connectors/c/config", "").await;
+        assert!(cfg["topic"] == "ta" || cfg["topic"] == "tb", "{cfg}");
+        let (_, tasks, _) = call(&st, "GET", "/connectors/c/tasks", "").await;
+        assert_eq!(
+            tasks,
+            serde_json::json!([]),
+            "STOPPED: no tasks of either version"
+        );
     }
 
     #[tokio::test]

@@ -284,6 +284,15 @@ mod tests {
     }
 
     #[test]
+    fn passwords_are_hidden_in_reports() {
+        let def =
+            ConfigDef::new().define("secret", ConfigType::Password, None, Importance::High, "s");
+        let reports = def.validate(&props(&[("secret", "hunter2")]));
+        assert_eq!(reports[0].value.as_deref(), Some("[hidden]"));
+        assert!(!format!("{reports:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn validate_reports_per_key() {
         let reports = def().validate(&props(&[("batch.size", "x")]));
         assert_eq!(reports.len(), 3);
