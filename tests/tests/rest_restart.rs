@@ -16,49 +16,85 @@ fn status(port: u16, name: &str) -> serde_json::Value {
         .unwrap_or_default()
 }
 
-#[test]
-fn failed_task_restart_over_rest() -> anyhow::Result<()> {
+/// A broker, a worker (with `worker_extra` settings) and a STOPPED source
+/// connector `name` on a file of `lines` lines whose committed position is
+/// set to `position`, then resumed: past the end of the file, the task fails.
+struct Failing {
+    broker: Broker,
+    _dir: tempfile::TempDir,
+    worker: Worker,
+    port: u16,
+    topic: String,
+    input: std::path::PathBuf,
+}
+
+fn failing_source(
+    name: &str,
+    worker_extra: &str,
+    lines: &[String],
+    position: u64,
+) -> anyhow::Result<Failing> {
     let broker = Broker::start()?;
     let dir = tempfile::tempdir()?;
-    let topic = unique("restart");
+    let topic = unique(name);
     let input = dir.path().join("in.txt");
-    append_lines(&input, &numbered("x", 0, 3))?;
-    // Automatic restarts off: this test drives restarts by hand.
-    let worker_props =
-        write_worker_props(dir.path(), &broker.bootstrap, "task.restart.enable=false")?;
+    append_lines(&input, lines)?;
+    let worker_props = write_worker_props(dir.path(), &broker.bootstrap, worker_extra)?;
     let port = free_port()?;
-    let mut w = Worker::start(
+    let worker = Worker::start(
         dir.path(),
         port,
         &[worker_props.to_str().unwrap_or_default()],
         &[],
         "worker.log",
     )?;
-    let name = "restart-src";
     let body = format!(
         r#"{{"name":"{name}","config":{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}"}},"initial_state":"STOPPED"}}"#,
         input.display()
     );
-    assert_eq!(http_request(port, "POST", "/connectors", &body)?.0, 201);
-    // An offset past the end of the file makes the task fail (the file looks truncated).
+    anyhow::ensure!(
+        http_request(port, "POST", "/connectors", &body)?.0 == 201,
+        "create failed"
+    );
     let patch = format!(
-        r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":999999}}}}]}}"#,
+        r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":{position}}}}}]}}"#,
         input.display()
     );
-    assert_eq!(
+    anyhow::ensure!(
         http_request(
             port,
             "PATCH",
             &format!("/connectors/{name}/offsets"),
             &patch
         )?
-        .0,
-        200
+        .0 == 200,
+        "patch failed"
     );
-    assert_eq!(
-        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
-        202
+    anyhow::ensure!(
+        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0 == 202,
+        "resume failed"
     );
+    Ok(Failing {
+        broker,
+        _dir: dir,
+        worker,
+        port,
+        topic,
+        input,
+    })
+}
+
+#[test]
+fn failed_task_restart_over_rest() -> anyhow::Result<()> {
+    let name = "restart-src";
+    // Automatic restarts off: this test drives restarts by hand.
+    let f = failing_source(
+        name,
+        "task.restart.enable=false",
+        &numbered("x", 0, 3),
+        999_999,
+    )?;
+    let (port, mut w) = (f.port, f.worker);
     let st = wait_until(Duration::from_secs(30), "the task to fail", || {
         let v = status(port, name);
         (v["tasks"][0]["state"] == "FAILED").then_some(v)
@@ -77,12 +113,8 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
         (200, serde_json::json!("FAILED"))
     );
 
-    let (code, body) = http_request(
-        port,
-        "POST",
-        &format!("/connectors/{name}/restart?includeTasks=true&onlyFailed=true"),
-        "",
-    )?;
+    let restart = format!("/connectors/{name}/restart?includeTasks=true&onlyFailed=true");
+    let (code, body) = http_request(port, "POST", &restart, "")?;
     assert_eq!(code, 202, "{body}");
     let v = json(&body);
     assert_eq!(v["tasks"][0]["state"], "RESTARTING", "{v}");
@@ -94,7 +126,6 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
     wait_until(Duration::from_secs(30), "the task to fail again", || {
         (status(port, name)["tasks"][0]["state"] == "FAILED").then_some(())
     })?;
-
     assert_eq!(
         http_request(port, "POST", &format!("/connectors/{name}/restart"), "")?.0,
         204
@@ -126,7 +157,7 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
         http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
         202
     );
-    let got = wait_for_records(&broker.bootstrap, &topic, 3, Duration::from_secs(30))?;
+    let got = wait_for_records(&f.broker.bootstrap, &f.topic, 3, Duration::from_secs(30))?;
     assert_eq!(got, numbered("x", 0, 3));
     assert_eq!(
         http_request(
@@ -147,49 +178,12 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
 
 #[test]
 fn failed_task_restarts_itself_with_backoff() -> anyhow::Result<()> {
-    let broker = Broker::start()?;
-    let dir = tempfile::tempdir()?;
-    let topic = unique("autorestart");
-    let input = dir.path().join("in.txt");
-    append_lines(&input, &numbered("y", 0, 1))?; // 9 bytes
-    let worker_props = write_worker_props(
-        dir.path(),
-        &broker.bootstrap,
-        "task.restart.initial.backoff.ms=300\ntask.restart.max.backoff.ms=600\ntask.restart.max.attempts=1000",
-    )?;
-    let port = free_port()?;
-    let mut w = Worker::start(
-        dir.path(),
-        port,
-        &[worker_props.to_str().unwrap_or_default()],
-        &[],
-        "worker.log",
-    )?;
     let name = "auto-src";
-    let body = format!(
-        r#"{{"name":"{name}","config":{{"connector.class":"FileStreamSource","file":"{}","topic":"{topic}"}},"initial_state":"STOPPED"}}"#,
-        input.display()
-    );
-    assert_eq!(http_request(port, "POST", "/connectors", &body)?.0, 201);
-    // Position 27 = after three lines: the file is "too short" until it grows.
-    let patch = format!(
-        r#"{{"offsets":[{{"partition":{{"filename":"{}"}},"offset":{{"position":27}}}}]}}"#,
-        input.display()
-    );
-    assert_eq!(
-        http_request(
-            port,
-            "PATCH",
-            &format!("/connectors/{name}/offsets"),
-            &patch
-        )?
-        .0,
-        200
-    );
-    assert_eq!(
-        http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
-        202
-    );
+    // One line (9 bytes); position 27 = after three lines: the file is "too
+    // short" until it grows.
+    let extra = "task.restart.initial.backoff.ms=300\ntask.restart.max.backoff.ms=600\ntask.restart.max.attempts=1000";
+    let f = failing_source(name, extra, &numbered("y", 0, 1), 27)?;
+    let (port, mut w) = (f.port, f.worker);
     let st = wait_until(
         Duration::from_secs(30),
         "a failed task waiting to restart",
@@ -210,7 +204,7 @@ fn failed_task_restarts_itself_with_backoff() -> anyhow::Result<()> {
     );
     // The file grows past the offset: the next automatic restart succeeds
     // and continues from position 27.
-    append_lines(&input, &numbered("y", 1, 4))?;
+    append_lines(&f.input, &numbered("y", 1, 4))?;
     let st = wait_until(Duration::from_secs(30), "the task to run again", || {
         let v = status(port, name);
         (v["tasks"][0]["state"] == "RUNNING").then_some(v)
@@ -219,7 +213,7 @@ fn failed_task_restarts_itself_with_backoff() -> anyhow::Result<()> {
         st["tasks"][0]["restarts"].as_u64().unwrap_or(0) >= 1,
         "{st}"
     );
-    let got = wait_for_records(&broker.bootstrap, &topic, 2, Duration::from_secs(30))?;
+    let got = wait_for_records(&f.broker.bootstrap, &f.topic, 2, Duration::from_secs(30))?;
     assert_eq!(got, numbered("y", 3, 2));
     assert!(w.stop()?.success(), "log:\n{}", w.log_text());
     Ok(())

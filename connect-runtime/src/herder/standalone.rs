@@ -299,46 +299,64 @@ impl StandaloneHerder {
         let paused = running.target == TargetState::Paused;
         for (i, task_config) in configs.into_iter().take(tasks_max).enumerate() {
             let id = u32::try_from(i).unwrap_or(u32::MAX);
-            self.worker
-                .status
-                .set_task(name, id, State::Unassigned, None);
-            match self.worker.start_task(
-                name,
-                id,
-                &running.plugin,
-                &running.config,
-                task_config,
-                paused,
-            ) {
-                Ok(h) => running.tasks.push(h),
-                Err(e) => self
-                    .worker
-                    .status
-                    .set_task(name, id, State::Failed, Some(e.trace())),
+            if let Some(h) = self.launch_task(name, running, id, task_config, paused) {
+                running.tasks.push(h);
             }
         }
         Ok(())
+    }
+
+    /// Starts one task; a task that cannot start is shown FAILED.
+    fn launch_task(
+        &self,
+        name: &str,
+        running: &Running,
+        id: u32,
+        config: Config,
+        paused: bool,
+    ) -> Option<TaskHandle> {
+        self.worker
+            .status
+            .set_task(name, id, State::Unassigned, None);
+        match self
+            .worker
+            .start_task(name, id, &running.plugin, &running.config, config, paused)
+        {
+            Ok(h) => Some(h),
+            Err(e) => {
+                self.worker
+                    .status
+                    .set_task(name, id, State::Failed, Some(e.trace()));
+                None
+            }
+        }
+    }
+
+    /// Waits for a signalled task to finish, aborting it after the
+    /// shutdown timeout.
+    async fn join_task(&self, name: &str, task: TaskHandle) {
+        let timeout = self
+            .worker
+            .config
+            .shutdown_timeout
+            .max(Duration::from_secs(1));
+        let abort = task.join.abort_handle();
+        if tokio::time::timeout(timeout, task.join).await.is_err() {
+            tracing::warn!(
+                connector = name,
+                task = task.id,
+                "task did not stop in time; aborting it"
+            );
+            abort.abort();
+        }
     }
 
     async fn stop_tasks(&self, name: &str, running: &mut Running) {
         for t in &running.tasks {
             let _ = t.stop.send(true);
         }
-        let timeout = self
-            .worker
-            .config
-            .shutdown_timeout
-            .max(Duration::from_secs(1));
         for t in running.tasks.drain(..) {
-            let abort = t.join.abort_handle();
-            if tokio::time::timeout(timeout, t.join).await.is_err() {
-                tracing::warn!(
-                    connector = name,
-                    task = t.id,
-                    "task did not stop in time; aborting it"
-                );
-                abort.abort();
-            }
+            self.join_task(name, t).await;
         }
     }
 
@@ -484,32 +502,11 @@ impl StandaloneHerder {
             .ok_or_else(|| HerderError::NotFound(format!("Task {name}-{id}")))?;
         let old = running.tasks.remove(pos);
         let _ = old.stop.send(true);
-        let timeout = self
-            .worker
-            .config
-            .shutdown_timeout
-            .max(Duration::from_secs(1));
-        let abort = old.join.abort_handle();
-        if tokio::time::timeout(timeout, old.join).await.is_err() {
-            abort.abort();
-        }
+        let config = old.config.clone();
+        self.join_task(name, old).await;
         let paused = running.target == TargetState::Paused;
-        self.worker
-            .status
-            .set_task(name, id, State::Unassigned, None);
-        match self.worker.start_task(
-            name,
-            id,
-            &running.plugin,
-            &running.config,
-            old.config,
-            paused,
-        ) {
-            Ok(h) => running.tasks.insert(pos, h),
-            Err(e) => self
-                .worker
-                .status
-                .set_task(name, id, State::Failed, Some(e.trace())),
+        if let Some(h) = self.launch_task(name, running, id, config, paused) {
+            running.tasks.insert(pos, h);
         }
         tracing::info!(connector = name, task = id, "task restarted");
         Ok(())
