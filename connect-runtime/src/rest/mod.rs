@@ -634,6 +634,17 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn health_is_503_while_starting() {
+        let st = state();
+        st.started
+            .store(false, std::sync::atomic::Ordering::Release);
+        let (code, json, _) = call(&st, "GET", "/health", "").await;
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(json["status"], "starting");
+        assert!(json["message"].is_string());
+    }
+
+    #[tokio::test]
     async fn plugins() {
         let (code, json) = get("/connector-plugins").await;
         assert_eq!(code, StatusCode::OK);
