@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt;
 use sluice_connect_api::config::ConfigErrors;
 use sluice_connect_api::schema::converter::Converter;
 use sluice_connect_api::{
@@ -125,9 +126,31 @@ impl Worker {
         let policy = self.config.restart.clone();
         let mut restarts = 0u32;
         loop {
-            let Some(trace) = self.run_once(&spec).await else {
-                return;
+            let started = tokio::time::Instant::now();
+            // A panicking connector is a failed task, not a vanished one.
+            let outcome = std::panic::AssertUnwindSafe(self.run_once(&spec))
+                .catch_unwind()
+                .await;
+            let trace = match outcome {
+                Ok(None) => return,
+                Ok(Some(trace)) => trace,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_string());
+                    let trace = format!("task panicked: {what}");
+                    self.status
+                        .set_task(&spec.name, spec.id, State::Failed, Some(trace.clone()));
+                    trace
+                }
             };
+            // A run that stayed up longer than the longest backoff was
+            // healthy: count the next failure as the first again.
+            if started.elapsed() > policy.max_backoff {
+                restarts = 0;
+            }
             if *spec.stop.borrow() || !policy.enabled || restarts >= policy.max_attempts {
                 if policy.enabled && restarts >= policy.max_attempts {
                     tracing::error!(connector = %spec.name, task = spec.id, restarts, "task failed too often; it stays FAILED");

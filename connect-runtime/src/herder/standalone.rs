@@ -22,6 +22,8 @@ pub enum HerderError {
     AlreadyExists(String),
     #[error("Connector {0} not found")]
     NotFound(String),
+    #[error("Task {0} not found")]
+    TaskNotFound(String),
     #[error(transparent)]
     Invalid(#[from] ConfigErrors),
     #[error("cannot persist connector state: {0}")]
@@ -29,6 +31,9 @@ pub enum HerderError {
     /// The request is not valid in the connector's current state.
     #[error("{0}")]
     BadRequest(String),
+    /// Kafka or the runtime failed while serving the request.
+    #[error("{0}")]
+    Internal(String),
 }
 
 struct Running {
@@ -167,20 +172,13 @@ impl StandaloneHerder {
     ) -> Result<(bool, ConnectorInfo), HerderError> {
         let valid = connector_config::validate(&self.worker.registry, &config)?;
         let mut map = self.connectors.lock().await;
-        let old = map.remove(name);
-        if old.is_some() && !allow_update {
-            if let Some(o) = old {
-                map.insert(name.to_string(), o);
-            }
+        let existing = map.get(name).map(|o| o.target);
+        if existing.is_some() && !allow_update {
             return Err(HerderError::AlreadyExists(name.to_string()));
         }
-        let created = old.is_none();
-        let target = initial
-            .or(old.as_ref().map(|o| o.target))
-            .unwrap_or(TargetState::Running);
-        if let Some(mut o) = old {
-            self.shutdown(name, &mut o).await;
-        }
+        let created = existing.is_none();
+        let target = initial.or(existing).unwrap_or(TargetState::Running);
+        // Persist first: if that fails, the running connector is untouched.
         self.store.put(
             name,
             &StoredConnector {
@@ -188,6 +186,9 @@ impl StandaloneHerder {
                 target_state: target,
             },
         )?;
+        if let Some(mut o) = map.remove(name) {
+            self.shutdown(name, &mut o).await;
+        }
         let mut running = Running {
             config,
             plugin: valid.plugin,
@@ -373,6 +374,7 @@ impl StandaloneHerder {
 
     /// Deletes a connector: stops it and forgets its config (offsets stay).
     pub async fn delete(&self, name: &str) -> Result<(), HerderError> {
+        let _w = self.writes.lock().await;
         let mut map = self.connectors.lock().await;
         let mut running = map
             .remove(name)
@@ -472,7 +474,23 @@ impl StandaloneHerder {
             if let Some(mut c) = running.connector.take() {
                 let _ = c.stop().await;
             }
-            self.start_connector(name, running).await;
+            if !self.start_connector(name, running).await {
+                return Ok(snapshot);
+            }
+        }
+        // A task without a handle (it never started, or the connector had
+        // failed) cannot be restarted alone: regenerate all tasks then.
+        let missing = tasks
+            .iter()
+            .any(|id| running.tasks.iter().all(|t| t.id != *id));
+        if running.connector.is_some()
+            && (missing || (restart_connector && running.tasks.is_empty()))
+        {
+            self.stop_tasks(name, running).await;
+            if let Err(e) = self.start_tasks(name, running).await {
+                status.set_connector(name, ctype, State::Failed, Some(e.trace()));
+            }
+            return Ok(snapshot);
         }
         for id in tasks {
             self.restart_task_locked(name, running, id).await?;
@@ -499,7 +517,7 @@ impl StandaloneHerder {
             .tasks
             .iter()
             .position(|t| t.id == id)
-            .ok_or_else(|| HerderError::NotFound(format!("Task {name}-{id}")))?;
+            .ok_or_else(|| HerderError::TaskNotFound(format!("{name}-{id}")))?;
         let old = running.tasks.remove(pos);
         let _ = old.stop.send(true);
         let config = old.config.clone();
@@ -582,8 +600,8 @@ impl StandaloneHerder {
             crate::kafka::group_offsets::read(&bootstrap, &props, &group, &topics, regex.as_ref())
         })
         .await
-        .map_err(|e| HerderError::BadRequest(format!("offset lookup failed: {e}")))?
-        .map_err(|e| HerderError::BadRequest(e.trace()))?;
+        .map_err(|e| HerderError::Internal(format!("offset lookup failed: {e}")))?
+        .map_err(|e| HerderError::Internal(e.trace()))?;
         Ok(entries
             .into_iter()
             .map(|(t, p, o)| {
@@ -651,8 +669,8 @@ impl StandaloneHerder {
             crate::kafka::group_offsets::write(&bootstrap, &props, &group, &parsed)
         })
         .await
-        .map_err(|e| HerderError::BadRequest(format!("offset update failed: {e}")))?
-        .map_err(|e| HerderError::BadRequest(e.trace()))?;
+        .map_err(|e| HerderError::Internal(format!("offset update failed: {e}")))?
+        .map_err(|e| HerderError::Internal(e.trace()))?;
         Ok(())
     }
 
@@ -670,7 +688,7 @@ impl StandaloneHerder {
                 .admin
                 .delete_group(&format!("connect-{name}"))
                 .await
-                .map_err(|e| HerderError::BadRequest(e.trace()));
+                .map_err(|e| HerderError::Internal(e.trace()));
         }
         let all = self.worker.offsets.all(name)?;
         let entries: Vec<(OffsetMap, Option<OffsetMap>)> =

@@ -39,9 +39,9 @@ impl From<HerderError> for ApiError {
     fn from(e: HerderError) -> Self {
         let status = match &e {
             HerderError::AlreadyExists(_) => StatusCode::CONFLICT,
-            HerderError::NotFound(_) => StatusCode::NOT_FOUND,
+            HerderError::NotFound(_) | HerderError::TaskNotFound(_) => StatusCode::NOT_FOUND,
             HerderError::Invalid(_) | HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            HerderError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HerderError::Store(_) | HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         Self::new(status, e.to_string())
     }

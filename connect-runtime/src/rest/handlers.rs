@@ -372,15 +372,7 @@ pub(crate) async fn restart_task(
     let id: u32 = task
         .parse()
         .map_err(|_| ApiError::not_found(format!("Task {name}-{task} not found")))?;
-    s.herder
-        .restart_task(&name, id)
-        .await
-        .map_err(|e| match e {
-            crate::herder::HerderError::NotFound(_) => {
-                ApiError::not_found(format!("Task {name}-{id} not found"))
-            }
-            other => other.into(),
-        })?;
+    s.herder.restart_task(&name, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

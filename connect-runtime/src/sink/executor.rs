@@ -93,6 +93,8 @@ struct Loop {
     paused: bool,
     connector: String,
     status: Arc<StatusStore>,
+    /// Partitions the task paused through its context.
+    task_paused: BTreeSet<TopicPartition>,
 }
 
 async fn run(p: SinkTaskParams) -> ConnectResult<()> {
@@ -164,6 +166,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         paused: *paused.borrow(),
         connector: connector.clone(),
         status: status.clone(),
+        task_paused: BTreeSet::new(),
     };
     l.task.start(config, l.ctx.clone()).await?;
     let task_state = |p: bool| if p { State::Paused } else { State::Running };
@@ -386,7 +389,12 @@ impl Loop {
     /// Pauses or resumes fetching for every assigned partition.
     fn set_partitions_paused(&self, paused: bool) -> ConnectResult<()> {
         let mut tpl = TopicPartitionList::new();
-        for p in &self.assigned {
+        // Partitions the task paused itself stay paused on resume.
+        for p in self
+            .assigned
+            .iter()
+            .filter(|p| paused || !self.task_paused.contains(*p))
+        {
             tpl.add_partition(&p.topic, p.partition);
         }
         if tpl.count() == 0 {
@@ -414,6 +422,10 @@ impl Loop {
             }
             l
         };
+        self.task_paused.extend(pause.iter().cloned());
+        for p in &resume {
+            self.task_paused.remove(p);
+        }
         if !pause.is_empty() {
             self.input
                 .consumer

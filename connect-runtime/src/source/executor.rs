@@ -63,6 +63,7 @@ struct Sender {
     flush_timeout: Duration,
     /// Acknowledged offsets not yet stored (kept across a failed commit).
     pending: PartitionOffsets,
+    stop: watch::Receiver<bool>,
 }
 
 /// Runs one source task until it is stopped (`None`) or fails (`Some`
@@ -138,6 +139,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         topic_replication: parse_i32("topic.creation.default.replication.factor", -1),
         flush_timeout,
         pending: PartitionOffsets::default(),
+        stop: stop.clone(),
     };
     let ctx = SourceTaskContext::new(Arc::new(ConnectorOffsetReader::new(
         offsets,
@@ -185,7 +187,10 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
                 }
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(error = %e.trace(), backoff_ms = backoff.as_millis() as u64, "retriable error from poll");
-                    tokio::time::sleep(backoff).await;
+                    tokio::select! {
+                        _ = stop.changed() => break Ok(()),
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
                     backoff = (backoff * 2).min(Duration::from_secs(10));
                 }
                 Err(e) => break Err(e),
@@ -221,6 +226,7 @@ impl Sender {
                     sent += 1;
                     offsets.record(record.source_partition, record.source_offset);
                 }
+                Err(_) if *self.stop.borrow() => break,
                 Err(e) => {
                     result = Err(e);
                     break;
@@ -288,6 +294,11 @@ impl Sender {
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                     // Backpressure: the producer queue is bounded.
                     record = back;
+                    if *self.stop.borrow() {
+                        // Stopping with a full queue (broker away): this
+                        // record is not sent and its offset not committed.
+                        return Err(ConnectError::retriable("stopping"));
+                    }
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err((e, _)) => {
