@@ -109,13 +109,22 @@ impl ConfigProviders {
     }
 
     /// Puts placeholders back into a config derived from a resolved one
-    /// (task configs), so secrets are not shown by the REST API.
+    /// (task configs), so secrets are not shown by the REST API. Matching is
+    /// by value, so a secret a connector copied under another key is hidden
+    /// too.
     pub fn reverse(&self, raw: &Config, resolved: &Config, derived: Config) -> Config {
+        let secrets: BTreeMap<&str, &str> = raw
+            .iter()
+            .filter_map(|(k, r)| {
+                let res = resolved.get(k)?;
+                (res != r && !res.is_empty()).then_some((res.as_str(), r.as_str()))
+            })
+            .collect();
         derived
             .into_iter()
-            .map(|(k, v)| match (raw.get(&k), resolved.get(&k)) {
-                (Some(r), Some(res)) if r != res && *res == v => (k, r.clone()),
-                _ => (k, v),
+            .map(|(k, v)| match secrets.get(v.as_str()) {
+                Some(placeholder) => (k, (*placeholder).to_string()),
+                None => (k, v),
             })
             .collect()
     }
@@ -194,6 +203,10 @@ mod tests {
         assert_eq!(r["other"], "${vault:a:b}");
         let back = p.reverse(&raw, &r, r.clone());
         assert_eq!(back, raw);
+        // A secret copied under another key is hidden as well.
+        let mut derived = r.clone();
+        derived.insert("copied".into(), "s3cret".into());
+        assert_eq!(p.reverse(&raw, &r, derived)["copied"], raw["pw"]);
         let bad = props(&[("pw", &format!("${{file:{}:nope}}", file.display()))]);
         let e = p.resolve(&bad).unwrap_err();
         assert!(
