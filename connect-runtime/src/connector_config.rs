@@ -157,6 +157,24 @@ fn check_sink_topics(config: &Config, issues: &mut Vec<ConfigIssue>) {
     }
 }
 
+/// A sink's `topics` list and `topics.regex` (trimmed; empty means unset).
+pub fn sink_topics(config: &Config) -> (Vec<String>, Option<String>) {
+    let topics = config
+        .get(TOPICS)
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let regex = config
+        .get(TOPICS_REGEX)
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    (topics, regex)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::config::worker::WorkerConfig;
-use crate::connector_config::{KEY_CONVERTER, TOPICS, TOPICS_REGEX, VALUE_CONVERTER};
+use crate::connector_config::{KEY_CONVERTER, VALUE_CONVERTER};
 use crate::converters;
 use crate::kafka::TopicAdmin;
 use crate::offsets::OffsetStore;
@@ -222,19 +222,7 @@ impl Worker {
                 .await
             }
             TaskFactory::Sink(make) => {
-                let topics = connector_config
-                    .get(TOPICS)
-                    .map(|t| {
-                        t.split(',')
-                            .map(|s| s.trim().to_string())
-                            .filter(|s| !s.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let topics_regex = connector_config
-                    .get(TOPICS_REGEX)
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty());
+                let (topics, topics_regex) = crate::connector_config::sink_topics(connector_config);
                 run_sink_task(SinkTaskParams {
                     connector: name,
                     task_id: id,

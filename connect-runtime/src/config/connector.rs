@@ -68,22 +68,7 @@ fn from_json(path: &Path, text: &str) -> Result<Config, ConfigFileError> {
             (top, None)
         }
     };
-    let mut config = Config::new();
-    for (k, v) in map {
-        let s = match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Null => continue,
-            _ => {
-                return Err(ConfigFileError::invalid(
-                    path,
-                    format!("value of \"{k}\" must be a string, not an object or array"),
-                ));
-            }
-        };
-        config.insert(k, s);
-    }
+    let mut config = config_from_json(map).map_err(|m| ConfigFileError::invalid(path, m))?;
     match (name, config.get("name")) {
         (Some(serde_json::Value::String(n)), Some(c)) if n != *c => {
             return Err(ConfigFileError::invalid(
@@ -95,6 +80,28 @@ fn from_json(path: &Path, text: &str) -> Result<Config, ConfigFileError> {
             config.insert("name".to_string(), n);
         }
         _ => {}
+    }
+    Ok(config)
+}
+
+/// A JSON config object as a connector config: strings as they are, numbers
+/// and booleans as their text (as Jackson does for `Map<String, String>`),
+/// nulls dropped. Objects and arrays are refused, naming the key.
+pub fn config_from_json(map: serde_json::Map<String, serde_json::Value>) -> Result<Config, String> {
+    let mut config = Config::new();
+    for (k, v) in map {
+        let s = match v {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Null => continue,
+            _ => {
+                return Err(format!(
+                    "value of \"{k}\" must be a string, not an object or array"
+                ));
+            }
+        };
+        config.insert(k, s);
     }
     Ok(config)
 }

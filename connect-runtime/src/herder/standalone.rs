@@ -558,23 +558,9 @@ impl StandaloneHerder {
         &self,
         running: &Running,
     ) -> Result<(Vec<String>, Option<regex::Regex>), HerderError> {
-        let topics = running
-            .config
-            .get(connector_config::TOPICS)
-            .map(|t| {
-                t.split(',')
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let (topics, regex) = connector_config::sink_topics(&running.config);
         let regex =
-            match running
-                .config
-                .get(connector_config::TOPICS_REGEX)
-                .map(|r| r.trim())
-                .filter(|r| !r.is_empty())
-            {
+            match regex {
                 Some(r) => Some(regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| {
                     HerderError::BadRequest(format!("topics.regex is not valid: {e}"))
                 })?),

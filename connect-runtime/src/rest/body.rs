@@ -21,22 +21,7 @@ pub(crate) fn config(value: serde_json::Value) -> Result<Config, ApiError> {
             "Connector config must be a JSON object",
         ));
     };
-    let mut out = Config::new();
-    for (k, v) in map {
-        let s = match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Number(n) => n.to_string(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Null => continue,
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "Value of config \"{k}\" must be a string"
-                )));
-            }
-        };
-        out.insert(k, s);
-    }
-    Ok(out)
+    crate::config::connector::config_from_json(map).map_err(ApiError::bad_request)
 }
 
 /// The raw request body; a body that cannot be read (too large, broken

@@ -220,8 +220,20 @@ impl Sender {
         let mut offsets = PartitionOffsets::default();
         let mut sent = 0usize;
         let mut result = Ok(());
+        // Topic checks once per run of records to the same topic, not per record.
+        let mut checked_topic: Option<String> = None;
         for (i, record) in records.into_iter().enumerate() {
-            match self.send_one(id, &record, i).await {
+            let step = match checked_topic.as_deref() {
+                Some(t) if t == record.topic => Ok(()),
+                _ => self.ensure_topic(&record.topic).await.map(|()| {
+                    checked_topic = Some(record.topic.clone());
+                }),
+            };
+            let step = match step {
+                Ok(()) => self.send_one(id, &record, i).await,
+                Err(e) => Err(e),
+            };
+            match step {
                 Ok(()) => {
                     sent += 1;
                     offsets.record(record.source_partition, record.source_offset);
@@ -238,7 +250,6 @@ impl Sender {
     }
 
     async fn send_one(&self, id: u64, r: &SourceRecord, index: usize) -> ConnectResult<()> {
-        self.ensure_topic(&r.topic).await?;
         let describe = || {
             format!(
                 "record {index} of the batch for topic {} (source partition {}, offset {})",
