@@ -11,7 +11,7 @@ BROKER_PORT ?= 9092
 APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
-.PHONY: all tools apt build run broker broker-stop test lint fmt clean
+.PHONY: all tools apt build run broker broker-stop test bench lint fmt clean
 
 all: build
 
@@ -55,14 +55,20 @@ run: tools build broker
 	@touch $(DATA)/quickstart/input.txt
 	@for i in 1 2 3; do echo "hello from make run, line $$i, $$(date -Is)" >> $(DATA)/quickstart/input.txt; done
 	@echo
-	@echo "Sluice quickstart: $(DATA)/quickstart/input.txt -> topic quickstart-lines (JSON with schema) -> $(DATA)/quickstart/output.txt"
+	@echo "Sluice quickstart: $(DATA)/quickstart/input.txt -> topic quickstart-lines (Avro, schema registry on :8081) -> $(DATA)/quickstart/output.txt"
 	@echo "  add lines:        echo hello >> $(DATA)/quickstart/input.txt"
 	@echo "  watch the sink:   tail -f $(DATA)/quickstart/output.txt   (flushed every 2 s)"
 	@echo "  connector status: curl -s localhost:8083/connectors/quickstart-file-source/status"
+	@echo "  value schema:     curl -s localhost:8081/subjects/quickstart-lines-value/versions/latest"
 	@echo "  stop:             Ctrl-C (then 'make broker-stop')"
 	@echo
 	$(SLUICE) standalone examples/quickstart/worker.properties \
 	  examples/quickstart/file-source.properties examples/quickstart/file-sink.json
+
+## Benchmarks (release build; numbers are printed, never asserted). So far:
+## converter cost per record, JsonConverter vs AvroConverter.
+bench: apt
+	cargo run --release -p sluice-schema --example converter_cost
 
 ## All tests: unit tests and end-to-end tests against a real broker.
 test: tools

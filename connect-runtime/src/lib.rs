@@ -19,6 +19,7 @@ pub mod kafka;
 pub mod logging;
 pub mod offsets;
 pub mod plugins;
+pub mod registry;
 pub mod rest;
 pub mod sink;
 pub mod source;

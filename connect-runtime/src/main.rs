@@ -28,6 +28,12 @@ enum Command {
         /// Connector configs: .properties or .json files.
         connectors: Vec<PathBuf>,
     },
+    /// Run a Confluent-compatible schema registry (Confluent's
+    /// schema-registry.properties keys).
+    SchemaRegistry {
+        /// Registry properties: listeners, kafkastore.bootstrap.servers, ...
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -49,7 +55,10 @@ fn main() -> ExitCode {
             reload.reload(f).map_err(|e| e.to_string())
         })),
     ));
-    let Command::Standalone { worker, connectors } = cli.command;
+    let (worker, connectors) = match cli.command {
+        Command::Standalone { worker, connectors } => (worker, connectors),
+        Command::SchemaRegistry { config } => return run_registry(&config),
+    };
     let (config, files) = match sluice_runtime::standalone::load_configs(&worker, &connectors) {
         Ok(v) => v,
         Err(e) => {
@@ -68,6 +77,33 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(sluice_runtime::standalone::run(config, files, log_levels)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_registry(path: &std::path::Path) -> ExitCode {
+    let config = match sluice_runtime::registry::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(sluice_runtime::registry::run(config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

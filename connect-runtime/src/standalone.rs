@@ -110,6 +110,18 @@ pub async fn run(
     }
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
+    // The embedded registry is up before the REST API answers, so a
+    // connector created right after start finds it.
+    let registry = match &config.schema_registry {
+        Some(registry_config) => Some(
+            sluice_schema_registry::server::start(registry_config)
+                .await
+                .context(
+                    "cannot start the embedded schema registry (schema.registry.embedded=true)",
+                )?,
+        ),
+        None => None,
+    };
     let connector_store = Arc::new(RocksConnectorStore::new(&store));
     let worker = Arc::new(Worker {
         registry: plugins::registry(),
@@ -165,11 +177,14 @@ pub async fn run(
     tracing::info!("stopping: tasks flush and commit before exit");
     herder.stop_all().await;
     let _ = stop_rest.send(true);
+    if let Some(registry) = registry {
+        registry.shutdown().await;
+    }
     tracing::info!("Sluice worker stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let term = async {
         match signal(SignalKind::terminate()) {

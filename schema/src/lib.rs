@@ -24,6 +24,7 @@
 //! assert_eq!(user.get("id"), Some(&Value::Int64(42)));
 //! ```
 
+pub mod avro;
 pub mod converter;
 mod error;
 pub mod logical;

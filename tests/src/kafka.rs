@@ -29,13 +29,19 @@ pub fn create_topic(bootstrap: &str, topic: &str) -> Result<()> {
 
 /// Produces string values (no key) and waits for every acknowledgement.
 pub fn produce_strings(bootstrap: &str, topic: &str, values: &[String]) -> Result<()> {
+    let bytes: Vec<&[u8]> = values.iter().map(String::as_bytes).collect();
+    produce_bytes(bootstrap, topic, &bytes)
+}
+
+/// Produces raw values (no key) and waits for every acknowledgement.
+pub fn produce_bytes(bootstrap: &str, topic: &str, values: &[&[u8]]) -> Result<()> {
     let p: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "5")
         .create()?;
     for v in values {
         loop {
-            match p.send(BaseRecord::<(), str>::to(topic).payload(v.as_str())) {
+            match p.send(BaseRecord::<(), [u8]>::to(topic).payload(*v)) {
                 Ok(()) => break,
                 Err((e, _)) => {
                     p.poll(Duration::from_millis(50));

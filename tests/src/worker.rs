@@ -61,10 +61,36 @@ impl Worker {
         Ok(w)
     }
 
+    /// Starts `sluice schema-registry <config>` in `dir` and waits for its
+    /// REST API on `port` (the config's `listeners`) to answer.
+    pub fn start_registry(dir: &Path, port: u16, config: &Path, log_name: &str) -> Result<Self> {
+        let config = config.display().to_string();
+        let mut w = Self::spawn_command(dir, port, "schema-registry", &[&config], &[], log_name)?;
+        let res = crate::wait_until(Duration::from_secs(30), "the schema registry", || {
+            crate::http_get(port, "/").ok().filter(|(s, _)| *s == 200)
+        });
+        if let Err(e) = res {
+            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            bail!("{e} (exit status {status:?}); log:\n{}", w.log_text());
+        }
+        Ok(w)
+    }
+
     /// Starts the process without waiting for anything.
     pub fn spawn(
         dir: &Path,
         rest_port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_name: &str,
+    ) -> Result<Self> {
+        Self::spawn_command(dir, rest_port, "standalone", args, env, log_name)
+    }
+
+    fn spawn_command(
+        dir: &Path,
+        rest_port: u16,
+        subcommand: &str,
         args: &[&str],
         env: &[(&str, &str)],
         log_name: &str,
@@ -74,7 +100,7 @@ impl Worker {
         let f = std::fs::File::create(&log)?;
         let mut cmd = Command::new(&bin);
         cmd.current_dir(dir)
-            .arg("standalone")
+            .arg(subcommand)
             .args(args)
             .env("RUST_LOG", "info")
             .env("CONNECT_LISTENERS", format!("http://127.0.0.1:{rest_port}"))

@@ -61,7 +61,13 @@ const PASS_THROUGH: &[&str] = &[
     "sasl.",
     "security.",
     "config.providers",
+    "schema.registry.",
 ];
+
+/// `schema.registry.embedded=true` runs a schema registry inside the worker;
+/// every other `schema.registry.X` key is the registry's key `X`.
+pub const REGISTRY_EMBEDDED: &str = "schema.registry.embedded";
+const REGISTRY_PREFIX: &str = "schema.registry.";
 
 fn def() -> ConfigDef {
     ConfigDef::new()
@@ -168,6 +174,8 @@ pub struct WorkerConfig {
     pub consumer: BTreeMap<String, String>,
     pub admin: BTreeMap<String, String>,
     pub originals: BTreeMap<String, String>,
+    /// The embedded schema registry, when `schema.registry.embedded=true`.
+    pub schema_registry: Option<sluice_schema_registry::RegistryConfig>,
 }
 
 impl WorkerConfig {
@@ -264,9 +272,54 @@ impl WorkerConfig {
             producer: parsed.originals_with_prefix("producer."),
             consumer: parsed.originals_with_prefix("consumer."),
             admin: parsed.originals_with_prefix("admin."),
+            schema_registry: embedded_registry(
+                &props,
+                &parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),
+            )?,
             originals: props,
         })
     }
+}
+
+/// The embedded registry's configuration: `schema.registry.*` keys with the
+/// prefix removed, the worker's brokers unless `schema.registry.kafkastore.bootstrap.servers`
+/// names others, and `schema.registry.listeners` defaulting to `http://0.0.0.0:8081`.
+fn embedded_registry(
+    props: &BTreeMap<String, String>,
+    bootstrap: &str,
+) -> Result<Option<sluice_schema_registry::RegistryConfig>, String> {
+    match props
+        .get(REGISTRY_EMBEDDED)
+        .map(|v| v.trim().to_ascii_lowercase())
+    {
+        None => return Ok(None),
+        Some(v) if v == "false" => return Ok(None),
+        Some(v) if v == "true" => {}
+        Some(v) => {
+            return Err(format!(
+                "Invalid value {v} for configuration {REGISTRY_EMBEDDED}: Expected value to be either true or false"
+            ));
+        }
+    }
+    let mut registry: BTreeMap<String, String> = props
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix(REGISTRY_PREFIX)?.to_owned(), v.clone())))
+        .filter(|(k, _)| k != "embedded")
+        .collect();
+    registry
+        .entry("kafkastore.bootstrap.servers".into())
+        .or_insert_with(|| bootstrap.to_owned());
+    registry
+        .entry("kafkastore.topic.replication.factor".into())
+        .or_insert_with(|| "1".into());
+    sluice_schema_registry::RegistryConfig::from_props(&registry)
+        .map(Some)
+        .map_err(|e| {
+            format!(
+                "Invalid value {} for configuration {REGISTRY_PREFIX}{}: {}",
+                e.value, e.key, e.reason
+            )
+        })
 }
 
 /// Where the RocksDB store lives: `offset.storage.dir`, else
@@ -341,5 +394,30 @@ mod tests {
         assert!(e.contains("offset.flush.interval.ms"), "{e}");
         let e = WorkerConfig::from_props(props(&[("listeners", "https://:8443")])).unwrap_err();
         assert!(e.contains("listeners"), "{e}");
+    }
+
+    #[test]
+    fn embedded_schema_registry() {
+        let c = WorkerConfig::from_props(props(&[("bootstrap.servers", "k:9092")])).unwrap();
+        assert!(c.schema_registry.is_none());
+        let c = WorkerConfig::from_props(props(&[
+            ("bootstrap.servers", "k:9092"),
+            ("schema.registry.embedded", "true"),
+            ("schema.registry.kafkastore.topic", "_s"),
+        ]))
+        .unwrap();
+        let r = c.schema_registry.unwrap();
+        assert_eq!(r.store.bootstrap_servers, "k:9092");
+        assert_eq!(r.store.topic, "_s");
+        assert_eq!(r.listeners[0].port(), 8081);
+        let e = WorkerConfig::from_props(props(&[
+            ("schema.registry.embedded", "true"),
+            ("schema.registry.listeners", "https://:1"),
+        ]))
+        .unwrap_err();
+        assert!(e.contains("schema.registry.listeners"), "{e}");
+        let e =
+            WorkerConfig::from_props(props(&[("schema.registry.embedded", "yes")])).unwrap_err();
+        assert!(e.contains("schema.registry.embedded"), "{e}");
     }
 }

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use sluice_schema::converter::{
-    ByteArrayConverter, ConvertError, Converter, ConverterConfig, JsonConverter, StringConverter,
+    AvroConverter, ByteArrayConverter, ConvertError, Converter, ConverterConfig, JsonConverter,
+    StringConverter,
 };
 
 use crate::connector::{Connector, SinkTask, SourceTask};
@@ -122,6 +123,11 @@ impl Registry {
             class_name: JsonConverter::CLASS_NAME,
             aliases: JsonConverter::ALIASES,
             factory: |c| Ok(Box::new(JsonConverter::new(c)?)),
+        });
+        r.register_converter(ConverterPlugin {
+            class_name: AvroConverter::CLASS_NAME,
+            aliases: AvroConverter::ALIASES,
+            factory: |c| Ok(Box::new(AvroConverter::new(c)?)),
         });
         r
     }

@@ -13,11 +13,13 @@ use crate::error::DataError;
 use crate::schema::SchemaRef;
 use crate::value::{SchemaAndValue, Value};
 
+mod avro;
 mod byte_array;
 mod java;
 mod json;
 mod string;
 
+pub use avro::AvroConverter;
 pub use byte_array::ByteArrayConverter;
 pub use json::{DecimalFormat, JsonConverter};
 pub use string::{StringConverter, to_java_string};
@@ -107,6 +109,9 @@ pub enum ConvertError {
     #[error("Converting byte[] to Kafka Connect data failed: {0}")]
     Deserialize(String),
     /// Data and schema do not fit together (Kafka Connect's `DataException`).
+    /// The schema registry refused a request or could not be reached.
+    #[error("Schema registry request failed: {0}")]
+    Registry(String),
     #[error(transparent)]
     Data(#[from] DataError),
 }
