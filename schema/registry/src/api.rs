@@ -150,11 +150,15 @@ fn schema_request(body: &Bytes) -> Result<SchemaRequest, RegistryError> {
             None | Some(Json::Null) => Ok(None),
             Some(v) => match v.as_i64() {
                 Some(-1 | 0) => Ok(None),
-                Some(n) => u32::try_from(n).map(Some).map_err(|_| {
-                    RegistryError::unprocessable(format!(
-                        "The field '{field}' must be a positive integer"
-                    ))
-                }),
+                Some(n) => i32::try_from(n)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(|n| Some(n.unsigned_abs()))
+                    .ok_or_else(|| {
+                        RegistryError::unprocessable(format!(
+                            "The field '{field}' must be a positive integer"
+                        ))
+                    }),
                 None => Err(RegistryError::unprocessable(format!(
                     "The field '{field}' must be an integer"
                 ))),

@@ -84,7 +84,9 @@ impl RegistryConfig {
                     .into(),
                 reason: "must be at least 1".into(),
             })?;
-        let timeout_ms = int("kafkastore.timeout.ms", 500)?.max(0);
+        // Confluent's default is 500 ms; a write here waits for the broker's
+        // acknowledgement and the read-back, so the default is longer.
+        let timeout_ms = int("kafkastore.timeout.ms", 10_000)?.max(1);
         let client = props
             .iter()
             .filter_map(|(k, v)| {

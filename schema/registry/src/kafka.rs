@@ -66,6 +66,9 @@ impl KafkaLog {
     ) -> Result<Self, RegistryError> {
         let mut client = ClientConfig::new();
         client.set("bootstrap.servers", &config.bootstrap_servers);
+        // A metadata request must never auto-create the schemas topic with
+        // the broker's defaults (cleanup.policy=delete would lose schemas).
+        client.set("allow.auto.create.topics", "false");
         for (k, v) in &config.client {
             client.set(k, v);
         }
@@ -86,6 +89,7 @@ impl KafkaLog {
             )
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "false")
+            .set("auto.offset.reset", "earliest")
             .set("fetch.wait.max.ms", "50")
             .set("queued.max.messages.kbytes", "16384")
             .create()
@@ -123,7 +127,7 @@ impl KafkaLog {
             topic,
             producer,
             applied,
-            timeout: config.timeout.max(Duration::from_secs(30)),
+            timeout: config.timeout,
             stop,
         };
         log.wait_applied(high).await?;
@@ -178,6 +182,7 @@ fn read_loop(
             Ok(message) => message,
             Err(e) => {
                 tracing::warn!(error = %e, "schemas topic read failed; retrying");
+                std::thread::sleep(Duration::from_millis(200));
                 continue;
             }
         };

@@ -19,6 +19,9 @@ pub fn normalize(text: &str) -> Result<String, RegistryError> {
     Ok(simplify(json).to_string())
 }
 
+/// Simplifies a schema, touching schema positions only (`type`, `items`,
+/// `values`, union branches, field types): defaults and properties are
+/// values and stay as written.
 fn simplify(json: Json) -> Json {
     match json {
         Json::Object(map) => {
@@ -28,9 +31,42 @@ fn simplify(json: Json) -> Json {
             {
                 return Json::String(t.clone());
             }
-            Json::Object(map.into_iter().map(|(k, v)| (k, simplify(v))).collect())
+            Json::Object(
+                map.into_iter()
+                    .map(|(k, v)| match k.as_str() {
+                        "type" | "items" | "values" => (k, simplify(v)),
+                        "fields" => (k, simplify_fields(v)),
+                        _ => (k, v),
+                    })
+                    .collect(),
+            )
         }
-        Json::Array(items) => Json::Array(items.into_iter().map(simplify).collect()),
+        Json::Array(branches) => Json::Array(branches.into_iter().map(simplify).collect()),
+        other => other,
+    }
+}
+
+fn simplify_fields(fields: Json) -> Json {
+    match fields {
+        Json::Array(fields) => Json::Array(
+            fields
+                .into_iter()
+                .map(|field| match field {
+                    Json::Object(map) => Json::Object(
+                        map.into_iter()
+                            .map(|(k, v)| {
+                                if k == "type" {
+                                    (k, simplify(v))
+                                } else {
+                                    (k, v)
+                                }
+                            })
+                            .collect(),
+                    ),
+                    other => other,
+                })
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -67,6 +103,9 @@ mod tests {
                 .unwrap();
         assert_eq!(a, b);
         assert_eq!(normalize(r#"{"type":"string"}"#).unwrap(), "\"string\"");
+        // A default that looks like a schema is a value, not a schema.
+        let with_default = r#"{"type":"record","name":"r","fields":[{"name":"m","type":{"type":"map","values":"string"},"default":{"type":"int"}}]}"#;
+        assert_eq!(normalize(with_default).unwrap(), with_default);
         assert_eq!(
             normalize(r#"{"type":"int","connect.type":"int8"}"#).unwrap(),
             r#"{"type":"int","connect.type":"int8"}"#

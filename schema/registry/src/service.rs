@@ -200,6 +200,20 @@ impl Registry {
                         "Subject {subject} is not in import mode; ids and versions cannot be given"
                     )));
                 }
+                if mode == Mode::Import && request.id.is_none() {
+                    return Err(RegistryError::operation_not_permitted(format!(
+                        "Subject {subject} is in import mode; a registration must give the schema id"
+                    )));
+                }
+                if let Some(version) = request.version
+                    && let Some(taken) = state.versions(subject).and_then(|v| v.get(&version))
+                    && Some(taken.id) != request.id
+                {
+                    return Err(RegistryError::operation_not_permitted(format!(
+                        "Subject {subject} version {version} already exists with id {}",
+                        taken.id
+                    )));
+                }
                 let deps = resolve_references(&state, &request.references)?;
                 let parsed = schema_text::parse(&text, &deps)?;
                 let versions = state.versions(subject);
@@ -230,13 +244,15 @@ impl Registry {
                         }
                         id
                     }
-                    None => state
-                        .id_of(&text, &request.references)
-                        .unwrap_or(state.max_id() + 1),
+                    None => match state.id_of(&text, &request.references) {
+                        Some(id) => id,
+                        None => next_number(state.max_id())?,
+                    },
                 };
-                let next_version = versions
-                    .and_then(|v| v.keys().next_back())
-                    .map_or(1, |v| v + 1);
+                let next_version = match versions.and_then(|v| v.keys().next_back()) {
+                    Some(v) => next_number(*v)?,
+                    None => 1,
+                };
                 let version = request.version.unwrap_or(next_version);
                 let value = SchemaValue {
                     subject: subject.to_owned(),
@@ -260,12 +276,20 @@ impl Registry {
                     Some(bytes),
                 )
                 .await?;
-            let state = self.read()?;
-            let landed = state
-                .versions(subject)
-                .and_then(|v| v.get(&version))
-                .is_some_and(|v| v.id == id)
-                && state.schema(id).is_some_and(|s| s.text == text);
+            let (landed, winner) = {
+                let state = self.read()?;
+                let landed = state
+                    .versions(subject)
+                    .and_then(|v| v.get(&version))
+                    .is_some_and(|v| v.id == id)
+                    && state.schema(id).is_some_and(|s| s.text == text);
+                let winner = state
+                    .versions(subject)
+                    .and_then(|v| v.get(&version))
+                    .filter(|v| v.id != id)
+                    .and_then(|v| Some((v.deleted, state.schema(v.id)?.clone())));
+                (landed, winner)
+            };
             if landed {
                 tracing::info!(
                     subject,
@@ -276,6 +300,25 @@ impl Registry {
                     "schema registered"
                 );
                 return Ok(id);
+            }
+            if let Some((deleted, schema)) = winner {
+                // Our record for this key lost, but it is the key's latest
+                // record: write the winner again so compaction keeps it.
+                let value = SchemaValue {
+                    subject: subject.to_owned(),
+                    version,
+                    id: schema.id,
+                    schema: schema.text.clone(),
+                    deleted,
+                    schema_type: schema.schema_type.clone(),
+                    references: schema.references.clone(),
+                };
+                let bytes = serde_json::to_vec(&value).map_err(RegistryError::store)?;
+                let key = LogKey::Schema {
+                    subject: subject.to_owned(),
+                    version,
+                };
+                self.log.append(key, Some(bytes)).await?;
             }
             tracing::info!(
                 subject,
@@ -324,7 +367,11 @@ impl Registry {
         let found = {
             let state = self.read()?;
             self.check_writable(&state, subject)?;
-            let found = find_version(&state, subject, spec, permanent)?;
+            // A soft-deleted version is found too, to answer 40406 for it.
+            let found = match find_version(&state, subject, spec, true) {
+                Ok(found) if permanent || spec != VersionSpec::Latest => found,
+                _ => find_version(&state, subject, spec, permanent)?,
+            };
             let deleted = state
                 .versions(subject)
                 .and_then(|v| v.get(&found.version))
@@ -535,6 +582,13 @@ impl Registry {
             .await?;
         Ok(previous)
     }
+}
+
+/// The number after `n` (ids and versions stay within Java's int).
+fn next_number(n: u32) -> Result<u32, RegistryError> {
+    n.checked_add(1)
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or_else(|| RegistryError::store("ids or versions would pass 2^31-1"))
 }
 
 fn check_type(request: &SchemaRequest) -> Result<(), RegistryError> {

@@ -301,7 +301,8 @@ async fn soft_and_hard_deletes() {
         api.call(Method::DELETE, "/subjects/s/versions/2", None)
             .await
             .1["error_code"],
-        40402
+        40406,
+        "deleting a soft-deleted version again"
     );
     assert_eq!(
         api.call(Method::GET, "/subjects/s/versions", None).await,
@@ -430,5 +431,27 @@ async fn references_and_modes() {
         api.call(Method::GET, "/subjects/imported/versions", None)
             .await,
         (200, json!([5]))
+    );
+    // In IMPORT mode a registration gives its id, and a taken version is refused.
+    let no_id = json!({"schema": user_v2().to_string()});
+    assert_eq!(
+        api.call(Method::POST, "/subjects/imported/versions", Some(no_id))
+            .await
+            .1["error_code"],
+        42205
+    );
+    let clash = json!({"schema": user_v2().to_string(), "id": 101, "version": 5});
+    assert_eq!(
+        api.call(Method::POST, "/subjects/imported/versions", Some(clash))
+            .await
+            .1["error_code"],
+        42205
+    );
+    let too_big = json!({"schema": user_v2().to_string(), "id": 4_294_967_295_u64});
+    assert_eq!(
+        api.call(Method::POST, "/subjects/imported/versions", Some(too_big))
+            .await
+            .0,
+        422
     );
 }

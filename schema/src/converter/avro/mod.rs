@@ -22,9 +22,8 @@ use client::RegistryClient;
 use subject::SubjectNameStrategy;
 
 const MAGIC: u8 = 0;
-/// Distinct schema objects remembered per topic before only equal-by-value
-/// lookups are used (a source building a new schema object per record must
-/// not grow the cache).
+/// Distinct schemas remembered per topic; past it the oldest is dropped. A
+/// source building a new but equal schema object per record reuses one entry.
 const MAX_SCHEMAS_PER_TOPIC: usize = 64;
 
 /// What a Connect schema is written with on one topic.
@@ -97,29 +96,28 @@ impl AvroConverter {
     fn writer(&self, topic: &str, schema: &SchemaRef) -> Result<Arc<WriterSchema>, ConvertError> {
         if let Ok(writers) = self.writers.read()
             && let Some(known) = writers.get(topic)
+            && let Some((_, w)) = known.iter().find(|(s, _)| Arc::ptr_eq(s, schema))
         {
-            if let Some((_, w)) = known.iter().find(|(s, _)| Arc::ptr_eq(s, schema)) {
-                return Ok(w.clone());
-            }
-            if let Some((_, w)) = known.iter().find(|(s, _)| **s == **schema) {
-                let w = w.clone();
-                drop(writers);
-                self.remember_writer(topic, schema, &w);
-                return Ok(w);
-            }
+            return Ok(w.clone());
+        }
+        // Not this schema object: an equal schema (one entry per distinct
+        // schema, now pointing at the newest object), or a new one.
+        if let Ok(mut writers) = self.writers.write()
+            && let Some(known) = writers.get_mut(topic)
+            && let Some(entry) = known.iter_mut().find(|(s, _)| **s == **schema)
+        {
+            entry.0 = schema.clone();
+            return Ok(entry.1.clone());
         }
         let w = Arc::new(self.resolve_writer(topic, schema)?);
-        self.remember_writer(topic, schema, &w);
-        Ok(w)
-    }
-
-    fn remember_writer(&self, topic: &str, schema: &SchemaRef, writer: &Arc<WriterSchema>) {
         if let Ok(mut writers) = self.writers.write() {
             let known = writers.entry(topic.to_owned()).or_default();
-            if known.len() < MAX_SCHEMAS_PER_TOPIC {
-                known.push((schema.clone(), writer.clone()));
+            if known.len() >= MAX_SCHEMAS_PER_TOPIC {
+                known.remove(0);
             }
+            known.push((schema.clone(), w.clone()));
         }
+        Ok(w)
     }
 
     fn resolve_writer(
@@ -202,15 +200,17 @@ fn credentials(
             let mut auth = None;
             let mut urls = Vec::new();
             for u in url.split(',').map(str::trim) {
-                match u.split_once("://").and_then(|(scheme, rest)| {
-                    let (info, host) = rest.split_once('@')?;
-                    Some((scheme, info, host))
-                }) {
-                    Some((scheme, info, host)) => {
+                let parsed = u.split_once("://").and_then(|(scheme, rest)| {
+                    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                    let (info, host) = authority.rsplit_once('@')?;
+                    Some((scheme, info, host, path))
+                });
+                match parsed {
+                    Some((scheme, info, host, path)) => {
                         if let Some((user, password)) = info.split_once(':') {
-                            auth.get_or_insert((user.to_owned(), password.to_owned()));
+                            auth.get_or_insert((percent_decode(user), percent_decode(password)));
                         }
-                        urls.push(format!("{scheme}://{host}"));
+                        urls.push(format!("{scheme}://{host}{path}"));
                     }
                     None => urls.push(u.to_owned()),
                 }
@@ -222,6 +222,27 @@ fn credentials(
             format!("{other} is not supported; use URL or USER_INFO"),
         )),
     }
+}
+
+/// Decodes `%XX` escapes (user info in a URL); anything malformed is kept.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(&hi), Some(&lo)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(hi), Some(lo)) = (hex(hi), hex(lo))
+        {
+            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Converter for AvroConverter {
@@ -278,5 +299,43 @@ impl Converter for AvroConverter {
             ConvertError::Deserialize(format!("topic {topic}, schema id {id}: {e}"))
         })?;
         Ok(SchemaAndValue::new(Some(reader.connect.clone()), value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_the_url_or_user_info() {
+        let config = ConverterConfig::new(false);
+        let (urls, auth) = credentials(
+            &config,
+            "http://al%40ice:p@ss@reg:8081/base, http://other:8081",
+        )
+        .unwrap();
+        assert_eq!(urls, "http://reg:8081/base,http://other:8081");
+        assert_eq!(auth, Some(("al@ice".to_owned(), "p@ss".to_owned())));
+        let config = ConverterConfig::new(false)
+            .with("basic.auth.credentials.source", "USER_INFO")
+            .with("basic.auth.user.info", "bob:secret");
+        let (urls, auth) = credentials(&config, "http://reg:8081").unwrap();
+        assert_eq!(urls, "http://reg:8081");
+        assert_eq!(auth, Some(("bob".to_owned(), "secret".to_owned())));
+        let config = ConverterConfig::new(false).with("basic.auth.credentials.source", "USER_INFO");
+        assert!(
+            credentials(&config, "http://reg:8081")
+                .unwrap_err()
+                .to_string()
+                .contains("basic.auth.user.info")
+        );
+    }
+
+    #[test]
+    fn a_registry_url_is_required() {
+        let err = AvroConverter::new(&ConverterConfig::new(false))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("schema.registry.url"), "{err}");
     }
 }
