@@ -127,7 +127,7 @@ impl AvroConverter {
     ) -> Result<WriterSchema, ConvertError> {
         let avro = avro::to_avro_schema(schema, &self.data)
             .map_err(|e| ConvertError::Serialize(format!("topic {topic}: {e}")))?;
-        let subject = self.strategy.subject(topic, self.is_key, &avro.parsed);
+        let subject = self.strategy.subject(topic, self.is_key, &avro.parsed)?;
         let id = if self.use_latest_version {
             let latest = self.client.latest(&subject)?;
             let reader = self.reader_from(&latest.text, &latest.references)?;

@@ -32,31 +32,42 @@ impl SubjectNameStrategy {
         }
     }
 
-    /// The subject for a schema written to `topic`.
-    pub(super) fn subject(self, topic: &str, is_key: bool, schema: &apache_avro::Schema) -> String {
-        match self {
+    /// The subject for a schema written to `topic`. The record strategies
+    /// take a record's full name (an optional record's too) and refuse
+    /// other schemas, as Confluent's do.
+    pub(super) fn subject(
+        self,
+        topic: &str,
+        is_key: bool,
+        schema: &apache_avro::Schema,
+    ) -> Result<String, ConvertError> {
+        let record = || {
+            record_name(schema).ok_or_else(|| {
+                ConvertError::Serialize(format!(
+                    "topic {topic}: {self:?}NameStrategy needs a record schema, got {}",
+                    schema.canonical_form()
+                ))
+            })
+        };
+        Ok(match self {
             Self::Topic => format!("{topic}-{}", if is_key { "key" } else { "value" }),
-            Self::Record => record_name(schema),
-            Self::TopicRecord => format!("{topic}-{}", record_name(schema)),
-        }
+            Self::Record => record()?,
+            Self::TopicRecord => format!("{topic}-{}", record()?),
+        })
     }
 }
 
-/// The full name of a named schema; for a union, of its first named branch;
-/// otherwise the type's name (`string`, `int`, ...).
-fn record_name(schema: &apache_avro::Schema) -> String {
+/// The full name of a record, or of the record in an optional record.
+fn record_name(schema: &apache_avro::Schema) -> Option<String> {
     use apache_avro::Schema;
     match schema {
-        Schema::Record(r) => r.name.fullname(None),
-        Schema::Enum(e) => e.name.fullname(None),
-        Schema::Fixed(f) => f.name.fullname(None),
-        Schema::Ref { name } => name.fullname(None),
-        Schema::Union(u) => u
-            .variants()
-            .iter()
-            .find(|v| !matches!(v, Schema::Null))
-            .map_or_else(|| "null".to_owned(), record_name),
-        other => other.canonical_form().trim_matches('"').to_owned(),
+        Schema::Record(r) => Some(r.name.fullname(None)),
+        Schema::Ref { name } => Some(name.fullname(None)),
+        Schema::Union(u) => match u.variants() {
+            [Schema::Null, other] | [other, Schema::Null] => record_name(other),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -71,24 +82,41 @@ mod tests {
         )
         .unwrap();
         let s = |v: &str| SubjectNameStrategy::parse("value.subject.name.strategy", v).unwrap();
+        let subject = |strategy: &str, is_key: bool, schema: &apache_avro::Schema| {
+            s(strategy).subject("t", is_key, schema)
+        };
         assert_eq!(
-            s("TopicNameStrategy").subject("t", false, &schema),
+            subject("TopicNameStrategy", false, &schema).unwrap(),
             "t-value"
         );
-        assert_eq!(s("TopicNameStrategy").subject("t", true, &schema), "t-key");
         assert_eq!(
-            s("io.confluent.kafka.serializers.subject.RecordNameStrategy")
-                .subject("t", false, &schema),
+            subject("TopicNameStrategy", true, &schema).unwrap(),
+            "t-key"
+        );
+        assert_eq!(
+            subject(
+                "io.confluent.kafka.serializers.subject.RecordNameStrategy",
+                false,
+                &schema
+            )
+            .unwrap(),
             "com.acme.User"
         );
         assert_eq!(
-            s("TopicRecordNameStrategy").subject("t", false, &schema),
+            subject("TopicRecordNameStrategy", false, &schema).unwrap(),
             "t-com.acme.User"
         );
         let string = apache_avro::Schema::parse_str(r#""string""#).unwrap();
+        let err = subject("RecordNameStrategy", false, &string)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("RecordNameStrategy needs a record schema"),
+            "{err}"
+        );
         assert_eq!(
-            s("RecordNameStrategy").subject("t", false, &string),
-            "string"
+            subject("TopicNameStrategy", false, &string).unwrap(),
+            "t-value"
         );
         let err = SubjectNameStrategy::parse("key.subject.name.strategy", "Nope").unwrap_err();
         assert!(
