@@ -130,15 +130,18 @@ impl KafkaLog {
             timeout: config.timeout,
             stop,
         };
-        log.wait_applied(high).await?;
+        // Loading the whole topic at start may take longer than one write
+        // (Confluent's kafkastore.init.timeout.ms defaults to 60 s).
+        log.wait_applied(high, log.timeout.max(Duration::from_secs(60)))
+            .await?;
         tracing::info!(topic = %log.topic, records = high, "schema registry state loaded");
         Ok(log)
     }
 
-    async fn wait_applied(&self, next_offset: i64) -> Result<(), RegistryError> {
+    async fn wait_applied(&self, next_offset: i64, timeout: Duration) -> Result<(), RegistryError> {
         let mut applied = self.applied.clone();
         let wait = applied.wait_for(|&done| done >= next_offset);
-        match tokio::time::timeout(self.timeout, wait).await {
+        match tokio::time::timeout(timeout, wait).await {
             Ok(Ok(_)) => Ok(()),
             Ok(Err(_)) => Err(RegistryError::store("the schemas topic reader stopped")),
             Err(_) => Err(RegistryError::store_timeout(format!(
@@ -164,7 +167,7 @@ impl Log for KafkaLog {
             .send(record, self.timeout)
             .await
             .map_err(|(e, _)| RegistryError::store(e))?;
-        self.wait_applied(delivery.offset + 1).await
+        self.wait_applied(delivery.offset + 1, self.timeout).await
     }
 }
 
