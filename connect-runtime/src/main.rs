@@ -66,18 +66,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match runtime.block_on(sluice_runtime::standalone::run(config, files, log_levels)) {
-        Ok(()) => ExitCode::SUCCESS,
+    run_async(sluice_runtime::standalone::run(config, files, log_levels))
+}
+
+fn run_registry(path: &std::path::Path) -> ExitCode {
+    match sluice_runtime::registry::load(path) {
+        Ok(config) => run_async(sluice_runtime::registry::run(config)),
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(1)
@@ -85,14 +79,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_registry(path: &std::path::Path) -> ExitCode {
-    let config = match sluice_runtime::registry::load(path) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            return ExitCode::from(1);
-        }
-    };
+/// Runs `job` on a multi-threaded runtime; an error is printed and exits 1.
+fn run_async(job: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -103,7 +91,7 @@ fn run_registry(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(sluice_runtime::registry::run(config)) {
+    match runtime.block_on(job) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

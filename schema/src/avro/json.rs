@@ -1,6 +1,8 @@
 //! A small JSON tree written the way Jackson writes it (compact, Java number
 //! formatting), so schema texts match what Confluent's AvroData registers.
 
+use crate::converter::java::{java_double, java_float};
+
 /// JSON value with Java's distinction between `float` and `double` numbers
 /// (they print differently: `0.1` as a float is `0.10000000149011612` as a
 /// double).
@@ -90,72 +92,6 @@ pub(crate) fn write_string(out: &mut String, s: &str) {
         }
     }
     out.push('"');
-}
-
-/// Java's `Double.toString`.
-pub(crate) fn java_double(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    java_format(
-        v == 0.0,
-        v.is_sign_negative(),
-        &format!("{:e}", v.abs()),
-        v.abs(),
-    )
-}
-
-/// Java's `Float.toString`.
-pub(crate) fn java_float(v: f32) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    java_format(
-        v == 0.0,
-        v.is_sign_negative(),
-        &format!("{:e}", v.abs()),
-        f64::from(v.abs()),
-    )
-}
-
-/// Formats the shortest digits Rust found (`d.ddde±x`) the way Java does:
-/// plain notation for magnitudes in [1e-3, 1e7), else `d.dddE±x`, always
-/// with at least one fraction digit.
-fn java_format(zero: bool, negative: bool, sci: &str, magnitude: f64) -> String {
-    let sign = if negative { "-" } else { "" };
-    if zero {
-        return format!("{sign}0.0");
-    }
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    if (1e-3..1e7).contains(&magnitude) {
-        if exp >= 0 {
-            let int_len = exp as usize + 1;
-            let (int, frac) = if digits.len() > int_len {
-                (digits[..int_len].to_string(), digits[int_len..].to_string())
-            } else {
-                (
-                    format!("{digits}{}", "0".repeat(int_len - digits.len())),
-                    "0".to_string(),
-                )
-            };
-            format!("{sign}{int}.{frac}")
-        } else {
-            let zeros = "0".repeat((-exp - 1) as usize);
-            format!("{sign}0.{zeros}{digits}")
-        }
-    } else {
-        let (first, rest) = digits.split_at(1.min(digits.len()));
-        let rest = if rest.is_empty() { "0" } else { rest };
-        format!("{sign}{first}.{rest}E{exp}")
-    }
 }
 
 #[cfg(test)]

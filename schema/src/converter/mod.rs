@@ -15,7 +15,7 @@ use crate::value::{SchemaAndValue, Value};
 
 mod avro;
 mod byte_array;
-mod java;
+pub(crate) mod java;
 mod json;
 mod string;
 

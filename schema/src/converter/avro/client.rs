@@ -131,7 +131,12 @@ impl RegistryClient {
         let detail = std::error::Error::source(e)
             .and_then(|s| s.downcast_ref::<RawError>())
             .map_or_else(
-                || e.cause.clone().unwrap_or_else(|| e.error.clone()),
+                || {
+                    let cause = e.cause.clone().unwrap_or_else(|| e.error.clone());
+                    format!(
+                        "{cause} (check that the registry named by schema.registry.url is running and reachable)"
+                    )
+                },
                 |raw| format!("{} (error code {})", raw.message, raw.error_code),
             );
         ConvertError::Registry(format!(
