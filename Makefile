@@ -69,6 +69,7 @@ run: tools build broker
 ## converter cost per record, JsonConverter vs AvroConverter.
 bench: apt
 	cargo run --release -p sluice-schema --example converter_cost
+	cargo run --release -p sluice-transforms --example transform_cost
 
 ## All tests: unit tests and end-to-end tests against a real broker.
 test: tools

@@ -34,6 +34,11 @@ pub fn common_def() -> ConfigDef {
             .doc("Converter for values; overrides the worker's").group("Common", 5))
         .key(ConfigKey::new(HEADER_CONVERTER, ConfigType::Class).default_value("").importance(Importance::Low)
             .doc("Converter for headers; overrides the worker's").group("Common", 6))
+        .key(ConfigKey::new(crate::transforms::TRANSFORMS, ConfigType::List).default_value("").importance(Importance::Low)
+            .doc("Aliases for the transformations to be applied to records.").group("Transforms", 1))
+        .key(ConfigKey::new(crate::transforms::PREDICATES, ConfigType::List).default_value("").importance(Importance::Low)
+            .doc("Aliases for the predicates used by transformations.").group("Predicates", 1))
+        .merge(&crate::errors::config::def())
 }
 
 /// Extra keys of sink connectors.
@@ -99,6 +104,9 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<ValidConnector, 
         },
         None => None,
     };
+    if let Err(e) = crate::transforms::TransformChain::build(registry, config) {
+        issues.extend(e.issues);
+    }
     for key in [KEY_CONVERTER, VALUE_CONVERTER] {
         if let Some(class) = config.get(key).map(|c| c.trim()).filter(|c| !c.is_empty())
             && registry.converter(class).is_none()

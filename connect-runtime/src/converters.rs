@@ -8,13 +8,20 @@ use sluice_schema::converter::{Converter, ConverterConfig};
 
 use crate::config::worker::ConverterSpec;
 
+/// A task's converter and its class name (for error reports).
+#[derive(Debug)]
+pub struct TaskConverter {
+    pub converter: Box<dyn Converter>,
+    pub class_name: &'static str,
+}
+
 pub fn build(
     registry: &Registry,
     worker: &ConverterSpec,
     connector: &Config,
     key: &str,
     is_key: bool,
-) -> Result<Box<dyn Converter>, ConfigErrors> {
+) -> Result<TaskConverter, ConfigErrors> {
     let (class, props) = match connector
         .get(key)
         .map(|s| s.trim())
@@ -38,10 +45,15 @@ pub fn build(
             ),
         )
     })?;
-    (plugin.factory)(&ConverterConfig { is_key, props }).map_err(|e| ConfigErrors {
-        issues: vec![ConfigIssue {
-            key: key.to_string(),
-            message: format!("Invalid configuration of {key} {class}: {e}"),
-        }],
+    let converter =
+        (plugin.factory)(&ConverterConfig { is_key, props }).map_err(|e| ConfigErrors {
+            issues: vec![ConfigIssue {
+                key: key.to_string(),
+                message: format!("Invalid configuration of {key} {class}: {e}"),
+            }],
+        })?;
+    Ok(TaskConverter {
+        converter,
+        class_name: plugin.class_name,
     })
 }

@@ -13,6 +13,7 @@
 pub mod config;
 pub mod connector_config;
 pub mod converters;
+pub mod errors;
 mod headers;
 pub mod herder;
 pub mod kafka;
@@ -26,6 +27,7 @@ pub mod source;
 pub mod standalone;
 pub mod state;
 pub mod status;
+pub mod transforms;
 pub mod worker;
 
 /// This build's version, shown by `GET /`.

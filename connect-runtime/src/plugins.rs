@@ -6,6 +6,7 @@ use sluice_connect_api::Registry;
 pub fn registry() -> Registry {
     #[allow(unused_mut)]
     let mut r = Registry::with_builtin_converters();
+    sluice_transforms::register(&mut r);
     #[cfg(feature = "file")]
     sluice_connector_file::register(&mut r);
     r

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use sluice_connect_api::config::ConfigErrors;
-use sluice_connect_api::schema::converter::Converter;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, ConnectorPlugin, Registry, TaskFactory,
 };
@@ -16,12 +15,14 @@ use tokio::task::JoinHandle;
 
 use crate::config::worker::WorkerConfig;
 use crate::connector_config::{KEY_CONVERTER, VALUE_CONVERTER};
-use crate::converters;
+use crate::converters::{self, TaskConverter};
+use crate::errors::ErrorConfig;
 use crate::kafka::TopicAdmin;
 use crate::offsets::OffsetStore;
 use crate::sink::{SinkTaskParams, run_sink_task};
 use crate::source::{SourceTaskParams, run_source_task};
 use crate::status::{State, StatusStore};
+use crate::transforms::TransformChain;
 
 /// Resources shared by every connector and task of this worker.
 #[derive(Debug)]
@@ -74,7 +75,7 @@ impl Worker {
     fn converters(
         &self,
         connector_config: &Config,
-    ) -> ConnectResult<(Box<dyn Converter>, Box<dyn Converter>)> {
+    ) -> ConnectResult<(TaskConverter, TaskConverter)> {
         let conv = |key: &str, is_key: bool, spec| {
             converters::build(&self.registry, spec, connector_config, key, is_key)
                 .map_err(|e: ConfigErrors| ConnectError::from(e))
@@ -195,8 +196,24 @@ impl Worker {
                 return Some(e.trace());
             }
         };
+        // Each run gets fresh transform instances, errors settings too.
+        let setup = TransformChain::build(&self.registry, &connector_config)
+            .and_then(|t| Ok((t, ErrorConfig::from_config(&connector_config)?)));
+        let (transforms, errors) = match setup {
+            Ok(v) => v,
+            Err(e) => {
+                let trace = ConnectError::from(e).trace();
+                self.status
+                    .set_task(&spec.name, spec.id, State::Failed, Some(trace.clone()));
+                return Some(trace);
+            }
+        };
         let (name, id) = (spec.name.clone(), spec.id);
         let connector_config = &connector_config;
+        let producer_props = vec![
+            self.config.producer.clone(),
+            prefixed(connector_config, "producer.override."),
+        ];
         match spec.plugin.new_task {
             TaskFactory::Source(make) => {
                 run_source_task(SourceTaskParams {
@@ -206,11 +223,10 @@ impl Worker {
                     task: make(),
                     key_converter,
                     value_converter,
+                    transforms,
+                    errors,
                     bootstrap: self.config.bootstrap_servers.clone(),
-                    producer_props: vec![
-                        self.config.producer.clone(),
-                        prefixed(connector_config, "producer.override."),
-                    ],
+                    producer_props,
                     offsets: self.offsets.clone(),
                     admin: self.admin.clone(),
                     status: self.status.clone(),
@@ -227,10 +243,14 @@ impl Worker {
                     connector: name,
                     task_id: id,
                     config: task_config.clone(),
+                    connector_class: spec.plugin.class_name,
                     task: make(),
                     key_converter,
                     value_converter,
+                    transforms,
+                    errors,
                     bootstrap: self.config.bootstrap_servers.clone(),
+                    producer_props,
                     consumer_props: vec![
                         self.config.consumer.clone(),
                         prefixed(connector_config, "consumer.override."),
@@ -240,6 +260,7 @@ impl Worker {
                     admin: self.admin.clone(),
                     status: self.status.clone(),
                     flush_interval: self.config.offset_flush_interval,
+                    flush_timeout: self.config.offset_flush_timeout,
                     stop: spec.stop.clone(),
                     paused: spec.paused.clone(),
                 })

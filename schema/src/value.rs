@@ -219,6 +219,26 @@ impl Struct {
         &self.values
     }
 
+    /// The schema and the values in field order, without copying: for
+    /// transforms that rebuild a struct from the values of another.
+    pub fn into_parts(self) -> (SchemaRef, Vec<Value>) {
+        (self.schema, self.values)
+    }
+
+    /// A struct from a schema and one value per field, in field order,
+    /// without checking the values against the schema: the caller
+    /// guarantees they fit (e.g. they were moved out of a valid struct of a
+    /// schema with the same field schemas). A length mismatch is a bug,
+    /// caught by a debug assertion.
+    pub fn from_parts_unchecked(schema: SchemaRef, values: Vec<Value>) -> Self {
+        debug_assert_eq!(
+            values.len(),
+            schema.fields.len(),
+            "one value per field of the struct schema"
+        );
+        Self { schema, values }
+    }
+
     /// Checks every field, including that required fields are set.
     pub fn validate(&self) -> Result<(), DataError> {
         self.validate_inner(None)

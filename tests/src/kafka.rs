@@ -120,3 +120,109 @@ pub fn wait_for_records(
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// A consumed record with its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consumed {
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Consumed {
+    /// A header's value as text (the last one of that name).
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .and_then(|(_, v)| v.as_deref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+
+    pub fn value_text(&self) -> String {
+        String::from_utf8_lossy(self.value.as_deref().unwrap_or_default()).into_owned()
+    }
+}
+
+/// A value and its headers.
+pub type ValueWithHeaders<'a> = (&'a [u8], &'a [(&'a str, &'a str)]);
+
+/// Produces values, each with its headers, and waits for every
+/// acknowledgement.
+pub fn produce_with_headers(
+    bootstrap: &str,
+    topic: &str,
+    records: &[ValueWithHeaders<'_>],
+) -> Result<()> {
+    use rdkafka::message::{Header, OwnedHeaders};
+    let p: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()?;
+    for (value, headers) in records {
+        let mut hs = OwnedHeaders::new();
+        for (k, v) in *headers {
+            hs = hs.insert(Header {
+                key: k,
+                value: Some(v.as_bytes()),
+            });
+        }
+        p.send(
+            BaseRecord::<(), [u8]>::to(topic)
+                .payload(*value)
+                .headers(hs),
+        )
+        .map_err(|(e, _)| anyhow::anyhow!("produce failed: {e}"))?;
+        p.poll(Duration::ZERO);
+    }
+    p.flush(Duration::from_secs(30))?;
+    Ok(())
+}
+
+/// Reads partition 0 of `topic` from the beginning, with headers, until
+/// `n` records were read or `timeout` passed.
+pub fn consume_records(
+    bootstrap: &str,
+    topic: &str,
+    n: usize,
+    timeout: Duration,
+) -> Result<Vec<Consumed>> {
+    use rdkafka::message::Headers;
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", crate::unique("test-reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    c.assign(&tpl)?;
+    let start = Instant::now();
+    let mut out = Vec::new();
+    while out.len() < n && start.elapsed() < timeout {
+        match c.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => out.push(Consumed {
+                offset: m.offset(),
+                key: m.key().map(<[u8]>::to_vec),
+                value: m.payload().map(<[u8]>::to_vec),
+                headers: m
+                    .headers()
+                    .map(|hs| {
+                        hs.iter()
+                            .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            }),
+            Some(Err(e)) => {
+                let text = e.to_string();
+                if !text.contains("UnknownTopicOrPartition") && !text.contains("Unknown topic") {
+                    return Err(e).context("consume");
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}

@@ -12,7 +12,10 @@ mod worker;
 
 pub use broker::Broker;
 pub use http::{http_get, http_request};
-pub use kafka::{consume_all, create_topic, produce_bytes, produce_strings, wait_for_records};
+pub use kafka::{
+    Consumed, ValueWithHeaders, consume_all, consume_records, create_topic, produce_bytes,
+    produce_strings, produce_with_headers, wait_for_records,
+};
 pub use worker::{Worker, sluice_binary};
 
 use std::time::{Duration, Instant};

@@ -411,6 +411,16 @@ pub(crate) async fn connector_plugins(
             plugin_type: "converter",
             version: Some(crate::VERSION),
         }));
+        out.extend(registry.transforms().iter().map(|t| PluginInfo {
+            class: t.class_name,
+            plugin_type: "transformation",
+            version: Some(t.version),
+        }));
+        out.extend(registry.predicates().iter().map(|t| PluginInfo {
+            class: t.class_name,
+            plugin_type: "predicate",
+            version: Some(t.version),
+        }));
     }
     Json(out)
 }

@@ -97,10 +97,16 @@ pub(crate) async fn plugin_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Vec<KeyInfo>>, ApiError> {
-    let plugin = find(&s.herder.worker().registry, &name)?;
-    Ok(Json(
-        full_def(&plugin).keys().iter().map(KeyInfo::from).collect(),
-    ))
+    let registry = &s.herder.worker().registry;
+    // Transforms and predicates answer too, as in Kafka Connect 3.2+.
+    let def = if let Some(t) = registry.transform(&name) {
+        (t.new)().config_def()
+    } else if let Some(p) = registry.predicate(&name) {
+        (p.new)().config_def()
+    } else {
+        full_def(&find(registry, &name)?)
+    };
+    Ok(Json(def.keys().iter().map(KeyInfo::from).collect()))
 }
 
 /// Validates without creating anything. Every defined key gets an entry;
@@ -119,7 +125,8 @@ pub(crate) fn validate(
         )));
     }
     config.insert(CONNECTOR_CLASS.to_string(), plugin.class_name.to_string());
-    let def = full_def(&plugin);
+    // Per-alias transform and predicate keys, as Kafka Connect's enrich().
+    let def = full_def(&plugin).merge(&crate::transforms::enriched_def(registry, &config));
     let mut reports = def.validate(&config);
     if let Err(e) = connector_config::validate(registry, &config) {
         for issue in e.issues {

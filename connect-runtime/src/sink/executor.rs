@@ -2,42 +2,50 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
-use rdkafka::Message;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Headers, Timestamp};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use sluice_connect_api::schema::converter::Converter;
+use sluice_connect_api::schema::converter::ConvertError;
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext, SinkTaskRequests,
-    TimestampType, TopicPartition,
+    Config, ConnectError, ConnectResult, ErrantRecordReporter, SinkRecord, SinkTask,
+    SinkTaskContext, SinkTaskRequests, TopicPartition,
 };
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 
 use super::consumer::{RebalanceEvent, SinkConsumerContext};
+use super::input::{Batch, Failed, Input, Pipeline, Raw, Retry, TaskConsumer};
+use crate::converters::TaskConverter;
+use crate::errors::context::CONNECT_EXCEPTION;
+use crate::errors::{DlqWriter, ErrorConfig, ErrorHandler, OriginalRecord, Stage, StageFailure};
 use crate::kafka::{CONSUMER_DEFAULTS, LogContext, TopicAdmin, client_config};
 use crate::status::{State, StatusStore};
-
-/// Most records handed to one `put`.
-const MAX_BATCH: usize = 2000;
+use crate::transforms::TransformChain;
 
 /// Everything a sink task needs to run.
 pub struct SinkTaskParams {
     pub connector: String,
     pub task_id: u32,
     pub config: Config,
+    /// The connector's class, named in `TASK_PUT` error reports.
+    pub connector_class: &'static str,
     pub task: Box<dyn SinkTask>,
-    pub key_converter: Box<dyn Converter>,
-    pub value_converter: Box<dyn Converter>,
+    pub key_converter: TaskConverter,
+    pub value_converter: TaskConverter,
+    pub transforms: TransformChain,
+    pub errors: ErrorConfig,
     pub bootstrap: String,
     /// Worker `consumer.*` then connector `consumer.override.*` settings.
     pub consumer_props: Vec<BTreeMap<String, String>>,
+    /// Worker `producer.*` then connector `producer.override.*` settings,
+    /// for the dead letter queue producer.
+    pub producer_props: Vec<BTreeMap<String, String>>,
     pub topics: Vec<String>,
     pub topics_regex: Option<String>,
     pub admin: Arc<TopicAdmin>,
     pub status: Arc<StatusStore>,
     pub flush_interval: Duration,
+    /// How long a commit waits for dead letter queue acknowledgements.
+    pub flush_timeout: Duration,
     pub stop: watch::Receiver<bool>,
     /// `true` while the connector is PAUSED: no polling, commits go on.
     pub paused: watch::Receiver<bool>,
@@ -51,8 +59,6 @@ impl std::fmt::Debug for SinkTaskParams {
             .finish_non_exhaustive()
     }
 }
-
-type TaskConsumer = StreamConsumer<SinkConsumerContext>;
 
 /// Runs one sink task until it is stopped (`None`) or fails (`Some`
 /// with the trace, already shown as FAILED in the status store).
@@ -72,14 +78,6 @@ pub async fn run_sink_task(p: SinkTaskParams) -> Option<String> {
     }
 }
 
-/// The consuming side, kept apart from the task so a pending `recv` can
-/// be held across an await without the task having to be `Sync`.
-struct Input {
-    consumer: TaskConsumer,
-    key_converter: Box<dyn Converter>,
-    value_converter: Box<dyn Converter>,
-}
-
 struct Loop {
     task: Box<dyn SinkTask>,
     input: Input,
@@ -95,6 +93,12 @@ struct Loop {
     status: Arc<StatusStore>,
     /// Partitions the task paused through its context.
     task_paused: BTreeSet<TopicPartition>,
+    connector_class: &'static str,
+    handler: ErrorHandler,
+    dlq: Option<DlqWriter>,
+    reporter: ErrantRecordReporter,
+    flush_timeout: Duration,
+    stop: watch::Receiver<bool>,
 }
 
 async fn run(p: SinkTaskParams) -> ConnectResult<()> {
@@ -102,19 +106,38 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         connector,
         task_id,
         config,
+        connector_class,
         task,
         key_converter,
         value_converter,
+        transforms,
+        errors,
         bootstrap,
         consumer_props,
+        producer_props,
         topics,
         topics_regex,
         admin,
         status,
         flush_interval,
+        flush_timeout,
         mut stop,
         mut paused,
     } = p;
+    let dlq = match &errors.dlq_topic {
+        Some(topic) => Some(
+            DlqWriter::start(
+                topic,
+                errors.dlq_replication,
+                &bootstrap,
+                &producer_props,
+                &admin,
+                format!("connector-dlq-producer-{connector}-{task_id}"),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let (tx, events) = unbounded_channel();
     let layers: Vec<&BTreeMap<String, String>> = consumer_props.iter().collect();
     let mut cfg = client_config(&bootstrap, &layers, CONSUMER_DEFAULTS);
@@ -151,14 +174,19 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         ConnectError::fatal_from(format!("cannot subscribe to {}", refs.join(",")), e)
     })?;
 
+    let reporter = ErrantRecordReporter::new();
     let mut l = Loop {
         task,
         input: Input {
             consumer,
-            key_converter,
-            value_converter,
+            pipeline: Pipeline {
+                key_converter,
+                value_converter,
+                transforms,
+                retries: errors.retry_timeout != Some(Duration::ZERO),
+            },
         },
-        ctx: SinkTaskContext::new(),
+        ctx: SinkTaskContext::with_reporter(reporter.clone()),
         events,
         assigned: BTreeSet::new(),
         current: BTreeMap::new(),
@@ -167,6 +195,12 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         connector: connector.clone(),
         status: status.clone(),
         task_paused: BTreeSet::new(),
+        connector_class,
+        handler: ErrorHandler::new(errors, connector.clone(), task_id),
+        dlq,
+        reporter,
+        flush_timeout,
+        stop: stop.clone(),
     };
     l.task.start(config, l.ctx.clone()).await?;
     let task_state = |p: bool| if p { State::Paused } else { State::Running };
@@ -205,10 +239,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
                 }
             }
             batch = l.input.next_batch(), if !l.paused => {
-                let step = match batch {
-                    Ok(records) => l.put(records, &mut stop).await,
-                    Err(e) => Err(e),
-                };
+                let step = l.process(batch, &mut stop).await;
                 if let Err(e) = step.and(l.apply_requests().await) {
                     break Err(e);
                 }
@@ -219,6 +250,12 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
     if let Err(e) = l.commit(CommitMode::Sync).await {
         tracing::warn!(error = %e.trace(), "final offset commit failed");
     }
+    // Dead letter queue records written before a failure still get out.
+    if let Some(dlq) = &l.dlq
+        && let Err(e) = dlq.flush(l.flush_timeout).await
+    {
+        tracing::warn!(error = %e.trace(), "dead letter queue records not all acknowledged; their offsets were not committed");
+    }
     let all: Vec<TopicPartition> = l.assigned.iter().cloned().collect();
     if let Err(e) = l.task.close(&all).await {
         tracing::warn!(error = %e.trace(), "error closing partitions");
@@ -228,91 +265,6 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
     }
     l.input.consumer.unsubscribe();
     outcome
-}
-
-impl Input {
-    /// Waits for one record, then takes whatever else is ready, up to
-    /// [`MAX_BATCH`].
-    async fn next_batch(&self) -> ConnectResult<Vec<SinkRecord>> {
-        let first = self.consumer.recv().await;
-        let mut out = Vec::with_capacity(64);
-        self.push(first, &mut out)?;
-        while out.len() < MAX_BATCH {
-            match self.consumer.recv().now_or_never() {
-                Some(m) => self.push(m, &mut out)?,
-                None => break,
-            }
-        }
-        Ok(out)
-    }
-
-    fn push(
-        &self,
-        m: rdkafka::error::KafkaResult<BorrowedMessage<'_>>,
-        out: &mut Vec<SinkRecord>,
-    ) -> ConnectResult<()> {
-        match m {
-            Ok(m) => {
-                out.push(self.convert(&m)?);
-                Ok(())
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "consumer error");
-                Ok(())
-            }
-        }
-    }
-
-    fn convert(&self, m: &BorrowedMessage<'_>) -> ConnectResult<SinkRecord> {
-        let topic = m.topic();
-        let at = || {
-            format!(
-                "topic {topic} partition {} offset {}",
-                m.partition(),
-                m.offset()
-            )
-        };
-        let key = self.key_converter.to_connect(topic, m.key()).map_err(|e| {
-            ConnectError::fatal_from(
-                format!("cannot convert the key of the record at {}", at()),
-                e,
-            )
-        })?;
-        let value = self
-            .value_converter
-            .to_connect(topic, m.payload())
-            .map_err(|e| {
-                ConnectError::fatal_from(
-                    format!("cannot convert the value of the record at {}", at()),
-                    e,
-                )
-            })?;
-        let (timestamp, timestamp_type) = match m.timestamp() {
-            Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
-            Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
-            Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
-        };
-        let headers = m
-            .headers()
-            .map(|hs| {
-                hs.iter()
-                    .map(|h| crate::headers::from_bytes(h.key, h.value))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(SinkRecord {
-            topic: topic.to_string(),
-            kafka_partition: m.partition(),
-            kafka_offset: m.offset(),
-            key_schema: key.schema,
-            key: key.value,
-            value_schema: value.schema,
-            value: value.value,
-            timestamp,
-            timestamp_type,
-            headers,
-        })
-    }
 }
 
 impl Loop {
@@ -352,24 +304,137 @@ impl Loop {
         Ok(())
     }
 
-    /// Hands a batch to the task, retrying retriable errors with backoff
-    /// until it succeeds or the task is stopped.
-    async fn put(
+    /// Handles one fetched batch: errant records first (which may fail the
+    /// task before anything is put), then `put`, then a record whose
+    /// conversion is being retried. Positions advance only past records
+    /// that were put, filtered or handled as errant.
+    async fn process(
         &mut self,
-        records: Vec<SinkRecord>,
+        batch: Batch,
         stop: &mut watch::Receiver<bool>,
     ) -> ConnectResult<()> {
+        let Batch {
+            records,
+            positions,
+            errant,
+            retry,
+        } = batch;
+        for (failure, original) in &errant {
+            self.errant(failure, original).await?;
+        }
+        if !self.put(&records, stop).await? {
+            return Ok(()); // stopped while retrying
+        }
+        self.handle_reports().await?;
+        for (tp, off) in positions {
+            self.current.insert(tp, off);
+        }
+        if let Some(r) = retry {
+            self.retry(r, stop).await?;
+        }
+        Ok(())
+    }
+
+    /// Converts a record again until it works or `errors.retry.timeout`
+    /// runs out, then puts it or handles it as errant.
+    async fn retry(&mut self, r: Retry, stop: &mut watch::Receiver<bool>) -> ConnectResult<()> {
+        let Retry {
+            original,
+            timestamp_type,
+            failure,
+        } = r;
+        tracing::warn!(at = %original.describe(), error = %failure.message, "retriable conversion failure; retrying");
+        let input = &mut self.input.pipeline;
+        let outcome = self
+            .handler
+            .retry(
+                || {
+                    let mut raw = Raw::from_original(&original, timestamp_type);
+                    let res = input.make_record(&mut raw);
+                    async move { res }
+                },
+                |f| matches!(f, Failed::Retriable(_)),
+                stop,
+            )
+            .await;
+        if *stop.borrow() {
+            return Ok(()); // not handled: its offset is not committed
+        }
+        match outcome {
+            Ok(Some(record)) => {
+                if !self.put(std::slice::from_ref(&record), stop).await? {
+                    return Ok(());
+                }
+                self.handle_reports().await?;
+            }
+            Ok(None) => {}
+            Err(Failed::Retriable(f) | Failed::Errant(f)) => self.errant(&f, &original).await?,
+        }
+        if let (Some(p), Some(o)) = (original.partition, original.offset) {
+            self.current
+                .insert(TopicPartition::new(original.topic.clone(), p), o + 1);
+        }
+        Ok(())
+    }
+
+    /// Hands an errant record to the error handler: fails the task, or
+    /// logs it and writes it to the dead letter queue.
+    async fn errant(
+        &mut self,
+        failure: &StageFailure,
+        original: &OriginalRecord,
+    ) -> ConnectResult<()> {
+        if let Some(record) = self.handler.handle(failure, original)? {
+            match &self.dlq {
+                Some(dlq) => dlq.send(&record, &self.stop).await?,
+                None => {
+                    return Err(ConnectError::fatal(
+                        "a dead letter queue record without a dead letter queue producer",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records the task reported through its errant record reporter.
+    async fn handle_reports(&mut self) -> ConnectResult<()> {
+        for report in self.reporter.take() {
+            let original = reserialize(
+                &report.record,
+                &self.input.pipeline.key_converter,
+                &self.input.pipeline.value_converter,
+            );
+            let failure = StageFailure {
+                stage: Stage::TaskPut,
+                class_name: self.connector_class.to_string(),
+                exception_class: CONNECT_EXCEPTION,
+                message: report.error.lines().next().unwrap_or_default().to_string(),
+                trace: report.error,
+            };
+            self.errant(&failure, &original).await?;
+        }
+        Ok(())
+    }
+
+    /// Hands a batch to the task, retrying retriable errors with backoff
+    /// until it succeeds or the task is stopped (`Ok(false)`).
+    async fn put(
+        &mut self,
+        records: &[SinkRecord],
+        stop: &mut watch::Receiver<bool>,
+    ) -> ConnectResult<bool> {
         if records.is_empty() {
-            return Ok(());
+            return Ok(true);
         }
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.task.put(&records).await {
-                Ok(()) => break,
+            match self.task.put(records).await {
+                Ok(()) => return Ok(true),
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(error = %e.trace(), backoff_ms = backoff.as_millis() as u64, "retriable error from put; retrying the same batch");
                     tokio::select! {
-                        _ = stop.changed() => return Ok(()),
+                        _ = stop.changed() => return Ok(false),
                         _ = tokio::time::sleep(backoff) => {}
                     }
                     backoff = (backoff * 2).min(Duration::from_secs(30));
@@ -377,13 +442,6 @@ impl Loop {
                 Err(e) => return Err(e),
             }
         }
-        for r in &records {
-            self.current.insert(
-                TopicPartition::new(r.topic.clone(), r.kafka_partition),
-                r.kafka_offset + 1,
-            );
-        }
-        Ok(())
     }
 
     /// Pauses or resumes fetching for every assigned partition.
@@ -465,6 +523,12 @@ impl Loop {
             return Ok(());
         }
         let committable = self.task.pre_commit(self.current.clone()).await?;
+        // Records reported during the flush, and every DLQ record so far,
+        // must be handled before an offset past them is committed.
+        self.handle_reports().await?;
+        if let Some(dlq) = &self.dlq {
+            dlq.flush(self.flush_timeout).await?;
+        }
         let mut tpl = TopicPartitionList::new();
         let mut committed = BTreeMap::new();
         for (tp, off) in committable {
@@ -488,5 +552,33 @@ impl Loop {
         tracing::debug!(partitions = committed.len(), "committed sink offsets");
         self.last_committed.extend(committed);
         Ok(())
+    }
+}
+
+/// A sink record as bytes again, for a dead letter queue record of a record
+/// the task reported (Kafka Connect does the same when it no longer has the
+/// consumed bytes). Unconvertible parts are left empty.
+fn reserialize(r: &SinkRecord, key: &TaskConverter, value: &TaskConverter) -> OriginalRecord {
+    let bytes = |c: &TaskConverter, schema, v| -> Option<Vec<u8>> {
+        c.converter
+            .from_connect(&r.topic, schema, v)
+            .unwrap_or_else(|e: ConvertError| {
+                tracing::warn!(error = %e, "cannot serialize a reported record for the dead letter queue");
+                None
+            })
+    };
+    OriginalRecord {
+        topic: r.topic.clone(),
+        partition: Some(r.kafka_partition),
+        offset: Some(r.kafka_offset),
+        timestamp: r.timestamp,
+        key: bytes(key, r.key_schema.as_ref(), &r.key),
+        value: bytes(value, r.value_schema.as_ref(), &r.value),
+        headers: r
+            .headers
+            .iter()
+            .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
+            .collect(),
+        source: None,
     }
 }

@@ -4,5 +4,6 @@
 
 mod consumer;
 mod executor;
+mod input;
 
 pub use executor::{SinkTaskParams, run_sink_task};

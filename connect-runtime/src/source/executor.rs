@@ -5,7 +5,7 @@ use std::time::Duration;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, ThreadedProducer};
-use sluice_connect_api::schema::converter::Converter;
+use sluice_connect_api::schema::converter::ConvertError;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, SourceRecord, SourceTask, SourceTaskContext,
 };
@@ -13,9 +13,13 @@ use tokio::sync::watch;
 
 use super::acks::{AckContext, AckTracker};
 use super::offsets::PartitionOffsets;
+use crate::converters::TaskConverter;
+use crate::errors::context::{DATA_EXCEPTION, RETRIABLE_EXCEPTION};
+use crate::errors::{ErrorConfig, ErrorHandler, OriginalRecord, Stage, StageFailure};
 use crate::kafka::{LogContext, PRODUCER_DEFAULTS, TopicAdmin, client_config};
 use crate::offsets::{ConnectorOffsetReader, OffsetStore};
 use crate::status::{State, StatusStore};
+use crate::transforms::TransformChain;
 
 /// Everything a source task needs to run.
 pub struct SourceTaskParams {
@@ -23,8 +27,10 @@ pub struct SourceTaskParams {
     pub task_id: u32,
     pub config: Config,
     pub task: Box<dyn SourceTask>,
-    pub key_converter: Box<dyn Converter>,
-    pub value_converter: Box<dyn Converter>,
+    pub key_converter: TaskConverter,
+    pub value_converter: TaskConverter,
+    pub transforms: TransformChain,
+    pub errors: ErrorConfig,
     pub bootstrap: String,
     /// Worker `producer.*` then connector `producer.override.*` settings.
     pub producer_props: Vec<BTreeMap<String, String>>,
@@ -53,8 +59,13 @@ struct Sender {
     connector: String,
     producer: TaskProducer,
     tracker: Arc<AckTracker>,
-    key_converter: Box<dyn Converter>,
-    value_converter: Box<dyn Converter>,
+    key_converter: TaskConverter,
+    value_converter: TaskConverter,
+    transforms: TransformChain,
+    handler: ErrorHandler,
+    /// Clone polled records before transforming them, so a failed one can
+    /// go to the dead letter queue as it was polled.
+    keep_originals: bool,
     admin: Arc<TopicAdmin>,
     offsets: Arc<dyn OffsetStore>,
     status: Arc<StatusStore>,
@@ -92,6 +103,8 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         mut task,
         key_converter,
         value_converter,
+        transforms,
+        errors,
         bootstrap,
         producer_props,
         offsets,
@@ -126,12 +139,26 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(d)
     };
+    if let Some(dlq) = &errors.dlq_topic {
+        admin
+            .ensure_retrying(dlq, 1, errors.dlq_replication)
+            .await
+            .map_err(|e| {
+                ConnectError::fatal_from(
+                    format!("cannot create the dead letter queue topic {dlq}"),
+                    e,
+                )
+            })?;
+    }
     let mut sender = Sender {
         connector: connector.clone(),
         producer,
         tracker,
         key_converter,
         value_converter,
+        keep_originals: errors.tolerate_all && errors.dlq_topic.is_some() && !transforms.is_empty(),
+        transforms,
+        handler: ErrorHandler::new(errors, connector.clone(), task_id),
         admin,
         offsets: offsets.clone(),
         status: status.clone(),
@@ -209,9 +236,18 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     outcome
 }
 
+/// Bytes of a converted record.
+struct Converted {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
 impl Sender {
-    /// Converts and produces a polled batch. A record that cannot be
-    /// converted fails the task; records before it are still committable.
+    /// Transforms, converts and produces a polled batch. A record that
+    /// fails is handled as `errors.*` say: the task fails (records before it
+    /// stay committable), or the record is logged and/or dead-lettered (in
+    /// this batch, so its offset waits for the DLQ acknowledgement).
     async fn send(&mut self, records: Vec<SourceRecord>) -> ConnectResult<()> {
         if records.is_empty() {
             return Ok(());
@@ -222,20 +258,43 @@ impl Sender {
         let mut result = Ok(());
         // Topic checks once per run of records to the same topic, not per record.
         let mut checked_topic: Option<String> = None;
-        for (i, record) in records.into_iter().enumerate() {
-            let step = match checked_topic.as_deref() {
-                Some(t) if t == record.topic => Ok(()),
-                _ => self.ensure_topic(&record.topic).await.map(|()| {
-                    checked_topic = Some(record.topic.clone());
-                }),
+        for (i, mut record) in records.into_iter().enumerate() {
+            let original = self.keep_originals.then(|| record.clone());
+            let step = match self.transforms.apply(&mut record) {
+                Ok(true) => Ok(true),
+                // Filtered out: nothing to send, the offset still counts.
+                Ok(false) => Ok(false),
+                Err(f) => Err(StageFailure::new(
+                    Stage::Transformation,
+                    f.class_name,
+                    DATA_EXCEPTION,
+                    &f.error,
+                )),
             };
             let step = match step {
-                Ok(()) => self.send_one(id, &record, i).await,
-                Err(e) => Err(e),
+                Ok(true) => {
+                    let topic_ok = match checked_topic.as_deref() {
+                        Some(t) if t == record.topic => Ok(()),
+                        _ => self.ensure_topic(&record.topic).await.map(|()| {
+                            checked_topic = Some(record.topic.clone());
+                        }),
+                    };
+                    match topic_ok {
+                        Err(e) => Err(e),
+                        Ok(()) => match self.convert(&record).await {
+                            Ok(c) => self.produce_record(id, &record, &c, i).await.map(|()| 1),
+                            Err(failure) => {
+                                self.errant(id, &failure, original.as_ref(), &record).await
+                            }
+                        },
+                    }
+                }
+                Ok(false) => Ok(0),
+                Err(failure) => self.errant(id, &failure, original.as_ref(), &record).await,
             };
             match step {
-                Ok(()) => {
-                    sent += 1;
+                Ok(n) => {
+                    sent += n;
                     offsets.record(record.source_partition, record.source_offset);
                 }
                 Err(_) if *self.stop.borrow() => break,
@@ -249,38 +308,96 @@ impl Sender {
         result
     }
 
-    async fn send_one(&self, id: u64, r: &SourceRecord, index: usize) -> ConnectResult<()> {
-        let describe = || {
-            format!(
-                "record {index} of the batch for topic {} (source partition {}, offset {})",
-                r.topic,
-                serde_json::Value::Object(r.source_partition.clone()),
-                serde_json::Value::Object(r.source_offset.clone())
-            )
-        };
+    /// Handles an errant record; the number of DLQ records sent (0 or 1).
+    async fn errant(
+        &mut self,
+        id: u64,
+        failure: &StageFailure,
+        original: Option<&SourceRecord>,
+        record: &SourceRecord,
+    ) -> ConnectResult<usize> {
+        let orig = OriginalRecord::from_source(original.unwrap_or(record));
+        match self.handler.handle(failure, &orig)? {
+            None => Ok(0),
+            Some(dlq) => {
+                let what = || format!("the dead letter queue record for {}", orig.describe());
+                self.produce(crate::errors::dlq::base_record(&dlq, id as usize), what)
+                    .await?;
+                Ok(1)
+            }
+        }
+    }
+
+    /// Key, value and headers as bytes, retrying a retriable converter
+    /// failure (registry away) within `errors.retry.timeout`.
+    async fn convert(&self, r: &SourceRecord) -> Result<Converted, StageFailure> {
         let key = self
-            .key_converter
-            .from_connect(&r.topic, r.key_schema.as_ref(), &r.key)
-            .map_err(|e| {
-                ConnectError::fatal_from(format!("cannot convert the key of {}", describe()), e)
-            })?;
+            .convert_one(&self.key_converter, Stage::KeyConverter, r, true)
+            .await?;
         let value = self
-            .value_converter
-            .from_connect(&r.topic, r.value_schema.as_ref(), &r.value)
-            .map_err(|e| {
-                ConnectError::fatal_from(format!("cannot convert the value of {}", describe()), e)
-            })?;
-        let header_bytes: Vec<(&str, Option<Vec<u8>>)> = r
+            .convert_one(&self.value_converter, Stage::ValueConverter, r, false)
+            .await?;
+        let headers = r
             .headers
             .iter()
-            .map(|h| (h.key.as_str(), crate::headers::to_bytes(h)))
+            .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
             .collect();
+        Ok(Converted {
+            key,
+            value,
+            headers,
+        })
+    }
+
+    async fn convert_one(
+        &self,
+        conv: &TaskConverter,
+        stage: Stage,
+        r: &SourceRecord,
+        is_key: bool,
+    ) -> Result<Option<Vec<u8>>, StageFailure> {
+        let (schema, value) = if is_key {
+            (r.key_schema.as_ref(), &r.key)
+        } else {
+            (r.value_schema.as_ref(), &r.value)
+        };
+        let first = conv.converter.from_connect(&r.topic, schema, value);
+        let result = match first {
+            Err(e) if e.is_retriable() => {
+                let mut stop = self.stop.clone();
+                self.handler
+                    .retry(
+                        || async { conv.converter.from_connect(&r.topic, schema, value) },
+                        ConvertError::is_retriable,
+                        &mut stop,
+                    )
+                    .await
+            }
+            other => other,
+        };
+        result.map_err(|e| {
+            let class = if e.is_retriable() {
+                RETRIABLE_EXCEPTION
+            } else {
+                DATA_EXCEPTION
+            };
+            StageFailure::new(stage, conv.class_name, class, &e)
+        })
+    }
+
+    async fn produce_record(
+        &self,
+        id: u64,
+        r: &SourceRecord,
+        c: &Converted,
+        index: usize,
+    ) -> ConnectResult<()> {
         let mut record: BaseRecord<'_, [u8], [u8], usize> =
             BaseRecord::with_opaque_to(&r.topic, id as usize);
-        if let Some(k) = key.as_deref() {
+        if let Some(k) = c.key.as_deref() {
             record = record.key(k);
         }
-        if let Some(v) = value.as_deref() {
+        if let Some(v) = c.value.as_deref() {
             record = record.payload(v);
         }
         if let Some(p) = r.kafka_partition {
@@ -289,9 +406,9 @@ impl Sender {
         if let Some(ts) = r.timestamp {
             record = record.timestamp(ts);
         }
-        if !header_bytes.is_empty() {
-            let mut hs = OwnedHeaders::new_with_capacity(header_bytes.len());
-            for (k, v) in &header_bytes {
+        if !c.headers.is_empty() {
+            let mut hs = OwnedHeaders::new_with_capacity(c.headers.len());
+            for (k, v) in &c.headers {
                 hs = hs.insert(KafkaHeader {
                     key: k,
                     value: v.as_deref(),
@@ -299,6 +416,23 @@ impl Sender {
             }
             record = record.headers(hs);
         }
+        let describe = || {
+            format!(
+                "record {index} of the batch for topic {} (source partition {}, offset {})",
+                r.topic,
+                serde_json::Value::Object(r.source_partition.clone()),
+                serde_json::Value::Object(r.source_offset.clone())
+            )
+        };
+        self.produce(record, describe).await
+    }
+
+    /// Hands a record to the producer, waiting while its queue is full.
+    async fn produce(
+        &self,
+        mut record: BaseRecord<'_, [u8], [u8], usize>,
+        describe: impl Fn() -> String,
+    ) -> ConnectResult<()> {
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),

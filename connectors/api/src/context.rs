@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::ConnectResult;
-use crate::record::{OffsetMap, TopicPartition};
+use crate::record::{OffsetMap, SinkRecord, TopicPartition};
 
 /// Reads committed source offsets (Kafka Connect's `OffsetStorageReader`).
 pub trait OffsetReader: Send + Sync + fmt::Debug {
@@ -69,11 +69,30 @@ struct SinkShared {
 #[derive(Debug, Clone, Default)]
 pub struct SinkTaskContext {
     shared: Arc<Mutex<SinkShared>>,
+    reporter: Option<ErrantRecordReporter>,
 }
 
 impl SinkTaskContext {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A context whose tasks can report errant records.
+    pub fn with_reporter(reporter: ErrantRecordReporter) -> Self {
+        Self {
+            shared: Arc::default(),
+            reporter: Some(reporter),
+        }
+    }
+
+    /// Where to report a record `put` cannot handle (Kafka Connect's
+    /// `errantRecordReporter()`). The runtime handles a report as the
+    /// connector's `errors.*` settings say: with `errors.tolerance=none`
+    /// the task fails; with `all` the record goes to the dead letter queue
+    /// (if configured) and the log, and its offset is committed only after
+    /// that. `None` on runtimes that don't offer one.
+    pub fn errant_record_reporter(&self) -> Option<&ErrantRecordReporter> {
+        self.reporter.as_ref()
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut SinkShared) -> R) -> R {
@@ -125,6 +144,50 @@ impl SinkTaskContext {
     /// Runtime side: record the current assignment.
     pub fn set_assignment(&self, assignment: BTreeSet<TopicPartition>) {
         self.with(|s| s.assignment = assignment);
+    }
+}
+
+/// One record a sink task reported as errant.
+#[derive(Debug, Clone)]
+pub struct ErrantReport {
+    pub record: SinkRecord,
+    /// The error and its causes, one per line.
+    pub error: String,
+}
+
+/// Collects the records a sink task could not handle; the runtime takes
+/// them after each `put` and before each offset commit. Cheap to clone.
+#[derive(Debug, Clone, Default)]
+pub struct ErrantRecordReporter {
+    reports: Arc<Mutex<Vec<ErrantReport>>>,
+}
+
+impl ErrantRecordReporter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Reports `record` as failed with `error` (its causes are kept too).
+    pub fn report(&self, record: &SinkRecord, error: &(dyn std::error::Error + 'static)) {
+        let mut text = error.to_string();
+        let mut cause = error.source();
+        while let Some(c) = cause {
+            text.push_str("\nCaused by: ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        self.reports
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(ErrantReport {
+                record: record.clone(),
+                error: text,
+            });
+    }
+
+    /// Runtime side: the reports since the last call.
+    pub fn take(&self) -> Vec<ErrantReport> {
+        std::mem::take(&mut *self.reports.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 

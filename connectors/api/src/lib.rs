@@ -28,11 +28,12 @@ mod context;
 mod error;
 mod plugin;
 mod record;
+pub mod transform;
 
 pub use connector::{Connector, SinkTask, SourceTask};
 pub use context::{
-    ConnectorContext, ConnectorRequest, OffsetReader, SinkTaskContext, SinkTaskRequests,
-    SourceTaskContext,
+    ConnectorContext, ConnectorRequest, ErrantRecordReporter, ErrantReport, OffsetReader,
+    SinkTaskContext, SinkTaskRequests, SourceTaskContext,
 };
 pub use error::{ConnectError, ConnectResult};
 pub use plugin::{
@@ -41,6 +42,7 @@ pub use plugin::{
 pub use record::{
     Header, OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TimestampType, TopicPartition,
 };
+pub use transform::{ConnectRecord, Predicate, PredicatePlugin, TransformPlugin, Transformation};
 
 /// Connector and task configuration: Kafka Connect's `Map<String, String>`.
 /// Sorted, so a config prints and compares the same way every time.

@@ -9,6 +9,7 @@ use sluice_schema::converter::{
 };
 
 use crate::connector::{Connector, SinkTask, SourceTask};
+use crate::transform::{PredicatePlugin, TransformPlugin};
 
 /// Source or sink; shown as `"source"`/`"sink"` by the REST API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,6 +99,8 @@ fn matches_class(class_name: &str, aliases: &[&str], suffix: &str, name: &str) -
 pub struct Registry {
     connectors: Vec<ConnectorPlugin>,
     converters: Vec<ConverterPlugin>,
+    transforms: Vec<TransformPlugin>,
+    predicates: Vec<PredicatePlugin>,
 }
 
 impl Registry {
@@ -138,6 +141,39 @@ impl Registry {
 
     pub fn register_converter(&mut self, plugin: ConverterPlugin) {
         self.converters.push(plugin);
+    }
+
+    pub fn register_transform(&mut self, plugin: TransformPlugin) {
+        self.transforms.push(plugin);
+    }
+
+    pub fn register_predicate(&mut self, plugin: PredicatePlugin) {
+        self.predicates.push(plugin);
+    }
+
+    /// Finds a transform by class name, alias or simple class name
+    /// (`InsertField$Value`).
+    pub fn transform(&self, name: &str) -> Option<&TransformPlugin> {
+        let name = name.trim();
+        self.transforms
+            .iter()
+            .find(|p| matches_class(p.class_name, p.aliases, "", name))
+    }
+
+    /// Finds a predicate by class name, alias or simple class name.
+    pub fn predicate(&self, name: &str) -> Option<&PredicatePlugin> {
+        let name = name.trim();
+        self.predicates
+            .iter()
+            .find(|p| matches_class(p.class_name, p.aliases, "", name))
+    }
+
+    pub fn transforms(&self) -> &[TransformPlugin] {
+        &self.transforms
+    }
+
+    pub fn predicates(&self) -> &[PredicatePlugin] {
+        &self.predicates
     }
 
     /// Finds a connector by class name or alias.

@@ -112,6 +112,10 @@ pub enum ConvertError {
     /// The schema registry refused a request or could not be reached.
     #[error("Schema registry request failed: {0}")]
     Registry(String),
+    /// The schema registry could not be reached or answered with a server
+    /// error: trying again later may work (`errors.retry.timeout`).
+    #[error("Schema registry request failed: {0}")]
+    RegistryUnavailable(String),
     #[error(transparent)]
     Data(#[from] DataError),
 }
@@ -122,6 +126,13 @@ impl ConvertError {
             key: key.into(),
             message: message.into(),
         }
+    }
+
+    /// Whether trying the same conversion again later may succeed (Kafka
+    /// Connect's `RetriableException`): only an unreachable or failing
+    /// schema registry.
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, Self::RegistryUnavailable(_))
     }
 
     pub(crate) fn data(message: impl Into<String>) -> Self {

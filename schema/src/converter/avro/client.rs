@@ -68,7 +68,7 @@ impl RegistryClient {
         let supplied = SuppliedSchema::new(None, SchemaType::Avro, text.to_owned());
         let subject_owned = subject.to_owned();
         let result = block_on(async move { post_schema(&settings, subject_owned, supplied).await })
-            .map_err(ConvertError::Registry)?;
+            .map_err(ConvertError::RegistryUnavailable)?;
         result
             .map(|r| r.id)
             .map_err(|e| self.error(&format!("registering a schema under subject {subject}"), &e))
@@ -82,7 +82,7 @@ impl RegistryClient {
         let result = block_on(async move {
             perform_sr_call(&settings, SrCall::PostForVersion(&subject_owned, &body)).await
         })
-        .map_err(ConvertError::Registry)?;
+        .map_err(ConvertError::RegistryUnavailable)?;
         match result {
             Ok(raw) => raw.id.ok_or_else(|| {
                 ConvertError::Registry(format!(
@@ -107,7 +107,7 @@ impl RegistryClient {
             let latest = get_schema_by_subject_and_version(&settings, &subject_owned, None).await?;
             with_references(&settings, latest).await
         })
-        .map_err(ConvertError::Registry)?;
+        .map_err(ConvertError::RegistryUnavailable)?;
         result.map_err(|e| {
             self.error(
                 &format!("reading the latest schema of subject {subject}"),
@@ -123,13 +123,16 @@ impl RegistryClient {
             let schema = get_schema_by_id(id, &settings).await?;
             with_references(&settings, schema).await
         })
-        .map_err(ConvertError::Registry)?;
+        .map_err(ConvertError::RegistryUnavailable)?;
         result.map_err(|e| self.error(&format!("reading schema id {id}"), &e))
     }
 
     fn error(&self, doing: &str, e: &SRCError) -> ConvertError {
-        let detail = std::error::Error::source(e)
-            .and_then(|s| s.downcast_ref::<RawError>())
+        let raw = std::error::Error::source(e).and_then(|s| s.downcast_ref::<RawError>());
+        // No answer at all, or a 5xx answer (Confluent's 500xx codes): the
+        // registry is away or failing, which a later attempt may get past.
+        let unavailable = raw.is_none_or(|r| r.error_code >= 50000);
+        let detail = raw
             .map_or_else(
                 || {
                     let cause = e.cause.clone().unwrap_or_else(|| e.error.clone());
@@ -139,10 +142,12 @@ impl RegistryClient {
                 },
                 |raw| format!("{} (error code {})", raw.message, raw.error_code),
             );
-        ConvertError::Registry(format!(
-            "schema registry {}: {doing} failed: {detail}",
-            self.urls
-        ))
+        let message = format!("schema registry {}: {doing} failed: {detail}", self.urls);
+        if unavailable {
+            ConvertError::RegistryUnavailable(message)
+        } else {
+            ConvertError::Registry(message)
+        }
     }
 }
 

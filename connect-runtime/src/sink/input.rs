@@ -1,0 +1,278 @@
+//! The consuming side of a sink task: fetches a batch, converts and
+//! transforms each record, and sorts out the ones that failed.
+
+use futures::FutureExt;
+use rdkafka::Message;
+use rdkafka::consumer::StreamConsumer;
+use rdkafka::message::{BorrowedMessage, Headers, Timestamp};
+use sluice_connect_api::schema::converter::ConvertError;
+use sluice_connect_api::{Header, SinkRecord, TimestampType, TopicPartition};
+
+use super::consumer::SinkConsumerContext;
+use crate::converters::TaskConverter;
+use crate::errors::context::{DATA_EXCEPTION, RETRIABLE_EXCEPTION};
+use crate::errors::{OriginalRecord, Stage, StageFailure};
+use crate::transforms::TransformChain;
+
+/// Most records handed to one `put`.
+pub(super) const MAX_BATCH: usize = 2000;
+
+pub(super) type TaskConsumer = StreamConsumer<SinkConsumerContext>;
+
+/// One fetched record in owned form, for retrying its conversion and for
+/// the dead letter queue.
+#[derive(Debug)]
+pub(super) struct Retry {
+    pub original: OriginalRecord,
+    pub timestamp_type: TimestampType,
+    pub failure: StageFailure,
+}
+
+/// What one fetch produced.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    /// Records for `put`, in consumed order.
+    pub records: Vec<SinkRecord>,
+    /// Per partition, the offset after the last record consumed (put,
+    /// filtered or errant), in consumed order.
+    pub positions: Vec<(TopicPartition, i64)>,
+    /// Records that failed for good, to be handled by the error handler.
+    pub errant: Vec<(StageFailure, OriginalRecord)>,
+    /// A record whose conversion failed with a retriable error; the batch
+    /// stops before it so order is kept. Its position is not in `positions`.
+    pub retry: Option<Retry>,
+}
+
+impl Batch {
+    pub(super) fn note_position(&mut self, topic: &str, partition: i32, next: i64) {
+        match self.positions.last_mut() {
+            Some((tp, off)) if tp.partition == partition && tp.topic == topic => *off = next,
+            _ => self
+                .positions
+                .push((TopicPartition::new(topic, partition), next)),
+        }
+    }
+}
+
+/// The raw parts of a consumed record.
+pub(super) struct Raw<'a> {
+    pub topic: &'a str,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub timestamp: Option<i64>,
+    pub timestamp_type: TimestampType,
+    pub headers: Vec<Header>,
+}
+
+impl Raw<'_> {
+    fn original(&self) -> OriginalRecord {
+        OriginalRecord {
+            topic: self.topic.to_string(),
+            partition: Some(self.partition),
+            offset: Some(self.offset),
+            timestamp: self.timestamp,
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+            headers: self
+                .headers
+                .iter()
+                .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
+                .collect(),
+            source: None,
+        }
+    }
+
+    pub(super) fn from_original(o: &OriginalRecord, timestamp_type: TimestampType) -> Raw<'_> {
+        Raw {
+            topic: &o.topic,
+            partition: o.partition.unwrap_or(0),
+            offset: o.offset.unwrap_or(-1),
+            key: o.key.as_deref(),
+            value: o.value.as_deref(),
+            timestamp: o.timestamp,
+            timestamp_type,
+            headers: o
+                .headers
+                .iter()
+                .map(|(k, v)| crate::headers::from_bytes(k, v.as_deref()))
+                .collect(),
+        }
+    }
+}
+
+fn raw<'a>(m: &'a BorrowedMessage<'_>) -> Raw<'a> {
+    let (timestamp, timestamp_type) = match m.timestamp() {
+        Timestamp::NotAvailable => (None, TimestampType::NoTimestampType),
+        Timestamp::CreateTime(t) => (Some(t), TimestampType::CreateTime),
+        Timestamp::LogAppendTime(t) => (Some(t), TimestampType::LogAppendTime),
+    };
+    Raw {
+        topic: m.topic(),
+        partition: m.partition(),
+        offset: m.offset(),
+        key: m.key(),
+        value: m.payload(),
+        timestamp,
+        timestamp_type,
+        headers: m
+            .headers()
+            .map(|hs| {
+                hs.iter()
+                    .map(|h| crate::headers::from_bytes(h.key, h.value))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Why one record did not become a `put` record.
+pub(super) enum Failed {
+    /// Conversion failed with a retriable error.
+    Retriable(StageFailure),
+    Errant(StageFailure),
+}
+
+/// The consuming side, kept apart from the task so a pending `recv` can
+/// be held across an await.
+pub(super) struct Input {
+    pub consumer: TaskConsumer,
+    pub pipeline: Pipeline,
+}
+
+/// What turns consumed bytes into `put` records.
+pub(super) struct Pipeline {
+    pub key_converter: TaskConverter,
+    pub value_converter: TaskConverter,
+    pub transforms: TransformChain,
+    /// `errors.retry.timeout` is not 0: retriable failures are retried.
+    pub retries: bool,
+}
+
+fn conversion_failure(stage: Stage, class: &'static str, e: &ConvertError) -> StageFailure {
+    let exception = if e.is_retriable() {
+        RETRIABLE_EXCEPTION
+    } else {
+        DATA_EXCEPTION
+    };
+    StageFailure::new(stage, class, exception, e)
+}
+
+impl Input {
+    /// Waits for one record, then takes whatever else is ready, up to
+    /// [`MAX_BATCH`] records or a record to retry.
+    pub(super) async fn next_batch(&mut self) -> Batch {
+        let first = self.consumer.recv().await;
+        let mut batch = Batch {
+            records: Vec::with_capacity(64),
+            ..Batch::default()
+        };
+        self.pipeline.push(first, &mut batch);
+        while batch.records.len() < MAX_BATCH && batch.retry.is_none() {
+            match self.consumer.recv().now_or_never() {
+                Some(m) => self.pipeline.push(m, &mut batch),
+                None => break,
+            }
+        }
+        batch
+    }
+}
+
+impl Pipeline {
+    fn push(&mut self, m: rdkafka::error::KafkaResult<BorrowedMessage<'_>>, batch: &mut Batch) {
+        let m = match m {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer error");
+                return;
+            }
+        };
+        let mut parts = raw(&m);
+        match self.make_record(&mut parts) {
+            Ok(Some(r)) => batch.records.push(r),
+            Ok(None) => {}
+            // The headers were moved out of `parts`: take the original
+            // record from the message again.
+            Err(Failed::Retriable(failure)) if self.retries => {
+                batch.retry = Some(Retry {
+                    original: raw(&m).original(),
+                    timestamp_type: parts.timestamp_type,
+                    failure,
+                });
+                return;
+            }
+            Err(Failed::Retriable(failure) | Failed::Errant(failure)) => {
+                batch.errant.push((failure, raw(&m).original()));
+            }
+        }
+        batch.note_position(parts.topic, parts.partition, parts.offset + 1);
+    }
+
+    /// Converts and transforms one record (moving its headers out of
+    /// `raw`); `Ok(None)` when a transform dropped it.
+    pub(super) fn make_record(&mut self, raw: &mut Raw<'_>) -> Result<Option<SinkRecord>, Failed> {
+        let fail = |stage, class, e: ConvertError| {
+            let f = conversion_failure(stage, class, &e);
+            if e.is_retriable() {
+                Failed::Retriable(f)
+            } else {
+                Failed::Errant(f)
+            }
+        };
+        let key = self
+            .key_converter
+            .converter
+            .to_connect(raw.topic, raw.key)
+            .map_err(|e| fail(Stage::KeyConverter, self.key_converter.class_name, e))?;
+        let value = self
+            .value_converter
+            .converter
+            .to_connect(raw.topic, raw.value)
+            .map_err(|e| fail(Stage::ValueConverter, self.value_converter.class_name, e))?;
+        let mut record = SinkRecord {
+            topic: raw.topic.to_string(),
+            kafka_partition: raw.partition,
+            kafka_offset: raw.offset,
+            key_schema: key.schema,
+            key: key.value,
+            value_schema: value.schema,
+            value: value.value,
+            timestamp: raw.timestamp,
+            timestamp_type: raw.timestamp_type,
+            headers: std::mem::take(&mut raw.headers),
+        };
+        match self.transforms.apply(&mut record) {
+            Ok(true) => Ok(Some(record)),
+            Ok(false) => Ok(None),
+            Err(f) => Err(Failed::Errant(StageFailure::new(
+                Stage::Transformation,
+                f.class_name,
+                DATA_EXCEPTION,
+                &f.error,
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_collapse_runs_of_one_partition() {
+        let mut b = Batch::default();
+        b.note_position("a", 0, 1);
+        b.note_position("a", 0, 2);
+        b.note_position("a", 1, 7);
+        b.note_position("a", 0, 3);
+        assert_eq!(
+            b.positions,
+            vec![
+                (TopicPartition::new("a", 0), 2),
+                (TopicPartition::new("a", 1), 7),
+                (TopicPartition::new("a", 0), 3),
+            ]
+        );
+    }
+}
