@@ -38,7 +38,11 @@ pub fn common_def() -> ConfigDef {
             .doc("Aliases for the transformations to be applied to records.").group("Transforms", 1))
         .key(ConfigKey::new(crate::transforms::PREDICATES, ConfigType::List).default_value("").importance(Importance::Low)
             .doc("Aliases for the predicates used by transformations.").group("Predicates", 1))
+        .key(ConfigKey::new(crate::correlation::HEADER_KEY, ConfigType::String).default_value(crate::correlation::DEFAULT_HEADER)
+            .importance(Importance::Low).group("Common", 9)
+            .doc("Sluice: the header carrying each record's correlation id (kept when a source record has one, created otherwise; shown in DLQ records and error logs). Empty turns it off."))
         .merge(&crate::errors::config::def())
+        .merge(&crate::anomaly::config::def())
 }
 
 /// Extra keys of sink connectors.

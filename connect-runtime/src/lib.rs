@@ -10,14 +10,17 @@
 //! - [`rest`]: the Kafka Connect-compatible REST API.
 //! - [`standalone`]: `sluice standalone`, wiring it all together.
 
+pub mod anomaly;
 pub mod config;
 pub mod connector_config;
 pub mod converters;
+pub mod correlation;
 pub mod errors;
 mod headers;
 pub mod herder;
 pub mod kafka;
 pub mod logging;
+pub mod metrics;
 pub mod offsets;
 pub mod plugins;
 pub mod registry;

@@ -36,18 +36,47 @@ enum Command {
     },
 }
 
+/// `log.format=json` in the worker file (or `CONNECT_LOG_FORMAT=json`),
+/// read before logging starts; a bad file is reported later, in full.
+fn wants_json_logs(cli: &Cli) -> bool {
+    let Command::Standalone { worker, .. } = &cli.command else {
+        return false;
+    };
+    let mut props = std::fs::read_to_string(worker)
+        .ok()
+        .and_then(|t| sluice_runtime::config::properties::parse(&t).ok())
+        .unwrap_or_default();
+    sluice_runtime::config::env::apply(&mut props, std::env::vars());
+    props
+        .get(sluice_runtime::config::worker::LOG_FORMAT)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("json"))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, reload) = tracing_subscriber::reload::Layer::new(filter);
+    let json = wants_json_logs(&cli);
+    // One JSON object per line, with the current span's fields (connector,
+    // task) and its parents', for log pipelines.
+    let json_layer = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+    });
+    let text_layer = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    });
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
-        )
+        .with(json_layer)
+        .with(text_layer)
         .init();
     let log_levels = Arc::new(LogLevels::new(
         &spec,

@@ -123,11 +123,26 @@ pub async fn run(
         None => None,
     };
     let connector_store = Arc::new(RocksConnectorStore::new(&store));
+    let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);
+    let status = Arc::new(StatusStore::new(id.clone()));
+    {
+        // Rates and flow anomalies, once a second.
+        let (metrics, status) = (metrics.clone(), status.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                metrics.sample(&status);
+            }
+        });
+    }
     let worker = Arc::new(Worker {
         registry: plugins::registry(),
         offsets: Arc::new(store),
-        status: Arc::new(StatusStore::new(id.clone())),
+        status,
         admin: admin.clone(),
+        metrics,
         config,
     });
     let (herder, requests) = StandaloneHerder::new(worker, connector_store);

@@ -32,6 +32,7 @@ pub struct Worker {
     pub offsets: Arc<dyn OffsetStore>,
     pub status: Arc<StatusStore>,
     pub admin: Arc<TopicAdmin>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A running task: signal `stop`, then await `join`.
@@ -225,11 +226,17 @@ impl Worker {
                     value_converter,
                     transforms,
                     errors,
+                    correlation: crate::correlation::Correlation::from_config(
+                        connector_config,
+                        &spec.name,
+                        id,
+                    ),
                     bootstrap: self.config.bootstrap_servers.clone(),
                     producer_props,
                     offsets: self.offsets.clone(),
                     admin: self.admin.clone(),
                     status: self.status.clone(),
+                    metrics: self.metrics.clone(),
                     flush_interval: self.config.offset_flush_interval,
                     flush_timeout: self.config.offset_flush_timeout,
                     stop: spec.stop.clone(),
@@ -249,6 +256,12 @@ impl Worker {
                     value_converter,
                     transforms,
                     errors,
+                    correlation_header: crate::correlation::Correlation::from_config(
+                        connector_config,
+                        &spec.name,
+                        id,
+                    )
+                    .map(|c| c.header().to_string()),
                     bootstrap: self.config.bootstrap_servers.clone(),
                     producer_props,
                     consumer_props: vec![
@@ -259,6 +272,7 @@ impl Worker {
                     topics_regex,
                     admin: self.admin.clone(),
                     status: self.status.clone(),
+                    metrics: self.metrics.clone(),
                     flush_interval: self.config.offset_flush_interval,
                     flush_timeout: self.config.offset_flush_timeout,
                     stop: spec.stop.clone(),

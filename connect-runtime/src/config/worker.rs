@@ -24,6 +24,8 @@ pub const RESTART_ENABLE: &str = "task.restart.enable";
 pub const RESTART_MAX_ATTEMPTS: &str = "task.restart.max.attempts";
 pub const RESTART_INITIAL_BACKOFF: &str = "task.restart.initial.backoff.ms";
 pub const RESTART_MAX_BACKOFF: &str = "task.restart.max.backoff.ms";
+pub const METRICS_WINDOW: &str = "metrics.sample.window.ms";
+pub const LOG_FORMAT: &str = "log.format";
 
 const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 
@@ -35,7 +37,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "rest.port",
     "client.id",
     "connector.client.config.override.policy",
-    "metrics.sample.window.ms",
     "metrics.num.samples",
     "metrics.recording.level",
     "metric.reporters",
@@ -110,6 +111,12 @@ fn def() -> ConfigDef {
         .key(ConfigKey::new(RESTART_MAX_BACKOFF, ConfigType::Long).default_value("60000")
             .importance(Importance::Low).validator(Validator::at_least(0.0))
             .doc("Longest wait between automatic restarts"))
+        .key(ConfigKey::new(METRICS_WINDOW, ConfigType::Long).default_value("30000")
+            .importance(Importance::Low).validator(Validator::at_least(1.0))
+            .doc("The window over which metric averages, maxima and rates are computed, ms"))
+        .key(ConfigKey::new(LOG_FORMAT, ConfigType::String).default_value("text")
+            .importance(Importance::Low).validator(Validator::one_of(&["text", "json"]))
+            .doc("Log line format on stderr: text, or json (one object per line with connector/task fields)"))
 }
 
 /// A REST listener address.
@@ -176,6 +183,10 @@ pub struct WorkerConfig {
     pub originals: BTreeMap<String, String>,
     /// The embedded schema registry, when `schema.registry.embedded=true`.
     pub schema_registry: Option<sluice_schema_registry::RegistryConfig>,
+    /// `metrics.sample.window.ms`.
+    pub metrics_window: Duration,
+    /// `log.format=json`.
+    pub log_json: bool,
 }
 
 impl WorkerConfig {
@@ -272,6 +283,11 @@ impl WorkerConfig {
             producer: parsed.originals_with_prefix("producer."),
             consumer: parsed.originals_with_prefix("consumer."),
             admin: parsed.originals_with_prefix("admin."),
+            metrics_window: ms(METRICS_WINDOW)?,
+            log_json: parsed
+                .string(LOG_FORMAT)
+                .map_err(err)?
+                .eq_ignore_ascii_case("json"),
             schema_registry: embedded_registry(
                 &props,
                 &parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),

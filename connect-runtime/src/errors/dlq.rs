@@ -53,6 +53,8 @@ struct State {
 struct DlqContext {
     state: Arc<State>,
     log: LogContext,
+    stats: Option<crate::metrics::ClientStats>,
+    failures: Option<prometheus::IntCounter>,
 }
 
 impl ClientContext for DlqContext {
@@ -62,12 +64,21 @@ impl ClientContext for DlqContext {
     fn error(&self, error: KafkaError, reason: &str) {
         self.log.error(error, reason);
     }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        if let Some(s) = &self.stats {
+            s.update(&statistics);
+        }
+    }
 }
 
 impl ProducerContext for DlqContext {
     type DeliveryOpaque = usize;
     fn delivery(&self, result: &DeliveryResult<'_>, _: usize) {
         if let Err((e, _)) = result {
+            if let Some(f) = &self.failures {
+                f.inc();
+            }
             self.state
                 .failure
                 .lock()
@@ -103,7 +114,9 @@ impl DlqWriter {
         producer_props: &[BTreeMap<String, String>],
         admin: &TopicAdmin,
         client_id: String,
+        instruments: (crate::metrics::ClientStats, prometheus::IntCounter),
     ) -> ConnectResult<Self> {
+        let (stats, failures) = instruments;
         admin
             .ensure_retrying(topic, 1, replication)
             .await
@@ -121,6 +134,8 @@ impl DlqWriter {
             .create_with_context(DlqContext {
                 state: state.clone(),
                 log: LogContext,
+                stats: Some(stats),
+                failures: Some(failures),
             })
             .map_err(|e| {
                 ConnectError::fatal_from("cannot create the dead letter queue producer", e)

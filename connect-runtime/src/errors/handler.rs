@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::config::{ErrorConfig, MAX_RATE, MAX_RATE_WINDOW_MS};
 use super::context::{DlqRecord, OriginalRecord, StageFailure};
+use crate::metrics::ErrorMetrics;
 
 /// First wait between retries; it doubles up to `errors.retry.delay.max.ms`.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(300);
@@ -27,6 +28,9 @@ pub struct ErrorHandler {
     recent: VecDeque<Instant>,
     /// Errant records tolerated so far (logged, dead-lettered or skipped).
     pub tolerated: u64,
+    metrics: ErrorMetrics,
+    /// The correlation id header, named in error logs.
+    correlation_header: Option<String>,
 }
 
 /// A failure that ended in the task failing.
@@ -35,14 +39,27 @@ pub struct ErrorHandler {
 struct Cause(String);
 
 impl ErrorHandler {
-    pub fn new(config: ErrorConfig, connector: impl Into<String>, task: u32) -> Self {
+    pub fn new(
+        config: ErrorConfig,
+        connector: impl Into<String>,
+        task: u32,
+        metrics: ErrorMetrics,
+    ) -> Self {
         Self {
             config,
             connector: connector.into(),
             task,
             recent: VecDeque::new(),
             tolerated: 0,
+            metrics,
+            correlation_header: None,
         }
+    }
+
+    /// Error logs name each record's correlation id from this header.
+    pub fn with_correlation_header(mut self, header: Option<String>) -> Self {
+        self.correlation_header = header;
+        self
     }
 
     pub fn config(&self) -> &ErrorConfig {
@@ -80,9 +97,11 @@ impl ErrorHandler {
                 .config
                 .retry_timeout
                 .is_none_or(|limit| elapsed + delay <= limit);
+            self.metrics.record_failures.inc();
             if !is_retriable(&err) || !in_time || *stop.borrow() {
                 return Err(err);
             }
+            self.metrics.retries.inc();
             tracing::warn!(
                 attempt,
                 delay_ms = delay.as_millis() as u64,
@@ -108,12 +127,23 @@ impl ErrorHandler {
         failure: &StageFailure,
         original: &OriginalRecord,
     ) -> ConnectResult<Option<DlqRecord>> {
-        let context = format!(
+        let correlation_id = self
+            .correlation_header
+            .as_deref()
+            .and_then(|h| crate::correlation::find(h, &original.headers))
+            .unwrap_or_default();
+        let mut context = format!(
             "Executing stage '{}' with class '{}' failed for the record at {}",
             failure.stage.name(),
             failure.class_name,
             original.describe()
         );
+        if !correlation_id.is_empty() {
+            context.push_str(&format!(" (correlation id {correlation_id})"));
+        }
+        self.metrics.record_failures.inc();
+        self.metrics.record_errors.inc();
+        self.metrics.error_now();
         if !self.config.tolerate_all {
             return Err(ConnectError::fatal_from(
                 "Tolerance exceeded in error handler",
@@ -141,6 +171,7 @@ impl ErrorHandler {
             self.recent.push_back(now);
         }
         self.tolerated += 1;
+        self.metrics.records_skipped.inc();
         let dlq = self.config.dlq_topic.as_deref().map(|topic| {
             DlqRecord::build(
                 topic,
@@ -151,23 +182,40 @@ impl ErrorHandler {
                 self.config.dlq_context_headers,
             )
         });
+        if dlq.is_some() {
+            self.metrics.dlq_requests.inc();
+        }
         if self.config.log_enable {
-            let record = if self.config.log_include_messages {
-                format!(
-                    ", where the record is {{topic='{}', partition={:?}, offset={:?}, timestamp={:?}, key={}, value={}}}",
+            self.metrics.errors_logged.inc();
+            // As Kafka Connect: a source record is shown whole; of a
+            // consumed record only its position (never its key or value).
+            let record = match (&original.source, self.config.log_include_messages) {
+                (_, false) => String::new(),
+                (Some((sp, so)), true) => format!(
+                    ", where source record is = {{topic='{}', kafkaPartition={:?}, sourcePartition={}, sourceOffset={}, timestamp={:?}, key={}, value={}}}",
                     original.topic,
                     original.partition,
-                    original.offset,
+                    serde_json::Value::Object(sp.clone()),
+                    serde_json::Value::Object(so.clone()),
                     original.timestamp,
                     lossy(original.key.as_deref()),
                     lossy(original.value.as_deref()),
-                )
-            } else {
-                String::new()
+                ),
+                (None, true) => format!(
+                    ", where consumed record is {{topic='{}', partition={}, offset={}{}}}",
+                    original.topic,
+                    original.partition.unwrap_or(-1),
+                    original.offset.unwrap_or(-1),
+                    original
+                        .timestamp
+                        .map(|t| format!(", timestamp={t}"))
+                        .unwrap_or_default(),
+                ),
             };
             tracing::error!(
                 stage = failure.stage.name(),
                 class = %failure.class_name,
+                correlation_id = %correlation_id,
                 "Error encountered in task {}-{}. {context}{record}: {}",
                 self.connector,
                 self.task,
@@ -177,6 +225,7 @@ impl ErrorHandler {
             // Never skip a record silently, whatever errors.log.enable says.
             tracing::warn!(
                 stage = failure.stage.name(),
+                correlation_id = %correlation_id,
                 "skipping errant record ({context}; errors.tolerance=all, no dead letter queue): {}",
                 failure.message
             );
@@ -217,7 +266,7 @@ mod tests {
 
     #[test]
     fn tolerance_none_fails_with_stage_position_and_cause() {
-        let mut h = ErrorHandler::new(ErrorConfig::default(), "c", 0);
+        let mut h = ErrorHandler::new(ErrorConfig::default(), "c", 0, ErrorMetrics::detached());
         let e = h.handle(&failure(), &original()).unwrap_err();
         let trace = e.trace();
         assert!(
@@ -236,14 +285,14 @@ mod tests {
             dlq_topic: Some("dlq".into()),
             ..ErrorConfig::default()
         };
-        let mut h = ErrorHandler::new(cfg, "c", 0);
+        let mut h = ErrorHandler::new(cfg, "c", 0, ErrorMetrics::detached());
         let d = h.handle(&failure(), &original()).unwrap().unwrap();
         assert_eq!(d.topic, "dlq");
         let cfg = ErrorConfig {
             tolerate_all: true,
             ..ErrorConfig::default()
         };
-        let mut h = ErrorHandler::new(cfg, "c", 0);
+        let mut h = ErrorHandler::new(cfg, "c", 0, ErrorMetrics::detached());
         assert!(h.handle(&failure(), &original()).unwrap().is_none());
         assert_eq!(h.tolerated, 1);
     }
@@ -255,7 +304,7 @@ mod tests {
             max_rate: Some(2),
             ..ErrorConfig::default()
         };
-        let mut h = ErrorHandler::new(cfg, "c", 0);
+        let mut h = ErrorHandler::new(cfg, "c", 0, ErrorMetrics::detached());
         assert!(h.handle(&failure(), &original()).is_ok());
         assert!(h.handle(&failure(), &original()).is_ok());
         let e = h.handle(&failure(), &original()).unwrap_err();
@@ -273,7 +322,7 @@ mod tests {
             retry_delay_max: Duration::from_millis(300),
             ..ErrorConfig::default()
         };
-        let h = ErrorHandler::new(cfg, "c", 0);
+        let h = ErrorHandler::new(cfg, "c", 0, ErrorMetrics::detached());
         let (_tx, mut stop) = watch::channel(false);
         let mut calls = 0;
         let r: Result<(), &str> = h

@@ -263,8 +263,14 @@ impl StandaloneHerder {
         if let Err(e) = connector.start(resolved, ctx).await {
             tracing::error!(connector = name, error = %e.trace(), "connector failed to start");
             status.set_connector(name, ctype, State::Failed, Some(e.trace()));
+            self.worker.metrics.connector_started(false);
             return false;
         }
+        self.worker.metrics.connector_started(true);
+        self.worker
+            .metrics
+            .flows()
+            .configure(name, ctype, &running.config);
         running.connector = Some(connector);
         status.set_connector(name, ctype, state_of(running.target), None);
         tracing::info!(
@@ -382,6 +388,7 @@ impl StandaloneHerder {
         self.shutdown(name, &mut running).await;
         self.store.remove(name)?;
         self.worker.status.remove(name);
+        self.worker.metrics.flows().remove(name);
         Ok(())
     }
 
@@ -528,6 +535,19 @@ impl StandaloneHerder {
         }
         tracing::info!(connector = name, task = id, "task restarted");
         Ok(())
+    }
+
+    /// Type, class and version of every connector, for `/metrics`.
+    pub async fn metas(&self) -> Vec<crate::metrics::ConnectorMeta> {
+        let map = self.connectors.lock().await;
+        map.iter()
+            .map(|(name, r)| crate::metrics::ConnectorMeta {
+                name: name.clone(),
+                connector_type: r.plugin.connector_type().as_str(),
+                class: r.plugin.class_name.to_string(),
+                version: r.plugin.version.to_string(),
+            })
+            .collect()
     }
 
     /// A connector's config, tasks and type.

@@ -127,4 +127,9 @@ impl TopicAdmin {
     pub fn cluster_id(&self) -> Option<String> {
         self.client.inner().fetch_cluster_id(Duration::from_secs(5))
     }
+
+    /// Whether the brokers answer a metadata request within `timeout`.
+    pub fn reachable(&self, timeout: Duration) -> bool {
+        self.client.inner().fetch_cluster_id(timeout).is_some()
+    }
 }

@@ -34,6 +34,8 @@ impl ClientContext for LogContext {
     fn error(&self, error: KafkaError, reason: &str) {
         tracing::warn!(target: "librdkafka", %error, "{reason}");
     }
+
+    fn stats(&self, _statistics: rdkafka::Statistics) {}
 }
 
 /// Producer defaults: Kafka Connect's (acks=all, one request in flight so
@@ -49,6 +51,7 @@ pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("queue.buffering.max.messages", "100000"),
     ("queue.buffering.max.kbytes", "65536"),
     ("compression.type", "none"),
+    ("statistics.interval.ms", "5000"),
 ];
 
 /// Consumer defaults for sink tasks: Kafka Connect's (earliest, no auto
@@ -61,6 +64,7 @@ pub const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("queued.min.messages", "10000"),
     ("topic.metadata.refresh.interval.ms", "10000"),
     ("enable.partition.eof", "false"),
+    ("statistics.interval.ms", "5000"),
 ];
 
 /// Builds a client config from layers; later layers win.

@@ -234,18 +234,75 @@ pub(crate) async fn patch_config(
     Ok(Json(s.herder.patch_connector(&name, changes).await?.into()))
 }
 
-/// `GET /health`: Kafka Connect's `{"status","message"}`.
+/// `GET /health` (and `/health/ready`): Kafka Connect's KIP-1017 shape.
+/// 503 `starting` until startup completed; 500 `unhealthy` when the
+/// brokers do not answer, the herder does not respond, or a running task
+/// stopped making progress; else 200 `healthy`.
 pub(crate) async fn health(State(s): State<Arc<RestState>>) -> Response {
-    if s.started.load(std::sync::atomic::Ordering::Acquire) {
-        Json(serde_json::json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
-            .into_response()
-    } else {
-        (
+    if !s.started.load(std::sync::atomic::Ordering::Acquire) {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({"status": "starting", "message": "Worker is still starting up."})),
         )
-            .into_response()
+            .into_response();
     }
+    let unhealthy = |message: String| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({"status": "unhealthy", "message": message})),
+        )
+            .into_response()
+    };
+    let worker = s.herder.worker().clone();
+    if tokio::time::timeout(std::time::Duration::from_secs(10), s.herder.metas())
+        .await
+        .is_err()
+    {
+        return unhealthy("Worker was unable to handle this request and may be unable to handle other requests (the herder did not respond within 10 s).".into());
+    }
+    let admin = worker.admin.clone();
+    let reachable =
+        tokio::task::spawn_blocking(move || admin.reachable(std::time::Duration::from_secs(3)))
+            .await
+            .unwrap_or(false);
+    if !reachable {
+        return unhealthy(format!(
+            "Worker cannot reach Kafka at {} (no metadata answer within 3 s).",
+            worker.config.bootstrap_servers
+        ));
+    }
+    let limit = worker.config.offset_flush_interval * 3 + std::time::Duration::from_secs(60);
+    let stuck = worker.metrics.stuck_tasks(&worker.status, limit);
+    if !stuck.is_empty() {
+        return unhealthy(format!(
+            "Tasks stopped making progress (no loop turn for {} s): {}",
+            limit.as_secs(),
+            stuck.join(", ")
+        ));
+    }
+    Json(serde_json::json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
+        .into_response()
+}
+
+/// `GET /health/live`: the process answers HTTP (a Kubernetes liveness
+/// probe); readiness is `/health/ready`, the same as `/health`.
+pub(crate) async fn live() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "live"}))
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub(crate) async fn metrics(State(s): State<Arc<RestState>>) -> Response {
+    let worker = s.herder.worker().clone();
+    let metas = s.herder.metas().await;
+    let body = worker.metrics.render(&worker.status, &metas);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
 }
 
 pub(crate) async fn delete_connector(
@@ -259,11 +316,28 @@ pub(crate) async fn delete_connector(
 pub(crate) async fn connector_status(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
-) -> Result<Json<ConnectorStatus>, ApiError> {
-    s.herder
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let status: ConnectorStatus = s
+        .herder
         .status(&name)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))
+        .ok_or_else(|| ApiError::not_found(format!("No status found for connector {name}")))?;
+    let mut v = serde_json::to_value(status).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("cannot render the status: {e}"),
+        )
+    })?;
+    // An extra field (Kafka Connect clients ignore it) while any flow
+    // anomaly is active, so a healthy connector's status keeps Kafka
+    // Connect's exact shape.
+    if let (Some(anomalies), Some(obj)) = (
+        s.herder.worker().metrics.flows().active(&name),
+        v.as_object_mut(),
+    ) && !anomalies.is_empty()
+    {
+        obj.insert("anomalies".into(), serde_json::Value::Array(anomalies));
+    }
+    Ok(Json(v))
 }
 
 #[derive(Debug, Serialize)]

@@ -87,6 +87,9 @@ pub fn app(state: Arc<RestState>) -> Router {
             put(plugins::validate_config),
         )
         .route("/health", get(handlers::health))
+        .route("/health/ready", get(handlers::health))
+        .route("/health/live", get(handlers::live))
+        .route("/metrics", get(handlers::metrics))
         .route("/openapi.json", get(openapi::openapi))
         .route("/admin/loggers", get(loggers::all))
         .route(
@@ -139,6 +142,7 @@ mod tests {
             offsets: Arc::new(MemoryOffsetStore::default()),
             status,
             admin,
+            metrics: crate::metrics::Metrics::new("w:8083", std::time::Duration::from_secs(30)),
         });
         let (herder, _rx) = crate::herder::StandaloneHerder::new(
             worker,
@@ -360,10 +364,25 @@ mod tests {
 
     #[tokio::test]
     async fn health_and_plugin_config() {
+        // No broker answers: started, but unhealthy (KIP-1017 shape).
         let (code, json) = get("/health").await;
         assert_eq!(
             (code, json["status"].clone()),
-            (StatusCode::OK, serde_json::json!("healthy"))
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!("unhealthy")
+            )
+        );
+        assert!(
+            json["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("cannot reach Kafka at")),
+            "{json}"
+        );
+        let (code, json) = get("/health/live").await;
+        assert_eq!(
+            (code, json["status"].clone()),
+            (StatusCode::OK, serde_json::json!("live"))
         );
         let (code, json) = get("/connector-plugins/FileStreamSource/config").await;
         assert_eq!(code, StatusCode::OK);
@@ -400,7 +419,13 @@ mod tests {
         // Kafka Connect's groups, in its order.
         assert_eq!(
             json["groups"],
-            serde_json::json!(["Common", "Transforms", "Predicates", "Error Handling"])
+            serde_json::json!([
+                "Common",
+                "Transforms",
+                "Predicates",
+                "Error Handling",
+                "Anomaly Detection"
+            ])
         );
         let entry = |n: &str| {
             json["configs"]

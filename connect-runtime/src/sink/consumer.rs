@@ -24,6 +24,7 @@ pub(crate) enum RebalanceEvent {
 pub(crate) struct SinkConsumerContext {
     pub(crate) events: UnboundedSender<RebalanceEvent>,
     pub(crate) log: LogContext,
+    pub(crate) stats: Option<crate::metrics::ClientStats>,
 }
 
 pub(crate) fn partitions(tpl: &TopicPartitionList) -> BTreeSet<TopicPartition> {
@@ -40,6 +41,12 @@ impl ClientContext for SinkConsumerContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         self.log.error(error, reason);
+    }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        if let Some(s) = &self.stats {
+            s.update(&statistics);
+        }
     }
 }
 

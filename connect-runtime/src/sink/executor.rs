@@ -33,6 +33,8 @@ pub struct SinkTaskParams {
     pub value_converter: TaskConverter,
     pub transforms: TransformChain,
     pub errors: ErrorConfig,
+    /// The correlation id header, named in error logs.
+    pub correlation_header: Option<String>,
     pub bootstrap: String,
     /// Worker `consumer.*` then connector `consumer.override.*` settings.
     pub consumer_props: Vec<BTreeMap<String, String>>,
@@ -43,6 +45,7 @@ pub struct SinkTaskParams {
     pub topics_regex: Option<String>,
     pub admin: Arc<TopicAdmin>,
     pub status: Arc<StatusStore>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub flush_interval: Duration,
     /// How long a commit waits for dead letter queue acknowledgements.
     pub flush_timeout: Duration,
@@ -99,6 +102,9 @@ struct Loop {
     reporter: ErrantRecordReporter,
     flush_timeout: Duration,
     stop: watch::Receiver<bool>,
+    tm: crate::metrics::SinkTaskMetrics,
+    /// Records put since the last commit.
+    uncommitted: i64,
 }
 
 async fn run(p: SinkTaskParams) -> ConnectResult<()> {
@@ -112,6 +118,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         value_converter,
         transforms,
         errors,
+        correlation_header,
         bootstrap,
         consumer_props,
         producer_props,
@@ -119,11 +126,13 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         topics_regex,
         admin,
         status,
+        metrics,
         flush_interval,
         flush_timeout,
         mut stop,
         mut paused,
     } = p;
+    let error_metrics = metrics.errors(&connector, task_id);
     let dlq = match &errors.dlq_topic {
         Some(topic) => Some(
             DlqWriter::start(
@@ -133,6 +142,10 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
                 &producer_props,
                 &admin,
                 format!("connector-dlq-producer-{connector}-{task_id}"),
+                (
+                    metrics.client(&connector, task_id, "dlq-producer"),
+                    error_metrics.dlq_failures.clone(),
+                ),
             )
             .await?,
         ),
@@ -150,6 +163,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         .create_with_context(SinkConsumerContext {
             events: tx,
             log: LogContext,
+            stats: Some(metrics.client(&connector, task_id, "consumer")),
         })
         .map_err(|e| {
             ConnectError::fatal_from(
@@ -175,6 +189,15 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
     })?;
 
     let reporter = ErrantRecordReporter::new();
+    let consumer = Arc::new(consumer);
+    tokio::spawn(super::lag::probe(
+        consumer.clone(),
+        metrics.families().sink.lag.clone(),
+        connector.clone(),
+        task_id.to_string(),
+        flush_interval.clamp(Duration::from_millis(200), Duration::from_secs(5)),
+        stop.clone(),
+    ));
     let mut l = Loop {
         task,
         input: Input {
@@ -182,6 +205,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
             pipeline: Pipeline {
                 key_converter,
                 value_converter,
+                keep_originals: errors.tolerate_all && errors.dlq_topic.is_some(),
                 transforms,
                 retries: errors.retry_timeout != Some(Duration::ZERO),
             },
@@ -196,13 +220,20 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         status: status.clone(),
         task_paused: BTreeSet::new(),
         connector_class,
-        handler: ErrorHandler::new(errors, connector.clone(), task_id),
+        handler: ErrorHandler::new(errors, connector.clone(), task_id, error_metrics)
+            .with_correlation_header(correlation_header),
+        tm: metrics.sink_task(&connector, task_id),
+        uncommitted: 0,
         dlq,
         reporter,
         flush_timeout,
         stop: stop.clone(),
     };
-    l.task.start(config, l.ctx.clone()).await?;
+    if let Err(e) = l.task.start(config, l.ctx.clone()).await {
+        metrics.task_started(false);
+        return Err(e);
+    }
+    metrics.task_started(true);
     let task_state = |p: bool| if p { State::Paused } else { State::Running };
     status.set_task(&connector, task_id, task_state(*paused.borrow()), None);
     tracing::info!(topics = %refs.join(","), "sink task started");
@@ -281,6 +312,7 @@ impl Loop {
                     if self.paused {
                         self.set_partitions_paused(true)?;
                     }
+                    self.tm.partitions(self.assigned.len());
                     tracing::info!(partitions = ?new, "partitions assigned");
                     self.task.open(&new).await?;
                 }
@@ -296,6 +328,7 @@ impl Loop {
                         self.last_committed.remove(p);
                     }
                     self.ctx.set_assignment(self.assigned.clone());
+                    self.tm.partitions(self.assigned.len());
                     tracing::info!(partitions = ?gone, "partitions revoked");
                     self.task.close(&gone).await?;
                 }
@@ -318,14 +351,22 @@ impl Loop {
             positions,
             errant,
             retry,
+            consumed,
+            originals,
         } = batch;
+        self.tm.read(consumed);
         for (failure, original) in &errant {
-            self.errant(failure, original).await?;
+            if let Err(e) = self.errant(failure, original).await {
+                if *stop.borrow() {
+                    return Ok(()); // stopping: nothing of this batch is committed
+                }
+                return Err(e);
+            }
         }
         if !self.put(&records, stop).await? {
             return Ok(()); // stopped while retrying
         }
-        self.handle_reports().await?;
+        self.handle_reports(&originals).await?;
         for (tp, off) in positions {
             self.current.insert(tp, off);
         }
@@ -365,7 +406,7 @@ impl Loop {
                 if !self.put(std::slice::from_ref(&record), stop).await? {
                     return Ok(());
                 }
-                self.handle_reports().await?;
+                self.handle_reports(std::slice::from_ref(&original)).await?;
             }
             Ok(None) => {}
             Err(Failed::Retriable(f) | Failed::Errant(f)) => self.errant(&f, &original).await?,
@@ -397,14 +438,29 @@ impl Loop {
         Ok(())
     }
 
-    /// Records the task reported through its errant record reporter.
-    async fn handle_reports(&mut self) -> ConnectResult<()> {
+    /// Records the task reported through its errant record reporter: the
+    /// DLQ gets the consumed bytes when `originals` has them (matched by
+    /// partition and offset, which transforms cannot change), else the
+    /// record re-serialized, as Kafka Connect does.
+    async fn handle_reports(&mut self, originals: &[OriginalRecord]) -> ConnectResult<()> {
         for report in self.reporter.take() {
-            let original = reserialize(
-                &report.record,
-                &self.input.pipeline.key_converter,
-                &self.input.pipeline.value_converter,
-            );
+            let r = &report.record;
+            let same_place = |o: &&OriginalRecord| {
+                o.partition == Some(r.kafka_partition) && o.offset == Some(r.kafka_offset)
+            };
+            let kept = originals
+                .iter()
+                .filter(same_place)
+                .find(|o| o.topic == r.topic)
+                .or_else(|| originals.iter().find(same_place));
+            let original = match kept {
+                Some(o) => o.clone(),
+                None => reserialize(
+                    r,
+                    &self.input.pipeline.key_converter,
+                    &self.input.pipeline.value_converter,
+                ),
+            };
             let failure = StageFailure {
                 stage: Stage::TaskPut,
                 class_name: self.connector_class.to_string(),
@@ -428,9 +484,15 @@ impl Loop {
             return Ok(true);
         }
         let mut backoff = Duration::from_millis(100);
+        let started = std::time::Instant::now();
         loop {
             match self.task.put(records).await {
-                Ok(()) => return Ok(true),
+                Ok(()) => {
+                    self.uncommitted += records.len() as i64;
+                    self.tm
+                        .put(records.len(), started.elapsed(), self.uncommitted);
+                    return Ok(true);
+                }
                 Err(e) if e.is_retriable() => {
                     tracing::warn!(error = %e.trace(), backoff_ms = backoff.as_millis() as u64, "retriable error from put; retrying the same batch");
                     tokio::select! {
@@ -520,12 +582,23 @@ impl Loop {
     /// default) and commits exactly that for the partitions still owned.
     async fn commit(&mut self, mode: CommitMode) -> ConnectResult<()> {
         if self.current.is_empty() || self.current == self.last_committed {
+            self.tm.commit_skipped();
             return Ok(());
         }
+        let started = std::time::Instant::now();
+        let result = self.commit_now(mode).await;
+        self.tm.committed(started.elapsed(), result.is_ok());
+        if result.is_ok() {
+            self.uncommitted = 0;
+        }
+        result
+    }
+
+    async fn commit_now(&mut self, mode: CommitMode) -> ConnectResult<()> {
         let committable = self.task.pre_commit(self.current.clone()).await?;
         // Records reported during the flush, and every DLQ record so far,
         // must be handled before an offset past them is committed.
-        self.handle_reports().await?;
+        self.handle_reports(&[]).await?;
         if let Some(dlq) = &self.dlq {
             dlq.flush(self.flush_timeout).await?;
         }

@@ -41,6 +41,11 @@ pub(super) struct Batch {
     /// A record whose conversion failed with a retriable error; the batch
     /// stops before it so order is kept. Its position is not in `positions`.
     pub retry: Option<Retry>,
+    /// Records consumed (put, filtered, errant or retried).
+    pub consumed: usize,
+    /// The consumed bytes of `records`, kept only with a dead letter queue,
+    /// for records the task reports from `put`.
+    pub originals: Vec<OriginalRecord>,
 }
 
 impl Batch {
@@ -137,7 +142,7 @@ pub(super) enum Failed {
 /// The consuming side, kept apart from the task so a pending `recv` can
 /// be held across an await.
 pub(super) struct Input {
-    pub consumer: TaskConsumer,
+    pub consumer: std::sync::Arc<TaskConsumer>,
     pub pipeline: Pipeline,
 }
 
@@ -148,6 +153,8 @@ pub(super) struct Pipeline {
     pub transforms: TransformChain,
     /// `errors.retry.timeout` is not 0: retriable failures are retried.
     pub retries: bool,
+    /// Keep the consumed bytes of put records (a DLQ is configured).
+    pub keep_originals: bool,
 }
 
 fn conversion_failure(stage: Stage, class: &'static str, e: &ConvertError) -> StageFailure {
@@ -169,7 +176,9 @@ impl Input {
             ..Batch::default()
         };
         self.pipeline.push(first, &mut batch);
-        while batch.records.len() < MAX_BATCH && batch.retry.is_none() {
+        // Every consumed record counts, put or not, so a run of filtered or
+        // errant records cannot grow a batch without bound.
+        while batch.consumed < MAX_BATCH && batch.retry.is_none() {
             match self.consumer.recv().now_or_never() {
                 Some(m) => self.pipeline.push(m, &mut batch),
                 None => break,
@@ -188,9 +197,15 @@ impl Pipeline {
                 return;
             }
         };
+        batch.consumed += 1;
         let mut parts = raw(&m);
         match self.make_record(&mut parts) {
-            Ok(Some(r)) => batch.records.push(r),
+            Ok(Some(r)) => {
+                if self.keep_originals {
+                    batch.originals.push(raw(&m).original());
+                }
+                batch.records.push(r);
+            }
             Ok(None) => {}
             // The headers were moved out of `parts`: take the original
             // record from the message again.

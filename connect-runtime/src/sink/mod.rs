@@ -5,5 +5,6 @@
 mod consumer;
 mod executor;
 mod input;
+mod lag;
 
 pub use executor::{SinkTaskParams, run_sink_task};

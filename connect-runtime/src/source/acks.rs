@@ -31,6 +31,8 @@ struct Inner {
     first_id: u64,
     batches: VecDeque<Batch>,
     failure: Option<String>,
+    /// Records acknowledged so far.
+    acked: u64,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +71,7 @@ impl AckTracker {
             g.failure.get_or_insert(e);
             return;
         }
+        g.acked += 1;
         let idx = id.wrapping_sub(g.first_id) as usize;
         if let Some(b) = g.batches.get_mut(idx) {
             b.outstanding -= 1;
@@ -102,6 +105,11 @@ impl AckTracker {
             .sum()
     }
 
+    /// Records acknowledged since the tracker was made.
+    pub(crate) fn acked(&self) -> u64 {
+        self.lock().acked
+    }
+
     /// The first delivery failure, if any.
     pub(crate) fn failure(&self) -> Option<String> {
         self.lock().failure.clone()
@@ -114,6 +122,7 @@ impl AckTracker {
 pub(crate) struct AckContext {
     pub(crate) tracker: Arc<AckTracker>,
     pub(crate) log: crate::kafka::LogContext,
+    pub(crate) stats: Option<crate::metrics::ClientStats>,
 }
 
 impl ClientContext for AckContext {
@@ -123,6 +132,12 @@ impl ClientContext for AckContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         self.log.error(error, reason);
+    }
+
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        if let Some(s) = &self.stats {
+            s.update(&statistics);
+        }
     }
 }
 

@@ -31,12 +31,15 @@ pub struct SourceTaskParams {
     pub value_converter: TaskConverter,
     pub transforms: TransformChain,
     pub errors: ErrorConfig,
+    /// Gives records a correlation id header (`None`: off).
+    pub correlation: Option<crate::correlation::Correlation>,
     pub bootstrap: String,
     /// Worker `producer.*` then connector `producer.override.*` settings.
     pub producer_props: Vec<BTreeMap<String, String>>,
     pub offsets: Arc<dyn OffsetStore>,
     pub admin: Arc<TopicAdmin>,
     pub status: Arc<StatusStore>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub flush_interval: Duration,
     pub flush_timeout: Duration,
     pub stop: watch::Receiver<bool>,
@@ -63,6 +66,7 @@ struct Sender {
     value_converter: TaskConverter,
     transforms: TransformChain,
     handler: ErrorHandler,
+    correlation: Option<crate::correlation::Correlation>,
     /// Clone polled records before transforming them, so a failed one can
     /// go to the dead letter queue as it was polled.
     keep_originals: bool,
@@ -105,16 +109,19 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         value_converter,
         transforms,
         errors,
+        correlation,
         bootstrap,
         producer_props,
         offsets,
         admin,
         status,
+        metrics,
         flush_interval,
         flush_timeout,
         mut stop,
         mut paused,
     } = p;
+    let mut tm = metrics.source_task(&connector, task_id);
     let tracker = Arc::new(AckTracker::default());
     let layers: Vec<&BTreeMap<String, String>> = producer_props.iter().collect();
     let mut cfg = client_config(&bootstrap, &layers, PRODUCER_DEFAULTS);
@@ -126,6 +133,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         .create_with_context(AckContext {
             tracker: tracker.clone(),
             log: LogContext,
+            stats: Some(metrics.client(&connector, task_id, "producer")),
         })
         .map_err(|e| {
             ConnectError::fatal_from(
@@ -158,7 +166,14 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         value_converter,
         keep_originals: errors.tolerate_all && errors.dlq_topic.is_some() && !transforms.is_empty(),
         transforms,
-        handler: ErrorHandler::new(errors, connector.clone(), task_id),
+        handler: ErrorHandler::new(
+            errors,
+            connector.clone(),
+            task_id,
+            metrics.errors(&connector, task_id),
+        )
+        .with_correlation_header(correlation.as_ref().map(|c| c.header().to_string())),
+        correlation,
         admin,
         offsets: offsets.clone(),
         status: status.clone(),
@@ -172,7 +187,11 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         offsets,
         connector.clone(),
     )));
-    task.start(config, ctx).await?;
+    if let Err(e) = task.start(config, ctx).await {
+        metrics.task_started(false);
+        return Err(e);
+    }
+    metrics.task_started(true);
     let task_state = |p: bool| if p { State::Paused } else { State::Running };
     status.set_task(&connector, task_id, task_state(*paused.borrow()), None);
     tracing::info!("source task started");
@@ -201,14 +220,24 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
                 tracing::info!(paused = p, "task target state changed");
             }
             _ = tick.tick() => {
-                if let Err(e) = sender.commit(&mut *task).await {
+                let started = std::time::Instant::now();
+                let committed = sender.commit(&mut *task).await;
+                tm.committed(started.elapsed(), committed.is_ok());
+                tm.acknowledged(sender.tracker.acked(), sender.tracker.in_flight());
+                if let Err(e) = committed {
                     tracing::warn!(error = %e.trace(), "offset commit failed; will retry at the next interval");
                 }
             }
             polled = task.poll(), if !is_paused => match polled {
                 Ok(records) => {
                     backoff = Duration::from_millis(100);
-                    if let Err(e) = sender.send(records).await {
+                    let (n, started) = (records.len(), std::time::Instant::now());
+                    let sent = sender.send(records).await;
+                    if n > 0 {
+                        tm.polled(n, started.elapsed());
+                    }
+                    tm.acknowledged(sender.tracker.acked(), sender.tracker.in_flight());
+                    if let Err(e) = sent {
                         break Err(e);
                     }
                 }
@@ -259,6 +288,9 @@ impl Sender {
         // Topic checks once per run of records to the same topic, not per record.
         let mut checked_topic: Option<String> = None;
         for (i, mut record) in records.into_iter().enumerate() {
+            if let Some(c) = &mut self.correlation {
+                c.ensure(&mut record.headers);
+            }
             let original = self.keep_originals.then(|| record.clone());
             let step = match self.transforms.apply(&mut record) {
                 Ok(true) => Ok(true),
@@ -283,6 +315,11 @@ impl Sender {
                         Err(e) => Err(e),
                         Ok(()) => match self.convert(&record).await {
                             Ok(c) => self.produce_record(id, &record, &c, i).await.map(|()| 1),
+                            // Retries cut short by a stop: not errant, just
+                            // not sent, and its offset is not committed.
+                            Err(_) if *self.stop.borrow() => {
+                                Err(ConnectError::retriable("stopping"))
+                            }
                             Err(failure) => {
                                 self.errant(id, &failure, original.as_ref(), &record).await
                             }

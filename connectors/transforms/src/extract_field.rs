@@ -88,7 +88,7 @@ impl Transformation for ExtractField {
         }
         let field_schema = self
             .path
-            .field_from(schema)
+            .field_from(schema)?
             .ok_or_else(|| DataError::new(format!("Unknown field: {}", self.original)))?
             .schema
             .clone();

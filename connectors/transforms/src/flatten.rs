@@ -151,26 +151,37 @@ fn flatten_values(
     Ok(())
 }
 
+/// Pushes the flattened entries of a map onto `out`, without merging equal
+/// names; returns whether a nested map was flattened (the only way two
+/// names can be equal: `a.b` next to `a` holding `b`).
 fn flatten_map(
     delimiter: &str,
     entries: map::Entries,
     prefix: &str,
     out: &mut map::Entries,
-) -> Result<(), DataError> {
+) -> Result<bool, DataError> {
+    let mut nested_any = false;
     for (k, v) in entries {
-        let name = field_name(delimiter, prefix, map::key_str(&k, PURPOSE)?);
+        let key = map::key_str(&k, PURPOSE)?;
         match v {
-            Value::Map(nested) => flatten_map(delimiter, nested, &name, out)?,
+            Value::Map(nested) => {
+                nested_any = true;
+                let name = field_name(delimiter, prefix, key);
+                flatten_map(delimiter, nested, &name, out)?;
+            }
             Value::Struct(_) => {
                 return Err(DataError::new(format!(
-                    "Flatten transformation does not support class {} for record without schemas (for field {name}).",
-                    java::class_name(&v)
+                    "Flatten transformation does not support class {} for record without schemas (for field {}).",
+                    java::class_name(&v),
+                    field_name(delimiter, prefix, key)
                 )));
             }
-            other => map::put(out, &name, other),
+            // At the top level the key is the name: reuse it.
+            other if prefix.is_empty() => out.push((k, other)),
+            other => out.push((Value::String(field_name(delimiter, prefix, key)), other)),
         }
     }
-    Ok(())
+    Ok(nested_any)
 }
 
 impl Transformation for Flatten {
@@ -201,7 +212,12 @@ impl Transformation for Flatten {
         let Some(schema) = schema_slot else {
             let entries = requirements::take_map(value_slot, PURPOSE)?;
             let mut out = Vec::with_capacity(entries.len());
-            flatten_map(&self.delimiter, entries, "", &mut out)?;
+            if flatten_map(&self.delimiter, entries, "", &mut out)? {
+                // Kafka Connect `put`s each entry in turn: a later one
+                // replaces the value of an earlier one with the same name,
+                // in its place.
+                map::dedup(&mut out);
+            }
             *value_slot = Value::Map(out);
             return Ok(true);
         };

@@ -4,6 +4,8 @@
 //! to the field's type (numbers and strings only). Null fields stay null;
 //! a null key or value is an error, as in Kafka Connect.
 
+use std::collections::HashSet;
+
 use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
 use sluice_connect_api::schema::logical::{Decimal, LogicalType, decimal_scale};
 use sluice_connect_api::schema::{DataError, Schema, Struct, Value};
@@ -25,7 +27,10 @@ const PURPOSE: &str = "mask fields";
 #[derive(Debug)]
 pub struct MaskField {
     side: Side,
+    /// In configured order: schemaless values are masked in this order.
     fields: Vec<String>,
+    /// The same names, to look struct fields up.
+    field_set: HashSet<String>,
     replacement: Option<String>,
     replace_null_with_default: bool,
 }
@@ -35,6 +40,7 @@ impl MaskField {
         Self {
             side,
             fields: Vec::new(),
+            field_set: HashSet::new(),
             replacement: None,
             replace_null_with_default: true,
         }
@@ -166,6 +172,7 @@ impl Transformation for MaskField {
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
         let parsed = self.config_def().parse(config)?;
         self.fields = parsed.list(FIELDS)?;
+        self.field_set = self.fields.iter().cloned().collect();
         self.replacement = match config.get(REPLACEMENT).map(|r| r.trim()) {
             None => None,
             Some("") => return Err(error(REPLACEMENT, "", "String must be non-empty")),
@@ -201,7 +208,7 @@ impl Transformation for MaskField {
         let mut result = Ok(true);
         for (f, v) in schema.fields.iter().zip(values.iter_mut()) {
             fill_default(v, &f.schema, self.replace_null_with_default);
-            if self.fields.contains(&f.name) {
+            if self.field_set.contains(&f.name) {
                 match self.masked(Some(&f.schema), v) {
                     Ok(masked) => *v = masked,
                     Err(e) => {

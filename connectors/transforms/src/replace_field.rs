@@ -109,6 +109,9 @@ impl ReplaceField {
         let entries = requirements::take_map(value, PURPOSE)?;
         let mut out: map::Entries = Vec::with_capacity(entries.len());
         let mut failure = None;
+        // Only a rename can give two kept entries the same name (the input's
+        // keys are distinct, as in a Java `Map`).
+        let mut renamed_any = false;
         for (k, v) in entries {
             let name = match map::key_str(&k, PURPOSE) {
                 Ok(name) => name,
@@ -118,9 +121,19 @@ impl ReplaceField {
                 }
             };
             if self.selection.keep(name) {
-                let renamed = self.selection.renamed(name).to_string();
-                map::put(&mut out, &renamed, v);
+                match self.selection.renames.get(name) {
+                    Some(renamed) => {
+                        renamed_any = true;
+                        out.push((Value::String(renamed.clone()), v));
+                    }
+                    None => out.push((k, v)),
+                }
             }
+        }
+        if renamed_any {
+            // Kafka Connect `put`s each entry in turn: a later one replaces
+            // the value of an earlier one with the same name, in its place.
+            map::dedup(&mut out);
         }
         *value = Value::Map(out);
         failure.map_or(Ok(()), Err)

@@ -111,9 +111,68 @@ fn unknown_field_with_schema_fails() {
     let mut t = configured(ExtractField::key(), &[("field", "nonexistent")]);
     let msg = apply_error(&mut t, sink(Some(schema.clone()), key(), None, Value::Null));
     assert_eq!(msg, "Unknown field: nonexistent");
+    let foo = SchemaBuilder::struct_()
+        .field("foo", Schema::int32())
+        .build();
+    let nested = SchemaBuilder::struct_().field("magic", foo.clone()).build();
+    let inner = struct_of(&foo, &[("foo", Value::Int32(42))]);
+    let nested_key = struct_of(&nested, &[("magic", Value::Struct(inner))]);
     let mut t = v2("magic.nonexistent");
-    let msg = apply_error(&mut t, sink(Some(schema.clone()), key(), None, Value::Null));
+    let msg = apply_error(
+        &mut t,
+        sink(Some(nested), Value::Struct(nested_key), None, Value::Null),
+    );
     assert_eq!(msg, "Unknown field: magic.nonexistent");
+}
+
+/// Kafka Connect looks the field up in the schema first, and
+/// `Schema.field` on a schema that is not a struct throws.
+#[test]
+fn step_into_non_struct_schema_fails() {
+    let schema = SchemaBuilder::struct_()
+        .field("magic", Schema::int32())
+        .field(
+            "map",
+            SchemaBuilder::map(Schema::string(), Schema::int32())
+                .optional()
+                .build(),
+        )
+        .optional()
+        .build();
+    let key = || Value::Struct(struct_of(&schema, &[("magic", Value::Int32(42))]));
+    for path in ["magic.nonexistent", "magic.foo.bar", "map.foo"] {
+        let mut t = v2(path);
+        let msg = apply_error(&mut t, sink(Some(schema.clone()), key(), None, Value::Null));
+        assert_eq!(msg, "Cannot look up fields on non-struct type", "{path}");
+        // Also with a null key: the schema alone decides.
+        let msg = apply_error(
+            &mut t,
+            sink(Some(schema.clone()), Value::Null, None, Value::Null),
+        );
+        assert_eq!(msg, "Cannot look up fields on non-struct type", "{path}");
+    }
+    // A null key whose schema is not a struct.
+    let mut t = configured(ExtractField::key(), &[("field", "magic")]);
+    let msg = apply_error(
+        &mut t,
+        sink(
+            Some(Schema::optional_int32()),
+            Value::Null,
+            None,
+            Value::Null,
+        ),
+    );
+    assert_eq!(msg, "Cannot look up fields on non-struct type");
+}
+
+#[test]
+fn schemaless_step_into_non_map_fails() {
+    let mut t = v2("magic.foo");
+    let key = map_of(&[("magic", Value::Int32(42))]);
+    assert_eq!(
+        apply_error(&mut t, sink(None, key, None, Value::Null)),
+        "Only Map objects supported in absence of schema for [nested field access], found: java.lang.Integer"
+    );
 }
 
 #[test]

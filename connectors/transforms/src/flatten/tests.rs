@@ -304,3 +304,64 @@ fn name_clash_fails() {
         "Cannot create field because of field name duplication a.b"
     );
 }
+
+/// Kafka Connect's schemaless result: every leaf `put` in turn into an
+/// empty map (a later name replaces the value of an earlier equal one, in
+/// its place). The reference for the one-pass version.
+fn put_each_flattened(prefix: &str, entries: &[(Value, Value)], out: &mut map::Entries) {
+    for (k, v) in entries {
+        let Value::String(k) = k else {
+            panic!("string keys only")
+        };
+        let name = field_name(".", prefix, k);
+        match v {
+            Value::Map(nested) => put_each_flattened(&name, nested, out),
+            other => map::put(out, &name, other.clone()),
+        }
+    }
+}
+
+#[test]
+fn schemaless_large_map_with_clashing_names() {
+    let mut t = configured(Flatten::value(), &[]);
+    let nested = |n: i64| map::from_pairs((0..n).map(|j| (format!("m{j}"), Value::Int64(j))));
+    let mut pairs: Vec<(String, Value)> = vec![("a.b".to_string(), Value::Int32(1))];
+    pairs.extend((0..1_000).map(|i| (format!("k{i}"), Value::Int32(i))));
+    pairs.push(("n".to_string(), nested(1_000)));
+    // Clashes: `a` holding `b` after `a.b`; `n.m7` after `n` holding `m7`;
+    // a deeper `x` -> `y` -> `z` after `x.y.z`.
+    pairs.push(("a".to_string(), map_of(&[("b", Value::Int32(2))])));
+    pairs.push(("n.m7".to_string(), Value::Int32(99)));
+    pairs.push(("x.y.z".to_string(), Value::Int32(3)));
+    pairs.push((
+        "x".to_string(),
+        map_of(&[
+            ("y.z", Value::Int32(4)),
+            ("y", map_of(&[("z", Value::Int32(5))])),
+        ]),
+    ));
+    let input = map::from_pairs(pairs);
+    let Value::Map(input_entries) = &input else {
+        unreachable!()
+    };
+    let mut expected = Vec::new();
+    put_each_flattened("", input_entries, &mut expected);
+    let r = apply(&mut t, source_value(None, input));
+    assert_eq!(r.value, Value::Map(expected));
+    let Value::Map(entries) = &r.value else {
+        panic!("not a map")
+    };
+    // 1 + 1,000 + 1,000 + x.y.z; the clashing ones merged.
+    assert_eq!(entries.len(), 2_002);
+    assert_eq!(entries[0], (Value::from("a.b"), Value::Int32(2)));
+    assert_eq!(entries[1_001 + 7], (Value::from("n.m7"), Value::Int32(99)));
+    assert_eq!(entries[2_001], (Value::from("x.y.z"), Value::Int32(5)));
+}
+
+#[test]
+fn schemaless_large_flat_map_unchanged() {
+    let mut t = configured(Flatten::value(), &[]);
+    let input = map::from_pairs((0..2_000).map(|i| (format!("k.{i}"), Value::Int32(i))));
+    let r = apply(&mut t, source_value(None, input.clone()));
+    assert_eq!(r.value, input);
+}

@@ -193,3 +193,85 @@ fn bad_renames() {
     }
     configured(ReplaceField::value(), &[("renames", ":b")]);
 }
+
+/// Kafka Connect's schemaless result: each kept entry `put` in turn into an
+/// empty map (a later name replaces the value of an earlier equal one, in
+/// its place). The reference for the one-pass version.
+fn put_each(pairs: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let mut out = Vec::new();
+    for (k, v) in pairs {
+        map::put(&mut out, &k, v);
+    }
+    Value::Map(out)
+}
+
+fn large_map(n: i32) -> Vec<(String, Value)> {
+    (0..n).map(|i| (format!("k{i}"), Value::Int32(i))).collect()
+}
+
+#[test]
+fn schemaless_large_map_with_colliding_renames() {
+    let mut t = configured(
+        ReplaceField::value(),
+        &[
+            ("exclude", "k5,k6"),
+            (
+                "renames",
+                "k1:k1500,k1999:k3,k10:new,k20:same,k30:same,k5:gone",
+            ),
+        ],
+    );
+    let input = large_map(2_000);
+    let renamed = |k: &str| match k {
+        "k1" => "k1500".to_string(),
+        "k1999" => "k3".to_string(),
+        "k10" => "new".to_string(),
+        "k20" | "k30" => "same".to_string(),
+        other => other.to_string(),
+    };
+    let expected = put_each(
+        input
+            .iter()
+            .filter(|(k, _)| k != "k5" && k != "k6")
+            .map(|(k, v)| (renamed(k), v.clone())),
+    );
+    let r = apply(
+        &mut t,
+        sink(None, Value::Null, None, map::from_pairs(input)),
+    );
+    assert_eq!(r.value, expected);
+    let Value::Map(entries) = &r.value else {
+        panic!("not a map")
+    };
+    // 2,000 - 2 excluded - 3 merged (k1500, k3, same).
+    assert_eq!(entries.len(), 1_995);
+    assert_eq!(entries[1], (Value::from("k1500"), Value::Int32(1500)));
+    assert_eq!(entries[3], (Value::from("k3"), Value::Int32(1999)));
+    assert_eq!(map::get(entries, "new"), Some(&Value::Int32(10)));
+    assert_eq!(map::get(entries, "same"), Some(&Value::Int32(30)));
+    assert_eq!(
+        entries.iter().position(|(k, _)| k == &Value::from("same")),
+        Some(18),
+        "in k20's place (k5 and k6 are gone)"
+    );
+    assert_eq!(
+        entries.last(),
+        Some(&(Value::from("k1998"), Value::Int32(1998)))
+    );
+}
+
+#[test]
+fn schemaless_large_map_without_renames() {
+    let mut t = configured(ReplaceField::value(), &[("exclude", "k0,k1999,k1000")]);
+    let input = large_map(2_000);
+    let expected: Vec<(String, Value)> = input
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "k0" | "k1999" | "k1000"))
+        .cloned()
+        .collect();
+    let r = apply(
+        &mut t,
+        sink(None, Value::Null, None, map::from_pairs(input)),
+    );
+    assert_eq!(r.value, map::from_pairs(expected));
+}

@@ -4,7 +4,7 @@
 //! backtick that is part of a name.
 
 use sluice_connect_api::config::{ConfigKey, ConfigType, Importance};
-use sluice_connect_api::schema::{DataError, Field, Schema, Struct, Value};
+use sluice_connect_api::schema::{DataError, Field, Schema, SchemaType, Struct, Value};
 
 use super::config::case_insensitive_valid_string;
 use super::{map, requirements};
@@ -68,14 +68,31 @@ impl FieldPath {
         &self.steps
     }
 
-    /// The field the path names in a struct schema.
-    pub(crate) fn field_from<'a>(&self, schema: &'a Schema) -> Option<&'a Field> {
-        let (last, parents) = self.steps.split_last()?;
+    /// The field the path names in a struct schema, `None` when a step
+    /// names no field. A step into a schema that is not a struct is an
+    /// error, Kafka Connect's `Schema.field` message.
+    pub(crate) fn field_from<'a>(
+        &self,
+        schema: &'a Schema,
+    ) -> Result<Option<&'a Field>, DataError> {
+        let Some((last, parents)) = self.steps.split_last() else {
+            return Ok(None);
+        };
+        let lookup = |s: &'a Schema, step: &str| {
+            if s.schema_type == SchemaType::Struct {
+                Ok(s.field(step))
+            } else {
+                Err(DataError::new("Cannot look up fields on non-struct type"))
+            }
+        };
         let mut current = schema;
         for step in parents {
-            current = &current.field(step)?.schema;
+            match lookup(current, step)? {
+                Some(f) => current = &f.schema,
+                None => return Ok(None),
+            }
         }
-        current.field(last)
+        lookup(current, last)
     }
 
     /// Moves the value at the path out of a struct. Parent steps use field
@@ -288,9 +305,20 @@ mod tests {
             .build();
         let schema = SchemaBuilder::struct_().field("foo", bar.clone()).build();
         let p = |s: &str| FieldPath::new(s, SyntaxVersion::V2).unwrap();
-        assert_eq!(p("foo.bar").field_from(&schema), bar.field("bar"));
-        assert!(p("foo.unknown").field_from(&schema).is_none());
-        assert!(p("un.known").field_from(&schema).is_none());
+        assert_eq!(p("foo.bar").field_from(&schema).unwrap(), bar.field("bar"));
+        assert!(p("foo.unknown").field_from(&schema).unwrap().is_none());
+        assert!(p("un.known").field_from(&schema).unwrap().is_none());
+        for (path, schema) in [
+            ("foo.bar.x", &schema),
+            ("foo.bar.x.y", &schema),
+            ("x", &bar.fields[0].schema),
+        ] {
+            assert_eq!(
+                p(path).field_from(schema).unwrap_err().message(),
+                "Cannot look up fields on non-struct type",
+                "{path}"
+            );
+        }
         let foo = Struct::new(bar).put("bar", Value::Int32(42)).unwrap();
         let s = Struct::new(schema).put("foo", Value::Struct(foo)).unwrap();
         assert_eq!(
