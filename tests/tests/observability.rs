@@ -261,7 +261,7 @@ fn source_stall_is_flagged_then_cleared() -> anyhow::Result<()> {
         }
         Ok(n)
     };
-    let n = write_for(Duration::from_secs(6), 0)?;
+    let n = write_for(Duration::from_secs(8), 0)?;
     let anomaly = |kind: &str| {
         metric(
             &scrape(port),

@@ -481,8 +481,12 @@ impl Detector {
         let stuck_backlog = sample.records == 0 && sample.lag.is_some_and(|lag| lag > 0);
         // A sink that has caught up (known lag 0) is idle, not stalled.
         let caught_up = sample.lag.is_some_and(|lag| lag <= 0);
-        let stall =
-            stuck_backlog || (judged && !caught_up && obs.rate <= cfg.stall_fraction * mean);
+        // A flow whose normal level swings to zero (a source that polls in
+        // bursts) has no stall to speak of: only a rate that is both near
+        // zero and far outside its usual spread is one.
+        let steady = mean - cfg.deviations * obs.rate_sd > 0.0;
+        let stall = stuck_backlog
+            || (judged && steady && !caught_up && obs.rate <= cfg.stall_fraction * mean);
         let drop = judged
             && !stall
             && !caught_up
@@ -733,9 +737,10 @@ mod tests {
     #[test]
     fn stall_raised_after_warm_up_and_not_before() {
         let mut d = warmed(11);
-        // 12th sample is zero: only 11 samples learned so far, no judgement.
-        assert_eq!(d.observe(&sample(0)), vec![]);
-        // The zero above was learned (12 learned now): mean ~ 91.7/s.
+        // Only 11 samples learned: no judgement yet.
+        assert!(d.active().is_empty());
+        d.observe(&sample(noisy(11)));
+        // 12 learned now: a zero is a stall.
         let t = d.observe(&sample(0));
         assert_eq!(raised(&t), vec![AnomalyKind::Stall]);
         match &t[0] {
@@ -749,6 +754,23 @@ mod tests {
                 assert!(a.message.ends_with("for 1 sample"), "{}", a.message);
             }
             other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_learned_during_warm_up_makes_a_flow_unsteady_so_no_stall() {
+        let mut d = warmed(11);
+        d.observe(&sample(0));
+        // mean - 4 sd < 0: a flow that has been at zero before is bursty.
+        assert_eq!(d.observe(&sample(0)), vec![]);
+    }
+
+    #[test]
+    fn bursty_flow_never_stalls() {
+        let mut d = detector();
+        for i in 0..40 {
+            let records = if i % 2 == 0 { 0 } else { 200 };
+            assert_eq!(raised(&d.observe(&sample(records))), vec![], "sample {i}");
         }
     }
 

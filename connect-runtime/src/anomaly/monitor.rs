@@ -2,7 +2,7 @@
 //! metric families, and publishes what it finds: `sluice_flow_anomaly`, a
 //! WARN log line, and the `anomalies` list of the connector's status.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
@@ -21,8 +21,16 @@ struct Flow {
     connector_type: ConnectorType,
     config: AnomalyConfig,
     detector: Detector,
-    last: Option<(Instant, u64, u64)>,
+    /// When the last sample was taken; `None` until the flow is primed.
+    last: Option<Instant>,
+    /// Last value per task of the record and error counters, so a task
+    /// restart (its counters start again at 0) is not read as a drop.
+    prev_records: HashMap<String, u64>,
+    prev_errors: HashMap<String, u64>,
     since_ms: BTreeMap<AnomalyKind, i64>,
+    /// Records have flowed since the (re)start: idle samples before the
+    /// first record would teach the detector that zero is normal.
+    flowing: bool,
 }
 
 /// Every connector's flow detector.
@@ -32,33 +40,60 @@ pub struct FlowMonitor {
     f: FlowFamilies,
 }
 
-fn sum_counter(c: &IntCounterVec, connector: &str) -> u64 {
-    let mut total = 0.0;
+type Series = HashMap<(String, String), u64>;
+
+/// `(connector, task) -> value` of every series of a counter family.
+fn counters(c: &IntCounterVec) -> Series {
+    let mut out = HashMap::new();
     for family in c.collect() {
         for m in family.get_metric() {
-            if m.get_label()
-                .iter()
-                .any(|l| l.name() == "connector" && l.value() == connector)
-            {
-                total += m.get_counter().get_value();
-            }
+            let get = |n: &str| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == n)
+                    .map(|l| l.value().to_string())
+                    .unwrap_or_default()
+            };
+            out.insert(
+                (get("connector"), get("task")),
+                m.get_counter().get_value().max(0.0) as u64,
+            );
         }
     }
-    total.max(0.0) as u64
+    out
 }
 
-fn sum_gauge(g: &IntGaugeVec, connector: &str) -> Option<i64> {
-    let mut total = None;
+/// Sum of a gauge family's series per connector.
+fn gauge_sums(g: &IntGaugeVec) -> HashMap<String, i64> {
+    let mut out = HashMap::new();
     for family in g.collect() {
         for m in family.get_metric() {
-            if m.get_label()
-                .iter()
-                .any(|l| l.name() == "connector" && l.value() == connector)
-            {
-                *total.get_or_insert(0i64) += m.get_gauge().get_value() as i64;
+            if let Some(c) = m.get_label().iter().find(|l| l.name() == "connector") {
+                *out.entry(c.value().to_string()).or_insert(0i64) +=
+                    m.get_gauge().get_value() as i64;
             }
         }
     }
+    out
+}
+
+/// What a connector's counters grew by since `prev`, per task; a counter
+/// that went down was reset (task restarted) and counts from zero.
+fn growth(prev: &mut HashMap<String, u64>, now: &Series, connector: &str) -> u64 {
+    let mut total = 0u64;
+    let mut next = HashMap::new();
+    for ((c, task), v) in now {
+        if c != connector {
+            continue;
+        }
+        let grown = match prev.get(task) {
+            Some(p) if v >= p => v - p,
+            _ => *v,
+        };
+        total = total.saturating_add(grown);
+        next.insert(task.clone(), *v);
+    }
+    *prev = next;
     total
 }
 
@@ -95,7 +130,10 @@ impl FlowMonitor {
                 detector: Detector::new(config.detector.clone()),
                 config,
                 last: None,
+                prev_records: HashMap::new(),
+                prev_errors: HashMap::new(),
                 since_ms: BTreeMap::new(),
+                flowing: false,
             },
         );
     }
@@ -119,45 +157,72 @@ impl FlowMonitor {
 
     /// Takes a sample of every connector whose interval has passed. A
     /// connector that is not running (or has no running task) is not
-    /// sampled: a paused flow is not a stall.
+    /// sampled, and its detector starts afresh when it runs again: a
+    /// paused flow is not a stall, and anomalies do not stay raised
+    /// through a pause.
     pub fn sample(&self, f: &Families, status: &StatusStore) {
+        // Gather the families once per tick, before taking the lock.
+        let written = counters(&f.source.write_total);
+        let read = counters(&f.sink.read_total);
+        let errors = counters(&f.errors.record_errors);
+        let lags = gauge_sums(&f.sink.lag);
         let now = Instant::now();
         let mut flows = self.lock();
         for (name, flow) in flows.iter_mut() {
-            if flow
-                .last
-                .is_some_and(|(t, _, _)| now.duration_since(t) < flow.config.interval)
-            {
-                continue;
-            }
             let running = status.connector(name).is_some_and(|s| {
                 s.connector.state == State::Running
                     && s.tasks.iter().any(|t| t.info.state == State::Running)
             });
-            let errors = sum_counter(&f.errors.record_errors, name);
-            // Records that went through: acknowledged by Kafka (sources), or
-            // read and not errant (sinks).
-            let (records, lag) = match flow.connector_type {
-                ConnectorType::Source => (sum_counter(&f.source.write_total, name), None),
-                ConnectorType::Sink => (
-                    sum_counter(&f.sink.read_total, name).saturating_sub(errors),
-                    sum_gauge(&f.sink.lag, name),
-                ),
-            };
-            let previous = flow.last.replace((now, records, errors));
-            let Some((t0, r0, e0)) = previous else {
-                continue;
-            };
             if !running {
+                if flow.last.is_some() {
+                    flow.last = None;
+                    flow.detector = Detector::new(flow.config.detector.clone());
+                    flow.since_ms.clear();
+                    flow.flowing = false;
+                    for kind in AnomalyKind::ALL {
+                        self.f
+                            .anomaly
+                            .with_label_values(&[name, kind.as_str()])
+                            .set(0);
+                    }
+                }
                 continue;
             }
+            if flow
+                .last
+                .is_some_and(|t| now.duration_since(t) < flow.config.interval)
+            {
+                continue;
+            }
+            let source = flow.connector_type == ConnectorType::Source;
+            let grown = growth(
+                &mut flow.prev_records,
+                if source { &written } else { &read },
+                name,
+            );
+            let errant = growth(&mut flow.prev_errors, &errors, name);
+            let Some(t0) = flow.last.replace(now) else {
+                continue; // primed: the next sample has a baseline
+            };
             let sample = Sample {
-                // A restarted task starts its counters again from zero.
-                records: records.saturating_sub(r0),
-                errors: errors.saturating_sub(e0),
-                lag,
+                // Sinks: records read and not errant.
+                records: if source {
+                    grown
+                } else {
+                    grown.saturating_sub(errant)
+                },
+                errors: errant,
+                lag: if source {
+                    None
+                } else {
+                    lags.get(name).copied()
+                },
                 seconds: now.duration_since(t0).as_secs_f64(),
             };
+            flow.flowing |= sample.records > 0 || sample.errors > 0;
+            if !flow.flowing && sample.lag.is_none_or(|l| l <= 0) {
+                continue;
+            }
             for t in flow.detector.observe(&sample) {
                 match t {
                     Transition::Raised(a) => {

@@ -347,14 +347,17 @@ impl StandaloneHerder {
             .config
             .shutdown_timeout
             .max(Duration::from_secs(1));
-        let abort = task.join.abort_handle();
-        if tokio::time::timeout(timeout, task.join).await.is_err() {
+        let mut join = task.join;
+        if tokio::time::timeout(timeout, &mut join).await.is_err() {
             tracing::warn!(
                 connector = name,
                 task = task.id,
                 "task did not stop in time; aborting it"
             );
-            abort.abort();
+            join.abort();
+            // Let the aborted task drop its resources (metric series,
+            // heartbeats) before a replacement registers its own.
+            let _ = tokio::time::timeout(Duration::from_secs(2), join).await;
         }
     }
 
@@ -388,7 +391,7 @@ impl StandaloneHerder {
         self.shutdown(name, &mut running).await;
         self.store.remove(name)?;
         self.worker.status.remove(name);
-        self.worker.metrics.flows().remove(name);
+        self.worker.metrics.forget_connector(name);
         Ok(())
     }
 

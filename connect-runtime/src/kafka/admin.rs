@@ -128,8 +128,12 @@ impl TopicAdmin {
         self.client.inner().fetch_cluster_id(Duration::from_secs(5))
     }
 
-    /// Whether the brokers answer a metadata request within `timeout`.
+    /// Whether the brokers answer a metadata request within `timeout` (a
+    /// real request: the cluster id would come from librdkafka's cache).
     pub fn reachable(&self, timeout: Duration) -> bool {
-        self.client.inner().fetch_cluster_id(timeout).is_some()
+        self.client
+            .inner()
+            .fetch_metadata(Some("__sluice_health_probe"), timeout)
+            .is_ok()
     }
 }

@@ -36,25 +36,65 @@ pub(crate) fn now_ms() -> i64 {
 /// Removes every series of `vec` whose first two labels are `connector`
 /// and `task` (e.g. lag per partition of a task that ended).
 pub(crate) fn remove_matching(vec: &IntGaugeVec, connector: &str, task: &str) {
+    remove_matching_except(vec, connector, task, &[]);
+}
+
+/// Removes the `{connector, task, topic, partition}` series of `vec` for
+/// this task whose (topic, partition) is not in `keep`.
+pub(crate) fn remove_matching_except(
+    vec: &IntGaugeVec,
+    connector: &str,
+    task: &str,
+    keep: &[(String, String)],
+) {
     use prometheus::core::Collector;
+    let mut gone = Vec::new();
     for family in vec.collect() {
         for m in family.get_metric() {
-            let labels: Vec<&str> = m.get_label().iter().map(|l| l.value()).collect();
-            let names: Vec<&str> = m.get_label().iter().map(|l| l.name()).collect();
             let get = |n: &str| {
-                names
+                m.get_label()
                     .iter()
-                    .position(|x| *x == n)
-                    .and_then(|i| labels.get(i).copied())
+                    .find(|l| l.name() == n)
+                    .map(|l| l.value().to_string())
+                    .unwrap_or_default()
             };
-            if get("connector") == Some(connector) && get("task") == Some(task) {
-                let ordered: Vec<&str> = ["connector", "task", "topic", "partition"]
-                    .iter()
-                    .filter_map(|n| get(n))
-                    .collect();
-                let _ = vec.remove_label_values(&ordered);
+            if get("connector") == connector && get("task") == task {
+                let tp = (get("topic"), get("partition"));
+                if !keep.contains(&tp) {
+                    gone.push(tp);
+                }
             }
         }
+    }
+    for (topic, partition) in gone {
+        let _ = vec.remove_label_values(&[connector, task, &topic, &partition]);
+    }
+}
+
+/// Removes every `{connector, task}` series of a connector from `vec`.
+fn remove_connector<T: prometheus::core::MetricVecBuilder>(
+    vec: &prometheus::core::MetricVec<T>,
+    connector: &str,
+) {
+    use prometheus::core::Collector;
+    let mut tasks = Vec::new();
+    for family in vec.collect() {
+        for m in family.get_metric() {
+            let get = |n: &str| {
+                m.get_label()
+                    .iter()
+                    .find(|l| l.name() == n)
+                    .map(|l| l.value().to_string())
+            };
+            if get("connector").as_deref() == Some(connector)
+                && let Some(t) = get("task")
+            {
+                tasks.push(t);
+            }
+        }
+    }
+    for t in tasks {
+        let _ = vec.remove_label_values(&[connector, &t]);
     }
 }
 
@@ -87,6 +127,8 @@ pub struct Metrics {
     rates: Mutex<rates::Rates>,
     flows: FlowMonitor,
     heartbeats: task::Heartbeats,
+    /// One scrape at a time: a refresh resets the status series.
+    scrape: Mutex<()>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -112,6 +154,7 @@ impl Metrics {
             clocks: Mutex::new(HashMap::new()),
             rates: Mutex::new(rates::Rates::default()),
             heartbeats: Arc::default(),
+            scrape: Mutex::new(()),
         })
     }
 
@@ -144,6 +187,7 @@ impl Metrics {
             queue_messages: c.queue_messages.with_label_values(&l),
             queue_bytes: c.queue_bytes.with_label_values(&l),
             queue_max: c.queue_max_messages.with_label_values(&l),
+            consumer: client == "consumer",
         }
     }
 
@@ -168,6 +212,26 @@ impl Metrics {
         }
         out.sort();
         out
+    }
+
+    /// Drops every series of a deleted connector, its error history too.
+    pub fn forget_connector(&self, connector: &str) {
+        self.flows.remove(connector);
+        let e = &self.f.errors;
+        for c in [
+            &e.record_failures,
+            &e.record_errors,
+            &e.records_skipped,
+            &e.retries,
+            &e.errors_logged,
+            &e.dlq_requests,
+            &e.dlq_failures,
+        ] {
+            remove_connector(c, connector);
+        }
+        remove_connector(&e.last_error_timestamp, connector);
+        remove_connector(&self.f.task.running_ratio, connector);
+        remove_connector(&self.f.task.pause_ratio, connector);
     }
 
     pub fn connector_started(&self, ok: bool) {
@@ -203,6 +267,7 @@ impl Metrics {
 
     /// The Prometheus text exposition, after refreshing status series.
     pub fn render(&self, status: &StatusStore, connectors: &[ConnectorMeta]) -> String {
+        let _one = self.scrape.lock().unwrap_or_else(PoisonError::into_inner);
         self.refresh(status, connectors);
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
@@ -290,7 +355,15 @@ impl Metrics {
                     .set(per_state.get(state).copied().unwrap_or(0));
             }
         }
-        clocks.retain(|k, _| seen.contains(k));
+        clocks.retain(|k, _| {
+            let keep = seen.contains(k);
+            if !keep {
+                let l = [k.0.as_str(), &k.1.to_string()];
+                let _ = f.task.running_ratio.remove_label_values(&l);
+                let _ = f.task.pause_ratio.remove_label_values(&l);
+            }
+            keep
+        });
         f.worker
             .connector_count
             .with_label_values(&[w])
@@ -316,13 +389,30 @@ pub struct ClientStats {
     queue_messages: IntGauge,
     queue_bytes: IntGauge,
     queue_max: IntGauge,
+    consumer: bool,
 }
 
 impl ClientStats {
     pub fn update(&self, s: &rdkafka::Statistics) {
         let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.queue_messages.set(i(s.msg_cnt));
-        self.queue_bytes.set(i(s.msg_size));
+        if self.consumer {
+            // A consumer's queues are its partitions' fetch queues; the
+            // top-level counts are producer queues only.
+            let (mut cnt, mut size) = (0i64, 0u64);
+            for t in s.topics.values() {
+                for (id, p) in &t.partitions {
+                    if *id >= 0 {
+                        cnt = cnt.saturating_add(p.fetchq_cnt.max(0));
+                        size = size.saturating_add(p.fetchq_size);
+                    }
+                }
+            }
+            self.queue_messages.set(cnt);
+            self.queue_bytes.set(i(size));
+        } else {
+            self.queue_messages.set(i(s.msg_cnt));
+            self.queue_bytes.set(i(s.msg_size));
+        }
         self.queue_max.set(i(s.msg_max));
     }
 }

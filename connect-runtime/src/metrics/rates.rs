@@ -67,6 +67,12 @@ impl Rates {
                 seen.push(key);
             }
         }
-        self.history.retain(|k, _| seen.contains(k));
+        self.history.retain(|k, _| {
+            let keep = seen.contains(k);
+            if !keep && let Some((_, gauge)) = pairs.get(k.0) {
+                let _ = gauge.remove_label_values(&[&k.1, &k.2]);
+            }
+            keep
+        });
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use prometheus::{IntCounter, IntGauge};
+use prometheus::{Gauge, IntCounter, IntGauge};
 
 use super::families::Families;
 use super::window::WindowStat;
@@ -36,14 +36,38 @@ struct Common {
     heartbeats: Heartbeats,
     batch: WindowStat,
     commits: Commits,
+    /// Gauges resolved once: `with_label_values` hashes and locks.
+    g: CommonGauges,
+}
+
+#[derive(Debug)]
+struct CommonGauges {
+    batch_max: Gauge,
+    batch_avg: Gauge,
+    commit_max: Gauge,
+    commit_avg: Gauge,
+    commit_ok: Gauge,
+    commit_failed: Gauge,
 }
 
 impl Common {
     fn new(f: &Families, h: &Heartbeats, connector: &str, task: u32, window: Duration) -> Self {
+        let t = task.to_string();
+        let l = [connector, t.as_str()];
+        let tf = &f.task;
+        let g = CommonGauges {
+            batch_max: tf.batch_size_max.with_label_values(&l),
+            batch_avg: tf.batch_size_avg.with_label_values(&l),
+            commit_max: tf.commit_max_ms.with_label_values(&l),
+            commit_avg: tf.commit_avg_ms.with_label_values(&l),
+            commit_ok: tf.commit_success_pct.with_label_values(&l),
+            commit_failed: tf.commit_failure_pct.with_label_values(&l),
+        };
         let c = Self {
+            g,
             f: f.clone(),
             connector: connector.to_string(),
-            task: task.to_string(),
+            task: t,
             id: task,
             heartbeats: h.clone(),
             batch: WindowStat::new(window),
@@ -70,11 +94,8 @@ impl Common {
 
     fn batch(&mut self, n: usize) {
         self.batch.record(n as f64);
-        let (max, avg) = (self.batch.max(), self.batch.avg());
-        let l = self.labels();
-        let t = &self.f.task;
-        t.batch_size_max.with_label_values(&l).set(max);
-        t.batch_size_avg.with_label_values(&l).set(avg);
+        self.g.batch_max.set(self.batch.max());
+        self.g.batch_avg.set(self.batch.avg());
     }
 
     fn committed(&mut self, took: Duration, ok: bool) {
@@ -85,19 +106,11 @@ impl Common {
             self.commits.failed += 1;
         }
         let total = (self.commits.ok + self.commits.failed) as f64;
-        let l = [self.connector.as_str(), self.task.as_str()];
-        let t = &self.f.task;
-        t.commit_max_ms
-            .with_label_values(&l)
-            .set(self.commits.time.max());
-        t.commit_avg_ms
-            .with_label_values(&l)
-            .set(self.commits.time.avg());
-        t.commit_success_pct
-            .with_label_values(&l)
-            .set(100.0 * self.commits.ok as f64 / total);
-        t.commit_failure_pct
-            .with_label_values(&l)
+        self.g.commit_max.set(self.commits.time.max());
+        self.g.commit_avg.set(self.commits.time.avg());
+        self.g.commit_ok.set(100.0 * self.commits.ok as f64 / total);
+        self.g
+            .commit_failed
             .set(100.0 * self.commits.failed as f64 / total);
     }
 
@@ -136,6 +149,8 @@ pub struct SourceTaskMetrics {
     write_total: IntCounter,
     active: IntGauge,
     poll_time: WindowStat,
+    poll_max: Gauge,
+    poll_avg: Gauge,
     /// Acknowledged records already added to `write_total`.
     written: u64,
 }
@@ -155,6 +170,8 @@ impl SourceTaskMetrics {
             write_total: f.source.write_total.with_label_values(&l),
             active: f.source.active.with_label_values(&l),
             poll_time: WindowStat::new(window),
+            poll_max: f.source.poll_batch_max_ms.with_label_values(&l),
+            poll_avg: f.source.poll_batch_avg_ms.with_label_values(&l),
             written: 0,
             common,
         }
@@ -166,14 +183,8 @@ impl SourceTaskMetrics {
         self.poll_total.inc_by(n as u64);
         self.common.batch(n);
         self.poll_time.record(ms(took));
-        let l = self.common.labels();
-        let s = &self.common.f.source;
-        s.poll_batch_max_ms
-            .with_label_values(&l)
-            .set(self.poll_time.max());
-        s.poll_batch_avg_ms
-            .with_label_values(&l)
-            .set(self.poll_time.avg());
+        self.poll_max.set(self.poll_time.max());
+        self.poll_avg.set(self.poll_time.avg());
     }
 
     /// `acked` is the running total of records Kafka acknowledged;
@@ -218,6 +229,8 @@ pub struct SinkTaskMetrics {
     skip: IntCounter,
     active: IntGauge,
     put_time: WindowStat,
+    put_max: Gauge,
+    put_avg: Gauge,
 }
 
 impl SinkTaskMetrics {
@@ -238,6 +251,8 @@ impl SinkTaskMetrics {
             skip: f.sink.commit_skip_total.with_label_values(&l),
             active: f.sink.active.with_label_values(&l),
             put_time: WindowStat::new(window),
+            put_max: f.sink.put_batch_max_ms.with_label_values(&l),
+            put_avg: f.sink.put_batch_avg_ms.with_label_values(&l),
             common,
         }
     }
@@ -254,14 +269,8 @@ impl SinkTaskMetrics {
         self.common.batch(n);
         self.put_time.record(ms(took));
         self.active.set(uncommitted.max(0));
-        let l = self.common.labels();
-        let s = &self.common.f.sink;
-        s.put_batch_max_ms
-            .with_label_values(&l)
-            .set(self.put_time.max());
-        s.put_batch_avg_ms
-            .with_label_values(&l)
-            .set(self.put_time.avg());
+        self.put_max.set(self.put_time.max());
+        self.put_avg.set(self.put_time.avg());
     }
 
     pub fn partitions(&self, n: usize) {
@@ -274,6 +283,11 @@ impl SinkTaskMetrics {
             self.active.set(0);
         }
         self.common.committed(took, ok);
+        self.common.heartbeat();
+    }
+
+    /// The task is alive (retrying, not stuck), for `/health`.
+    pub fn alive(&self) {
         self.common.heartbeat();
     }
 

@@ -293,7 +293,10 @@ pub(crate) async fn live() -> Json<serde_json::Value> {
 /// `GET /metrics`: Prometheus text exposition.
 pub(crate) async fn metrics(State(s): State<Arc<RestState>>) -> Response {
     let worker = s.herder.worker().clone();
-    let metas = s.herder.metas().await;
+    // A herder busy starting or stopping connectors must not hang scrapes.
+    let metas = tokio::time::timeout(std::time::Duration::from_secs(5), s.herder.metas())
+        .await
+        .unwrap_or_default();
     let body = worker.metrics.render(&worker.status, &metas);
     (
         [(

@@ -190,14 +190,15 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
 
     let reporter = ErrantRecordReporter::new();
     let consumer = Arc::new(consumer);
-    tokio::spawn(super::lag::probe(
+    // Ends with this function, however it ends (a failed start included).
+    let _lag_probe = super::lag::AbortOnDrop(tokio::spawn(super::lag::probe(
         consumer.clone(),
         metrics.families().sink.lag.clone(),
         connector.clone(),
         task_id.to_string(),
         flush_interval.clamp(Duration::from_millis(200), Duration::from_secs(5)),
         stop.clone(),
-    ));
+    )));
     let mut l = Loop {
         task,
         input: Input {
@@ -494,6 +495,7 @@ impl Loop {
                     return Ok(true);
                 }
                 Err(e) if e.is_retriable() => {
+                    self.tm.alive();
                     tracing::warn!(error = %e.trace(), backoff_ms = backoff.as_millis() as u64, "retriable error from put; retrying the same batch");
                     tokio::select! {
                         _ = stop.changed() => return Ok(false),

@@ -13,6 +13,16 @@ use tokio::sync::watch;
 
 use super::input::TaskConsumer;
 
+/// Aborts the probe when the task's run ends.
+#[derive(Debug)]
+pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Probes every `interval` until `stop`; the series go when it ends.
 pub(super) async fn probe(
     consumer: Arc<TaskConsumer>,
@@ -48,6 +58,13 @@ fn measure(consumer: &TaskConsumer, lag: &IntGaugeVec, connector: &str, task: &s
     let Ok(positions) = consumer.position() else {
         return;
     };
+    // Partitions revoked since the last probe lose their series.
+    let held: Vec<(String, String)> = positions
+        .elements()
+        .iter()
+        .map(|e| (e.topic().to_string(), e.partition().to_string()))
+        .collect();
+    crate::metrics::remove_matching_except(lag, connector, task, &held);
     for e in positions.elements() {
         let Ok((_, high)) =
             consumer.fetch_watermarks(e.topic(), e.partition(), Duration::from_secs(2))

@@ -35,6 +35,10 @@ struct Inner {
     acked: u64,
 }
 
+/// Set in a delivery opaque for a dead letter queue record: it counts for
+/// its batch but is not a written record.
+pub(crate) const DLQ_OPAQUE: u64 = 1 << 62;
+
 #[derive(Debug, Default)]
 pub(crate) struct AckTracker {
     inner: Mutex<Inner>,
@@ -65,13 +69,17 @@ impl AckTracker {
 
     /// Delivery report of one record.
     pub(crate) fn ack(&self, id: u64, error: Option<String>) {
+        let dlq = id & DLQ_OPAQUE != 0;
+        let id = id & !DLQ_OPAQUE;
         let mut g = self.lock();
         if let Some(e) = error {
             // Keep the first failure: it is the cause.
             g.failure.get_or_insert(e);
             return;
         }
-        g.acked += 1;
+        if !dlq {
+            g.acked += 1;
+        }
         let idx = id.wrapping_sub(g.first_id) as usize;
         if let Some(b) = g.batches.get_mut(idx) {
             b.outstanding -= 1;
@@ -105,7 +113,7 @@ impl AckTracker {
             .sum()
     }
 
-    /// Records acknowledged since the tracker was made.
+    /// Records (not DLQ records) acknowledged since the tracker was made.
     pub(crate) fn acked(&self) -> u64 {
         self.lock().acked
     }

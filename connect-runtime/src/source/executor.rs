@@ -208,6 +208,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
             break Err(ConnectError::fatal(f));
         }
         let is_paused = *paused.borrow();
+        let poll_started = std::time::Instant::now();
         tokio::select! {
             biased;
             _ = stop.changed() => break Ok(()),
@@ -231,10 +232,11 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
             polled = task.poll(), if !is_paused => match polled {
                 Ok(records) => {
                     backoff = Duration::from_millis(100);
-                    let (n, started) = (records.len(), std::time::Instant::now());
+                    // Kafka Connect's poll-batch time: how long poll took.
+                    let (n, took) = (records.len(), poll_started.elapsed());
                     let sent = sender.send(records).await;
                     if n > 0 {
-                        tm.polled(n, started.elapsed());
+                        tm.polled(n, took);
                     }
                     tm.acknowledged(sender.tracker.acked(), sender.tracker.in_flight());
                     if let Err(e) = sent {
@@ -358,7 +360,8 @@ impl Sender {
             None => Ok(0),
             Some(dlq) => {
                 let what = || format!("the dead letter queue record for {}", orig.describe());
-                self.produce(crate::errors::dlq::base_record(&dlq, id as usize), what)
+                let opaque = (id | super::acks::DLQ_OPAQUE) as usize;
+                self.produce(crate::errors::dlq::base_record(&dlq, opaque), what)
                     .await?;
                 Ok(1)
             }
