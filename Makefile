@@ -67,9 +67,14 @@ run: tools build broker
 
 ## Benchmarks (release build; numbers are printed, never asserted). So far:
 ## converter cost per record, JsonConverter vs AvroConverter.
-bench: apt
+## Benchmarks (release build): micro benchmarks, then Sluice against minimal
+## rdkafka reference programs on a tansu broker with memory storage; the table
+## is printed and written to bench/results/.
+bench: tools
+	cargo build --release -p sluice-runtime -p sluice-bench --bins
 	cargo run --release -p sluice-schema --example converter_cost
 	cargo run --release -p sluice-transforms --example transform_cost
+	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/bench
 
 ## All tests: unit tests and end-to-end tests against a real broker.
 test: tools

@@ -9,5 +9,7 @@ pub fn registry() -> Registry {
     sluice_transforms::register(&mut r);
     #[cfg(feature = "file")]
     sluice_connector_file::register(&mut r);
+    #[cfg(feature = "datagen")]
+    sluice_connector_datagen::register(&mut r);
     r
 }

@@ -1,0 +1,55 @@
+//! Shared pieces of the benchmarks: the librdkafka settings pinned equal on
+//! both sides of every comparison, and small helpers.
+
+use std::collections::BTreeMap;
+
+/// Producer settings used by Sluice (`producer.*`) and the reference
+/// producer alike: Sluice's own defaults, written out so both sides are
+/// visibly the same.
+pub const PRODUCER: &[(&str, &str)] = &[
+    ("acks", "all"),
+    ("max.in.flight.requests.per.connection", "1"),
+    ("linger.ms", "5"),
+    ("batch.num.messages", "10000"),
+    ("queue.buffering.max.messages", "100000"),
+    ("queue.buffering.max.kbytes", "65536"),
+    ("compression.type", "none"),
+    ("message.timeout.ms", "0"),
+];
+
+/// Consumer settings used by Sluice (`consumer.*`) and the reference
+/// consumer alike.
+pub const CONSUMER: &[(&str, &str)] = &[
+    ("auto.offset.reset", "earliest"),
+    ("enable.auto.commit", "false"),
+    ("queued.max.messages.kbytes", "32768"),
+    ("queued.min.messages", "10000"),
+    ("fetch.wait.max.ms", "100"),
+];
+
+/// The settings as `key=value` lines with a prefix (`producer.`).
+pub fn as_properties(prefix: &str, settings: &[(&str, &str)]) -> String {
+    settings
+        .iter()
+        .map(|(k, v)| format!("{prefix}{k}={v}\n"))
+        .collect()
+}
+
+/// Command-line `--key value` pairs.
+pub fn args() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(k) = it.next() {
+        if let Some(k) = k.strip_prefix("--") {
+            out.insert(k.to_string(), it.next().unwrap_or_default());
+        }
+    }
+    out
+}
+
+/// A required argument.
+pub fn arg(args: &BTreeMap<String, String>, key: &str) -> anyhow::Result<String> {
+    args.get(key)
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("missing --{key}"))
+}
