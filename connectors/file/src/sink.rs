@@ -111,8 +111,10 @@ impl SinkTask for FileStreamSinkTask {
     }
 
     async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+        // The whole batch as text first, then one write: an async write per
+        // record costs more than the formatting.
+        self.line.clear();
         for r in records {
-            self.line.clear();
             to_java_string(&mut self.line, r.value_schema.as_deref(), &r.value).map_err(|e| {
                 ConnectError::fatal_from(
                     format!(
@@ -123,13 +125,13 @@ impl SinkTask for FileStreamSinkTask {
                 )
             })?;
             self.line.push('\n');
-            let res = match &mut self.out {
-                Some(Output::File { w, .. }) => w.write_all(self.line.as_bytes()).await,
-                Some(Output::Stdout(w)) => w.write_all(self.line.as_bytes()).await,
-                None => return Err(ConnectError::fatal("FileStreamSinkTask is not started")),
-            };
-            res.map_err(|e| self.io_err("error writing to", e))?;
         }
+        let res = match &mut self.out {
+            Some(Output::File { w, .. }) => w.write_all(self.line.as_bytes()).await,
+            Some(Output::Stdout(w)) => w.write_all(self.line.as_bytes()).await,
+            None => return Err(ConnectError::fatal("FileStreamSinkTask is not started")),
+        };
+        res.map_err(|e| self.io_err("error writing to", e))?;
         Ok(())
     }
 
