@@ -11,13 +11,6 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Records are small and many, freed on librdkafka's threads: glibc's
-/// allocator spent a third of the task thread's time in malloc/free and its
-/// arena locks (perf, `make bench` case 1); mimalloc's thread-local pages
-/// avoid that.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Sluice: a Kafka Connect-compatible connector runtime.
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version)]

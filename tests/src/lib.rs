@@ -53,6 +53,21 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// The lines of a file (none when it does not exist yet).
+pub fn read_lines(p: &std::path::Path) -> Vec<String> {
+    std::fs::read_to_string(p)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `GET /connectors/{name}/status` as JSON, if the worker answers.
+pub fn connector_status(port: u16, name: &str) -> Option<serde_json::Value> {
+    let (_, body) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
+    serde_json::from_str(&body).ok()
+}
+
 /// Appends lines to a file (creating it), each followed by '\n'.
 pub fn append_lines(path: &std::path::Path, lines: &[String]) -> anyhow::Result<()> {
     use std::io::Write;

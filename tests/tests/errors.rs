@@ -7,19 +7,6 @@ use std::time::Duration;
 
 use sluice_tests::*;
 
-fn read_lines(p: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-fn status(port: u16, name: &str) -> Option<serde_json::Value> {
-    let (_, body) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
-    serde_json::from_str(&body).ok()
-}
-
 fn wait_task_state(
     port: u16,
     name: &str,
@@ -30,7 +17,7 @@ fn wait_task_state(
         Duration::from_secs(60),
         &format!("{name} task {state}"),
         || {
-            let v = status(port, name)?;
+            let v = connector_status(port, name)?;
             (v["tasks"][0]["state"] == state).then_some(v)
         },
     )
@@ -43,7 +30,7 @@ fn committed_sink_offset(port: u16, name: &str) -> anyhow::Result<Option<i64>> {
     let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?;
     anyhow::ensure!(code == 202, "stop: {code} {body}");
     let v = wait_until(Duration::from_secs(30), "the connector to stop", || {
-        let v = status(port, name)?;
+        let v = connector_status(port, name)?;
         (v["connector"]["state"] == "STOPPED").then_some(v)
     })?;
     let _ = v;
@@ -165,7 +152,7 @@ fn sink_dead_letters_malformed_records_and_keeps_running() -> anyhow::Result<()>
         "original headers kept"
     );
 
-    let st = status(port, &name).unwrap_or_default();
+    let st = connector_status(port, &name).unwrap_or_default();
     assert_eq!(st["tasks"][0]["state"], "RUNNING", "{st}");
     let log = w.log_text();
     assert!(
@@ -382,7 +369,7 @@ fn source_records_failing_conversion_or_transforms_go_to_the_source_dlq() -> any
     );
     for c in ["cast-src", "bytes-src"] {
         assert_eq!(
-            status(port, c).unwrap_or_default()["tasks"][0]["state"],
+            connector_status(port, c).unwrap_or_default()["tasks"][0]["state"],
             "RUNNING"
         );
     }
@@ -481,7 +468,7 @@ fn sink_retries_a_registry_that_is_away_within_errors_retry_timeout() -> anyhow:
     std::thread::sleep(Duration::from_secs(2));
     assert!(read_lines(&out).is_empty());
     assert_eq!(
-        status(port, &name).unwrap_or_default()["tasks"][0]["state"],
+        connector_status(port, &name).unwrap_or_default()["tasks"][0]["state"],
         "RUNNING"
     );
 

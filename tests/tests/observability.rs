@@ -7,14 +7,6 @@ use std::time::{Duration, Instant};
 
 use sluice_tests::*;
 
-fn read_lines(p: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 /// The value of one series in the Prometheus text, e.g.
 /// `metric("x_total", &[("connector","c")])`; labels must all match.
 fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
@@ -33,13 +25,6 @@ fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
 fn scrape(port: u16) -> String {
     http_get(port, "/metrics")
         .map(|(_, b)| b)
-        .unwrap_or_default()
-}
-
-fn status(port: u16, name: &str) -> serde_json::Value {
-    http_get(port, &format!("/connectors/{name}/status"))
-        .ok()
-        .and_then(|(_, b)| serde_json::from_str(&b).ok())
         .unwrap_or_default()
 }
 
@@ -277,7 +262,7 @@ fn source_stall_is_flagged_then_cleared() -> anyhow::Result<()> {
     );
     // The writer pauses: the flow stalls.
     let st = wait_until(Duration::from_secs(15), "a stall", || {
-        (anomaly("stall") == Some(1.0)).then(|| status(port, "flow"))
+        (anomaly("stall") == Some(1.0)).then(|| connector_status(port, "flow").unwrap_or_default())
     })
     .map_err(|e| anyhow::anyhow!("{e}; metrics:\n{}\nlog:\n{}", scrape(port), w.log_text()))?;
     let kinds: Vec<&str> = st["anomalies"]
@@ -344,7 +329,7 @@ fn error_burst_is_flagged_then_cleared() -> anyhow::Result<()> {
         (anomaly() == Some(1.0)).then_some(())
     })
     .map_err(|e| anyhow::anyhow!("{e}; metrics:\n{}\nlog:\n{}", scrape(port), w.log_text()))?;
-    let st = status(port, "burst");
+    let st = connector_status(port, "burst").unwrap_or_default();
     assert!(st["anomalies"].to_string().contains("error_burst"), "{st}");
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(15) && anomaly() != Some(0.0) {

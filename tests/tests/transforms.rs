@@ -5,14 +5,6 @@ use std::time::Duration;
 
 use sluice_tests::*;
 
-fn read_lines(p: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn source_and_sink_chains_with_predicates_and_negate() -> anyhow::Result<()> {
     let broker = Broker::start()?;
