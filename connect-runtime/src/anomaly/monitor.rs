@@ -47,13 +47,7 @@ fn counters(c: &IntCounterVec) -> Series {
     let mut out = HashMap::new();
     for family in c.collect() {
         for m in family.get_metric() {
-            let get = |n: &str| {
-                m.get_label()
-                    .iter()
-                    .find(|l| l.name() == n)
-                    .map(|l| l.value().to_string())
-                    .unwrap_or_default()
-            };
+            let get = |n: &str| crate::metrics::label(m, n);
             out.insert(
                 (get("connector"), get("task")),
                 m.get_counter().get_value().max(0.0) as u64,

@@ -51,13 +51,7 @@ pub(crate) fn remove_matching_except(
     let mut gone = Vec::new();
     for family in vec.collect() {
         for m in family.get_metric() {
-            let get = |n: &str| {
-                m.get_label()
-                    .iter()
-                    .find(|l| l.name() == n)
-                    .map(|l| l.value().to_string())
-                    .unwrap_or_default()
-            };
+            let get = |n: &str| label(m, n);
             if get("connector") == connector && get("task") == task {
                 let tp = (get("topic"), get("partition"));
                 if !keep.contains(&tp) {
@@ -80,22 +74,23 @@ fn remove_connector<T: prometheus::core::MetricVecBuilder>(
     let mut tasks = Vec::new();
     for family in vec.collect() {
         for m in family.get_metric() {
-            let get = |n: &str| {
-                m.get_label()
-                    .iter()
-                    .find(|l| l.name() == n)
-                    .map(|l| l.value().to_string())
-            };
-            if get("connector").as_deref() == Some(connector)
-                && let Some(t) = get("task")
-            {
-                tasks.push(t);
+            if label(m, "connector") == connector {
+                tasks.push(label(m, "task"));
             }
         }
     }
     for t in tasks {
         let _ = vec.remove_label_values(&[connector, &t]);
     }
+}
+
+/// A series' value for label `name` (empty when it has none).
+pub(crate) fn label(m: &prometheus::proto::Metric, name: &str) -> String {
+    m.get_label()
+        .iter()
+        .find(|l| l.name() == name)
+        .map(|l| l.value().to_string())
+        .unwrap_or_default()
 }
 
 /// What `/metrics` shows about a connector besides its status.

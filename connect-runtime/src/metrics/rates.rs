@@ -21,15 +21,12 @@ fn series(c: &IntCounterVec) -> Vec<(String, String, u64)> {
     let mut out = Vec::new();
     for family in c.collect() {
         for m in family.get_metric() {
-            let label = |n: &str| {
-                m.get_label()
-                    .iter()
-                    .find(|l| l.name() == n)
-                    .map(|l| l.value().to_string())
-                    .unwrap_or_default()
-            };
             let v = m.get_counter().get_value();
-            out.push((label("connector"), label("task"), v.max(0.0) as u64));
+            out.push((
+                super::label(m, "connector"),
+                super::label(m, "task"),
+                v.max(0.0) as u64,
+            ));
         }
     }
     out
