@@ -9,12 +9,15 @@
 //! - [`herder`]: connector and task lifecycle.
 //! - [`rest`]: the Kafka Connect-compatible REST API.
 //! - [`standalone`]: `sluice standalone`, wiring it all together.
+//! - [`distributed`]: `sluice distributed`, a cluster of workers sharing
+//!   connectors and tasks through Kafka.
 
 pub mod anomaly;
 pub mod config;
 pub mod connector_config;
 pub mod converters;
 pub mod correlation;
+pub mod distributed;
 pub mod errors;
 mod headers;
 pub mod herder;

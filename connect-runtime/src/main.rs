@@ -28,6 +28,12 @@ enum Command {
         /// Connector configs: .properties or .json files.
         connectors: Vec<PathBuf>,
     },
+    /// Run one worker of a cluster, like connect-distributed.sh: workers
+    /// with the same group.id share connectors and tasks through Kafka.
+    Distributed {
+        /// Worker properties (Kafka Connect's connect-distributed.properties keys).
+        worker: PathBuf,
+    },
     /// Run a Confluent-compatible schema registry (Confluent's
     /// schema-registry.properties keys).
     SchemaRegistry {
@@ -39,8 +45,9 @@ enum Command {
 /// `log.format=json` in the worker file (or `CONNECT_LOG_FORMAT=json`),
 /// read before logging starts; a bad file is reported later, in full.
 fn wants_json_logs(cli: &Cli) -> bool {
-    let Command::Standalone { worker, .. } = &cli.command else {
-        return false;
+    let worker = match &cli.command {
+        Command::Standalone { worker, .. } | Command::Distributed { worker } => worker,
+        Command::SchemaRegistry { .. } => return false,
     };
     let mut props = std::fs::read_to_string(worker)
         .ok()
@@ -87,6 +94,7 @@ fn main() -> ExitCode {
     let (worker, connectors) = match cli.command {
         Command::Standalone { worker, connectors } => (worker, connectors),
         Command::SchemaRegistry { config } => return run_registry(&config),
+        Command::Distributed { worker } => return run_distributed(&worker, log_levels),
     };
     let (config, files) = match sluice_runtime::standalone::load_configs(&worker, &connectors) {
         Ok(v) => v,
@@ -96,6 +104,16 @@ fn main() -> ExitCode {
         }
     };
     run_async(sluice_runtime::standalone::run(config, files, log_levels))
+}
+
+fn run_distributed(worker: &std::path::Path, log_levels: Arc<LogLevels>) -> ExitCode {
+    match sluice_runtime::standalone::load_configs(worker, &[]) {
+        Ok((config, _)) => run_async(sluice_runtime::distributed::run(config, log_levels)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn run_registry(path: &std::path::Path) -> ExitCode {

@@ -63,7 +63,7 @@ pub fn load_configs(
     Ok((config, files))
 }
 
-fn worker_id(config: &WorkerConfig) -> String {
+pub(crate) fn worker_id(config: &WorkerConfig) -> String {
     let listener = config.listeners.first();
     let host = config
         .advertised_host
@@ -149,6 +149,7 @@ pub async fn run(
     tokio::spawn(herder.clone().process_requests(requests));
     let state = Arc::new(RestState {
         herder: herder.clone(),
+        http: reqwest::Client::new(),
         kafka_cluster_id: OnceLock::new(),
         started: std::sync::atomic::AtomicBool::new(false),
         log_levels,

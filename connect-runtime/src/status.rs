@@ -1,7 +1,7 @@
 //! Connector and task states, as Kafka Connect reports them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use serde::Serialize;
 use sluice_connect_api::ConnectorType;
@@ -61,6 +61,27 @@ struct Entry {
     tasks: BTreeMap<u32, StateInfo>,
 }
 
+/// A state change of a connector (`task` = `None`) or task made on this
+/// worker; distributed mode writes it to the status topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub connector: String,
+    pub task: Option<u32>,
+    pub info: StateInfo,
+}
+
+/// Called after every local state change.
+pub type StatusListener = Arc<dyn Fn(StatusUpdate) + Send + Sync>;
+
+#[derive(Default)]
+struct ListenerSlot(RwLock<Option<StatusListener>>);
+
+impl std::fmt::Debug for ListenerSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ListenerSlot")
+    }
+}
+
 /// Current states of everything this worker runs.
 #[derive(Debug)]
 pub struct StatusStore {
@@ -68,6 +89,7 @@ pub struct StatusStore {
     entries: RwLock<BTreeMap<String, Entry>>,
     /// Topics each connector used since its last topics reset (KIP-558).
     topics: RwLock<BTreeMap<String, BTreeSet<String>>>,
+    listener: ListenerSlot,
 }
 
 impl StatusStore {
@@ -76,6 +98,32 @@ impl StatusStore {
             worker_id: worker_id.into(),
             entries: RwLock::new(BTreeMap::new()),
             topics: RwLock::new(BTreeMap::new()),
+            listener: ListenerSlot::default(),
+        }
+    }
+
+    /// Sees every later state change.
+    pub fn set_listener(&self, listener: StatusListener) {
+        *self
+            .listener
+            .0
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(listener);
+    }
+
+    fn notify(&self, connector: &str, task: Option<u32>, info: &StateInfo) {
+        let l = self
+            .listener
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(l) = l {
+            l(StatusUpdate {
+                connector: connector.to_string(),
+                task,
+                info: info.clone(),
+            });
         }
     }
 
@@ -101,6 +149,7 @@ impl StatusStore {
         trace: Option<String>,
     ) {
         let info = self.info(state, trace);
+        self.notify(name, None, &info);
         let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         e.entry(name.to_string())
             .and_modify(|en| {
@@ -123,6 +172,7 @@ impl StatusStore {
             if let Some(old) = en.tasks.get(&task) {
                 info.restarts = old.restarts;
             }
+            self.notify(name, Some(task), &info);
             en.tasks.insert(task, info);
         }
     }
@@ -142,7 +192,33 @@ impl StatusStore {
         info.next_restart_ms = next_ms;
         let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(en) = e.get_mut(name) {
+            self.notify(name, Some(task), &info);
             en.tasks.insert(task, info);
+        }
+    }
+
+    /// Makes room for the states of a connector's tasks run here when the
+    /// connector itself runs elsewhere (a cluster); publishes nothing.
+    pub fn track(&self, name: &str, connector_type: ConnectorType, worker_of_connector: &str) {
+        let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        e.entry(name.to_string()).or_insert_with(|| Entry {
+            connector_type,
+            connector: StateInfo {
+                state: State::Unassigned,
+                worker_id: worker_of_connector.to_string(),
+                trace: None,
+                restarts: 0,
+                next_restart_ms: None,
+            },
+            tasks: BTreeMap::new(),
+        });
+    }
+
+    /// Forgets one task (it moved to another worker).
+    pub fn remove_task(&self, name: &str, task: u32) {
+        let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(en) = e.get_mut(name) {
+            en.tasks.remove(&task);
         }
     }
 

@@ -6,6 +6,7 @@
 //! saying how to get it; nothing is skipped silently.
 
 mod broker;
+pub mod cluster;
 mod http;
 mod kafka;
 mod worker;

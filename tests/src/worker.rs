@@ -76,6 +76,38 @@ impl Worker {
         Ok(w)
     }
 
+    /// Starts `sluice distributed <props>` in `dir` and waits for `GET /`
+    /// to answer (the worker may still be joining its group).
+    pub fn start_distributed(
+        dir: &Path,
+        rest_port: u16,
+        props: &Path,
+        log_name: &str,
+    ) -> Result<Self> {
+        let props = props.display().to_string();
+        let mut w = Self::spawn_command(dir, rest_port, "distributed", &[&props], &[], log_name)?;
+        let res = crate::wait_until(Duration::from_secs(60), "the worker's REST API", || {
+            crate::http_get(rest_port, "/")
+                .ok()
+                .filter(|(s, _)| *s == 200)
+        });
+        if let Err(e) = res {
+            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            bail!(
+                "{e} (exit status {status:?}); worker log:\n{}",
+                w.log_text()
+            );
+        }
+        Ok(w)
+    }
+
+    /// Is the process still there?
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     /// Starts the process without waiting for anything.
     pub fn spawn(
         dir: &Path,

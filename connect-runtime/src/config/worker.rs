@@ -46,6 +46,17 @@ const KNOWN_UNUSED: &[&str] = &[
     "admin.listeners",
     "topic.creation.enable",
     "exactly.once.source.support",
+    "worker.sync.timeout.ms",
+    "worker.unsync.backoff.ms",
+    "connect.protocol",
+];
+
+/// Keys only distributed mode reads (besides the `group.`,
+/// `config.storage.`, `offset.storage.` and `status.storage.` families).
+const DISTRIBUTED_ONLY: &[&str] = &[
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "rebalance.timeout.ms",
     "scheduled.rebalance.max.delay.ms",
 ];
 
@@ -216,6 +227,15 @@ impl WorkerConfig {
         })?;
         for key in props.keys() {
             if def.get(key).is_some() || PASS_THROUGH.iter().any(|p| key.starts_with(p)) {
+                continue;
+            }
+            if DISTRIBUTED_ONLY.contains(&key.as_str())
+                || key.starts_with("group.")
+                || key.starts_with("config.storage.")
+                || key.starts_with("offset.storage.")
+                || key.starts_with("status.storage.")
+            {
+                // Read by `sluice distributed` (crate::distributed::config).
                 continue;
             }
             if KNOWN_UNUSED.contains(&key.as_str())

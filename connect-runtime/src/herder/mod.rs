@@ -1,6 +1,140 @@
 //! Herders own the lifecycle of connectors and tasks. Standalone: one
-//! worker, configs from files (and REST). Distributed mode comes later.
+//! worker, configs from files (and REST). Distributed: a cluster of workers
+//! sharing work through Kafka (`crate::distributed`). The REST API talks to
+//! either through [`Herder`].
 
+mod sink_offsets;
 mod standalone;
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use sluice_connect_api::{Config, OffsetMap};
+
+pub(crate) use sink_offsets::{
+    alter as sink_offsets_alter, read as sink_offsets_read, reset as sink_offsets_reset,
+    reset_source as source_offsets_reset,
+};
 pub use standalone::{ConnectorInfo, HerderError, StandaloneHerder};
+
+use crate::metrics::ConnectorMeta;
+use crate::state::TargetState;
+use crate::status::ConnectorStatus;
+use crate::worker::Worker;
+
+/// What the REST API asks of a herder. A distributed herder answers
+/// [`HerderError::Forward`] for requests another worker must serve and
+/// [`HerderError::Rebalancing`] while the group rebalances.
+#[async_trait::async_trait]
+pub trait Herder: Send + Sync + std::fmt::Debug {
+    fn worker(&self) -> &Arc<Worker>;
+    async fn connector_names(&self) -> Vec<String>;
+    fn status(&self, name: &str) -> Option<ConnectorStatus>;
+    async fn info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
+    async fn put_connector(
+        &self,
+        name: &str,
+        config: Config,
+        initial: Option<TargetState>,
+        allow_update: bool,
+    ) -> Result<(bool, ConnectorInfo), HerderError>;
+    async fn patch_connector(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> Result<ConnectorInfo, HerderError>;
+    async fn delete(&self, name: &str) -> Result<(), HerderError>;
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError>;
+    async fn restart(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStatus, HerderError>;
+    async fn restart_task(&self, name: &str, id: u32) -> Result<(), HerderError>;
+    async fn metas(&self) -> Vec<ConnectorMeta>;
+    async fn offsets(&self, name: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, HerderError>;
+    async fn alter_offsets(
+        &self,
+        name: &str,
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), HerderError>;
+    async fn reset_offsets(&self, name: &str) -> Result<(), HerderError>;
+    /// Task configs computed by the worker running the connector
+    /// (Kafka Connect's internal `POST /connectors/{c}/tasks`).
+    async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError>;
+}
+
+#[async_trait::async_trait]
+impl Herder for StandaloneHerder {
+    fn worker(&self) -> &Arc<Worker> {
+        StandaloneHerder::worker(self)
+    }
+    async fn connector_names(&self) -> Vec<String> {
+        StandaloneHerder::connector_names(self).await
+    }
+    fn status(&self, name: &str) -> Option<ConnectorStatus> {
+        StandaloneHerder::status(self, name)
+    }
+    async fn info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        StandaloneHerder::info(self, name).await
+    }
+    async fn put_connector(
+        &self,
+        name: &str,
+        config: Config,
+        initial: Option<TargetState>,
+        allow_update: bool,
+    ) -> Result<(bool, ConnectorInfo), HerderError> {
+        StandaloneHerder::put_connector(self, name, config, initial, allow_update).await
+    }
+    async fn patch_connector(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> Result<ConnectorInfo, HerderError> {
+        StandaloneHerder::patch_connector(self, name, patch).await
+    }
+    async fn delete(&self, name: &str) -> Result<(), HerderError> {
+        StandaloneHerder::delete(self, name).await
+    }
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        StandaloneHerder::set_target(self, name, target).await
+    }
+    async fn restart(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStatus, HerderError> {
+        StandaloneHerder::restart(self, name, include_tasks, only_failed).await
+    }
+    async fn restart_task(&self, name: &str, id: u32) -> Result<(), HerderError> {
+        StandaloneHerder::restart_task(self, name, id).await
+    }
+    async fn metas(&self) -> Vec<ConnectorMeta> {
+        StandaloneHerder::metas(self).await
+    }
+    async fn offsets(&self, name: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, HerderError> {
+        StandaloneHerder::offsets(self, name).await
+    }
+    async fn alter_offsets(
+        &self,
+        name: &str,
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), HerderError> {
+        StandaloneHerder::alter_offsets(self, name, entries).await
+    }
+    async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
+        StandaloneHerder::reset_offsets(self, name).await
+    }
+    async fn put_task_configs(
+        &self,
+        _name: &str,
+        _configs: Vec<Config>,
+    ) -> Result<(), HerderError> {
+        Err(HerderError::BadRequest(
+            "task configs are only accepted from other workers of a cluster".into(),
+        ))
+    }
+}

@@ -34,6 +34,15 @@ pub enum HerderError {
     /// Kafka or the runtime failed while serving the request.
     #[error("{0}")]
     Internal(String),
+    /// Another worker serves this request (the leader, or the task's
+    /// owner): its REST base URL.
+    #[error("this request is served by the worker at {0}")]
+    Forward(String),
+    /// The group is rebalancing (Kafka Connect answers 409 then).
+    #[error(
+        "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)"
+    )]
+    Rebalancing,
 }
 
 struct Running {
@@ -577,21 +586,6 @@ impl StandaloneHerder {
         running.plugin.connector_type() == sluice_connect_api::ConnectorType::Sink
     }
 
-    fn sink_target(
-        &self,
-        running: &Running,
-    ) -> Result<(Vec<String>, Option<regex::Regex>), HerderError> {
-        let (topics, regex) = connector_config::sink_topics(&running.config);
-        let regex =
-            match regex {
-                Some(r) => Some(regex::Regex::new(&format!("^(?:{r})$")).map_err(|e| {
-                    HerderError::BadRequest(format!("topics.regex is not valid: {e}"))
-                })?),
-                None => None,
-            };
-        Ok((topics, regex))
-    }
-
     /// The committed offsets of a connector: source offsets from the store,
     /// sink offsets from its consumer group (as Kafka Connect's
     /// `kafka_topic`/`kafka_partition`/`kafka_offset`).
@@ -603,33 +597,7 @@ impl StandaloneHerder {
         if !Self::is_sink(running) {
             return Ok(self.worker.offsets.all(name)?);
         }
-        let (topics, regex) = self.sink_target(running)?;
-        let (bootstrap, props, group) = self.sink_client(name);
-        let entries = tokio::task::spawn_blocking(move || {
-            crate::kafka::group_offsets::read(&bootstrap, &props, &group, &topics, regex.as_ref())
-        })
-        .await
-        .map_err(|e| HerderError::Internal(format!("offset lookup failed: {e}")))?
-        .map_err(|e| HerderError::Internal(e.trace()))?;
-        Ok(entries
-            .into_iter()
-            .map(|(t, p, o)| {
-                let mut part = OffsetMap::new();
-                part.insert("kafka_topic".into(), t.into());
-                part.insert("kafka_partition".into(), p.into());
-                let mut off = OffsetMap::new();
-                off.insert("kafka_offset".into(), o.into());
-                (part, off)
-            })
-            .collect())
-    }
-
-    fn sink_client(&self, name: &str) -> (String, BTreeMap<String, String>, String) {
-        (
-            self.worker.config.bootstrap_servers.clone(),
-            self.worker.config.consumer.clone(),
-            format!("connect-{name}"),
-        )
+        super::sink_offsets::read(&self.worker, name, &running.config).await
     }
 
     /// Writes (or with a `None` offset, resets) offsets of a STOPPED
@@ -648,39 +616,7 @@ impl StandaloneHerder {
             self.worker.offsets.put_all(name, &entries)?;
             return Ok(());
         }
-        let mut parsed = Vec::with_capacity(entries.len());
-        for (i, (p, o)) in entries.into_iter().enumerate() {
-            let bad = |what: &str| HerderError::BadRequest(format!("offsets[{i}]: {what}"));
-            let topic = p
-                .get("kafka_topic")
-                .and_then(|v| v.as_str())
-                .ok_or_else(|| bad("partition needs a string \"kafka_topic\""))?;
-            let partition = p
-                .get("kafka_partition")
-                .and_then(serde_json::Value::as_i64)
-                .and_then(|v| i32::try_from(v).ok())
-                .ok_or_else(|| bad("partition needs an integer \"kafka_partition\""))?;
-            let offset = match o {
-                None => None,
-                Some(o) => Some(
-                    o.get("kafka_offset")
-                        .and_then(serde_json::Value::as_i64)
-                        .filter(|v| *v >= 0)
-                        .ok_or_else(|| {
-                            bad("offset needs a non-negative integer \"kafka_offset\"")
-                        })?,
-                ),
-            };
-            parsed.push((topic.to_string(), partition, offset));
-        }
-        let (bootstrap, props, group) = self.sink_client(name);
-        tokio::task::spawn_blocking(move || {
-            crate::kafka::group_offsets::write(&bootstrap, &props, &group, &parsed)
-        })
-        .await
-        .map_err(|e| HerderError::Internal(format!("offset update failed: {e}")))?
-        .map_err(|e| HerderError::Internal(e.trace()))?;
-        Ok(())
+        super::sink_offsets::alter(&self.worker, name, entries).await
     }
 
     /// Removes every offset of a STOPPED connector (a sink's consumer group
@@ -692,18 +628,9 @@ impl StandaloneHerder {
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
         self.require_stopped(name, running)?;
         if Self::is_sink(running) {
-            return self
-                .worker
-                .admin
-                .delete_group(&format!("connect-{name}"))
-                .await
-                .map_err(|e| HerderError::Internal(e.trace()));
+            return super::sink_offsets::reset(&self.worker, name).await;
         }
-        let all = self.worker.offsets.all(name)?;
-        let entries: Vec<(OffsetMap, Option<OffsetMap>)> =
-            all.into_iter().map(|(p, _)| (p, None)).collect();
-        self.worker.offsets.put_all(name, &entries)?;
-        Ok(())
+        super::sink_offsets::reset_source(&self.worker, name)
     }
 
     /// Handles connector requests (task reconfiguration, raised errors).

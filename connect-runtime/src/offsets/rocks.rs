@@ -66,6 +66,55 @@ impl RocksOffsetStore {
     }
 }
 
+/// Keys that hold how far a log was materialized; they sort before every
+/// offset key (those start with `[`).
+const POSITION_PREFIX: &[u8] = b"\x00position-";
+
+impl RocksOffsetStore {
+    /// Applies one offsets-topic record read at `partition`/`offset` and
+    /// remembers the position, in one write (not synced: the topic is the
+    /// source of truth, a lost tail is read again).
+    pub fn materialize(
+        &self,
+        key: &[u8],
+        value: Option<&[u8]>,
+        partition: i32,
+        offset: i64,
+    ) -> Result<(), StoreError> {
+        let cf = self.cf()?;
+        let mut batch = WriteBatch::default();
+        match value {
+            Some(v) => batch.put_cf(cf, key, v),
+            None => batch.delete_cf(cf, key),
+        }
+        let mut pk = POSITION_PREFIX.to_vec();
+        pk.extend_from_slice(partition.to_string().as_bytes());
+        batch.put_cf(cf, pk, (offset + 1).to_string());
+        self.db.write(batch).map_err(|e| self.err(e))
+    }
+
+    /// Next offset to read per partition, as materialized so far.
+    pub fn positions(&self) -> Result<std::collections::BTreeMap<i32, i64>, StoreError> {
+        let mut out = std::collections::BTreeMap::new();
+        for item in self.db.iterator_cf(
+            self.cf()?,
+            IteratorMode::From(POSITION_PREFIX, Direction::Forward),
+        ) {
+            let (k, v) = item.map_err(|e| self.err(e))?;
+            let Some(p) = k.strip_prefix(POSITION_PREFIX) else {
+                break;
+            };
+            let text = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_string);
+            let p = text(p).and_then(|t| t.parse::<i32>().ok());
+            let o = text(&v).and_then(|t| t.parse::<i64>().ok());
+            if let (Some(p), Some(o)) = (p, o) {
+                out.insert(p, o);
+            }
+        }
+        Ok(out)
+    }
+}
+
 impl OffsetStore for RocksOffsetStore {
     fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError> {
         let key = encode_key(connector, partition);

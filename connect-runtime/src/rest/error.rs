@@ -10,7 +10,13 @@ use crate::herder::HerderError;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// Set when another worker must serve the request: its REST base URL.
+    pub forward: Option<String>,
 }
+
+/// Response extension: the request is to be sent to this worker instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardTo(pub String);
 
 #[derive(Serialize)]
 struct Body<'a> {
@@ -23,6 +29,7 @@ impl ApiError {
         Self {
             status,
             message: message.into(),
+            forward: None,
         }
     }
 
@@ -42,6 +49,12 @@ impl From<HerderError> for ApiError {
             HerderError::NotFound(_) | HerderError::TaskNotFound(_) => StatusCode::NOT_FOUND,
             HerderError::Invalid(_) | HerderError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HerderError::Store(_) | HerderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HerderError::Rebalancing => StatusCode::CONFLICT,
+            HerderError::Forward(url) => {
+                let mut err = Self::new(StatusCode::CONFLICT, e.to_string());
+                err.forward = Some(url.clone());
+                return err;
+            }
         };
         Self::new(status, e.to_string())
     }
@@ -53,6 +66,10 @@ impl IntoResponse for ApiError {
             error_code: self.status.as_u16(),
             message: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(url) = self.forward {
+            resp.extensions_mut().insert(ForwardTo(url));
+        }
+        resp
     }
 }

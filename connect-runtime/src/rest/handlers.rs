@@ -179,6 +179,25 @@ pub(crate) async fn get_config(
     Ok(Json(s.herder.info(&name).await?.config))
 }
 
+/// Kafka Connect's internal endpoint: the worker running a connector
+/// hands the leader its task configs (a JSON array of objects).
+pub(crate) async fn put_task_configs(
+    State(s): State<Arc<RestState>>,
+    Path(name): Path<String>,
+    body::RawBody(bytes): body::RawBody,
+) -> Result<StatusCode, ApiError> {
+    let v: serde_json::Value = body::parse(&bytes)?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| ApiError::bad_request("task configs must be a JSON array of objects"))?;
+    let configs = arr
+        .iter()
+        .map(|c| body::config(c.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
+    s.herder.put_task_configs(&name, configs).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(crate) async fn put_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,

@@ -5,6 +5,7 @@
 
 mod body;
 mod error;
+mod forward;
 mod handlers;
 mod loggers;
 mod offsets;
@@ -16,14 +17,17 @@ use std::sync::{Arc, OnceLock};
 use axum::Router;
 use axum::routing::{get, post, put};
 
-pub use error::ApiError;
+pub use error::{ApiError, ForwardTo};
+pub use forward::FORWARDED_HEADER;
 
-use crate::herder::StandaloneHerder;
+use crate::herder::Herder;
 
 /// What the handlers need.
 #[derive(Debug)]
 pub struct RestState {
-    pub herder: Arc<StandaloneHerder>,
+    pub herder: Arc<dyn Herder>,
+    /// Sends requests on to other workers of a cluster.
+    pub http: reqwest::Client,
     /// Filled in once the broker answered.
     pub kafka_cluster_id: OnceLock<String>,
     /// Set once the connectors given at start are started (`GET /health`).
@@ -53,7 +57,10 @@ pub fn app(state: Arc<RestState>) -> Router {
                 .patch(handlers::patch_config),
         )
         .route("/connectors/{name}/status", get(handlers::connector_status))
-        .route("/connectors/{name}/tasks", get(handlers::connector_tasks))
+        .route(
+            "/connectors/{name}/tasks",
+            get(handlers::connector_tasks).post(handlers::put_task_configs),
+        )
         .route("/connectors/{name}/topics", get(handlers::topics))
         .route(
             "/connectors/{name}/topics/reset",
@@ -99,6 +106,10 @@ pub fn app(state: Arc<RestState>) -> Router {
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(handlers::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            forward::layer,
+        ))
         .with_state(state)
 }
 
@@ -150,6 +161,7 @@ mod tests {
         );
         Arc::new(RestState {
             herder,
+            http: reqwest::Client::new(),
             kafka_cluster_id: OnceLock::new(),
             started: std::sync::atomic::AtomicBool::new(true),
             log_levels: Arc::new(crate::logging::LogLevels::new("info", None)),

@@ -1,0 +1,1129 @@
+//! The leader's incremental cooperative assignment (Kafka Connect's
+//! KIP-415 assignor, simplified). Pure logic: the caller supplies the
+//! members' metadata, the leader's config snapshot and a monotonic clock.
+//!
+//! One round ([`Assignor::assign`]):
+//!
+//! 1. **Config mismatch.** If a member read the config topic further than
+//!    the leader (`config_offset` above the leader's), every member gets
+//!    error [`CONFIG_MISMATCH`] with the highest reported offset, nothing
+//!    assigned or revoked and no delay; the assignor's state is untouched.
+//!    Everyone (the leader too) reads up to that offset and rejoins.
+//! 2. **Current work.** A member runs what it reports in `owned` (`None` is
+//!    nothing). Work no longer configured, and work reported by more than
+//!    one member, is revoked (from every member reporting it).
+//! 3. **Lost work.** The assignor remembers what each worker *URL* ran
+//!    after the previous round (member ids change when a worker restarts;
+//!    its URL does not). Remembered work that is still configured and that
+//!    no member reports now is lost:
+//!    - if its URL is among the members (a restarted worker, or one that
+//!      missed its assignment), it is given back to that member now;
+//!    - otherwise it is held for `scheduled_rebalance_max_delay` from the
+//!      round that first saw it lost: assigned to nobody, and every member
+//!      gets `delay_ms` = the time left until the earliest deadline, so the
+//!      group rebalances then. If the URL comes back before the deadline,
+//!      it gets the work back. At or after the deadline, or as soon as a
+//!      worker with a URL never seen before joins (which would get it
+//!      anyway), held work is released and assigned like new work.
+//!
+//!    A fresh assignor (a new leader) remembers nothing, so it sees no
+//!    lost work: everything configured and not running is unassigned.
+//! 4. **Balance.** Connectors and tasks are balanced separately. With `t`
+//!    configured items and `n` members, `t % n` members may keep
+//!    `⌈t/n⌉` and the others `⌊t/n⌋`; the extra slots go to the most
+//!    loaded members first (ties by URL). A member above its share gives up
+//!    the excess: work given back in step 3 first, then running work, the
+//!    highest names / task ids first. Running work taken away is revoked
+//!    and *not* reassigned in this round (its owner must stop it first and
+//!    rejoins at once; the next round assigns it).
+//! 5. **Unassigned work** (configured, not kept, not revoked in this round,
+//!    not held) goes one item at a time, in order, to the member with the
+//!    fewest items of that kind (ties: fewest items in all, then URL, then
+//!    member id), which spreads one connector's tasks across workers.
+//!
+//! Each member's [`Assignment`] carries only the delta: `assigned` (work it
+//! did not report owning) and `revoked`. The assignor then remembers, per
+//! URL, `owned − revoked + assigned`. Kafka Connect's backoff between
+//! successive revoking rebalances is not implemented.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use crate::protocol::{Assignment, CONFIG_MISMATCH, MemberMetadata, NO_ERROR};
+use crate::{TaskId, Work};
+
+/// A group member as the leader sees it in the JoinGroup response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The id the group coordinator gave the member.
+    pub member_id: String,
+    /// What the member sent in JoinGroup.
+    pub metadata: MemberMetadata,
+}
+
+/// The leader's assignor, with the state it keeps between rounds.
+#[derive(Debug, Clone)]
+pub struct Assignor {
+    delay: Duration,
+    /// What each worker URL runs after the last round; `None` before the
+    /// first round.
+    previous: Option<BTreeMap<String, Work>>,
+    /// Work of departed URLs, held until its deadline.
+    held: BTreeMap<String, Held>,
+}
+
+#[derive(Debug, Clone)]
+struct Held {
+    work: Work,
+    deadline_ms: u64,
+}
+
+impl Assignor {
+    /// An assignor that holds departed workers' work for
+    /// `scheduled_rebalance_max_delay` (Kafka Connect's
+    /// `scheduled.rebalance.max.delay.ms`; zero reassigns it at once).
+    pub fn new(scheduled_rebalance_max_delay: Duration) -> Self {
+        Self {
+            delay: scheduled_rebalance_max_delay,
+            previous: None,
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// Forgets the previous rounds, as a fresh leader would. Call it when
+    /// this worker was not the leader for the previous generation.
+    pub fn reset(&mut self) {
+        self.previous = None;
+        self.held.clear();
+    }
+
+    /// Work currently held for departed workers (assigned to nobody).
+    pub fn held(&self) -> Work {
+        let mut work = Work::default();
+        for held in self.held.values() {
+            work.extend(&held.work);
+        }
+        work
+    }
+
+    /// One rebalance round. `configured` = every connector and task in the
+    /// leader's config snapshot at `config_offset`. `now_ms` is a monotonic
+    /// millisecond clock. Returns an assignment for every member id
+    /// (a member id listed twice counts once).
+    pub fn assign(
+        &mut self,
+        leader_id: &str,
+        leader_url: &str,
+        config_offset: i64,
+        configured: &Work,
+        members: &[Member],
+        now_ms: u64,
+    ) -> BTreeMap<String, Assignment> {
+        let mut by_id: BTreeMap<&str, &MemberMetadata> = BTreeMap::new();
+        for m in members {
+            by_id.entry(m.member_id.as_str()).or_insert(&m.metadata);
+        }
+        let base = |error: i16, config_offset: i64| Assignment {
+            error,
+            leader: leader_id.to_owned(),
+            leader_url: leader_url.to_owned(),
+            config_offset,
+            ..Assignment::default()
+        };
+
+        let max_offset = by_id.values().map(|m| m.config_offset).max();
+        if let Some(max_offset) = max_offset.filter(|&o| o > config_offset) {
+            return by_id
+                .keys()
+                .map(|id| (id.to_string(), base(CONFIG_MISMATCH, max_offset)))
+                .collect();
+        }
+        if by_id.is_empty() {
+            return BTreeMap::new();
+        }
+
+        // Who runs what now.
+        let empty = Work::default();
+        let mut connector_owners: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut task_owners: BTreeMap<&TaskId, usize> = BTreeMap::new();
+        for m in by_id.values() {
+            let owned = m.owned.as_ref().unwrap_or(&empty);
+            for c in &owned.connectors {
+                *connector_owners.entry(c.as_str()).or_default() += 1;
+            }
+            for t in &owned.tasks {
+                *task_owners.entry(t).or_default() += 1;
+            }
+        }
+
+        // Keep what is configured and run once; revoke the rest.
+        let mut slots: Vec<Slot<'_>> = by_id
+            .iter()
+            .map(|(id, m)| {
+                let owned = m.owned.as_ref().unwrap_or(&empty);
+                let mut slot = Slot {
+                    id,
+                    url: m.url.as_str(),
+                    connectors: Part::default(),
+                    tasks: Part::default(),
+                };
+                for c in &owned.connectors {
+                    let single = connector_owners.get(c.as_str()) == Some(&1);
+                    if single && configured.connectors.contains(c) {
+                        slot.connectors.kept.insert(c.clone());
+                    } else {
+                        slot.connectors.revoked.insert(c.clone());
+                    }
+                }
+                for t in &owned.tasks {
+                    let single = task_owners.get(t) == Some(&1);
+                    if single && configured.tasks.contains(t) {
+                        slot.tasks.kept.insert(t.clone());
+                    } else {
+                        slot.tasks.revoked.insert(t.clone());
+                    }
+                }
+                slot
+            })
+            .collect();
+
+        // The first member (by id) with each URL.
+        let mut by_url: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, slot) in slots.iter().enumerate() {
+            by_url.entry(slot.url).or_insert(i);
+        }
+
+        // Lost work: remembered, still configured, run by nobody.
+        let mut claimed = Work::default();
+        let lost = |work: &Work, claimed: &mut Work| {
+            let mut out = Work::default();
+            for c in &work.connectors {
+                if configured.connectors.contains(c)
+                    && !connector_owners.contains_key(c.as_str())
+                    && claimed.connectors.insert(c.clone())
+                {
+                    out.connectors.insert(c.clone());
+                }
+            }
+            for t in &work.tasks {
+                if configured.tasks.contains(t)
+                    && !task_owners.contains_key(t)
+                    && claimed.tasks.insert(t.clone())
+                {
+                    out.tasks.insert(t.clone());
+                }
+            }
+            out
+        };
+        let delay_ms = u64::try_from(self.delay.as_millis()).unwrap_or(u64::MAX);
+        let mut new_url_joined = false;
+        let mut still_held = BTreeMap::new();
+        let mut returned: Vec<(usize, Work)> = Vec::new();
+        if let Some(previous) = self.previous.take() {
+            new_url_joined = by_url
+                .keys()
+                .any(|url| !previous.contains_key(*url) && !self.held.contains_key(*url));
+            for (url, work) in &previous {
+                match by_url.get(url.as_str()) {
+                    Some(&i) => returned.push((i, lost(work, &mut claimed))),
+                    // Filtered with the rest of the held work below.
+                    None => self
+                        .held
+                        .entry(url.clone())
+                        .or_insert_with(|| Held {
+                            work: Work::default(),
+                            deadline_ms: now_ms.saturating_add(delay_ms),
+                        })
+                        .work
+                        .extend(work),
+                }
+            }
+        }
+        for (url, held) in std::mem::take(&mut self.held) {
+            let work = lost(&held.work, &mut claimed);
+            if work.is_empty() {
+                continue;
+            }
+            if let Some(&i) = by_url.get(url.as_str()) {
+                returned.push((i, work));
+            } else if !new_url_joined && now_ms < held.deadline_ms {
+                still_held.insert(
+                    url,
+                    Held {
+                        work,
+                        deadline_ms: held.deadline_ms,
+                    },
+                );
+            }
+            // Otherwise released: it is unassigned below.
+        }
+        self.held = still_held;
+        for (i, work) in returned {
+            if let Some(slot) = slots.get_mut(i) {
+                slot.connectors.returned.extend(work.connectors);
+                slot.tasks.returned.extend(work.tasks);
+            }
+        }
+
+        // Balance, then hand out what nobody keeps.
+        let keys: Vec<(&str, &str)> = slots.iter().map(|s| (s.url, s.id)).collect();
+        let held = self.held();
+        {
+            let mut parts: Vec<&mut Part<String>> =
+                slots.iter_mut().map(|s| &mut s.connectors).collect();
+            trim(configured.connectors.len(), &mut parts, &keys);
+        }
+        {
+            let mut parts: Vec<&mut Part<TaskId>> =
+                slots.iter_mut().map(|s| &mut s.tasks).collect();
+            trim(configured.tasks.len(), &mut parts, &keys);
+        }
+        let unassigned_connectors: Vec<String> = configured
+            .connectors
+            .iter()
+            .filter(|c| !held.connectors.contains(*c) && !slots.iter().any(|s| s.connectors.has(c)))
+            .cloned()
+            .collect();
+        let unassigned_tasks: Vec<TaskId> = configured
+            .tasks
+            .iter()
+            .filter(|t| !held.tasks.contains(*t) && !slots.iter().any(|s| s.tasks.has(t)))
+            .cloned()
+            .collect();
+        {
+            let task_loads: Vec<usize> = slots.iter().map(|s| s.tasks.load()).collect();
+            let mut parts: Vec<&mut Part<String>> =
+                slots.iter_mut().map(|s| &mut s.connectors).collect();
+            fill(unassigned_connectors, &mut parts, &task_loads, &keys);
+        }
+        {
+            let connector_loads: Vec<usize> = slots.iter().map(|s| s.connectors.load()).collect();
+            let mut parts: Vec<&mut Part<TaskId>> =
+                slots.iter_mut().map(|s| &mut s.tasks).collect();
+            fill(unassigned_tasks, &mut parts, &connector_loads, &keys);
+        }
+
+        // Remember what each URL runs after this round.
+        let mut previous: BTreeMap<String, Work> = BTreeMap::new();
+        for slot in &slots {
+            let work = previous.entry(slot.url.to_owned()).or_default();
+            work.connectors.extend(slot.connectors.after());
+            work.tasks.extend(slot.tasks.after());
+        }
+        self.previous = Some(previous);
+
+        let delay = self
+            .held
+            .values()
+            .map(|h| h.deadline_ms.saturating_sub(now_ms))
+            .min()
+            .map_or(0, |ms| i32::try_from(ms).unwrap_or(i32::MAX));
+        slots
+            .into_iter()
+            .map(|slot| {
+                let mut a = base(NO_ERROR, config_offset);
+                a.assigned.connectors = slot.connectors.delta();
+                a.assigned.tasks = slot.tasks.delta();
+                a.revoked.connectors = slot.connectors.revoked;
+                a.revoked.tasks = slot.tasks.revoked;
+                a.delay_ms = delay;
+                (slot.id.to_owned(), a)
+            })
+            .collect()
+    }
+}
+
+/// One member's work during a round.
+#[derive(Debug)]
+struct Slot<'a> {
+    id: &'a str,
+    url: &'a str,
+    connectors: Part<String>,
+    tasks: Part<TaskId>,
+}
+
+/// One member's connectors or tasks during a round.
+#[derive(Debug)]
+struct Part<T> {
+    /// Running and staying.
+    kept: BTreeSet<T>,
+    /// Lost by this member's URL and given back to it.
+    returned: BTreeSet<T>,
+    /// Running and to be stopped.
+    revoked: BTreeSet<T>,
+    /// Unassigned work handed to it.
+    assigned: BTreeSet<T>,
+}
+
+impl<T> Default for Part<T> {
+    fn default() -> Self {
+        Self {
+            kept: BTreeSet::new(),
+            returned: BTreeSet::new(),
+            revoked: BTreeSet::new(),
+            assigned: BTreeSet::new(),
+        }
+    }
+}
+
+impl<T: Ord + Clone> Part<T> {
+    /// What it runs after this round.
+    fn load(&self) -> usize {
+        self.kept.len() + self.returned.len() + self.assigned.len()
+    }
+
+    /// Whether `item` is accounted for by this member (not unassigned).
+    fn has(&self, item: &T) -> bool {
+        self.kept.contains(item)
+            || self.returned.contains(item)
+            || self.revoked.contains(item)
+            || self.assigned.contains(item)
+    }
+
+    fn after(&self) -> impl Iterator<Item = T> + '_ {
+        self.kept
+            .iter()
+            .chain(&self.returned)
+            .chain(&self.assigned)
+            .cloned()
+    }
+
+    /// What it must start: given back and newly assigned.
+    fn delta(&self) -> BTreeSet<T> {
+        self.returned.union(&self.assigned).cloned().collect()
+    }
+}
+
+/// Cuts every member down to its share of `total` items: `total % n`
+/// members (most loaded first, then by URL) may keep one above the floor.
+/// Returned work goes first (it becomes unassigned), then running work
+/// (revoked), highest first.
+fn trim<T: Ord + Clone>(total: usize, parts: &mut [&mut Part<T>], keys: &[(&str, &str)]) {
+    let n = parts.len();
+    if n == 0 {
+        return;
+    }
+    let floor = total / n;
+    let mut extras = total % n;
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| {
+        let load = |i: usize| parts.get(i).map_or(0, |p| p.load());
+        load(b).cmp(&load(a)).then(keys.get(a).cmp(&keys.get(b)))
+    });
+    for i in order {
+        let Some(part) = parts.get_mut(i) else {
+            continue;
+        };
+        let load = part.load();
+        if load <= floor {
+            continue;
+        }
+        let share = if extras > 0 {
+            extras -= 1;
+            floor + 1
+        } else {
+            floor
+        };
+        for _ in share..load {
+            if part.returned.pop_last().is_none() {
+                match part.kept.pop_last() {
+                    Some(item) => {
+                        part.revoked.insert(item);
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+}
+
+/// Hands `items` out one at a time to the member with the fewest of this
+/// kind (ties: fewest in all, then URL, then member id).
+fn fill<T: Ord + Clone>(
+    items: Vec<T>,
+    parts: &mut [&mut Part<T>],
+    other_loads: &[usize],
+    keys: &[(&str, &str)],
+) {
+    for item in items {
+        let least = (0..parts.len()).min_by_key(|&i| {
+            let load = parts.get(i).map_or(0, |p| p.load());
+            let other = other_loads.get(i).copied().unwrap_or(0);
+            (load, load + other, keys.get(i))
+        });
+        if let Some(part) = least.and_then(|i| parts.get_mut(i)) {
+            part.assigned.insert(item);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const DELAY: Duration = Duration::from_secs(10);
+
+    fn work(connectors: &[&str], tasks: &[(&str, u32)]) -> Work {
+        Work {
+            connectors: connectors.iter().map(|c| c.to_string()).collect(),
+            tasks: tasks.iter().map(|(c, t)| TaskId::new(*c, *t)).collect(),
+        }
+    }
+
+    fn tasks(tasks: &[(&str, u32)]) -> Work {
+        work(&[], tasks)
+    }
+
+    /// Connectors with that many tasks each.
+    fn config(connectors: &[(&str, u32)]) -> Work {
+        let mut w = Work::default();
+        for (c, n) in connectors {
+            w.connectors.insert(c.to_string());
+            for t in 0..*n {
+                w.tasks.insert(TaskId::new(*c, t));
+            }
+        }
+        w
+    }
+
+    /// A group whose members apply every assignment they get.
+    struct Sim {
+        assignor: Assignor,
+        /// member id -> its metadata
+        members: BTreeMap<String, MemberMetadata>,
+        config: Work,
+        offset: i64,
+        now: u64,
+    }
+
+    impl Sim {
+        fn new(config: Work, members: &[&str]) -> Self {
+            let mut sim = Sim {
+                assignor: Assignor::new(DELAY),
+                members: BTreeMap::new(),
+                config,
+                offset: 5,
+                now: 1_000,
+            };
+            for id in members {
+                sim.join(id, &format!("w{}", &id[1..]));
+            }
+            sim
+        }
+
+        /// Three workers m1..m3 (URLs http://w1/..) running connectors a
+        /// and b with 3 tasks each, after the first round.
+        fn three_workers() -> Self {
+            let mut sim = Sim::new(config(&[("a", 3), ("b", 3)]), &["m1", "m2", "m3"]);
+            sim.settle();
+            sim
+        }
+
+        fn join(&mut self, id: &str, worker: &str) {
+            let metadata = MemberMetadata {
+                url: format!("http://{worker}/"),
+                config_offset: self.offset,
+                owned: None,
+            };
+            self.members.insert(id.to_string(), metadata);
+        }
+
+        fn leave(&mut self, id: &str) {
+            self.members.remove(id);
+        }
+
+        fn member_list(&self) -> Vec<Member> {
+            self.members
+                .iter()
+                .map(|(id, metadata)| Member {
+                    member_id: id.clone(),
+                    metadata: metadata.clone(),
+                })
+                .collect()
+        }
+
+        fn round(&mut self) -> BTreeMap<String, Assignment> {
+            let members = self.member_list();
+            let out = self.assignor.assign(
+                "leader",
+                "http://leader/",
+                self.offset,
+                &self.config,
+                &members,
+                self.now,
+            );
+            assert_eq!(
+                out.keys().collect::<Vec<_>>(),
+                self.members.keys().collect::<Vec<_>>()
+            );
+            check_round(&self.config, &members, &out);
+            for (id, a) in &out {
+                if a.error == NO_ERROR {
+                    let owned = self
+                        .members
+                        .get_mut(id)
+                        .unwrap()
+                        .owned
+                        .get_or_insert_default();
+                    owned.remove_all(&a.revoked);
+                    owned.extend(&a.assigned);
+                }
+            }
+            out
+        }
+
+        fn owned(&self, id: &str) -> Work {
+            self.members[id].owned.clone().unwrap_or_default()
+        }
+
+        /// Rounds, `DELAY` apart, until one changes nothing (at most 5).
+        fn settle(&mut self) {
+            for _ in 0..5 {
+                let out = self.round();
+                if out.values().all(is_quiet) {
+                    return;
+                }
+                self.now += DELAY.as_millis() as u64;
+            }
+            panic!("no stable assignment after 5 rounds");
+        }
+
+        /// Everything configured runs exactly once and loads differ by at
+        /// most one, for connectors and tasks alike.
+        fn assert_balanced(&self) {
+            let mut all = Work::default();
+            let mut count = 0;
+            for m in self.members.values() {
+                let owned = m.owned.clone().unwrap_or_default();
+                count += owned.len();
+                all.extend(&owned);
+            }
+            assert_eq!(all, self.config);
+            assert_eq!(count, self.config.len(), "something runs twice");
+            let connectors: Vec<usize> = self
+                .members
+                .values()
+                .map(|m| m.owned.as_ref().map_or(0, |o| o.connectors.len()))
+                .collect();
+            let tasks: Vec<usize> = self
+                .members
+                .values()
+                .map(|m| m.owned.as_ref().map_or(0, |o| o.tasks.len()))
+                .collect();
+            for loads in [connectors, tasks] {
+                let (min, max) = (loads.iter().min(), loads.iter().max());
+                assert!(max.unwrap() - min.unwrap() <= 1, "unbalanced: {loads:?}");
+            }
+        }
+    }
+
+    fn is_quiet(a: &Assignment) -> bool {
+        a.error == NO_ERROR && a.assigned.is_empty() && a.revoked.is_empty() && a.delay_ms == 0
+    }
+
+    fn delta(assigned: Work, revoked: Work, delay_ms: i32) -> Assignment {
+        Assignment {
+            error: NO_ERROR,
+            leader: "leader".into(),
+            leader_url: "http://leader/".into(),
+            config_offset: 5,
+            assigned,
+            revoked,
+            delay_ms,
+        }
+    }
+
+    fn quiet() -> Assignment {
+        delta(Work::default(), Work::default(), 0)
+    }
+
+    fn assigned(w: Work) -> Assignment {
+        delta(w, Work::default(), 0)
+    }
+
+    fn revoked(w: Work) -> Assignment {
+        delta(Work::default(), w, 0)
+    }
+
+    fn waiting(delay_ms: i32) -> Assignment {
+        delta(Work::default(), Work::default(), delay_ms)
+    }
+
+    fn expect(pairs: &[(&str, Assignment)]) -> BTreeMap<String, Assignment> {
+        pairs
+            .iter()
+            .map(|(id, a)| (id.to_string(), a.clone()))
+            .collect()
+    }
+
+    /// Revoked work was run by the member, assigned work was not and is
+    /// configured, and after the round nothing runs on two members.
+    fn check_round(config: &Work, members: &[Member], out: &BTreeMap<String, Assignment>) {
+        let mut connectors: BTreeMap<String, usize> = BTreeMap::new();
+        let mut tasks: BTreeMap<TaskId, usize> = BTreeMap::new();
+        for m in members {
+            let a = &out[&m.member_id];
+            let owned = m.metadata.owned.clone().unwrap_or_default();
+            if a.error != NO_ERROR {
+                assert!(a.assigned.is_empty() && a.revoked.is_empty());
+                continue;
+            }
+            assert!(a.revoked.connectors.is_subset(&owned.connectors));
+            assert!(a.revoked.tasks.is_subset(&owned.tasks));
+            assert!(a.assigned.connectors.is_disjoint(&owned.connectors));
+            assert!(a.assigned.tasks.is_disjoint(&owned.tasks));
+            assert!(a.assigned.connectors.is_subset(&config.connectors));
+            assert!(a.assigned.tasks.is_subset(&config.tasks));
+            let mut after = owned;
+            after.remove_all(&a.revoked);
+            after.extend(&a.assigned);
+            for c in after.connectors {
+                *connectors.entry(c).or_default() += 1;
+            }
+            for t in after.tasks {
+                *tasks.entry(t).or_default() += 1;
+            }
+        }
+        for (c, n) in connectors {
+            assert_eq!(n, 1, "connector {c} runs on {n} members");
+        }
+        for (t, n) in tasks {
+            assert_eq!(n, 1, "task {t} runs on {n} members");
+        }
+    }
+
+    #[test]
+    fn first_round_spreads_connectors_and_tasks_evenly() {
+        let mut sim = Sim::new(config(&[("a", 3), ("b", 3)]), &["m1", "m2", "m3"]);
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", assigned(work(&["a"], &[("a", 1), ("b", 1)]))),
+                ("m2", assigned(work(&["b"], &[("a", 2), ("b", 2)]))),
+                ("m3", assigned(tasks(&[("a", 0), ("b", 0)]))),
+            ])
+        );
+    }
+
+    #[test]
+    fn stable_group_changes_nothing() {
+        let mut sim = Sim::three_workers();
+        let before: Vec<Work> = ["m1", "m2", "m3"].iter().map(|m| sim.owned(m)).collect();
+        for _ in 0..3 {
+            sim.now += 60_000;
+            let out = sim.round();
+            assert_eq!(
+                out,
+                expect(&[("m1", quiet()), ("m2", quiet()), ("m3", quiet())])
+            );
+        }
+        let after: Vec<Work> = ["m1", "m2", "m3"].iter().map(|m| sim.owned(m)).collect();
+        assert_eq!(before, after);
+        sim.assert_balanced();
+    }
+
+    #[test]
+    fn joining_member_causes_only_excess_revocations() {
+        let mut sim = Sim::three_workers();
+        sim.join("m4", "w4");
+        // 6 tasks over 4 members: two may keep 2, the others 1. m3 gives
+        // up its highest task; 2 connectors over 4 members move nothing.
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m3", revoked(tasks(&[("b", 0)]))),
+                ("m4", quiet()),
+            ])
+        );
+        // m3 stopped b-0: it goes to m4 and nothing else moves.
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m3", quiet()),
+                ("m4", assigned(tasks(&[("b", 0)]))),
+            ])
+        );
+        assert_eq!(sim.owned("m1"), work(&["a"], &[("a", 1), ("b", 1)]));
+        assert_eq!(sim.owned("m2"), work(&["b"], &[("a", 2), ("b", 2)]));
+        assert_eq!(sim.owned("m3"), tasks(&[("a", 0)]));
+        assert_eq!(sim.owned("m4"), tasks(&[("b", 0)]));
+        sim.settle();
+        sim.assert_balanced();
+    }
+
+    #[test]
+    fn departed_worker_work_is_held_until_the_deadline() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        sim.now = 2_000;
+        assert_eq!(
+            sim.round(),
+            expect(&[("m1", waiting(10_000)), ("m2", waiting(10_000))])
+        );
+        assert_eq!(sim.assignor.held(), tasks(&[("a", 0), ("b", 0)]));
+
+        // A rebalance in between keeps holding, with the time left.
+        sim.now = 7_500;
+        assert_eq!(
+            sim.round(),
+            expect(&[("m1", waiting(4_500)), ("m2", waiting(4_500))])
+        );
+
+        // At the deadline the held work is spread like new work.
+        sim.now = 12_000;
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", assigned(tasks(&[("a", 0)]))),
+                ("m2", assigned(tasks(&[("b", 0)]))),
+            ])
+        );
+        assert!(sim.assignor.held().is_empty());
+        sim.settle();
+        sim.assert_balanced();
+    }
+
+    #[test]
+    fn departed_worker_returning_before_the_deadline_gets_its_work_back() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        sim.now = 2_000;
+        sim.round();
+        // The worker restarts: same URL, new member id, owns nothing.
+        sim.now = 6_000;
+        sim.join("m3-new", "w3");
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m3-new", assigned(tasks(&[("a", 0), ("b", 0)]))),
+            ])
+        );
+        assert!(sim.assignor.held().is_empty());
+        sim.settle();
+        sim.assert_balanced();
+    }
+
+    #[test]
+    fn restarted_worker_gets_its_work_back_at_once() {
+        let mut sim = Sim::three_workers();
+        // Restarted between two rounds: new member id, same URL.
+        sim.leave("m2");
+        sim.join("m2-new", "w2");
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2-new", assigned(work(&["b"], &[("a", 2), ("b", 2)]))),
+                ("m3", quiet()),
+            ])
+        );
+    }
+
+    #[test]
+    fn member_that_missed_its_assignment_gets_it_again() {
+        let mut sim = Sim::three_workers();
+        sim.members.get_mut("m3").unwrap().owned = Some(Work::default());
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m3", assigned(tasks(&[("a", 0), ("b", 0)]))),
+            ])
+        );
+    }
+
+    #[test]
+    fn new_worker_takes_held_work_at_once() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        sim.now = 2_000;
+        sim.round();
+        sim.now = 3_000;
+        sim.join("m4", "w4");
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m4", assigned(tasks(&[("a", 0), ("b", 0)]))),
+            ])
+        );
+        assert!(sim.assignor.held().is_empty());
+    }
+
+    #[test]
+    fn worker_replaced_in_one_round_hands_its_work_to_the_new_one() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        sim.join("m4", "w4");
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m4", assigned(tasks(&[("a", 0), ("b", 0)]))),
+            ])
+        );
+    }
+
+    #[test]
+    fn zero_delay_reassigns_lost_work_at_once() {
+        let mut sim = Sim::three_workers();
+        sim.assignor.delay = Duration::ZERO;
+        sim.leave("m3");
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", assigned(tasks(&[("a", 0)]))),
+                ("m2", assigned(tasks(&[("b", 0)]))),
+            ])
+        );
+    }
+
+    #[test]
+    fn held_work_that_is_deleted_is_dropped() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        sim.now = 2_000;
+        sim.round();
+        sim.config = config(&[("a", 3)]);
+        sim.now = 3_000;
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", delta(Work::default(), tasks(&[("b", 1)]), 9_000)),
+                (
+                    "m2",
+                    delta(Work::default(), work(&["b"], &[("b", 2)]), 9_000)
+                ),
+            ])
+        );
+        assert_eq!(sim.assignor.held(), tasks(&[("a", 0)]));
+        sim.now = 12_000;
+        assert_eq!(
+            sim.round(),
+            expect(&[("m1", quiet()), ("m2", assigned(tasks(&[("a", 0)])))])
+        );
+    }
+
+    #[test]
+    fn deleted_connectors_and_tasks_are_revoked() {
+        let mut sim = Sim::three_workers();
+        // b goes from 3 tasks to 1 and c appears.
+        sim.config = config(&[("a", 3), ("b", 1), ("c", 1)]);
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", delta(tasks(&[("c", 0)]), tasks(&[("b", 1)]), 0)),
+                ("m2", revoked(tasks(&[("b", 2)]))),
+                ("m3", assigned(work(&["c"], &[]))),
+            ])
+        );
+        // b is deleted.
+        sim.config = config(&[("a", 3), ("c", 1)]);
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", revoked(work(&["b"], &[]))),
+                ("m3", revoked(tasks(&[("b", 0)]))),
+            ])
+        );
+        sim.settle();
+        sim.assert_balanced();
+    }
+
+    #[test]
+    fn work_run_twice_is_revoked_from_every_owner() {
+        let mut sim = Sim::new(config(&[("a", 2)]), &["m1", "m2"]);
+        sim.members.get_mut("m1").unwrap().owned = Some(work(&["a"], &[("a", 0)]));
+        sim.members.get_mut("m2").unwrap().owned = Some(tasks(&[("a", 0), ("a", 1)]));
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", revoked(tasks(&[("a", 0)]))),
+                ("m2", revoked(tasks(&[("a", 0)]))),
+            ])
+        );
+        // Once both stopped it, it goes to the one with fewer tasks.
+        assert_eq!(
+            sim.round(),
+            expect(&[("m1", assigned(tasks(&[("a", 0)]))), ("m2", quiet())])
+        );
+    }
+
+    #[test]
+    fn config_mismatch_assigns_nothing() {
+        let mut sim = Sim::three_workers();
+        sim.members.get_mut("m2").unwrap().config_offset = 9;
+        sim.leave("m3");
+        let mismatch = Assignment {
+            error: CONFIG_MISMATCH,
+            leader: "leader".into(),
+            leader_url: "http://leader/".into(),
+            config_offset: 9,
+            ..Assignment::default()
+        };
+        assert_eq!(
+            sim.round(),
+            expect(&[("m1", mismatch.clone()), ("m2", mismatch)])
+        );
+        assert!(sim.assignor.held().is_empty());
+        // The leader caught up: the round goes on from the last good one.
+        sim.offset = 9;
+        sim.now = 2_000;
+        let out = sim.round();
+        assert_eq!(out["m1"].config_offset, 9);
+        assert_eq!(out["m1"].delay_ms, 10_000);
+        assert_eq!(sim.assignor.held(), tasks(&[("a", 0), ("b", 0)]));
+    }
+
+    #[test]
+    fn single_member_gets_everything() {
+        let c = config(&[("a", 2), ("b", 1)]);
+        let mut sim = Sim::new(c.clone(), &["m1"]);
+        assert_eq!(sim.round(), expect(&[("m1", assigned(c.clone()))]));
+        assert_eq!(sim.owned("m1"), c);
+        assert_eq!(sim.round(), expect(&[("m1", quiet())]));
+    }
+
+    #[test]
+    fn fresh_leader_sees_no_lost_work() {
+        let mut sim = Sim::new(config(&[("a", 3), ("b", 3)]), &["m1", "m2", "m3"]);
+        sim.members.get_mut("m1").unwrap().owned = Some(work(&["a"], &[("a", 1), ("b", 1)]));
+        sim.members.get_mut("m2").unwrap().owned = Some(work(&["b"], &[("a", 2), ("b", 2)]));
+        // m3 (just restarted) runs nothing; a-0 and b-0 are not held.
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", quiet()),
+                ("m2", quiet()),
+                ("m3", assigned(tasks(&[("a", 0), ("b", 0)]))),
+            ])
+        );
+    }
+
+    #[test]
+    fn reset_forgets_previous_rounds() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        sim.now = 2_000;
+        sim.round();
+        sim.assignor.reset();
+        assert!(sim.assignor.held().is_empty());
+        assert_eq!(
+            sim.round(),
+            expect(&[
+                ("m1", assigned(tasks(&[("a", 0)]))),
+                ("m2", assigned(tasks(&[("b", 0)]))),
+            ])
+        );
+    }
+
+    #[test]
+    fn no_members_no_assignments() {
+        let mut a = Assignor::new(DELAY);
+        let out = a.assign("l", "u", 0, &config(&[("a", 1)]), &[], 0);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn random_membership_changes_never_double_assign_and_settle_balanced() {
+        for seed in [0x2545_f491_4f6c_dd1d, 1, 0xdead_beef, 42] {
+            random_walk(seed);
+        }
+    }
+
+    /// 600 random changes (joins, leaves, restarts, config edits, time),
+    /// mostly each followed by a round; every 25 the group must settle.
+    fn random_walk(mut seed: u64) {
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut sim = Sim::new(config(&[("c0", 2), ("c1", 3)]), &["m0", "m1"]);
+        let mut next_id = 2;
+        let mut next_connector = 2;
+        let (mut held_rounds, mut revoking_rounds) = (0, 0);
+        for step in 0..600 {
+            match next(8) {
+                0 => {
+                    // A new worker, or a departed one coming back.
+                    let worker = next(next_id + 1);
+                    sim.join(&format!("m{next_id}"), &format!("w{worker}"));
+                    next_id += 1;
+                }
+                1 if sim.members.len() > 1 => {
+                    let i = next(sim.members.len() as u64) as usize;
+                    let id = sim.members.keys().nth(i).unwrap().clone();
+                    sim.leave(&id);
+                }
+                2 => {
+                    // Restart: same URL, new member id, owns nothing.
+                    let i = next(sim.members.len() as u64) as usize;
+                    let id = sim.members.keys().nth(i).unwrap().clone();
+                    let url = sim.members[&id].url.clone();
+                    sim.leave(&id);
+                    let worker = url.trim_start_matches("http://").trim_end_matches('/');
+                    sim.join(&format!("m{next_id}"), worker);
+                    next_id += 1;
+                }
+                3 => {
+                    let tasks = next(5) as u32;
+                    sim.config
+                        .extend(&config(&[(&format!("c{next_connector}"), tasks)]));
+                    next_connector += 1;
+                }
+                4 => {
+                    let n = sim.config.connectors.len() as u64;
+                    let i = next(n.max(1)) as usize;
+                    if let Some(c) = sim.config.connectors.iter().nth(i).cloned() {
+                        sim.config.connectors.remove(&c);
+                        sim.config.tasks.retain(|t| t.connector != c);
+                    }
+                }
+                5 => {
+                    let n = sim.config.connectors.len() as u64;
+                    if n > 0 {
+                        let c = sim
+                            .config
+                            .connectors
+                            .iter()
+                            .nth(next(n) as usize)
+                            .cloned()
+                            .unwrap();
+                        let tasks = next(6) as u32;
+                        sim.config.tasks.retain(|t| t.connector != c);
+                        sim.config.extend(&config(&[(&c, tasks)]));
+                    }
+                }
+                _ => {}
+            }
+            sim.now += next(12_000);
+            // Some changes come without a rebalance in between.
+            if next(3) > 0 {
+                let out = sim.round();
+                held_rounds += usize::from(out.values().any(|a| a.delay_ms > 0));
+                revoking_rounds += usize::from(out.values().any(|a| !a.revoked.is_empty()));
+            }
+            if step % 25 == 24 {
+                sim.settle();
+                sim.assert_balanced();
+                assert!(sim.assignor.held().is_empty());
+            }
+        }
+        // The walk went through holds and revocations, not just easy rounds.
+        assert!(held_rounds > 5, "{held_rounds} rounds held work");
+        assert!(revoking_rounds > 5, "{revoking_rounds} rounds revoked");
+    }
+}

@@ -1,0 +1,384 @@
+//! The config topic's records, as Kafka Connect writes them (JSON without
+//! schemas), and the state they add up to.
+//!
+//! | key | value |
+//! | --- | --- |
+//! | `connector-<c>` | `{"properties":{...}}`, null = deleted |
+//! | `task-<c>-<n>` | `{"properties":{...}}` |
+//! | `commit-<c>` | `{"tasks":N}`: the task configs written before it are complete |
+//! | `target-state-<c>` | `{"state":"PAUSED","state.v2":"STOPPED"}` |
+//! | `restart-connector-<c>` | `{"include-tasks":bool,"only-failed":bool}` |
+//!
+//! Task configs only count once their `commit-` record is read, so a
+//! reader never sees half of a reconfiguration.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+use sluice_connect_api::Config;
+use sluice_group::{TaskId, Work};
+
+use crate::state::TargetState;
+
+/// A connector as the config topic describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorEntry {
+    pub config: Config,
+    pub target: TargetState,
+    /// Committed task configs, task `i` at index `i`.
+    pub tasks: Vec<Config>,
+}
+
+/// A restart request (`POST /connectors/{c}/restart` in a cluster).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestartRequest {
+    pub connector: String,
+    pub include_tasks: bool,
+    pub only_failed: bool,
+}
+
+/// What one record changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Connector(String),
+    Deleted(String),
+    Tasks(String),
+    Target(String),
+    Restart(RestartRequest),
+    /// Buffered (an uncommitted task config) or not ours to act on.
+    None,
+}
+
+/// Everything read from the config topic so far.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigState {
+    pub connectors: BTreeMap<String, ConnectorEntry>,
+    /// Task configs read but not yet committed.
+    pending: BTreeMap<String, BTreeMap<u32, Config>>,
+    /// Target states seen before their connector's config.
+    targets: BTreeMap<String, TargetState>,
+    /// Next offset to read (records applied so far); the offset stamped on
+    /// assignments.
+    pub offset: i64,
+}
+
+fn properties(v: &Value) -> Result<Config, String> {
+    let props = v
+        .get("properties")
+        .and_then(Value::as_object)
+        .ok_or("no \"properties\" object")?;
+    props
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            Value::Null => Err(format!("property {k} is null")),
+            other => Ok((k.clone(), other.to_string())),
+        })
+        .collect()
+}
+
+fn target_of(v: &Value) -> Result<TargetState, String> {
+    let s = v
+        .get("state.v2")
+        .or_else(|| v.get("state"))
+        .and_then(Value::as_str)
+        .ok_or("no \"state\"")?;
+    match s {
+        "STARTED" | "RUNNING" => Ok(TargetState::Running),
+        "PAUSED" => Ok(TargetState::Paused),
+        "STOPPED" => Ok(TargetState::Stopped),
+        other => Err(format!("unknown target state {other}")),
+    }
+}
+
+/// Splits `task-<connector>-<n>` into (connector, n).
+fn task_key(rest: &str) -> Option<(String, u32)> {
+    let (c, n) = rest.rsplit_once('-')?;
+    Some((c.to_string(), n.parse().ok()?))
+}
+
+impl ConfigState {
+    /// Every configured connector and committed task.
+    pub fn work(&self) -> Work {
+        let mut w = Work::default();
+        for (name, c) in &self.connectors {
+            w.connectors.insert(name.clone());
+            for i in 0..c.tasks.len() {
+                w.tasks.insert(TaskId::new(
+                    name.clone(),
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                ));
+            }
+        }
+        w
+    }
+
+    /// Applies one record. A record that cannot be understood is an error
+    /// naming the key; the state is unchanged then.
+    pub fn apply(&mut self, key: &str, value: Option<&[u8]>) -> Result<Change, String> {
+        let parsed: Option<Value> = match value {
+            None => None,
+            Some(b) => Some(
+                serde_json::from_slice(b)
+                    .map_err(|e| format!("config record {key}: not JSON: {e}"))?,
+            ),
+        };
+        let bad = |m: String| format!("config record {key}: {m}");
+        if let Some(name) = key.strip_prefix("connector-") {
+            let Some(v) = parsed else {
+                self.connectors.remove(name);
+                self.pending.remove(name);
+                self.targets.remove(name);
+                return Ok(Change::Deleted(name.to_string()));
+            };
+            let config = properties(&v).map_err(bad)?;
+            let target = self.targets.get(name).copied();
+            match self.connectors.get_mut(name) {
+                Some(c) => c.config = config,
+                None => {
+                    self.connectors.insert(
+                        name.to_string(),
+                        ConnectorEntry {
+                            config,
+                            target: target.unwrap_or(TargetState::Running),
+                            tasks: Vec::new(),
+                        },
+                    );
+                }
+            }
+            return Ok(Change::Connector(name.to_string()));
+        }
+        if let Some(rest) = key.strip_prefix("task-") {
+            let (name, n) = task_key(rest).ok_or_else(|| bad("bad task key".into()))?;
+            if let Some(v) = parsed {
+                let config = properties(&v).map_err(bad)?;
+                self.pending.entry(name).or_default().insert(n, config);
+            }
+            return Ok(Change::None);
+        }
+        if let Some(name) = key.strip_prefix("commit-") {
+            let Some(v) = parsed else {
+                return Ok(Change::None);
+            };
+            let n = v
+                .get("tasks")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| bad("no \"tasks\" count".into()))?;
+            let n = u32::try_from(n).map_err(|_| bad("task count too large".into()))?;
+            let mut pending = self.pending.remove(name).unwrap_or_default();
+            let mut tasks = Vec::new();
+            for i in 0..n {
+                match pending.remove(&i) {
+                    Some(c) => tasks.push(c),
+                    None => {
+                        return Err(bad(format!(
+                            "commit of {n} tasks without a config for task {i}"
+                        )));
+                    }
+                }
+            }
+            return match self.connectors.get_mut(name) {
+                Some(c) => {
+                    c.tasks = tasks;
+                    Ok(Change::Tasks(name.to_string()))
+                }
+                None => Ok(Change::None),
+            };
+        }
+        if let Some(name) = key.strip_prefix("target-state-") {
+            let Some(v) = parsed else {
+                self.targets.remove(name);
+                return Ok(Change::None);
+            };
+            let target = target_of(&v).map_err(bad)?;
+            self.targets.insert(name.to_string(), target);
+            if let Some(c) = self.connectors.get_mut(name) {
+                c.target = target;
+                return Ok(Change::Target(name.to_string()));
+            }
+            return Ok(Change::None);
+        }
+        if let Some(name) = key.strip_prefix("restart-connector-") {
+            let Some(v) = parsed else {
+                return Ok(Change::None);
+            };
+            let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
+            return Ok(Change::Restart(RestartRequest {
+                connector: name.to_string(),
+                include_tasks: flag("include-tasks"),
+                only_failed: flag("only-failed"),
+            }));
+        }
+        // session-key, task fencing records and anything newer.
+        Ok(Change::None)
+    }
+}
+
+fn props_value(config: &Config) -> Vec<u8> {
+    json!({ "properties": config }).to_string().into_bytes()
+}
+
+/// `connector-<c>` record.
+pub fn connector_record(name: &str, config: &Config) -> (String, Vec<u8>) {
+    (format!("connector-{name}"), props_value(config))
+}
+
+/// `task-<c>-<n>` record.
+pub fn task_record(name: &str, task: usize, config: &Config) -> (String, Vec<u8>) {
+    (format!("task-{name}-{task}"), props_value(config))
+}
+
+/// `commit-<c>` record.
+pub fn commit_record(name: &str, tasks: usize) -> (String, Vec<u8>) {
+    (
+        format!("commit-{name}"),
+        json!({ "tasks": tasks }).to_string().into_bytes(),
+    )
+}
+
+/// `target-state-<c>` record: `state` keeps what older readers
+/// understand (STOPPED reads as PAUSED there), `state.v2` is exact.
+pub fn target_record(name: &str, target: TargetState) -> (String, Vec<u8>) {
+    let (v1, v2) = match target {
+        TargetState::Running => ("STARTED", "STARTED"),
+        TargetState::Paused => ("PAUSED", "PAUSED"),
+        TargetState::Stopped => ("PAUSED", "STOPPED"),
+    };
+    (
+        format!("target-state-{name}"),
+        json!({ "state": v1, "state.v2": v2 })
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+/// `restart-connector-<c>` record.
+pub fn restart_record(name: &str, include_tasks: bool, only_failed: bool) -> (String, Vec<u8>) {
+    (
+        format!("restart-connector-{name}"),
+        json!({ "include-tasks": include_tasks, "only-failed": only_failed })
+            .to_string()
+            .into_bytes(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    fn apply(s: &mut ConfigState, (k, v): (String, Vec<u8>)) -> Change {
+        s.apply(&k, Some(&v)).unwrap()
+    }
+
+    #[test]
+    fn records_have_kafka_connects_layout() {
+        let (k, v) = connector_record("c", &cfg(&[("tasks.max", "2")]));
+        assert_eq!(k, "connector-c");
+        assert_eq!(
+            String::from_utf8(v).unwrap(),
+            r#"{"properties":{"tasks.max":"2"}}"#
+        );
+        assert_eq!(
+            String::from_utf8(commit_record("c", 2).1).unwrap(),
+            r#"{"tasks":2}"#
+        );
+        assert_eq!(
+            String::from_utf8(target_record("c", TargetState::Stopped).1).unwrap(),
+            r#"{"state":"PAUSED","state.v2":"STOPPED"}"#
+        );
+        assert_eq!(
+            task_record("my-conn-1", 3, &Config::new()).0,
+            "task-my-conn-1-3"
+        );
+        assert_eq!(
+            String::from_utf8(restart_record("c", true, false).1).unwrap(),
+            r#"{"include-tasks":true,"only-failed":false}"#
+        );
+    }
+
+    #[test]
+    fn tasks_count_only_once_committed() {
+        let mut s = ConfigState::default();
+        assert_eq!(
+            apply(&mut s, connector_record("a-b", &cfg(&[("x", "1")]))),
+            Change::Connector("a-b".into())
+        );
+        assert_eq!(
+            apply(&mut s, task_record("a-b", 0, &cfg(&[("t", "0")]))),
+            Change::None
+        );
+        assert_eq!(
+            apply(&mut s, task_record("a-b", 1, &cfg(&[("t", "1")]))),
+            Change::None
+        );
+        assert!(s.connectors["a-b"].tasks.is_empty());
+        assert_eq!(
+            apply(&mut s, commit_record("a-b", 2)),
+            Change::Tasks("a-b".into())
+        );
+        assert_eq!(s.connectors["a-b"].tasks[1]["t"], "1");
+        let w = s.work();
+        assert_eq!(w.connectors.len(), 1);
+        assert_eq!(w.tasks.len(), 2);
+        assert!(w.tasks.contains(&TaskId::new("a-b", 1)));
+        // Fewer tasks later.
+        apply(&mut s, task_record("a-b", 0, &cfg(&[("t", "new")])));
+        apply(&mut s, commit_record("a-b", 1));
+        assert_eq!(s.connectors["a-b"].tasks, vec![cfg(&[("t", "new")])]);
+    }
+
+    #[test]
+    fn target_states_and_deletes() {
+        let mut s = ConfigState::default();
+        // A target state may come before the connector (Kafka Connect
+        // writes it first on create).
+        apply(&mut s, target_record("c", TargetState::Stopped));
+        apply(&mut s, connector_record("c", &cfg(&[])));
+        assert_eq!(s.connectors["c"].target, TargetState::Stopped);
+        assert_eq!(
+            s.apply("target-state-c", Some(br#"{"state":"PAUSED"}"#))
+                .unwrap(),
+            Change::Target("c".into())
+        );
+        assert_eq!(s.connectors["c"].target, TargetState::Paused);
+        assert_eq!(
+            s.apply("connector-c", None).unwrap(),
+            Change::Deleted("c".into())
+        );
+        assert!(s.connectors.is_empty());
+    }
+
+    #[test]
+    fn bad_records_name_their_key() {
+        let mut s = ConfigState::default();
+        let e = s.apply("connector-x", Some(b"{nope")).unwrap_err();
+        assert!(e.contains("connector-x"), "{e}");
+        let e = s.apply("commit-x", Some(br#"{"tasks":2}"#)).unwrap_err();
+        assert!(e.contains("commit-x") && e.contains("task 0"), "{e}");
+        let e = s
+            .apply("target-state-x", Some(br#"{"state":"DANCING"}"#))
+            .unwrap_err();
+        assert!(e.contains("DANCING"), "{e}");
+        assert_eq!(s.apply("session-key", Some(b"{}")).unwrap(), Change::None);
+    }
+
+    #[test]
+    fn restart_requests_parse() {
+        let mut s = ConfigState::default();
+        assert_eq!(
+            apply(&mut s, restart_record("c", true, true)),
+            Change::Restart(RestartRequest {
+                connector: "c".into(),
+                include_tasks: true,
+                only_failed: true
+            })
+        );
+    }
+}

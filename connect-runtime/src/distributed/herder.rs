@@ -1,0 +1,415 @@
+//! The distributed herder: the cluster's config lives in the config topic,
+//! the leader alone writes it, every worker runs what the group assignment
+//! gives it. REST requests another worker must serve are answered with
+//! [`HerderError::Forward`] (the REST layer sends them on).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use sluice_connect_api::{Config, Connector, ConnectorPlugin, ConnectorRequest, OffsetMap};
+use sluice_group::assignor::Assignor;
+use sluice_group::{TaskId, Work};
+use tokio::sync::{Notify, mpsc};
+
+use super::config::DistributedConfig;
+use super::config_topic::{self, ConfigState};
+use super::kafka_log::KafkaLog;
+use super::offset_topic::KafkaOffsetStore;
+use super::status_topic::ClusterStatus;
+use crate::connector_config;
+use crate::herder::{ConnectorInfo, Herder, HerderError};
+use crate::metrics::ConnectorMeta;
+use crate::state::TargetState;
+use crate::status::{ConnectorStatus, State, StateInfo, TaskStatus};
+use crate::worker::{TaskHandle, Worker};
+
+/// How long a write waits for the config topic to be read back.
+pub(super) const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connector instance this worker runs.
+pub(super) struct RunningConnector {
+    pub(super) plugin: ConnectorPlugin,
+    pub(super) config: Config,
+    pub(super) target: TargetState,
+    /// `None` while STOPPED or after it failed to start.
+    pub(super) connector: Option<Box<dyn Connector>>,
+}
+
+/// What this worker runs now.
+#[derive(Default)]
+pub(super) struct Local {
+    pub(super) owned: Work,
+    pub(super) connectors: BTreeMap<String, RunningConnector>,
+    pub(super) tasks: BTreeMap<TaskId, TaskHandle>,
+}
+
+/// This worker's view of the group.
+#[derive(Debug, Clone, Default)]
+pub(super) struct GroupView {
+    pub(super) member_id: String,
+    pub(super) leader_id: String,
+    pub(super) leader_url: String,
+    pub(super) rebalancing: bool,
+}
+
+impl GroupView {
+    pub(super) fn is_leader(&self) -> bool {
+        !self.member_id.is_empty() && self.member_id == self.leader_id
+    }
+}
+
+/// A worker of a cluster.
+pub struct DistributedHerder {
+    pub(super) worker: Arc<Worker>,
+    /// This worker's REST base URL, `http://host:port`.
+    pub(super) url: String,
+    pub(super) cfg: DistributedConfig,
+    pub(super) config_state: Arc<Mutex<ConfigState>>,
+    pub(super) config_log: KafkaLog,
+    pub(super) status_log: Arc<KafkaLog>,
+    pub(super) cluster_status: Arc<ClusterStatus>,
+    pub(super) offsets: Arc<KafkaOffsetStore>,
+    pub(super) generation: Arc<AtomicI32>,
+    pub(super) local: tokio::sync::Mutex<Local>,
+    pub(super) group: Mutex<GroupView>,
+    /// The leader's assignor (its memory of earlier rounds).
+    pub(super) assignor: Mutex<Assignor>,
+    /// What the last assignment computed here was based on.
+    pub(super) last_configured: Mutex<Option<Work>>,
+    /// Wakes the member loop to rejoin (the leader saw work appear or go).
+    pub(super) rejoin: Notify,
+    pub(super) requests: mpsc::UnboundedSender<(String, ConnectorRequest)>,
+    pub(super) http: reqwest::Client,
+    pub(super) stopping: AtomicBool,
+    /// Set once the first assignment was applied.
+    pub(super) ready: AtomicBool,
+}
+
+impl std::fmt::Debug for DistributedHerder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DistributedHerder")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn not_found(name: &str) -> HerderError {
+    HerderError::NotFound(name.to_string())
+}
+
+impl DistributedHerder {
+    pub(super) fn group_view(&self) -> GroupView {
+        self.group
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(super) fn snapshot(&self) -> ConfigState {
+        self.config_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Is the first assignment applied?
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// `Ok` on the leader outside a rebalance; otherwise where to go.
+    fn on_leader(&self) -> Result<(), HerderError> {
+        let g = self.group_view();
+        if g.rebalancing || g.leader_url.is_empty() {
+            return Err(HerderError::Rebalancing);
+        }
+        if g.is_leader() {
+            Ok(())
+        } else {
+            Err(HerderError::Forward(g.leader_url))
+        }
+    }
+
+    /// Writes records to the config topic (leader only) and waits until
+    /// this worker read them back.
+    pub(super) async fn write_config(
+        &self,
+        records: Vec<(String, Option<Vec<u8>>)>,
+    ) -> Result<(), HerderError> {
+        for (k, v) in &records {
+            self.config_log
+                .send(k.as_bytes(), v.as_deref())
+                .await
+                .map_err(|e| HerderError::Internal(e.to_string()))?;
+        }
+        self.config_log
+            .read_to_end(READ_TIMEOUT)
+            .await
+            .map_err(|e| HerderError::Internal(e.to_string()))
+    }
+
+    fn entry(&self, name: &str) -> Result<config_topic::ConnectorEntry, HerderError> {
+        self.snapshot()
+            .connectors
+            .get(name)
+            .cloned()
+            .ok_or_else(|| not_found(name))
+    }
+
+    fn info_of(&self, name: &str, e: &config_topic::ConnectorEntry) -> ConnectorInfo {
+        let ctype = connector_config::validate(&self.worker.registry, &e.config)
+            .map(|v| v.plugin.connector_type().as_str())
+            .unwrap_or("unknown");
+        ConnectorInfo {
+            name: name.to_string(),
+            config: e.config.clone(),
+            tasks: e
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (u32::try_from(i).unwrap_or(u32::MAX), c.clone()))
+                .collect(),
+            connector_type: ctype,
+        }
+    }
+
+    fn require_stopped(&self, name: &str) -> Result<config_topic::ConnectorEntry, HerderError> {
+        let e = self.entry(name)?;
+        if e.target == TargetState::Stopped && e.tasks.is_empty() {
+            Ok(e)
+        } else {
+            Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. \
+                 This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )))
+        }
+    }
+
+    fn is_sink(&self, e: &config_topic::ConnectorEntry) -> bool {
+        connector_config::validate(&self.worker.registry, &e.config)
+            .is_ok_and(|v| v.plugin.connector_type() == sluice_connect_api::ConnectorType::Sink)
+    }
+}
+
+#[async_trait::async_trait]
+impl Herder for DistributedHerder {
+    fn worker(&self) -> &Arc<Worker> {
+        &self.worker
+    }
+
+    async fn connector_names(&self) -> Vec<String> {
+        self.snapshot().connectors.keys().cloned().collect()
+    }
+
+    fn status(&self, name: &str) -> Option<ConnectorStatus> {
+        let e = self.snapshot().connectors.get(name).cloned()?;
+        let connector = self.cluster_status.connector(name)?;
+        let ctype = connector_config::validate(&self.worker.registry, &e.config)
+            .map(|v| v.plugin.connector_type().as_str())
+            .unwrap_or("unknown");
+        let tasks = (0..u32::try_from(e.tasks.len()).unwrap_or(0))
+            .filter_map(|id| {
+                self.cluster_status
+                    .task(name, id)
+                    .map(|info| TaskStatus { id, info })
+            })
+            .collect();
+        Some(ConnectorStatus {
+            name: name.to_string(),
+            connector,
+            tasks,
+            connector_type: ctype,
+        })
+    }
+
+    async fn info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        let e = self.entry(name)?;
+        Ok(self.info_of(name, &e))
+    }
+
+    async fn put_connector(
+        &self,
+        name: &str,
+        config: Config,
+        initial: Option<TargetState>,
+        allow_update: bool,
+    ) -> Result<(bool, ConnectorInfo), HerderError> {
+        self.on_leader()?;
+        connector_config::validate(&self.worker.registry, &config)?;
+        let exists = self.snapshot().connectors.contains_key(name);
+        if exists && !allow_update {
+            return Err(HerderError::AlreadyExists(name.to_string()));
+        }
+        let mut records = Vec::new();
+        if !exists {
+            let (k, v) = config_topic::target_record(name, initial.unwrap_or(TargetState::Running));
+            records.push((k, Some(v)));
+        } else if let Some(t) = initial {
+            let (k, v) = config_topic::target_record(name, t);
+            records.push((k, Some(v)));
+        }
+        let (k, v) = config_topic::connector_record(name, &config);
+        records.push((k, Some(v)));
+        self.write_config(records).await?;
+        let e = self.entry(name)?;
+        Ok((!exists, self.info_of(name, &e)))
+    }
+
+    async fn patch_connector(
+        &self,
+        name: &str,
+        patch: BTreeMap<String, Option<String>>,
+    ) -> Result<ConnectorInfo, HerderError> {
+        self.on_leader()?;
+        let mut config = self.entry(name)?.config;
+        for (k, v) in patch {
+            match v {
+                Some(v) => config.insert(k, v),
+                None => config.remove(&k),
+            };
+        }
+        config.insert("name".to_string(), name.to_string());
+        Ok(self.put_connector(name, config, None, true).await?.1)
+    }
+
+    async fn delete(&self, name: &str) -> Result<(), HerderError> {
+        self.on_leader()?;
+        self.entry(name)?;
+        self.write_config(vec![
+            (format!("connector-{name}"), None),
+            (format!("target-state-{name}"), None),
+        ])
+        .await?;
+        for key in self.cluster_status.keys_of(name) {
+            if let Err(e) = self.status_log.send(key.as_bytes(), None).await {
+                tracing::warn!(connector = name, error = %e, "cannot remove a status record");
+            }
+        }
+        self.worker.metrics.forget_connector(name);
+        Ok(())
+    }
+
+    async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
+        self.on_leader()?;
+        self.entry(name)?;
+        let (k, v) = config_topic::target_record(name, target);
+        self.write_config(vec![(k, Some(v))]).await
+    }
+
+    async fn restart(
+        &self,
+        name: &str,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<ConnectorStatus, HerderError> {
+        self.on_leader()?;
+        self.entry(name)?;
+        let mut status = self.status(name).ok_or_else(|| {
+            HerderError::NotFound(format!("Status for connector {name} not found"))
+        })?;
+        let (k, v) = config_topic::restart_record(name, include_tasks, only_failed);
+        self.write_config(vec![(k, Some(v))]).await?;
+        if !only_failed || status.connector.state == State::Failed {
+            status.connector.state = State::Restarting;
+        }
+        if include_tasks {
+            for t in &mut status.tasks {
+                if !only_failed || t.info.state == State::Failed {
+                    t.info.state = State::Restarting;
+                }
+            }
+        }
+        Ok(status)
+    }
+
+    async fn restart_task(&self, name: &str, id: u32) -> Result<(), HerderError> {
+        let entry = self.entry(name)?;
+        if usize::try_from(id).map_or(true, |i| i >= entry.tasks.len()) {
+            return Err(HerderError::TaskNotFound(format!("{name}-{id}")));
+        }
+        let tid = TaskId::new(name, id);
+        if self.local.lock().await.tasks.contains_key(&tid) {
+            return self.restart_local_task(&tid).await;
+        }
+        match self.cluster_status.task(name, id) {
+            Some(StateInfo { worker_id, .. }) if worker_id != self.worker.status.worker_id() => {
+                Err(HerderError::Forward(format!("http://{worker_id}")))
+            }
+            _ => Err(HerderError::Rebalancing),
+        }
+    }
+
+    async fn metas(&self) -> Vec<ConnectorMeta> {
+        let local = self.local.lock().await;
+        local
+            .connectors
+            .iter()
+            .map(|(name, r)| ConnectorMeta {
+                name: name.clone(),
+                connector_type: r.plugin.connector_type().as_str(),
+                class: r.plugin.class_name.to_string(),
+                version: r.plugin.version.to_string(),
+            })
+            .collect()
+    }
+
+    async fn offsets(&self, name: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, HerderError> {
+        let e = self.entry(name)?;
+        if self.is_sink(&e) {
+            return crate::herder::sink_offsets_read(&self.worker, name, &e.config).await;
+        }
+        self.offsets.read_to_end(READ_TIMEOUT).await?;
+        Ok(self.worker.offsets.all(name)?)
+    }
+
+    async fn alter_offsets(
+        &self,
+        name: &str,
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), HerderError> {
+        self.on_leader()?;
+        let e = self.require_stopped(name)?;
+        if self.is_sink(&e) {
+            return crate::herder::sink_offsets_alter(&self.worker, name, entries).await;
+        }
+        let worker = self.worker.clone();
+        let n = name.to_string();
+        tokio::task::spawn_blocking(move || worker.offsets.put_all(&n, &entries))
+            .await
+            .map_err(|e| HerderError::Internal(e.to_string()))??;
+        Ok(())
+    }
+
+    async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
+        self.on_leader()?;
+        let e = self.require_stopped(name)?;
+        if self.is_sink(&e) {
+            return crate::herder::sink_offsets_reset(&self.worker, name).await;
+        }
+        self.offsets.read_to_end(READ_TIMEOUT).await?;
+        crate::herder::source_offsets_reset(&self.worker, name)
+    }
+
+    async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError> {
+        self.on_leader()?;
+        let e = self.entry(name)?;
+        if e.tasks == configs {
+            return Ok(());
+        }
+        let mut records = Vec::new();
+        for (i, c) in configs.iter().enumerate() {
+            let (k, v) = config_topic::task_record(name, i, c);
+            records.push((k, Some(v)));
+        }
+        let (k, v) = config_topic::commit_record(name, configs.len());
+        records.push((k, Some(v)));
+        tracing::info!(
+            connector = name,
+            tasks = configs.len(),
+            "writing task configs"
+        );
+        self.write_config(records).await
+    }
+}

@@ -1,0 +1,282 @@
+//! The worker's life in the group: join with what it runs, let the leader
+//! compute the incremental cooperative assignment, stop what was revoked
+//! and start what was assigned (heartbeating meanwhile), rejoin at once
+//! after a revocation, when the leader saw work change, or when a delay
+//! for a departed worker's work runs out.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use sluice_group::assignor::Member;
+use sluice_group::client::{GroupClient, Joined};
+use sluice_group::protocol::{
+    Assignment, MemberMetadata, PROTOCOL_NAME, decode_assignment, decode_metadata,
+    encode_assignment, encode_metadata,
+};
+use tokio::sync::watch;
+
+use super::herder::{DistributedHerder, READ_TIMEOUT};
+
+/// A monotonic millisecond clock for the assignor.
+fn now_ms(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+impl DistributedHerder {
+    fn set_rebalancing(&self, on: bool) {
+        self.group
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .rebalancing = on;
+    }
+
+    async fn metadata(&self) -> MemberMetadata {
+        let owned = self.local.lock().await.owned.clone();
+        MemberMetadata {
+            url: self.url.clone(),
+            config_offset: self.snapshot().offset,
+            owned: Some(owned),
+        }
+    }
+
+    /// The leader's part of a round: every member's assignment.
+    async fn assign(&self, joined: &Joined, clock: Instant) -> Vec<(String, bytes::Bytes)> {
+        if let Err(e) = self.config_log.read_to_end(READ_TIMEOUT).await {
+            tracing::warn!(error = %e, "leader cannot read the config topic to its end");
+        }
+        let snap = self.snapshot();
+        let configured = snap.work();
+        let members: Vec<Member> = joined
+            .members
+            .iter()
+            .filter_map(|(id, bytes)| match decode_metadata(bytes) {
+                Ok(metadata) => Some(Member {
+                    member_id: id.clone(),
+                    metadata,
+                }),
+                Err(e) => {
+                    tracing::warn!(member = %id, error = %e, "ignoring a member with unreadable metadata");
+                    None
+                }
+            })
+            .collect();
+        let result = self
+            .assignor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .assign(
+                &joined.member_id,
+                &self.url,
+                snap.offset,
+                &configured,
+                &members,
+                now_ms(clock),
+            );
+        *self
+            .last_configured
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(configured);
+        tracing::info!(
+            generation = joined.generation_id,
+            members = members.len(),
+            "computed the assignment as leader"
+        );
+        result
+            .iter()
+            .map(|(id, a)| (id.clone(), encode_assignment(a)))
+            .collect()
+    }
+
+    /// Stops revoked work, then starts assigned work.
+    async fn apply(self: &Arc<Self>, a: &Assignment) {
+        let mut local = self.local.lock().await;
+        let revoked: Vec<_> = a.revoked.tasks.iter().cloned().collect();
+        self.stop_tasks(&mut local, &revoked, true).await;
+        for c in &a.revoked.connectors {
+            self.stop_connector(&mut local, c, true).await;
+        }
+        local.owned.remove_all(&a.revoked);
+        local.owned.extend(&a.assigned);
+        if !a.assigned.tasks.is_empty()
+            && let Err(e) = self.offsets.read_to_end(READ_TIMEOUT).await
+        {
+            tracing::warn!(error = %e, "offsets topic not read to its end; tasks start from what is known");
+        }
+        for c in &a.assigned.connectors {
+            self.start_connector(&mut local, c).await;
+        }
+        let snap = self.snapshot();
+        for t in &a.assigned.tasks {
+            self.start_task(&mut local, t, &snap);
+        }
+        if !a.revoked.is_empty() || !a.assigned.is_empty() {
+            tracing::info!(
+                assigned_connectors = ?a.assigned.connectors,
+                assigned_tasks = a.assigned.tasks.len(),
+                revoked_connectors = ?a.revoked.connectors,
+                revoked_tasks = a.revoked.tasks.len(),
+                owned_tasks = local.owned.tasks.len(),
+                "assignment applied"
+            );
+        }
+    }
+
+    /// Catches up with the config topic up to the assignment's offset.
+    async fn catch_up(&self, offset: i64) -> bool {
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while self.snapshot().offset < offset {
+            if Instant::now() > deadline {
+                return false;
+            }
+            let _ = self.config_log.read_to_end(Duration::from_secs(5)).await;
+        }
+        true
+    }
+
+    /// Runs until `stop` turns true: then stops everything and leaves.
+    pub async fn run_member(
+        self: Arc<Self>,
+        mut client: GroupClient,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let clock = Instant::now();
+        let hb = self.cfg.heartbeat_interval;
+        'rounds: loop {
+            if *stop.borrow() {
+                break;
+            }
+            self.set_rebalancing(true);
+            let meta = self.metadata().await;
+            let protocols = [(PROTOCOL_NAME.to_string(), encode_metadata(&meta))];
+            let joined = tokio::select! {
+                r = client.join(&protocols) => r,
+                _ = stop.changed() => break,
+            };
+            let joined = match joined {
+                Ok(j) => j,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot join the group; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            let assignments = if joined.is_leader() {
+                self.assign(&joined, clock).await
+            } else {
+                Vec::new()
+            };
+            let bytes = match client.sync(&joined, assignments).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::info!(error = %e, "group sync failed; rejoining");
+                    continue;
+                }
+            };
+            let a = match decode_assignment(&bytes) {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::error!(error = %e, "unreadable assignment; rejoining");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            self.generation
+                .store(joined.generation_id, Ordering::Release);
+            {
+                let mut g = self
+                    .group
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                g.member_id = joined.member_id.clone();
+                g.leader_id = a.leader.clone();
+                g.leader_url = a.leader_url.clone();
+            }
+            if a.error != 0 {
+                tracing::info!("config offsets differ in the group; catching up and rejoining");
+                let _ = self.config_log.read_to_end(READ_TIMEOUT).await;
+                continue;
+            }
+            if !self.catch_up(a.config_offset).await {
+                tracing::warn!(
+                    offset = a.config_offset,
+                    "cannot read the config topic up to the assignment; rejoining"
+                );
+                continue;
+            }
+            // Apply while heartbeating: stopping tasks can take longer than
+            // the session timeout.
+            let mut rejoin = false;
+            {
+                let me = self.clone();
+                let a2 = a.clone();
+                let mut apply = tokio::spawn(async move { me.apply(&a2).await });
+                loop {
+                    tokio::select! {
+                        _ = &mut apply => break,
+                        _ = tokio::time::sleep(hb) => {
+                            if let Err(e) = client.heartbeat().await {
+                                tracing::debug!(error = %e, "heartbeat during apply");
+                                rejoin = true;
+                            }
+                        }
+                    }
+                }
+            }
+            self.set_rebalancing(false);
+            self.ready.store(true, Ordering::Release);
+            if rejoin || !a.revoked.is_empty() {
+                continue;
+            }
+            let deadline = (a.delay_ms > 0).then(|| {
+                tokio::time::Instant::now()
+                    + Duration::from_millis(u64::try_from(a.delay_ms).unwrap_or(0))
+            });
+            loop {
+                let delay = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = tokio::time::sleep(hb) => {
+                        if let Err(e) = client.heartbeat().await {
+                            tracing::info!(error = %e, "rebalance needed");
+                            continue 'rounds;
+                        }
+                    }
+                    _ = self.rejoin.notified() => {
+                        // A wake-up left from before the last round is stale.
+                        if self.work_changed() {
+                            tracing::info!("connectors or tasks changed; rebalancing");
+                            continue 'rounds;
+                        }
+                    }
+                    _ = delay => {
+                        tracing::info!("scheduled rebalance delay ended; rejoining");
+                        continue 'rounds;
+                    }
+                    _ = stop.changed() => break 'rounds,
+                }
+            }
+        }
+        self.stopping.store(true, Ordering::Release);
+        self.stop_all().await;
+        if let Err(e) = client.leave().await {
+            tracing::debug!(error = %e, "leave group");
+        }
+        tracing::info!("left the group");
+    }
+
+    /// Stops every task (each flushes and commits) and connector.
+    async fn stop_all(&self) {
+        let mut local = self.local.lock().await;
+        let ids: Vec<_> = local.tasks.keys().cloned().collect();
+        self.stop_tasks(&mut local, &ids, true).await;
+        let names: Vec<String> = local.connectors.keys().cloned().collect();
+        for n in names {
+            self.stop_connector(&mut local, &n, true).await;
+        }
+    }
+}

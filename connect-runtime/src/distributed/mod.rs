@@ -1,0 +1,301 @@
+//! `sluice distributed WORKER.properties`: workers that form a cluster
+//! through Kafka alone, like Kafka Connect's distributed mode.
+//!
+//! - [`config`]: the distributed worker keys.
+//! - [`topics`]: internal topics created (compacted) or checked.
+//! - [`kafka_log`]: a topic read to its end and kept read.
+//! - [`config_topic`], [`status_topic`], [`offset_topic`]: the three
+//!   internal topics with Kafka Connect's keys and values.
+//! - [`herder`]: the REST side (leader-only writes, forwarding);
+//!   `member.rs`: group rounds; `work.rs`: running what was assigned.
+
+pub mod config;
+pub mod config_topic;
+pub mod herder;
+pub mod kafka_log;
+mod member;
+pub mod offset_topic;
+pub mod status_topic;
+pub mod topics;
+mod work;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sluice_group::assignor::Assignor;
+use sluice_group::client::{GroupClient, GroupConfig};
+use tokio::sync::{Notify, mpsc, watch};
+
+pub use herder::DistributedHerder;
+
+use crate::config::worker::{LISTENERS, WorkerConfig};
+use crate::kafka::TopicAdmin;
+use crate::offsets::{OffsetStore, RocksOffsetStore};
+use crate::rest::RestState;
+use crate::status::StatusStore;
+use crate::worker::Worker;
+use config::{CONFIG_TOPIC, DistributedConfig, OFFSET_TOPIC, STATUS_TOPIC};
+use config_topic::ConfigState;
+use kafka_log::KafkaLog;
+use status_topic::ClusterStatus;
+
+/// Runs a distributed worker until SIGINT or SIGTERM; then it stops its
+/// tasks (each flushes and commits), leaves the group and returns.
+pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels>) -> Result<()> {
+    let dcfg = DistributedConfig::from_props(&config.originals)
+        .map_err(|m| anyhow::anyhow!("invalid distributed worker config: {m}"))?;
+    let mut listeners = Vec::new();
+    for l in &config.listeners {
+        let sock = tokio::net::TcpListener::bind((l.host.as_str(), l.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{} (configuration {LISTENERS})",
+                    l.host, l.port
+                )
+            })?;
+        listeners.push(sock);
+    }
+    let id = crate::standalone::worker_id(&config);
+    let url = format!("http://{id}");
+    let bootstrap = config.bootstrap_servers.clone();
+    let ensure = |key: &'static str, spec: &config::TopicSpec, exact: bool| {
+        let (b, a, s) = (bootstrap.clone(), config.admin.clone(), spec.clone());
+        async move { topics::ensure_topic(&b, &a, key, &s, exact).await }
+    };
+    ensure(CONFIG_TOPIC, &dcfg.config_topic, true)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let offset_partitions = ensure(OFFSET_TOPIC, &dcfg.offset_topic, false)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let status_partitions = ensure(STATUS_TOPIC, &dcfg.status_topic, false)
+        .await
+        .map_err(anyhow::Error::msg)?;
+
+    // Offsets: the topic, materialized under the worker's state directory.
+    let dir = config
+        .state_dir
+        .join(format!("{}@{}", dcfg.group_id, id.replace([':', '/'], "_")));
+    let local = RocksOffsetStore::open(&dir)
+        .with_context(|| format!("cannot open the local offset store at {}", dir.display()))?;
+    let offsets = offset_topic::KafkaOffsetStore::start(
+        local,
+        &bootstrap,
+        &[&config.admin],
+        &dcfg.offset_topic.name,
+        offset_partitions,
+    )
+    .context("cannot read the offsets topic")?;
+
+    // Status: everyone's states, read; ours, written.
+    let cluster_status = Arc::new(ClusterStatus::default());
+    let status_log = {
+        let cs = cluster_status.clone();
+        Arc::new(
+            KafkaLog::start(
+                &bootstrap,
+                &[&config.admin],
+                &dcfg.status_topic.name,
+                status_partitions,
+                &BTreeMap::new(),
+                Box::new(move |rec| {
+                    let Some(key) = rec.key.as_deref().and_then(|k| std::str::from_utf8(k).ok())
+                    else {
+                        return;
+                    };
+                    if let Err(e) = cs.apply(key, rec.value.as_deref()) {
+                        tracing::warn!(error = %e, "skipping a status record");
+                    }
+                }),
+            )
+            .context("cannot read the status topic")?,
+        )
+    };
+
+    // Config: the cluster's connectors, applied in order; changes go to
+    // the herder.
+    let config_state = Arc::new(Mutex::new(ConfigState::default()));
+    let (change_tx, mut change_rx) = mpsc::unbounded_channel();
+    let config_log = {
+        let st = config_state.clone();
+        KafkaLog::start(
+            &bootstrap,
+            &[&config.admin],
+            &dcfg.config_topic.name,
+            1,
+            &BTreeMap::new(),
+            Box::new(move |rec| {
+                let mut s = st.lock().unwrap_or_else(PoisonError::into_inner);
+                s.offset = rec.offset + 1;
+                let Some(key) = rec.key.as_deref().and_then(|k| std::str::from_utf8(k).ok()) else {
+                    tracing::warn!(
+                        offset = rec.offset,
+                        "skipping a config record without a UTF-8 key"
+                    );
+                    return;
+                };
+                match s.apply(key, rec.value.as_deref()) {
+                    Ok(change) => {
+                        let _ = change_tx.send(change);
+                    }
+                    Err(e) => {
+                        tracing::error!(offset = rec.offset, error = %e, "skipping a config record")
+                    }
+                }
+            }),
+        )
+        .context("cannot read the config topic")?
+    };
+    config_log
+        .read_to_end(Duration::from_secs(60))
+        .await
+        .context("cannot read the config topic to its end")?;
+
+    let admin = Arc::new(TopicAdmin::new(&bootstrap, &config.admin)?);
+    let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);
+    let status = Arc::new(StatusStore::new(id.clone()));
+    {
+        let (metrics, status) = (metrics.clone(), status.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                metrics.sample(&status);
+            }
+        });
+    }
+    // Local state changes → the status topic, in order.
+    let generation = Arc::new(AtomicI32::new(-1));
+    let pending = Arc::new(AtomicUsize::new(0));
+    {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let p = pending.clone();
+        status.set_listener(Arc::new(move |u| {
+            p.fetch_add(1, Ordering::AcqRel);
+            let _ = tx.send(u);
+        }));
+        let (log, generation, p) = (status_log.clone(), generation.clone(), pending.clone());
+        tokio::spawn(async move {
+            while let Some(u) = rx.recv().await {
+                let (k, v) = status_topic::update_record(&u, generation.load(Ordering::Acquire));
+                if let Err(e) = log.send(k.as_bytes(), Some(&v)).await {
+                    tracing::warn!(error = %e, "cannot write a status record");
+                }
+                p.fetch_sub(1, Ordering::AcqRel);
+            }
+        });
+    }
+    let worker = Arc::new(Worker {
+        registry: crate::plugins::registry(),
+        offsets: offsets.clone() as Arc<dyn OffsetStore>,
+        status,
+        admin: admin.clone(),
+        metrics,
+        config: config.clone(),
+    });
+    let (req_tx, mut req_rx) = mpsc::unbounded_channel();
+    let http = reqwest::Client::new();
+    let herder = Arc::new(DistributedHerder {
+        worker,
+        url: url.clone(),
+        cfg: dcfg.clone(),
+        config_state,
+        config_log,
+        status_log,
+        cluster_status,
+        offsets,
+        generation,
+        local: tokio::sync::Mutex::new(herder::Local::default()),
+        group: Mutex::new(herder::GroupView::default()),
+        assignor: Mutex::new(Assignor::new(dcfg.rebalance_delay)),
+        last_configured: Mutex::new(None),
+        rejoin: Notify::new(),
+        requests: req_tx,
+        http: http.clone(),
+        stopping: AtomicBool::new(false),
+        ready: AtomicBool::new(false),
+    });
+    {
+        let h = herder.clone();
+        tokio::spawn(async move {
+            while let Some(change) = change_rx.recv().await {
+                h.on_change(change).await;
+            }
+        });
+        let h = herder.clone();
+        tokio::spawn(async move {
+            while let Some((name, req)) = req_rx.recv().await {
+                h.on_request(name, req).await;
+            }
+        });
+    }
+    let state = Arc::new(RestState {
+        herder: herder.clone(),
+        http,
+        kafka_cluster_id: OnceLock::new(),
+        started: AtomicBool::new(false),
+        log_levels,
+    });
+    let (stop_rest, rest_stopped) = watch::channel(false);
+    for sock in listeners {
+        let addr = sock.local_addr().ok();
+        let mut rx = rest_stopped.clone();
+        let st = state.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|v| *v).await;
+            };
+            if let Err(e) = crate::rest::serve(sock, st, shutdown).await {
+                tracing::error!(error = %e, "REST server failed");
+            }
+        });
+        tracing::info!(address = ?addr, worker_id = %id, "REST API listening");
+    }
+    {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(cid) = admin.cluster_id() {
+                let _ = st.kafka_cluster_id.set(cid);
+            }
+        });
+    }
+    let group = GroupClient::new(GroupConfig {
+        bootstrap: bootstrap.split(',').map(|s| s.trim().to_string()).collect(),
+        group_id: dcfg.group_id.clone(),
+        client_id: format!("sluice-{id}"),
+        protocol_type: "connect".to_string(),
+        session_timeout: dcfg.session_timeout,
+        rebalance_timeout: dcfg.rebalance_timeout,
+        request_timeout: Duration::from_secs(30),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let member = tokio::spawn(herder.clone().run_member(group, stop_rx));
+    {
+        let (h, st) = (herder.clone(), state.clone());
+        tokio::spawn(async move {
+            while !h.is_ready() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            st.started.store(true, Ordering::Release);
+            tracing::info!("Sluice distributed worker joined its group and started its work");
+        });
+    }
+    tracing::info!(group = %dcfg.group_id, worker_id = %id, "Sluice distributed worker starting");
+    crate::standalone::shutdown_signal().await;
+    tracing::info!("stopping: tasks flush and commit, then the worker leaves the group");
+    let _ = stop_tx.send(true);
+    let _ = member.await;
+    // Let the last status records reach the topic.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while pending.load(Ordering::Acquire) > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = stop_rest.send(true);
+    tracing::info!("Sluice worker stopped");
+    Ok(())
+}

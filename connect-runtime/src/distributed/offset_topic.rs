@@ -1,0 +1,130 @@
+//! Source offsets in a cluster: the offsets topic is the source of truth
+//! (Kafka Connect's keys `["<connector>",{partition}]` and JSON offset
+//! values), materialized into this worker's RocksDB, which also remembers
+//! how far it read, so a restart replays only the tail.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_connect_api::OffsetMap;
+
+use super::kafka_log::{KafkaLog, LogError};
+use crate::offsets::{OffsetStore, RocksOffsetStore, StoreError, encode_key};
+
+/// Offsets written to the offsets topic, read from the local copy.
+#[derive(Debug)]
+pub struct KafkaOffsetStore {
+    local: RocksOffsetStore,
+    log: KafkaLog,
+}
+
+fn log_err(e: LogError) -> StoreError {
+    StoreError::Io {
+        path: e.topic,
+        message: e.message,
+    }
+}
+
+/// Runs `f` to completion from synchronous code on a multi-threaded
+/// runtime (the task's thread is handed over meanwhile).
+fn block<F: std::future::Future>(f: F) -> Result<F::Output, StoreError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(|| h.block_on(f)))
+        }
+        _ => Err(StoreError::Io {
+            path: "offsets topic".into(),
+            message: "offset writes need the multi-threaded runtime".into(),
+        }),
+    }
+}
+
+impl KafkaOffsetStore {
+    /// Opens the local copy and starts reading the topic where it left off.
+    pub fn start(
+        local: RocksOffsetStore,
+        bootstrap: &str,
+        props: &[&BTreeMap<String, String>],
+        topic: &str,
+        partitions: i32,
+    ) -> Result<Arc<Self>, StoreError> {
+        let from = local.positions()?;
+        let replay = !from.is_empty();
+        let sink = local.clone();
+        let log = KafkaLog::start(
+            bootstrap,
+            props,
+            topic,
+            partitions,
+            &from,
+            Box::new(move |rec| {
+                let Some(key) = rec.key else {
+                    return;
+                };
+                if let Err(e) =
+                    sink.materialize(&key, rec.value.as_deref(), rec.partition, rec.offset)
+                {
+                    tracing::error!(error = %e, "cannot keep a source offset locally");
+                }
+            }),
+        )
+        .map_err(log_err)?;
+        tracing::info!(topic, resumed = replay, positions = ?from, "reading the offsets topic");
+        Ok(Arc::new(Self { local, log }))
+    }
+
+    /// Waits until every offset committed anywhere so far is readable here.
+    pub async fn read_to_end(&self, timeout: Duration) -> Result<(), StoreError> {
+        self.log.read_to_end(timeout).await.map_err(log_err)
+    }
+}
+
+impl OffsetStore for KafkaOffsetStore {
+    fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError> {
+        self.local.get(connector, partition)
+    }
+
+    /// Writes every entry to the offsets topic, waits for the
+    /// acknowledgements, then for the local copy to have read them back.
+    fn put_all(
+        &self,
+        connector: &str,
+        entries: &[(OffsetMap, Option<OffsetMap>)],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
+            .iter()
+            .map(|(p, o)| {
+                (
+                    encode_key(connector, p),
+                    o.as_ref().map(|o| {
+                        serde_json::Value::Object(o.clone())
+                            .to_string()
+                            .into_bytes()
+                    }),
+                )
+            })
+            .collect();
+        block(async {
+            let sends = records.iter().map(|(k, v)| self.log.send(k, v.as_deref()));
+            let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+            for r in futures::future::join_all(sends).await {
+                let (p, o) = r.map_err(log_err)?;
+                let e = ends.entry(p).or_insert(0);
+                *e = (*e).max(o + 1);
+            }
+            self.log
+                .wait_for(&ends, Duration::from_secs(30))
+                .await
+                .map_err(log_err)
+        })?
+    }
+
+    fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
+        self.local.all(connector)
+    }
+}

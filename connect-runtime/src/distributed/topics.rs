@@ -1,0 +1,107 @@
+//! The internal topics: created when missing (compacted), checked when
+//! present (partition count, cleanup policy).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::config::TopicSpec;
+use crate::kafka::{LogContext, client_config};
+
+/// Makes sure the topic exists as the spec says; returns its partition
+/// count. `exact` demands exactly `spec.partitions` (the config topic).
+pub async fn ensure_topic(
+    bootstrap: &str,
+    admin_props: &BTreeMap<String, String>,
+    key: &str,
+    spec: &TopicSpec,
+    exact: bool,
+) -> Result<i32, String> {
+    let admin: AdminClient<LogContext> = client_config(bootstrap, &[admin_props], &[])
+        .create_with_context(LogContext)
+        .map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let topic = NewTopic::new(
+        &spec.name,
+        spec.partitions,
+        TopicReplication::Fixed(spec.replication),
+    )
+    .set("cleanup.policy", "compact");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match admin.create_topics([&topic], &opts).await {
+            Ok(results) => {
+                for r in results {
+                    match r {
+                        Ok(name) => {
+                            tracing::info!(topic = %name, partitions = spec.partitions, "created internal topic ({key})")
+                        }
+                        Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                        Err((name, code)) => {
+                            return Err(format!(
+                                "cannot create internal topic {name} ({key}): {code}"
+                            ));
+                        }
+                    }
+                }
+                break;
+            }
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(topic = %spec.name, error = %e, "cannot reach Kafka to create the internal topic yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot create internal topic {} ({key}): {e}",
+                    spec.name
+                ));
+            }
+        }
+    }
+    let name = spec.name.clone();
+    let partitions = {
+        let admin_client = admin.inner();
+        let md = admin_client
+            .fetch_metadata(Some(&name), Duration::from_secs(10))
+            .map_err(|e| {
+                format!("cannot read the metadata of internal topic {name} ({key}): {e}")
+            })?;
+        md.topics()
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| t.partitions().len())
+            .unwrap_or(0)
+    };
+    let partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
+    if partitions == 0 {
+        return Err(format!("internal topic {name} ({key}) has no partitions"));
+    }
+    if exact && partitions != spec.partitions {
+        return Err(format!(
+            "internal topic {name} ({key}) has {partitions} partitions; it must have exactly {}. \
+             Delete it or name another topic in {key}",
+            spec.partitions
+        ));
+    }
+    let described = admin
+        .describe_configs([&ResourceSpecifier::Topic(&name)], &opts)
+        .await
+        .map_err(|e| format!("cannot describe internal topic {name} ({key}): {e}"))?;
+    for r in described {
+        let r = r.map_err(|e| format!("cannot describe internal topic {name} ({key}): {e}"))?;
+        let policy = r
+            .get("cleanup.policy")
+            .and_then(|e| e.value.clone())
+            .unwrap_or_default();
+        if !policy.split(',').any(|p| p.trim() == "compact") {
+            return Err(format!(
+                "internal topic {name} ({key}) has cleanup.policy={policy}; it must be compact, \
+                 or old records are deleted and state is lost. Set it with \
+                 kafka-configs --alter --add-config cleanup.policy=compact"
+            ));
+        }
+    }
+    Ok(partitions)
+}

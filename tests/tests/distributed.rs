@@ -1,0 +1,444 @@
+//! Distributed mode against a real broker: several `sluice distributed`
+//! processes forming one group. Work spreads, every worker answers the
+//! same status, config writes are forwarded to the leader, lifecycle
+//! requests work in the cluster, a fourth worker takes work without
+//! stopping what stays, and bounces (clean, then `kill -9`) lose nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
+use sluice_tests::cluster::{rest, task_states, wait_running, write_distributed_props};
+use sluice_tests::{Broker, Worker, consume_all, create_topic, free_port, read_lines, unique};
+
+struct Cluster {
+    dir: tempfile::TempDir,
+    bootstrap: String,
+    group: String,
+    workers: Vec<Option<Worker>>,
+    ports: Vec<u16>,
+    starts: Vec<usize>,
+}
+
+impl Cluster {
+    fn new(broker: &Broker, n: usize) -> Result<Self> {
+        let mut c = Self {
+            dir: tempfile::tempdir()?,
+            bootstrap: broker.bootstrap.clone(),
+            group: unique("cluster"),
+            workers: Vec::new(),
+            ports: Vec::new(),
+            starts: Vec::new(),
+        };
+        for _ in 0..n {
+            c.add()?;
+        }
+        Ok(c)
+    }
+
+    fn add(&mut self) -> Result<usize> {
+        let i = self.workers.len();
+        self.ports.push(free_port()?);
+        self.starts.push(0);
+        self.workers.push(None);
+        self.start(i)?;
+        Ok(i)
+    }
+
+    fn start(&mut self, i: usize) -> Result<()> {
+        let props = write_distributed_props(self.dir.path(), &self.bootstrap, &self.group, i, "")?;
+        self.starts[i] += 1;
+        let log = format!("w{i}-{}.log", self.starts[i]);
+        self.workers[i] = Some(Worker::start_distributed(
+            self.dir.path(),
+            self.ports[i],
+            &props,
+            &log,
+        )?);
+        Ok(())
+    }
+
+    fn id(&self, i: usize) -> String {
+        format!("127.0.0.1:{}", self.ports[i])
+    }
+
+    fn port(&self, i: usize) -> u16 {
+        self.ports[i]
+    }
+
+    fn worker(&mut self, i: usize) -> Result<&mut Worker> {
+        self.workers[i].as_mut().context("worker is not running")
+    }
+
+    /// Every log line of worker `i` (all its runs).
+    fn logs(&self, i: usize) -> String {
+        (1..=self.starts[i])
+            .map(|n| {
+                std::fs::read_to_string(self.dir.path().join(format!("w{i}-{n}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn dump_logs(&self) -> String {
+        (0..self.workers.len())
+            .map(|i| {
+                let l = self.logs(i);
+                let tail: Vec<&str> = l.lines().rev().take(40).collect();
+                format!(
+                    "--- worker {i}\n{}",
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn create(port: u16, name: &str, config: Value) -> Result<()> {
+    let body = serde_json::json!({ "name": name, "config": config }).to_string();
+    let (code, text) = rest(port, "POST", "/connectors", &body)?;
+    if code != 201 {
+        bail!("creating {name}: {code} {text}");
+    }
+    Ok(())
+}
+
+/// `(task, seq)` pairs of the datagen sequence values `T-N`.
+fn parse_seq(values: impl IntoIterator<Item = String>) -> Result<Vec<(u64, u64)>> {
+    values
+        .into_iter()
+        .map(|v| {
+            let (t, n) = v
+                .split_once('-')
+                .with_context(|| format!("not T-N: {v:?}"))?;
+            Ok((t.parse()?, n.parse()?))
+        })
+        .collect()
+}
+
+/// Per task: the highest sequence number, numbers missing below it, and
+/// how many were seen more than once.
+#[derive(Debug, Default)]
+struct Counts {
+    records: usize,
+    unique: usize,
+    missing: usize,
+    duplicates: usize,
+    max: BTreeMap<u64, u64>,
+}
+
+fn count(pairs: &[(u64, u64)]) -> Counts {
+    let mut seen: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
+    let mut c = Counts {
+        records: pairs.len(),
+        ..Counts::default()
+    };
+    for (t, n) in pairs {
+        if !seen.entry(*t).or_default().insert(*n) {
+            c.duplicates += 1;
+        }
+    }
+    for (t, s) in &seen {
+        let max = s.iter().next_back().copied().unwrap_or(0);
+        c.max.insert(*t, max);
+        c.unique += s.len();
+        c.missing += usize::try_from(max + 1).unwrap_or(usize::MAX) - s.len();
+    }
+    c
+}
+
+fn topic_values(bootstrap: &str, topic: &str) -> Result<Vec<String>> {
+    Ok(
+        consume_all(bootstrap, topic, Duration::from_secs(3), usize::MAX)?
+            .into_iter()
+            .map(|(_, v)| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned())
+            .collect(),
+    )
+}
+
+fn status_without_trace(port: u16, name: &str) -> Option<Value> {
+    let mut v = sluice_tests::connector_status(port, name)?;
+    if let Some(t) = v["tasks"].as_array_mut() {
+        for t in t {
+            if let Some(o) = t.as_object_mut() {
+                o.remove("trace");
+            }
+        }
+    }
+    Some(v)
+}
+
+/// How many times task `name-id` started in a log.
+fn starts(log: &str, name: &str, id: u64) -> usize {
+    let span = format!("task{{connector={name} task={id}}}");
+    log.lines()
+        .filter(|l| l.contains(&span) && l.contains("task started"))
+        .count()
+}
+
+#[test]
+fn three_workers_share_work_and_answer_alike() -> Result<()> {
+    let broker = Broker::start()?;
+    let mut c = Cluster::new(&broker, 3)?;
+    let topic = unique("seq");
+    create_topic(&broker.bootstrap, &topic)?;
+    let out = c.dir.path().join("sink.txt");
+    // Created through different workers: the non-leaders forward.
+    create(
+        c.port(2),
+        "gen",
+        serde_json::json!({"connector.class": "DataGen", "tasks.max": "3", "topic": topic,
+            "records.per.second": "20"}),
+    )?;
+    create(
+        c.port(1),
+        "sink",
+        serde_json::json!({"connector.class": "FileStreamSink", "tasks.max": "3", "topics": topic,
+            "file": out.display().to_string()}),
+    )?;
+    let run = |c: &Cluster| -> Result<()> {
+        wait_running(c.port(0), "gen", 3, &[], Duration::from_secs(60))?;
+        wait_running(c.port(0), "sink", 3, &[], Duration::from_secs(60))?;
+        Ok(())
+    };
+    run(&c).with_context(|| c.dump_logs())?;
+    // Spread: 6 tasks and 2 connectors over 3 workers, 2 tasks each
+    // (once the cooperative rounds settled).
+    let spread = || {
+        let mut per_worker: BTreeMap<String, usize> = BTreeMap::new();
+        for name in ["gen", "sink"] {
+            for (_, s, w) in task_states(c.port(0), name) {
+                if s == "RUNNING" {
+                    *per_worker.entry(w).or_default() += 1;
+                }
+            }
+        }
+        per_worker
+    };
+    let settled = sluice_tests::wait_until(Duration::from_secs(30), "an even spread", || {
+        let p = spread();
+        (p.len() == 3 && p.values().all(|n| *n == 2)).then_some(p)
+    });
+    let per_worker = settled.unwrap_or_else(|_| spread());
+    println!("tasks per worker: {per_worker:?}");
+    assert_eq!(per_worker.len(), 3, "{per_worker:?}");
+    assert!(per_worker.values().all(|n| *n == 2), "{per_worker:?}");
+    // Every worker answers the same status and config.
+    for name in ["gen", "sink"] {
+        let first = status_without_trace(c.port(0), name);
+        for i in 1..3 {
+            assert_eq!(
+                status_without_trace(c.port(i), name),
+                first,
+                "status of {name} on worker {i}"
+            );
+        }
+    }
+    let (_, list) = sluice_tests::http_get(c.port(2), "/connectors")?;
+    let list: Vec<String> = serde_json::from_str(&list)?;
+    assert_eq!(list, vec!["gen".to_string(), "sink".to_string()]);
+    // Data flows through the cluster.
+    sluice_tests::wait_until(Duration::from_secs(30), "records at the sink", || {
+        (read_lines(&out).len() >= 30).then_some(())
+    })?;
+
+    // Pause through one worker: every worker shows PAUSED; resume.
+    let (code, body) = rest(c.port(1), "PUT", "/connectors/gen/pause", "")?;
+    assert_eq!(code, 202, "{body}");
+    sluice_tests::wait_until(Duration::from_secs(20), "gen PAUSED everywhere", || {
+        (0..3)
+            .all(|i| {
+                let st = task_states(c.port(i), "gen");
+                st.len() == 3 && st.iter().all(|(_, s, _)| s == "PAUSED")
+            })
+            .then_some(())
+    })?;
+    let (code, _) = rest(c.port(2), "PUT", "/connectors/gen/resume", "")?;
+    assert_eq!(code, 202);
+    wait_running(c.port(1), "gen", 3, &[], Duration::from_secs(20))?;
+    // Restart with tasks through a worker that may not own them.
+    let (code, body) = rest(
+        c.port(0),
+        "POST",
+        "/connectors/gen/restart?includeTasks=true",
+        "",
+    )?;
+    assert_eq!(code, 202, "{body}");
+    wait_running(c.port(2), "gen", 3, &[], Duration::from_secs(30))?;
+    // Task restart goes to the task's owner.
+    let (code, body) = rest(c.port(0), "POST", "/connectors/sink/tasks/1/restart", "")?;
+    assert_eq!(code, 204, "{body}");
+    // Offsets of the source, the same from every worker.
+    sluice_tests::wait_until(Duration::from_secs(20), "committed source offsets", || {
+        let (_, b) = sluice_tests::http_get(c.port(1), "/connectors/gen/offsets").ok()?;
+        let v: Value = serde_json::from_str(&b).ok()?;
+        (v["offsets"].as_array()?.len() == 3).then_some(())
+    })?;
+
+    // A fourth worker takes some tasks; the tasks that stay keep running
+    // (no restart in their worker's log).
+    let before: Vec<(String, u64, String)> = ["gen", "sink"]
+        .iter()
+        .flat_map(|n| {
+            task_states(c.port(0), n)
+                .into_iter()
+                .map(|(i, _, w)| ((*n).to_string(), i, w))
+        })
+        .collect();
+    let starts_before: Vec<usize> = before
+        .iter()
+        .map(|(n, i, w)| {
+            let idx = (0..3).find(|k| c.id(*k) == *w).unwrap_or(0);
+            starts(&c.logs(idx), n, *i)
+        })
+        .collect();
+    let four = c.add()?;
+    let new_id = c.id(four);
+    let moved = sluice_tests::wait_until(
+        Duration::from_secs(60),
+        "tasks on the fourth worker",
+        || {
+            let mut n = 0;
+            for name in ["gen", "sink"] {
+                let st = task_states(c.port(0), name);
+                if st.len() != 3 || st.iter().any(|(_, s, _)| s != "RUNNING") {
+                    return None;
+                }
+                n += st.iter().filter(|(_, _, w)| *w == new_id).count();
+            }
+            (n >= 1).then_some(n)
+        },
+    )
+    .with_context(|| c.dump_logs())?;
+    std::thread::sleep(Duration::from_secs(3));
+    let mut stayed = 0;
+    for ((n, i, w), s0) in before.iter().zip(&starts_before) {
+        let now = task_states(c.port(0), n);
+        let Some((_, _, w_now)) = now.iter().find(|(id, _, _)| id == i) else {
+            continue;
+        };
+        if w_now == w {
+            stayed += 1;
+            let idx = (0..3).find(|k| c.id(*k) == *w).unwrap_or(0);
+            assert_eq!(
+                starts(&c.logs(idx), n, *i),
+                *s0,
+                "{n}-{i} stayed on {w} but was restarted"
+            );
+        }
+    }
+    println!(
+        "fourth worker: {moved} tasks moved to it, {stayed} stayed where they were without a restart"
+    );
+    assert!(stayed >= 3, "only {stayed} tasks stayed");
+    Ok(())
+}
+
+/// Kafka Connect's bounce system test: a sequence-numbered source and a
+/// file sink while workers restart one at a time, cleanly then with
+/// `kill -9`. Nothing may be lost; duplicates only after hard bounces.
+#[test]
+fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
+    let broker = Broker::start()?;
+    let mut c = Cluster::new(&broker, 3)?;
+    let topic = unique("bounce");
+    create_topic(&broker.bootstrap, &topic)?;
+    let out = c.dir.path().join("sink.txt");
+    create(
+        c.port(0),
+        "gen",
+        serde_json::json!({"connector.class": "DataGen", "tasks.max": "3", "topic": topic,
+            "records.per.second": "100"}),
+    )?;
+    create(
+        c.port(0),
+        "sink",
+        serde_json::json!({"connector.class": "FileStreamSink", "tasks.max": "1", "topics": topic,
+            "file": out.display().to_string()}),
+    )?;
+    wait_running(c.port(0), "gen", 3, &[], Duration::from_secs(60))
+        .with_context(|| c.dump_logs())?;
+    wait_running(c.port(0), "sink", 1, &[], Duration::from_secs(60))
+        .with_context(|| c.dump_logs())?;
+    std::thread::sleep(Duration::from_secs(3));
+
+    // Clean bounces.
+    for i in 0..3 {
+        let other = c.port((i + 1) % 3);
+        c.worker(i)?.stop()?;
+        c.start(i)?;
+        wait_running(other, "gen", 3, &[], Duration::from_secs(60))
+            .with_context(|| c.dump_logs())?;
+        wait_running(other, "sink", 1, &[], Duration::from_secs(60))
+            .with_context(|| c.dump_logs())?;
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    let clean = count(&parse_seq(topic_values(&broker.bootstrap, &topic)?)?);
+    println!("after clean bounces, topic: {clean:?}");
+
+    // Hard bounces; each one measures failover.
+    let bound = Duration::from_secs(6 + 3 + 5);
+    let mut failovers = Vec::new();
+    for i in 0..3 {
+        let other = c.port((i + 1) % 3);
+        let dead = vec![c.id(i)];
+        c.worker(i)?.kill9()?;
+        let t0 = Instant::now();
+        wait_running(other, "gen", 3, &dead, bound).with_context(|| c.dump_logs())?;
+        wait_running(other, "sink", 1, &dead, bound).with_context(|| c.dump_logs())?;
+        failovers.push(t0.elapsed());
+        c.start(i)?;
+        std::thread::sleep(Duration::from_secs(3));
+    }
+    failovers.sort();
+    println!(
+        "kill -9 failover times (all tasks RUNNING elsewhere): {failovers:?}, median {:?}",
+        failovers[1]
+    );
+
+    // Stop producing, let the sink catch up, then count.
+    let (code, _) = rest(c.port(0), "PUT", "/connectors/gen/stop", "")?;
+    assert_eq!(code, 202);
+    std::thread::sleep(Duration::from_secs(3));
+    let topic_pairs = parse_seq(topic_values(&broker.bootstrap, &topic)?)?;
+    let total = count(&topic_pairs);
+    let expected: BTreeSet<(u64, u64)> = topic_pairs.iter().copied().collect();
+    let sink_pairs =
+        sluice_tests::wait_until(Duration::from_secs(60), "the sink to catch up", || {
+            let pairs = parse_seq(read_lines(&out)).ok()?;
+            let got: BTreeSet<(u64, u64)> = pairs.iter().copied().collect();
+            expected.is_subset(&got).then_some(pairs)
+        })
+        .with_context(|| c.dump_logs())?;
+    let sink = count(&sink_pairs);
+    println!("topic: {total:?}");
+    println!("sink:  {sink:?}");
+    println!(
+        "BOUNCE COUNTS: topic records {} unique {} missing {} duplicates {} (clean phase: duplicates {}); \
+         sink records {} missing {} duplicates {}",
+        total.records,
+        total.unique,
+        total.missing,
+        total.duplicates,
+        clean.duplicates,
+        sink.records,
+        sink.missing,
+        sink.duplicates
+    );
+    assert_eq!(total.missing, 0, "sequence numbers lost in the topic");
+    assert_eq!(sink.missing, 0, "sequence numbers lost at the sink");
+    assert_eq!(total.max.len(), 3, "every task produced");
+    assert!(total.max.values().all(|m| *m > 100), "{:?}", total.max);
+    assert_eq!(clean.duplicates, 0, "clean bounces must not duplicate");
+    // A kill loses at most the records since the last offset commit (1 s
+    // at 100 records/s per task, plus in-flight): 3 kills × 3 tasks.
+    assert!(
+        total.duplicates <= 3 * 3 * 300,
+        "too many duplicates: {}",
+        total.duplicates
+    );
+    Ok(())
+}
