@@ -6,6 +6,23 @@
 //! connection error, timeout or undecodable answer (the next call
 //! reconnects). Requests are never pipelined: each call sends one request
 //! and waits for its answer.
+//!
+//! What the test broker (tansu 0.6) does differently from Kafka, seen in
+//! `tests/client.rs`:
+//! - JoinGroup answers at once instead of waiting for the other members;
+//!   a new member bumps the generation and the others learn of it from
+//!   their next Heartbeat (REBALANCE_IN_PROGRESS). A follower's JoinGroup
+//!   is held about 3 s so the leader can go first; a follower's SyncGroup
+//!   that arrives before the leader's gets REBALANCE_IN_PROGRESS.
+//! - Only Heartbeat keeps a member alive: JoinGroup and SyncGroup do not.
+//! - A member of a stable group that joins again with the same member id
+//!   and metadata gets the same generation back and nobody rebalances;
+//!   the leader's SyncGroup then returns the stored assignment and ignores
+//!   new ones. Changed metadata, or [`GroupClient::leave`] followed by
+//!   [`GroupClient::join`] (a new member id), starts a new generation.
+//! - An expired member is dropped without a new generation (the leader may
+//!   stay named after an expired member); [`GroupClient::join`] handles it
+//!   (see there).
 
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;

@@ -12,6 +12,10 @@ use sluice_tests::{Broker, unique};
 const PROTOCOL: &str = "compatible";
 const SESSION: Duration = Duration::from_secs(6);
 
+/// One broker at a time: tansu's group storage has been seen to fail when
+/// several brokers and clusters compete for two cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn config(broker: &Broker, group: &str, client: &str) -> GroupConfig {
     GroupConfig {
         bootstrap: vec![broker.bootstrap.clone()],
@@ -91,7 +95,7 @@ async fn form_group(members: Vec<(GroupClient, Bytes)>) -> Vec<Member> {
                             assignment,
                         };
                     }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                     if stop.load(Ordering::SeqCst) {
                         continue;
                     }
@@ -139,7 +143,7 @@ async fn form_group(members: Vec<(GroupClient, Bytes)>) -> Vec<Member> {
     out
 }
 
-/// Heartbeats every 250 ms until one fails or `within` passes; returns
+/// Heartbeats every 300 ms until one fails or `within` passes; returns
 /// the error and when it came.
 async fn heartbeat_until_error(
     client: &mut GroupClient,
@@ -150,7 +154,7 @@ async fn heartbeat_until_error(
         if let Err(e) = client.heartbeat().await {
             return Some((e, start.elapsed()));
         }
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
     None
 }
@@ -178,6 +182,7 @@ async fn two_members(broker: &Broker, group: &str) -> Vec<Member> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_members_join_and_sync() {
+    let _serial = SERIAL.lock().await;
     let broker = start_broker();
     let group = unique("two");
     let members = two_members(&broker, &group).await;
@@ -213,6 +218,7 @@ async fn two_members_join_and_sync() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_third_member_triggers_a_rebalance() {
+    let _serial = SERIAL.lock().await;
     let broker = start_broker();
     let group = unique("three");
     let mut members = two_members(&broker, &group).await;
@@ -261,6 +267,7 @@ async fn a_third_member_triggers_a_rebalance() {
 /// generation.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_existing_member_rejoining() {
+    let _serial = SERIAL.lock().await;
     let broker = start_broker();
     let group = unique("rejoin");
     // A long session, so that no member expires while another waits in
@@ -385,6 +392,7 @@ async fn an_existing_member_rejoining() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_member_that_leaves_triggers_a_rebalance() {
+    let _serial = SERIAL.lock().await;
     let broker = start_broker();
     let group = unique("leave");
     let mut members = two_members(&broker, &group).await;
@@ -409,6 +417,7 @@ async fn a_member_that_leaves_triggers_a_rebalance() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dropped_member_expires() {
+    let _serial = SERIAL.lock().await;
     let broker = start_broker();
     let group = unique("drop");
     let mut members = two_members(&broker, &group).await;

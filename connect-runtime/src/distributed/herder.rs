@@ -78,6 +78,9 @@ pub struct DistributedHerder {
     pub(super) assignor: Mutex<Assignor>,
     /// What the last assignment computed here was based on.
     pub(super) last_configured: Mutex<Option<Work>>,
+    /// The leader's last round: per worker URL, the member id and what it
+    /// runs after that round.
+    pub(super) last_round: Mutex<BTreeMap<String, (String, Work)>>,
     /// Wakes the member loop to rejoin (the leader saw work appear or go).
     pub(super) rejoin: Notify,
     pub(super) requests: mpsc::UnboundedSender<(String, ConnectorRequest)>,

@@ -4,6 +4,7 @@
 //! after a revocation, when the leader saw work change, or when a delay
 //! for a departed worker's work runs out.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -47,14 +48,32 @@ impl DistributedHerder {
         }
         let snap = self.snapshot();
         let configured = snap.work();
+        // The coordinator may answer the leader before the others rejoined
+        // (tansu does), with their metadata from an earlier round. A member
+        // still under the member id it had in this leader's last round has
+        // run exactly what that round left it; a member with a new id
+        // (restarted, or rejoined anew) sent fresh metadata.
+        let known = self
+            .last_round
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let members: Vec<Member> = joined
             .members
             .iter()
             .filter_map(|(id, bytes)| match decode_metadata(bytes) {
-                Ok(metadata) => Some(Member {
-                    member_id: id.clone(),
-                    metadata,
-                }),
+                Ok(mut metadata) => {
+                    if let Some((_, work)) = known
+                        .get(&metadata.url)
+                        .filter(|(member, _)| member == id)
+                    {
+                        metadata.owned = Some(work.clone());
+                    }
+                    Some(Member {
+                        member_id: id.clone(),
+                        metadata,
+                    })
+                }
                 Err(e) => {
                     tracing::warn!(member = %id, error = %e, "ignoring a member with unreadable metadata");
                     None
@@ -77,6 +96,22 @@ impl DistributedHerder {
             .last_configured
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(configured);
+        let mut round = BTreeMap::new();
+        for m in &members {
+            let mut work = m.metadata.owned.clone().unwrap_or_default();
+            if let Some(a) = result.get(&m.member_id) {
+                if a.error != 0 {
+                    continue;
+                }
+                work.remove_all(&a.revoked);
+                work.extend(&a.assigned);
+            }
+            round.insert(m.metadata.url.clone(), (m.member_id.clone(), work));
+        }
+        *self
+            .last_round
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = round;
         tracing::info!(
             generation = joined.generation_id,
             members = members.len(),
@@ -142,9 +177,19 @@ impl DistributedHerder {
     ) {
         let clock = Instant::now();
         let hb = self.cfg.heartbeat_interval;
+        // A rejoin this worker starts (not one the coordinator asked for)
+        // must open a new generation that every member takes part in. Some
+        // coordinators (tansu) answer a stable member's JoinGroup with the
+        // current generation or without telling the others, so the member
+        // leaves first and joins with a new member id; the leader keys its
+        // memory by worker URL, which does not change.
+        let mut force = false;
         'rounds: loop {
             if *stop.borrow() {
                 break;
+            }
+            if std::mem::take(&mut force) {
+                let _ = client.leave().await;
             }
             self.set_rebalancing(true);
             let meta = self.metadata().await;
@@ -169,7 +214,11 @@ impl DistributedHerder {
             let bytes = match client.sync(&joined, assignments).await {
                 Ok(b) => b,
                 Err(e) => {
+                    // The leader may count on this member running what it
+                    // was given; rejoining anew (new member id) makes it
+                    // read this member's metadata instead.
                     tracing::info!(error = %e, "group sync failed; rejoining");
+                    force = true;
                     continue;
                 }
             };
@@ -195,6 +244,7 @@ impl DistributedHerder {
             if a.error != 0 {
                 tracing::info!("config offsets differ in the group; catching up and rejoining");
                 let _ = self.config_log.read_to_end(READ_TIMEOUT).await;
+                force = true;
                 continue;
             }
             if !self.catch_up(a.config_offset).await {
@@ -202,6 +252,7 @@ impl DistributedHerder {
                     offset = a.config_offset,
                     "cannot read the config topic up to the assignment; rejoining"
                 );
+                force = true;
                 continue;
             }
             // Apply while heartbeating: stopping tasks can take longer than
@@ -225,10 +276,18 @@ impl DistributedHerder {
             }
             self.set_rebalancing(false);
             self.ready.store(true, Ordering::Release);
-            if rejoin || !a.revoked.is_empty() {
+            if rejoin {
                 continue;
             }
-            let deadline = (a.delay_ms > 0).then(|| {
+            if !a.revoked.is_empty() {
+                // The revoked work is assigned in a follow-up round.
+                force = true;
+                continue;
+            }
+            // Only the leader opens the round that releases work held for
+            // a departed worker; the others follow its rebalance.
+            let leads = self.group_view().is_leader();
+            let deadline = (a.delay_ms > 0 && leads).then(|| {
                 tokio::time::Instant::now()
                     + Duration::from_millis(u64::try_from(a.delay_ms).unwrap_or(0))
             });
@@ -250,11 +309,13 @@ impl DistributedHerder {
                         // A wake-up left from before the last round is stale.
                         if self.work_changed() {
                             tracing::info!("connectors or tasks changed; rebalancing");
+                            force = true;
                             continue 'rounds;
                         }
                     }
                     _ = delay => {
                         tracing::info!("scheduled rebalance delay ended; rejoining");
+                        force = true;
                         continue 'rounds;
                     }
                     _ = stop.changed() => break 'rounds,

@@ -150,10 +150,19 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         )
         .context("cannot read the config topic")?
     };
-    config_log
-        .read_to_end(Duration::from_secs(60))
-        .await
-        .context("cannot read the config topic to its end")?;
+    // A broker that is slow to answer right now is waited for (two
+    // minutes), not a reason to exit.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        match config_log.read_to_end(Duration::from_secs(60)).await {
+            Ok(()) => break,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "cannot read the config topic to its end yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => return Err(e).context("cannot read the config topic to its end"),
+        }
+    }
 
     let admin = Arc::new(TopicAdmin::new(&bootstrap, &config.admin)?);
     let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);
@@ -214,6 +223,7 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         group: Mutex::new(herder::GroupView::default()),
         assignor: Mutex::new(Assignor::new(dcfg.rebalance_delay)),
         last_configured: Mutex::new(None),
+        last_round: Mutex::new(BTreeMap::new()),
         rejoin: Notify::new(),
         requests: req_tx,
         http: http.clone(),
