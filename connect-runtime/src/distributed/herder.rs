@@ -78,9 +78,6 @@ pub struct DistributedHerder {
     pub(super) assignor: Mutex<Assignor>,
     /// What the last assignment computed here was based on.
     pub(super) last_configured: Mutex<Option<Work>>,
-    /// The leader's last round: per worker URL, the member id and what it
-    /// runs after that round.
-    pub(super) last_round: Mutex<BTreeMap<String, (String, Work)>>,
     /// Wakes the member loop to rejoin (the leader saw work appear or go).
     pub(super) rejoin: Notify,
     pub(super) requests: mpsc::UnboundedSender<(String, ConnectorRequest)>,
@@ -333,7 +330,7 @@ impl Herder for DistributedHerder {
             return Err(HerderError::TaskNotFound(format!("{name}-{id}")));
         }
         let tid = TaskId::new(name, id);
-        if self.local.lock().await.tasks.contains_key(&tid) {
+        if self.local.lock().await.owned.tasks.contains(&tid) {
             return self.restart_local_task(&tid).await;
         }
         match self.cluster_status.task(name, id) {

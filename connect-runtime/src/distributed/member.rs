@@ -4,7 +4,6 @@
 //! after a revocation, when the leader saw work change, or when a delay
 //! for a departed worker's work runs out.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -48,32 +47,14 @@ impl DistributedHerder {
         }
         let snap = self.snapshot();
         let configured = snap.work();
-        // The coordinator may answer the leader before the others rejoined
-        // (tansu does), with their metadata from an earlier round. A member
-        // still under the member id it had in this leader's last round has
-        // run exactly what that round left it; a member with a new id
-        // (restarted, or rejoined anew) sent fresh metadata.
-        let known = self
-            .last_round
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone();
         let members: Vec<Member> = joined
             .members
             .iter()
             .filter_map(|(id, bytes)| match decode_metadata(bytes) {
-                Ok(mut metadata) => {
-                    if let Some((_, work)) = known
-                        .get(&metadata.url)
-                        .filter(|(member, _)| member == id)
-                    {
-                        metadata.owned = Some(work.clone());
-                    }
-                    Some(Member {
-                        member_id: id.clone(),
-                        metadata,
-                    })
-                }
+                Ok(metadata) => Some(Member {
+                    member_id: id.clone(),
+                    metadata,
+                }),
                 Err(e) => {
                     tracing::warn!(member = %id, error = %e, "ignoring a member with unreadable metadata");
                     None
@@ -96,22 +77,6 @@ impl DistributedHerder {
             .last_configured
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(configured);
-        let mut round = BTreeMap::new();
-        for m in &members {
-            let mut work = m.metadata.owned.clone().unwrap_or_default();
-            if let Some(a) = result.get(&m.member_id) {
-                if a.error != 0 {
-                    continue;
-                }
-                work.remove_all(&a.revoked);
-                work.extend(&a.assigned);
-            }
-            round.insert(m.metadata.url.clone(), (m.member_id.clone(), work));
-        }
-        *self
-            .last_round
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = round;
         tracing::info!(
             generation = joined.generation_id,
             members = members.len(),
@@ -206,6 +171,29 @@ impl DistributedHerder {
                     continue;
                 }
             };
+            // Some coordinators (tansu) answer the leader at once, with
+            // the members and metadata of the last round, and hold the
+            // others' joins for about 3 s. The leader waits until the
+            // others noticed the round (one heartbeat) and joins again
+            // (same metadata: same generation) to see who really is in
+            // this round and what they run, then syncs before their held
+            // joins return.
+            let joined = if joined.is_leader() && joined.members.len() > 1 {
+                tokio::time::sleep(
+                    (hb + Duration::from_millis(500)).min(Duration::from_millis(2500)),
+                )
+                .await;
+                match client.join(&protocols).await {
+                    Ok(j) if j.generation_id == joined.generation_id && j.is_leader() => j,
+                    Ok(j) => j,
+                    Err(e) => {
+                        tracing::info!(error = %e, "leader rejoin failed; rejoining");
+                        continue;
+                    }
+                }
+            } else {
+                joined
+            };
             let assignments = if joined.is_leader() {
                 self.assign(&joined, clock).await
             } else {
@@ -214,11 +202,7 @@ impl DistributedHerder {
             let bytes = match client.sync(&joined, assignments).await {
                 Ok(b) => b,
                 Err(e) => {
-                    // The leader may count on this member running what it
-                    // was given; rejoining anew (new member id) makes it
-                    // read this member's metadata instead.
                     tracing::info!(error = %e, "group sync failed; rejoining");
-                    force = true;
                     continue;
                 }
             };
@@ -276,12 +260,12 @@ impl DistributedHerder {
             }
             self.set_rebalancing(false);
             self.ready.store(true, Ordering::Release);
-            if rejoin {
-                continue;
-            }
             if !a.revoked.is_empty() {
                 // The revoked work is assigned in a follow-up round.
                 force = true;
+                continue;
+            }
+            if rejoin {
                 continue;
             }
             // Only the leader opens the round that releases work held for
@@ -291,6 +275,9 @@ impl DistributedHerder {
                 tokio::time::Instant::now()
                     + Duration::from_millis(u64::try_from(a.delay_ms).unwrap_or(0))
             });
+            let mut watchdog = tokio::time::interval(Duration::from_secs(5));
+            watchdog.reset();
+            let mut unrun_checks = 0u32;
             loop {
                 let delay = async {
                     match deadline {
@@ -318,6 +305,21 @@ impl DistributedHerder {
                         force = true;
                         continue 'rounds;
                     }
+                    _ = watchdog.tick() => {
+                        // A coordinator that lets a member miss a generation
+                        // (tansu can) leaves work that nobody runs; a new
+                        // round after 15 s of that repairs it.
+                        if self.unrun_work() {
+                            unrun_checks += 1;
+                            if unrun_checks >= 3 {
+                                tracing::warn!("configured work has run nowhere for 15 s; rebalancing");
+                                force = true;
+                                continue 'rounds;
+                            }
+                        } else {
+                            unrun_checks = 0;
+                        }
+                    }
                     _ = stop.changed() => break 'rounds,
                 }
             }
@@ -328,6 +330,21 @@ impl DistributedHerder {
             tracing::debug!(error = %e, "leave group");
         }
         tracing::info!("left the group");
+    }
+
+    /// Is a configured connector or task (of a connector not STOPPED)
+    /// without a state anywhere, or UNASSIGNED?
+    fn unrun_work(&self) -> bool {
+        use crate::state::TargetState;
+        use crate::status::State;
+        let idle =
+            |s: Option<crate::status::StateInfo>| s.is_none_or(|i| i.state == State::Unassigned);
+        self.snapshot().connectors.iter().any(|(name, e)| {
+            e.target != TargetState::Stopped
+                && (idle(self.cluster_status.connector(name))
+                    || (0..u32::try_from(e.tasks.len()).unwrap_or(0))
+                        .any(|t| idle(self.cluster_status.task(name, t))))
+        })
     }
 
     /// Stops every task (each flushes and commits) and connector.

@@ -223,7 +223,6 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         group: Mutex::new(herder::GroupView::default()),
         assignor: Mutex::new(Assignor::new(dcfg.rebalance_delay)),
         last_configured: Mutex::new(None),
-        last_round: Mutex::new(BTreeMap::new()),
         rejoin: Notify::new(),
         requests: req_tx,
         http: http.clone(),

@@ -118,7 +118,11 @@ impl ClusterStatus {
             return Ok(());
         };
         let (info, generation) = parse_value(v).map_err(|m| format!("status record {key}: {m}"))?;
+        // RUNNING always wins (the worker that writes it runs the task
+        // now); other states of another worker from an older generation
+        // are a former owner reporting late.
         if let Some((old, old_gen)) = e.get(key)
+            && info.state != State::Running
             && old.worker_id != info.worker_id
             && *old_gen > generation
         {
@@ -200,6 +204,10 @@ mod tests {
         assert_eq!(s.task("c", 0).unwrap().state, State::Failed);
         put(&info(State::Running, "a"), 6);
         assert_eq!(s.task("c", 0).unwrap().worker_id, "a");
+        // RUNNING wins even from a lower generation (generations restart
+        // when a group is recreated).
+        put(&info(State::Running, "b"), 1);
+        assert_eq!(s.task("c", 0).unwrap().worker_id, "b");
         assert_eq!(s.keys_of("c"), vec!["status-task-c-0".to_string()]);
         s.apply("status-task-c-0", None).unwrap();
         assert!(s.task("c", 0).is_none());

@@ -275,7 +275,7 @@ impl DistributedHerder {
     /// Restarts a task this worker runs.
     pub(super) async fn restart_local_task(&self, id: &TaskId) -> Result<(), HerderError> {
         let mut local = self.local.lock().await;
-        if !local.tasks.contains_key(id) {
+        if !local.owned.tasks.contains(id) {
             return Err(HerderError::TaskNotFound(id.to_string()));
         }
         self.stop_tasks(&mut local, std::slice::from_ref(id), false)
