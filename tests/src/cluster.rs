@@ -8,7 +8,8 @@ use anyhow::{Result, bail};
 
 /// Writes `w<index>.properties` for a worker of group `group`: internal
 /// topics named after the group, String converters, short timeouts so
-/// tests run fast; `extra` lines are appended.
+/// tests run fast (the sinks' consumer session too: a killed worker's sink
+/// consumer would otherwise hold its partitions for librdkafka's 45 s); `extra` lines are appended.
 pub fn write_distributed_props(
     dir: &Path,
     bootstrap: &str,
@@ -31,7 +32,9 @@ pub fn write_distributed_props(
          offset.flush.interval.ms=1000\n\
          session.timeout.ms=6000\n\
          heartbeat.interval.ms=1000\n\
-         scheduled.rebalance.max.delay.ms=3000\n{extra}\n",
+         scheduled.rebalance.max.delay.ms=3000\n\
+         consumer.session.timeout.ms=10000\n\
+         consumer.heartbeat.interval.ms=1000\n{extra}\n",
         dir.join(format!("state{index}")).display()
     );
     std::fs::write(&p, text)?;
