@@ -11,7 +11,7 @@ BROKER_PORT ?= 9092
 APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
-.PHONY: all tools apt build run broker broker-stop test bench lint fmt clean
+.PHONY: all tools apt build run broker broker-stop test test-bounce bench lint fmt clean
 
 all: build
 
@@ -80,6 +80,12 @@ bench: tools
 test: tools
 	cargo build -p sluice-runtime --bin sluice
 	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
+
+# The distributed bounce test (clean and kill -9 restarts, counts and
+# failover times); not in `make test` while it is flaky against tansu.
+test-bounce: tools
+	cargo build -p sluice-runtime --bin sluice
+	cargo test -p sluice-tests --test distributed -- --ignored --nocapture
 
 lint:
 	cargo fmt --all -- --check

@@ -78,6 +78,8 @@ pub struct DistributedHerder {
     pub(super) assignor: Mutex<Assignor>,
     /// What the last assignment computed here was based on.
     pub(super) last_configured: Mutex<Option<Work>>,
+    /// Per connector, the number of the latest task-config publish.
+    pub(super) publish_seq: Mutex<BTreeMap<String, u64>>,
     /// Wakes the member loop to rejoin (the leader saw work appear or go).
     pub(super) rejoin: Notify,
     pub(super) requests: mpsc::UnboundedSender<(String, ConnectorRequest)>,

@@ -184,7 +184,6 @@ impl DistributedHerder {
                 )
                 .await;
                 match client.join(&protocols).await {
-                    Ok(j) if j.generation_id == joined.generation_id && j.is_leader() => j,
                     Ok(j) => j,
                     Err(e) => {
                         tracing::info!(error = %e, "leader rejoin failed; rejoining");

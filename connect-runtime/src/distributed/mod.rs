@@ -223,6 +223,7 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         group: Mutex::new(herder::GroupView::default()),
         assignor: Mutex::new(Assignor::new(dcfg.rebalance_delay)),
         last_configured: Mutex::new(None),
+        publish_seq: Mutex::new(BTreeMap::new()),
         rejoin: Notify::new(),
         requests: req_tx,
         http: http.clone(),

@@ -130,9 +130,27 @@ impl DistributedHerder {
     pub(super) fn publish_task_configs(self: &Arc<Self>, name: &str, configs: Vec<Config>) {
         let me = self.clone();
         let name = name.to_string();
+        // A newer publish for the same connector supersedes this one (a
+        // stop quickly followed by a resume must not end with no tasks).
+        let seq = {
+            let mut seqs = self
+                .publish_seq
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let s = seqs.entry(name.clone()).or_insert(0);
+            *s += 1;
+            *s
+        };
         tokio::spawn(async move {
             for attempt in 0..120u32 {
-                if me.stopping.load(std::sync::atomic::Ordering::Acquire)
+                let current = me
+                    .publish_seq
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .get(&name)
+                    .copied();
+                if current != Some(seq)
+                    || me.stopping.load(std::sync::atomic::Ordering::Acquire)
                     || !me.local.lock().await.connectors.contains_key(&name)
                 {
                     return;
