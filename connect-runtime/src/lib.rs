@@ -34,6 +34,7 @@ pub mod standalone;
 pub mod state;
 pub mod status;
 pub mod transforms;
+mod wiring;
 pub mod worker;
 
 /// This build's version, shown by `GET /`.

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use sluice_schema::converter::ConverterConfig;
 
 use crate::config::connector::{ConnectorFile, load};
-use crate::config::worker::{KEY_CONVERTER, LISTENERS, VALUE_CONVERTER, WorkerConfig};
+use crate::config::worker::{KEY_CONVERTER, VALUE_CONVERTER, WorkerConfig};
 use crate::herder::StandaloneHerder;
 use crate::kafka::TopicAdmin;
 use crate::offsets::RocksOffsetStore;
@@ -96,18 +96,7 @@ pub async fn run(
             config.state_dir.display()
         )
     })?;
-    let mut listeners = Vec::new();
-    for l in &config.listeners {
-        let sock = tokio::net::TcpListener::bind((l.host.as_str(), l.port))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}:{} (configuration {LISTENERS})",
-                    l.host, l.port
-                )
-            })?;
-        listeners.push(sock);
-    }
+    let listeners = crate::wiring::bind_listeners(&config.listeners).await?;
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
     // The embedded registry is up before the REST API answers, so a
@@ -125,18 +114,7 @@ pub async fn run(
     let connector_store = Arc::new(RocksConnectorStore::new(&store));
     let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);
     let status = Arc::new(StatusStore::new(id.clone()));
-    {
-        // Rates and flow anomalies, once a second.
-        let (metrics, status) = (metrics.clone(), status.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                metrics.sample(&status);
-            }
-        });
-    }
+    crate::wiring::spawn_sampler(&metrics, &status);
     let worker = Arc::new(Worker {
         registry: plugins::registry(),
         offsets: Arc::new(store),
@@ -154,34 +132,8 @@ pub async fn run(
         started: std::sync::atomic::AtomicBool::new(false),
         log_levels,
     });
-    let (stop_rest, rest_stopped) = tokio::sync::watch::channel(false);
-    for sock in listeners {
-        let addr = sock.local_addr().ok();
-        let mut rx = rest_stopped.clone();
-        let st = state.clone();
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.wait_for(|v| *v).await;
-            };
-            if let Err(e) = crate::rest::serve(sock, st, shutdown).await {
-                tracing::error!(error = %e, "REST server failed");
-            }
-        });
-        tracing::info!(address = ?addr, worker_id = %id, "REST API listening");
-    }
-    {
-        let st = state.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Some(cid) = admin.cluster_id() {
-                tracing::info!(kafka_cluster_id = %cid, "connected to Kafka");
-                let _ = st.kafka_cluster_id.set(cid);
-            } else {
-                tracing::warn!(
-                    "the Kafka cluster id is not known yet (is the broker at bootstrap.servers up?)"
-                );
-            }
-        });
-    }
+    let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
+    crate::wiring::learn_cluster_id(admin, &state);
     herder
         .start_all(connectors.into_iter().map(|c| (c.name, c.config)).collect())
         .await?;

@@ -47,6 +47,24 @@ pub struct TaskHandle {
     pub config: Config,
 }
 
+impl TaskHandle {
+    /// Waits for a signalled task to finish; after `timeout` aborts it and
+    /// lets it drop its resources (metric series, heartbeats) before a
+    /// replacement registers its own.
+    pub async fn join_within(self, connector: &str, timeout: Duration) {
+        let mut join = self.join;
+        if tokio::time::timeout(timeout, &mut join).await.is_err() {
+            tracing::warn!(
+                connector,
+                task = self.id,
+                "task did not stop in time; aborting it"
+            );
+            join.abort();
+            let _ = tokio::time::timeout(Duration::from_secs(2), join).await;
+        }
+    }
+}
+
 fn prefixed(config: &Config, prefix: &str) -> BTreeMap<String, String> {
     config
         .iter()

@@ -265,14 +265,7 @@ impl Herder for DistributedHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, HerderError> {
         self.on_leader()?;
-        let mut config = self.entry(name)?.config;
-        for (k, v) in patch {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
-        config.insert("name".to_string(), name.to_string());
+        let config = crate::herder::apply_patch(self.entry(name)?.config, name, patch);
         Ok(self.put_connector(name, config, None, true).await?.1)
     }
 

@@ -156,10 +156,6 @@ impl KafkaLog {
         })
     }
 
-    pub fn topic(&self) -> &str {
-        &self.topic
-    }
-
     fn err(&self, message: impl Into<String>) -> LogError {
         LogError {
             topic: self.topic.clone(),
@@ -225,11 +221,6 @@ impl KafkaLog {
             })?
             .map_err(|_| self.err("the reader stopped"))?;
         Ok(())
-    }
-
-    /// Next offset to read per partition.
-    pub fn positions(&self) -> BTreeMap<i32, i64> {
-        self.positions.borrow().clone()
     }
 }
 

@@ -31,7 +31,7 @@ use tokio::sync::{Notify, mpsc, watch};
 
 pub use herder::DistributedHerder;
 
-use crate::config::worker::{LISTENERS, WorkerConfig};
+use crate::config::worker::WorkerConfig;
 use crate::kafka::TopicAdmin;
 use crate::offsets::{OffsetStore, RocksOffsetStore};
 use crate::rest::RestState;
@@ -47,18 +47,7 @@ use status_topic::ClusterStatus;
 pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels>) -> Result<()> {
     let dcfg = DistributedConfig::from_props(&config.originals)
         .map_err(|m| anyhow::anyhow!("invalid distributed worker config: {m}"))?;
-    let mut listeners = Vec::new();
-    for l in &config.listeners {
-        let sock = tokio::net::TcpListener::bind((l.host.as_str(), l.port))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}:{} (configuration {LISTENERS})",
-                    l.host, l.port
-                )
-            })?;
-        listeners.push(sock);
-    }
+    let listeners = crate::wiring::bind_listeners(&config.listeners).await?;
     let id = crate::standalone::worker_id(&config);
     let url = format!("http://{id}");
     let bootstrap = config.bootstrap_servers.clone();
@@ -167,17 +156,7 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
     let admin = Arc::new(TopicAdmin::new(&bootstrap, &config.admin)?);
     let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);
     let status = Arc::new(StatusStore::new(id.clone()));
-    {
-        let (metrics, status) = (metrics.clone(), status.clone());
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                metrics.sample(&status);
-            }
-        });
-    }
+    crate::wiring::spawn_sampler(&metrics, &status);
     // Local state changes → the status topic, in order.
     let generation = Arc::new(AtomicI32::new(-1));
     let pending = Arc::new(AtomicUsize::new(0));
@@ -251,29 +230,8 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         started: AtomicBool::new(false),
         log_levels,
     });
-    let (stop_rest, rest_stopped) = watch::channel(false);
-    for sock in listeners {
-        let addr = sock.local_addr().ok();
-        let mut rx = rest_stopped.clone();
-        let st = state.clone();
-        tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = rx.wait_for(|v| *v).await;
-            };
-            if let Err(e) = crate::rest::serve(sock, st, shutdown).await {
-                tracing::error!(error = %e, "REST server failed");
-            }
-        });
-        tracing::info!(address = ?addr, worker_id = %id, "REST API listening");
-    }
-    {
-        let st = state.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Some(cid) = admin.cluster_id() {
-                let _ = st.kafka_cluster_id.set(cid);
-            }
-        });
-    }
+    let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
+    crate::wiring::learn_cluster_id(admin, &state);
     let group = GroupClient::new(GroupConfig {
         bootstrap: bootstrap.split(',').map(|s| s.trim().to_string()).collect(),
         group_id: dcfg.group_id.clone(),

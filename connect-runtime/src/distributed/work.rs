@@ -272,12 +272,7 @@ impl DistributedHerder {
             .shutdown_timeout
             .max(Duration::from_secs(1));
         let joins = handles.into_iter().map(|(id, h)| async move {
-            let mut join = h.join;
-            if tokio::time::timeout(timeout, &mut join).await.is_err() {
-                tracing::warn!(connector = %id.connector, task = id.task, "task did not stop in time; aborting it");
-                join.abort();
-                let _ = tokio::time::timeout(Duration::from_secs(2), join).await;
-            }
+            h.join_within(&id.connector, timeout).await;
             id
         });
         for id in futures::future::join_all(joins).await {

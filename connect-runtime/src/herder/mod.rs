@@ -22,6 +22,23 @@ use crate::state::TargetState;
 use crate::status::ConnectorStatus;
 use crate::worker::Worker;
 
+/// `PATCH /connectors/{c}/config`: `patch` merged into `config` (a `None`
+/// value removes the key); the name stays the connector's.
+pub(crate) fn apply_patch(
+    mut config: Config,
+    name: &str,
+    patch: BTreeMap<String, Option<String>>,
+) -> Config {
+    for (k, v) in patch {
+        match v {
+            Some(v) => config.insert(k, v),
+            None => config.remove(&k),
+        };
+    }
+    config.insert("name".to_string(), name.to_string());
+    config
+}
+
 /// What the REST API asks of a herder. A distributed herder answers
 /// [`HerderError::Forward`] for requests another worker must serve and
 /// [`HerderError::Rebalancing`] while the group rebalances.

@@ -146,14 +146,7 @@ impl StandaloneHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, HerderError> {
         let _w = self.writes.lock().await;
-        let mut config = self.info(name).await?.config;
-        for (k, v) in patch {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
-        config.insert("name".to_string(), name.to_string());
+        let config = super::apply_patch(self.info(name).await?.config, name, patch);
         Ok(self.put_connector_locked(name, config, None, true).await?.1)
     }
 
@@ -356,18 +349,7 @@ impl StandaloneHerder {
             .config
             .shutdown_timeout
             .max(Duration::from_secs(1));
-        let mut join = task.join;
-        if tokio::time::timeout(timeout, &mut join).await.is_err() {
-            tracing::warn!(
-                connector = name,
-                task = task.id,
-                "task did not stop in time; aborting it"
-            );
-            join.abort();
-            // Let the aborted task drop its resources (metric series,
-            // heartbeats) before a replacement registers its own.
-            let _ = tokio::time::timeout(Duration::from_secs(2), join).await;
-        }
+        task.join_within(name, timeout).await;
     }
 
     async fn stop_tasks(&self, name: &str, running: &mut Running) {

@@ -1,0 +1,85 @@
+//! Start-up pieces both worker modes share: REST listeners, the REST
+//! servers, the once-a-second metrics sampler, the Kafka cluster id.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::worker::{LISTENERS, Listener};
+use crate::kafka::TopicAdmin;
+use crate::metrics::Metrics;
+use crate::rest::RestState;
+use crate::status::StatusStore;
+
+/// Binds every REST listener before anything starts, so a busy port ends
+/// the process with a message naming the key.
+pub(crate) async fn bind_listeners(listeners: &[Listener]) -> Result<Vec<TcpListener>> {
+    let mut out = Vec::new();
+    for l in listeners {
+        let sock = TcpListener::bind((l.host.as_str(), l.port))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}:{} (configuration {LISTENERS})",
+                    l.host, l.port
+                )
+            })?;
+        out.push(sock);
+    }
+    Ok(out)
+}
+
+/// Serves the REST API on every listener; sending `true` on the returned
+/// channel shuts the servers down.
+pub(crate) fn serve_rest(
+    sockets: Vec<TcpListener>,
+    state: &Arc<RestState>,
+    worker_id: &str,
+) -> watch::Sender<bool> {
+    let (stop, stopped) = watch::channel(false);
+    for sock in sockets {
+        let addr = sock.local_addr().ok();
+        let mut rx = stopped.clone();
+        let st = state.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = rx.wait_for(|v| *v).await;
+            };
+            if let Err(e) = crate::rest::serve(sock, st, shutdown).await {
+                tracing::error!(error = %e, "REST server failed");
+            }
+        });
+        tracing::info!(address = ?addr, worker_id, "REST API listening");
+    }
+    stop
+}
+
+/// Rates and flow anomalies, once a second.
+pub(crate) fn spawn_sampler(metrics: &Arc<Metrics>, status: &Arc<StatusStore>) {
+    let (metrics, status) = (metrics.clone(), status.clone());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            metrics.sample(&status);
+        }
+    });
+}
+
+/// Asks Kafka for its cluster id (for `GET /`) off the async threads.
+pub(crate) fn learn_cluster_id(admin: Arc<TopicAdmin>, state: &Arc<RestState>) {
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Some(cid) = admin.cluster_id() {
+            tracing::info!(kafka_cluster_id = %cid, "connected to Kafka");
+            let _ = st.kafka_cluster_id.set(cid);
+        } else {
+            tracing::warn!(
+                "the Kafka cluster id is not known yet (is the broker at bootstrap.servers up?)"
+            );
+        }
+    });
+}
