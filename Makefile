@@ -85,7 +85,7 @@ test: tools
 # failover times); not in `make test` while it is flaky against tansu.
 test-bounce: tools
 	cargo build -p sluice-runtime --bin sluice
-	cargo test -p sluice-tests --test distributed -- --ignored --nocapture
+	cargo test -p sluice-tests --test distributed clean_and_hard_bounces_lose_nothing -- --nocapture
 
 lint:
 	cargo fmt --all -- --check

@@ -214,6 +214,23 @@ impl StatusStore {
         });
     }
 
+    /// Tells the listener again the state this worker set for a connector
+    /// (`task` = `None`) or task, if it set one. Distributed mode uses it
+    /// when the status topic shows another worker's record for work that
+    /// runs here.
+    pub fn republish(&self, name: &str, task: Option<u32>) {
+        let info = {
+            let e = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+            e.get(name).and_then(|en| match task {
+                None => Some(en.connector.clone()),
+                Some(t) => en.tasks.get(&t).cloned(),
+            })
+        };
+        if let Some(info) = info.filter(|i| i.worker_id == self.worker_id) {
+            self.notify(name, task, &info);
+        }
+    }
+
     /// Forgets one task (it moved to another worker).
     pub fn remove_task(&self, name: &str, task: u32) {
         let mut e = self.entries.write().unwrap_or_else(PoisonError::into_inner);
@@ -314,5 +331,48 @@ mod tests {
             r#"{"name":"c","connector":{"state":"RUNNING","worker_id":"127.0.0.1:8083"},"tasks":[{"id":0,"state":"RUNNING","worker_id":"127.0.0.1:8083"},{"id":1,"state":"FAILED","worker_id":"127.0.0.1:8083","trace":"boom"}],"type":"source"}"#
         );
         assert!(s.connector("nope").is_none());
+    }
+
+    #[test]
+    fn republish_repeats_only_this_workers_own_states() {
+        let s = StatusStore::new("w1:8083");
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        s.set_listener(Arc::new(move |u| sink.lock().unwrap().push(u)));
+        s.set_connector("c", ConnectorType::Source, State::Running, None);
+        s.set_task("c", 0, State::Paused, None);
+        // Tasks of a connector that runs elsewhere: its entry is a
+        // placeholder naming the other worker.
+        s.track("d", ConnectorType::Sink, "w2:8083");
+        s.set_task("d", 3, State::Running, None);
+        seen.lock().unwrap().clear();
+        s.republish("c", None);
+        s.republish("c", Some(0));
+        s.republish("d", None);
+        s.republish("d", Some(3));
+        s.republish("c", Some(9));
+        s.republish("nope", None);
+        let got: Vec<(String, Option<u32>, State, String)> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|u| {
+                (
+                    u.connector.clone(),
+                    u.task,
+                    u.info.state,
+                    u.info.worker_id.clone(),
+                )
+            })
+            .collect();
+        let w1 = "w1:8083".to_string();
+        assert_eq!(
+            got,
+            vec![
+                ("c".into(), None, State::Running, w1.clone()),
+                ("c".into(), Some(0), State::Paused, w1.clone()),
+                ("d".into(), Some(3), State::Running, w1),
+            ]
+        );
     }
 }

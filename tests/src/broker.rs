@@ -73,6 +73,21 @@ impl Broker {
     }
 }
 
+impl Broker {
+    /// Whether the broker still accepts connections, and the end of its log: for
+    /// failure messages.
+    pub fn describe(&self) -> String {
+        let alive = match std::net::TcpStream::connect(&self.bootstrap) {
+            Ok(_) => "accepting connections".to_string(),
+            Err(e) => format!("not accepting connections ({e})"),
+        };
+        let log = std::fs::read_to_string(self._dir.path().join("tansu.log")).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!("broker {alive}; end of its log:\n{}", tail.join("\n"))
+    }
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();

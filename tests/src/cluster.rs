@@ -8,8 +8,11 @@ use anyhow::{Result, bail};
 
 /// Writes `w<index>.properties` for a worker of group `group`: internal
 /// topics named after the group, String converters, short timeouts so
-/// tests run fast (the sinks' consumer session too: a killed worker's sink
-/// consumer would otherwise hold its partitions for librdkafka's 45 s); `extra` lines are appended.
+/// tests run fast; `extra` lines are appended. The sinks' consumer session
+/// is as short as the workers' (6 s): tansu does not rebalance a consumer
+/// group when a member's session expires, so a sink task that moves after
+/// a `kill -9` must join after the dead worker's consumer expired, or the
+/// partitions stay with the dead consumer.
 pub fn write_distributed_props(
     dir: &Path,
     bootstrap: &str,
@@ -33,7 +36,7 @@ pub fn write_distributed_props(
          session.timeout.ms=6000\n\
          heartbeat.interval.ms=1000\n\
          scheduled.rebalance.max.delay.ms=3000\n\
-         consumer.session.timeout.ms=10000\n\
+         consumer.session.timeout.ms=6000\n\
          consumer.heartbeat.interval.ms=1000\n{extra}\n",
         dir.join(format!("state{index}")).display()
     );

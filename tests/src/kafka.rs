@@ -62,15 +62,17 @@ pub fn produce_bytes(bootstrap: &str, topic: &str, values: &[&[u8]]) -> Result<(
     Ok(())
 }
 
+/// A consumed record's key and value.
+pub type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// Reads partition 0 of `topic` from the beginning for `quiet` after the
 /// last record seen (or until `limit` records), returning every record.
-#[allow(clippy::type_complexity)]
 pub fn consume_all(
     bootstrap: &str,
     topic: &str,
     quiet: Duration,
     limit: usize,
-) -> Result<Vec<(Option<Vec<u8>>, Option<Vec<u8>>)>> {
+) -> Result<Vec<KeyValue>> {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
@@ -98,6 +100,52 @@ pub fn consume_all(
         }
     }
     Ok(out)
+}
+
+/// Every record of partition 0 from the beginning: waits up to `first`
+/// for the first one (a loaded broker can be slow to answer a fetch from
+/// the start of a large topic), then stops after `quiet` without more.
+pub fn consume_from_start(
+    bootstrap: &str,
+    topic: &str,
+    first: Duration,
+    quiet: Duration,
+) -> Result<Vec<KeyValue>> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", crate::unique("test-reader"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "false")
+        .create()?;
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+    c.assign(&tpl)?;
+    let mut out = Vec::new();
+    let start = Instant::now();
+    let mut last = start;
+    loop {
+        let waited = if out.is_empty() {
+            start.elapsed() >= first
+        } else {
+            last.elapsed() >= quiet
+        };
+        if waited {
+            return Ok(out);
+        }
+        match c.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => {
+                out.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
+                last = Instant::now();
+            }
+            Some(Err(e)) => {
+                let text = e.to_string();
+                if !text.contains("UnknownTopicOrPartition") && !text.contains("Unknown topic") {
+                    return Err(e).context("consume");
+                }
+            }
+            None => {}
+        }
+    }
 }
 
 /// Consumes until at least `n` records are in the topic (or `timeout`),

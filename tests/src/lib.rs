@@ -14,8 +14,8 @@ mod worker;
 pub use broker::Broker;
 pub use http::{http_get, http_request};
 pub use kafka::{
-    Consumed, ValueWithHeaders, consume_all, consume_records, create_topic, produce_bytes,
-    produce_strings, produce_with_headers, wait_for_records,
+    Consumed, KeyValue, ValueWithHeaders, consume_all, consume_from_start, consume_records,
+    create_topic, produce_bytes, produce_strings, produce_with_headers, wait_for_records,
 };
 pub use worker::{Worker, sluice_binary};
 

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 use sluice_tests::cluster::{rest, task_states, wait_running, write_distributed_props};
-use sluice_tests::{Broker, Worker, consume_all, create_topic, free_port, read_lines, unique};
+use sluice_tests::{
+    Broker, Worker, consume_from_start, create_topic, free_port, read_lines, unique,
+};
 
 struct Cluster {
     dir: tempfile::TempDir,
@@ -82,8 +84,15 @@ impl Cluster {
             .join("\n")
     }
 
+    /// The end of every worker's log, for a failure message; the whole
+    /// logs are kept in a directory the message names.
     fn dump_logs(&self) -> String {
-        (0..self.workers.len())
+        let keep =
+            std::env::temp_dir().join(format!("sluice-distributed-failure-{}", unique("logs")));
+        let kept = std::fs::create_dir_all(&keep).is_ok()
+            && (0..self.workers.len())
+                .all(|i| std::fs::write(keep.join(format!("w{i}.log")), self.logs(i)).is_ok());
+        let tails = (0..self.workers.len())
             .map(|i| {
                 let l = self.logs(i);
                 let tail: Vec<&str> = l.lines().rev().take(120).collect();
@@ -93,7 +102,12 @@ impl Cluster {
                 )
             })
             .collect::<Vec<_>>()
-            .join("\n")
+            .join("\n");
+        if kept {
+            format!("{tails}\nwhole logs: {}", keep.display())
+        } else {
+            tails
+        }
     }
 }
 
@@ -130,6 +144,28 @@ struct Counts {
     max: BTreeMap<u64, u64>,
 }
 
+/// The duplicated sequence numbers as `task:first..=last` runs.
+fn duplicate_ranges(pairs: &[(u64, u64)]) -> String {
+    let mut seen = BTreeSet::new();
+    let mut dups = BTreeSet::new();
+    for p in pairs {
+        if !seen.insert(*p) {
+            dups.insert(*p);
+        }
+    }
+    let mut runs: Vec<(u64, u64, u64)> = Vec::new();
+    for (t, n) in dups {
+        match runs.last_mut() {
+            Some((rt, _, last)) if *rt == t && *last + 1 == n => *last = n,
+            _ => runs.push((t, n, n)),
+        }
+    }
+    runs.iter()
+        .map(|(t, a, b)| format!("{t}:{a}..={b}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn count(pairs: &[(u64, u64)]) -> Counts {
     let mut seen: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
     let mut c = Counts {
@@ -151,20 +187,24 @@ fn count(pairs: &[(u64, u64)]) -> Counts {
 }
 
 /// Every value in the topic. The producers have stopped; with several
-/// workers on two cores the first fetch can take longer than the quiet
-/// time, so an empty read is tried again.
-fn topic_values(bootstrap: &str, topic: &str) -> Result<Vec<String>> {
-    for _ in 0..6 {
-        let values: Vec<String> =
-            consume_all(bootstrap, topic, Duration::from_secs(8), usize::MAX)?
-                .into_iter()
-                .map(|(_, v)| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned())
-                .collect();
-        if !values.is_empty() {
-            return Ok(values);
-        }
+/// workers on two cores the first fetch can take long.
+fn topic_values(broker: &Broker, topic: &str) -> Result<Vec<String>> {
+    let values: Vec<String> = consume_from_start(
+        &broker.bootstrap,
+        topic,
+        Duration::from_secs(90),
+        Duration::from_secs(8),
+    )?
+    .into_iter()
+    .map(|(_, v)| String::from_utf8_lossy(&v.unwrap_or_default()).into_owned())
+    .collect();
+    if values.is_empty() {
+        bail!(
+            "no records could be read from {topic} in 90 s; {}",
+            broker.describe()
+        );
     }
-    bail!("no records could be read from {topic}")
+    Ok(values)
 }
 
 fn status_without_trace(port: u16, name: &str) -> Option<Value> {
@@ -356,7 +396,6 @@ fn three_workers_share_work_and_answer_alike() -> Result<()> {
 /// file sink while workers restart one at a time, cleanly then with
 /// `kill -9`. Nothing may be lost; duplicates only after hard bounces.
 #[test]
-#[ignore = "flaky against tansu's group coordinator (about one run in four leaves a task unassigned after a kill -9); run it with `make test-bounce`"]
 fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
     let _serial = SERIAL
         .lock()
@@ -400,8 +439,9 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         );
         std::thread::sleep(Duration::from_secs(2));
     }
-    // What the clean phase committed, per task: duplicates at or below
-    // it would come from the clean bounces.
+    // What the clean phase committed, per task: the datagen offset is the
+    // next sequence number to send, so duplicates below it would come from
+    // the clean bounces.
     let (_, body) = rest(c.port(0), "GET", "/connectors/gen/offsets", "")?;
     let offsets: Value = serde_json::from_str(&body)?;
     let clean_end: BTreeMap<u64, u64> = offsets["offsets"]
@@ -420,11 +460,11 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
 
     // Hard bounces; each one measures failover.
     // The target is session.timeout.ms + scheduled.rebalance.max.delay.ms
-    // + 5 s = 14 s. Against tansu it is not always met: its coordinator
-    // pauses 3 s in every forming round (PAUSE_MS in its group
-    // administrator), does not start a new generation when a session
-    // expires, and can keep an expired leader named; the times are printed
-    // and only a 60 s ceiling is asserted.
+    // + 5 s = 14 s. The median of the three kills must meet it; a single
+    // kill may miss it (tansu pauses 3 s in every forming round, PAUSE_MS
+    // in its group administrator, and a leader's death costs one more
+    // round), so each has a 60 s ceiling and the times are printed.
+    let target = Duration::from_secs(6 + 3 + 5);
     let bound = Duration::from_secs(60);
     let mut failovers = Vec::new();
     for i in 0..3 {
@@ -443,12 +483,19 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         "kill -9 failover times (all tasks RUNNING elsewhere): {failovers:?}, median {:?}",
         failovers[1]
     );
+    if failovers[1] > target {
+        bail!(
+            "median failover {:?} is above the target {target:?}: {failovers:?}\n{}",
+            failovers[1],
+            c.dump_logs()
+        );
+    }
 
     // Stop producing, let the sink catch up, then count.
     let (code, _) = rest(c.port(0), "PUT", "/connectors/gen/stop", "")?;
     assert_eq!(code, 202);
     std::thread::sleep(Duration::from_secs(3));
-    let topic_pairs = parse_seq(topic_values(&broker.bootstrap, &topic)?)?;
+    let topic_pairs = parse_seq(topic_values(&broker, &topic)?)?;
     let total = count(&topic_pairs);
     let expected: BTreeSet<(u64, u64)> = topic_pairs.iter().copied().collect();
     let sink_pairs =
@@ -461,7 +508,7 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
     let sink = count(&sink_pairs);
     let clean_pairs: Vec<(u64, u64)> = topic_pairs
         .iter()
-        .filter(|(t, n)| clean_end.get(t).is_some_and(|m| n <= m))
+        .filter(|(t, n)| clean_end.get(t).is_some_and(|m| n < m))
         .copied()
         .collect();
     let clean = count(&clean_pairs);
@@ -479,24 +526,50 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         sink.missing,
         sink.duplicates
     );
-    assert_eq!(total.missing, 0, "sequence numbers lost in the topic");
-    assert_eq!(sink.missing, 0, "sequence numbers lost at the sink");
-    assert_eq!(total.max.len(), 3, "every task produced");
-    assert!(total.max.values().all(|m| *m > 100), "{:?}", total.max);
-    // Clean bounces should not duplicate; one run saw a single repeated
-    // record from the clean phase (cause not found yet, see the notes), so
-    // a handful is tolerated and the count is printed.
-    assert!(
-        clean.duplicates <= 10,
-        "clean bounces duplicated {} records",
-        clean.duplicates
+    println!(
+        "duplicated (task:seq): clean phase [{}]; all [{}]",
+        duplicate_ranges(&clean_pairs),
+        duplicate_ranges(&topic_pairs)
     );
+    let mut problems = Vec::new();
+    if total.missing != 0 {
+        problems.push(format!(
+            "{} sequence numbers lost in the topic",
+            total.missing
+        ));
+    }
+    if sink.missing != 0 {
+        problems.push(format!(
+            "{} sequence numbers lost at the sink",
+            sink.missing
+        ));
+    }
+    if total.max.len() != 3 || !total.max.values().all(|m| *m > 100) {
+        problems.push(format!("not every task produced: {:?}", total.max));
+    }
+    // Clean bounces must not duplicate: every task commits when it stops.
+    if clean.duplicates > 0 {
+        problems.push(format!(
+            "clean bounces duplicated {} records: {}",
+            clean.duplicates,
+            duplicate_ranges(&clean_pairs)
+        ));
+    }
     // A kill repeats at most the records since the last offset commit (1 s
     // at 50 records/s per task, plus in-flight): 3 kills × 3 tasks.
-    assert!(
-        total.duplicates <= 3 * 3 * 150,
-        "too many duplicates: {}",
-        total.duplicates
-    );
+    if total.duplicates > 3 * 3 * 150 {
+        problems.push(format!(
+            "too many duplicates: {}: {}",
+            total.duplicates,
+            duplicate_ranges(&topic_pairs)
+        ));
+    }
+    if !problems.is_empty() {
+        bail!("{}\n{}", problems.join("\n"), c.dump_logs());
+    }
+    if std::env::var_os("SLUICE_TEST_KEEP_LOGS").is_some() {
+        let dump = c.dump_logs();
+        println!("{}", dump.lines().last().unwrap_or_default());
+    }
     Ok(())
 }

@@ -10,7 +10,9 @@
 //!    assigned or revoked and no delay; the assignor's state is untouched.
 //!    Everyone (the leader too) reads up to that offset and rejoins.
 //! 2. **Current work.** A member runs what it reports in `owned` (`None` is
-//!    nothing). Work no longer configured, and work reported by more than
+//!    nothing), plus work no member reports that the status topic shows on
+//!    its worker, if the previous round neither placed nor revoked it (see
+//!    [`Round::reported`]). Work no longer configured, and work reported by more than
 //!    one member, is revoked (from every member reporting it).
 //! 3. **Lost work.** The assignor remembers what each worker *URL* ran
 //!    after the previous round (member ids change when a worker restarts;
@@ -19,7 +21,7 @@
 //!    - if its URL is among the members (a restarted worker, or one that
 //!      missed its assignment), it is given back to that member now;
 //!    - otherwise it is held for `scheduled_rebalance_max_delay` from the
-//!      round that first saw it lost: assigned to nobody, and every member
+//!      start of the round that first saw it lost (see [`Clock`]): assigned to nobody, and every member
 //!      gets `delay_ms` = the time left until the earliest deadline, so the
 //!      group rebalances then. If the URL comes back before the deadline,
 //!      it gets the work back. At or after the deadline, or as soon as a
@@ -41,9 +43,15 @@
 //!    fewest items of that kind (ties: fewest items in all, then URL, then
 //!    member id), which spreads one connector's tasks across workers.
 //!
-//! Each member's [`Assignment`] carries only the delta: `assigned` (work it
-//! did not report owning) and `revoked`. The assignor then remembers, per
-//! URL, `owned − revoked + assigned`. Kafka Connect's backoff between
+//! Members are grouped by URL first: one worker is one member, and member
+//! ids listed with the same URL (a coordinator answering with stale
+//! members) have their claims merged and get the same assignment.
+//!
+//! Each member's [`Assignment`] carries the delta, as Kafka Connect's:
+//! `assigned` (work it did not report owning) and `revoked`; and, as the
+//! Sluice extension `owned`, everything it runs after the round, which a
+//! Sluice member follows. The assignor then remembers, per URL,
+//! `owned − revoked + assigned`. Kafka Connect's backoff between
 //! successive revoking rebalances is not implemented.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,6 +69,49 @@ pub struct Member {
     pub metadata: MemberMetadata,
 }
 
+/// What the leader knows in one round.
+#[derive(Debug, Clone, Copy)]
+pub struct Round<'a> {
+    /// The leader's member id and REST URL.
+    pub leader_id: &'a str,
+    pub leader_url: &'a str,
+    /// The leader's config snapshot: its offset and every connector and
+    /// task in it.
+    pub config_offset: i64,
+    pub configured: &'a Work,
+    /// The members and their metadata, as the coordinator gave them.
+    pub members: &'a [Member],
+    /// Where the status topic says work runs, by worker URL. Used only for
+    /// work that no member claims and that the previous round neither gave
+    /// to a worker nor revoked (a new leader's first round): a coordinator
+    /// that serves stale metadata (tansu) can hide that a live worker runs
+    /// it, and handing it to another would run it twice.
+    pub reported: &'a BTreeMap<String, Work>,
+    pub clock: Clock,
+}
+
+/// When a round happens, in milliseconds of a monotonic clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clock {
+    /// When the leader started the round (its first JoinGroup). A departed
+    /// worker's work is held for the delay from then: the worker was gone
+    /// before the round began, and a slow round (tansu pauses 3 s in each)
+    /// should not add to the wait.
+    pub round_started_ms: u64,
+    /// When the assignment is computed.
+    pub now_ms: u64,
+}
+
+impl Clock {
+    /// A round that starts and is assigned at `ms`.
+    pub fn at(ms: u64) -> Self {
+        Self {
+            round_started_ms: ms,
+            now_ms: ms,
+        }
+    }
+}
+
 /// The leader's assignor, with the state it keeps between rounds.
 #[derive(Debug, Clone)]
 pub struct Assignor {
@@ -70,6 +121,8 @@ pub struct Assignor {
     previous: Option<BTreeMap<String, Work>>,
     /// Work of departed URLs, held until its deadline.
     held: BTreeMap<String, Held>,
+    /// Work revoked in the last round (assigned in the next).
+    revoked: Work,
 }
 
 #[derive(Debug, Clone)]
@@ -87,6 +140,7 @@ impl Assignor {
             delay: scheduled_rebalance_max_delay,
             previous: None,
             held: BTreeMap::new(),
+            revoked: Work::default(),
         }
     }
 
@@ -95,6 +149,7 @@ impl Assignor {
     pub fn reset(&mut self) {
         self.previous = None;
         self.held.clear();
+        self.revoked = Work::default();
     }
 
     /// Work currently held for departed workers (assigned to nobody).
@@ -106,19 +161,21 @@ impl Assignor {
         work
     }
 
-    /// One rebalance round. `configured` = every connector and task in the
-    /// leader's config snapshot at `config_offset`. `now_ms` is a monotonic
-    /// millisecond clock. Returns an assignment for every member id
-    /// (a member id listed twice counts once).
-    pub fn assign(
-        &mut self,
-        leader_id: &str,
-        leader_url: &str,
-        config_offset: i64,
-        configured: &Work,
-        members: &[Member],
-        now_ms: u64,
-    ) -> BTreeMap<String, Assignment> {
+    /// One rebalance round. Returns an assignment for every member id (a
+    /// member id listed twice counts once).
+    pub fn assign(&mut self, round: &Round<'_>) -> BTreeMap<String, Assignment> {
+        let Round {
+            leader_id,
+            leader_url,
+            config_offset,
+            configured,
+            members,
+            reported,
+            clock: Clock {
+                round_started_ms,
+                now_ms,
+            },
+        } = *round;
         let mut by_id: BTreeMap<&str, &MemberMetadata> = BTreeMap::new();
         for m in members {
             by_id.entry(m.member_id.as_str()).or_insert(&m.metadata);
@@ -142,12 +199,50 @@ impl Assignor {
             return BTreeMap::new();
         }
 
+        // One worker per URL. A coordinator may still list a member id the
+        // worker had before (tansu answers the leader with earlier rounds'
+        // members): the claims of every id with one URL are merged, and
+        // each of those ids gets the same assignment.
+        let mut workers: BTreeMap<&str, (Vec<&str>, Work)> = BTreeMap::new();
+        for (id, m) in &by_id {
+            let (ids, claims) = workers.entry(m.url.as_str()).or_default();
+            ids.push(id);
+            if let Some(owned) = &m.owned {
+                claims.extend(owned);
+            }
+        }
+
+        // Work nobody claims but the status topic shows on a member's
+        // worker, unless the last round placed or revoked it.
+        let mut accounted = std::mem::take(&mut self.revoked);
+        for work in self.previous.iter().flat_map(BTreeMap::values) {
+            accounted.extend(work);
+        }
+        for work in self.held.values() {
+            accounted.extend(&work.work);
+        }
+        let mut unclaimed = configured.clone();
+        for (_, claims) in workers.values() {
+            unclaimed.remove_all(claims);
+        }
+        unclaimed.remove_all(&accounted);
+        for (url, work) in reported {
+            let Some((_, claims)) = workers.get_mut(url.as_str()) else {
+                continue;
+            };
+            for c in work.connectors.intersection(&unclaimed.connectors) {
+                claims.connectors.insert(c.clone());
+            }
+            for t in work.tasks.intersection(&unclaimed.tasks) {
+                claims.tasks.insert(t.clone());
+            }
+            unclaimed.remove_all(work);
+        }
+
         // Who runs what now.
-        let empty = Work::default();
         let mut connector_owners: BTreeMap<&str, usize> = BTreeMap::new();
         let mut task_owners: BTreeMap<&TaskId, usize> = BTreeMap::new();
-        for m in by_id.values() {
-            let owned = m.owned.as_ref().unwrap_or(&empty);
+        for (_, owned) in workers.values() {
             for c in &owned.connectors {
                 *connector_owners.entry(c.as_str()).or_default() += 1;
             }
@@ -157,13 +252,12 @@ impl Assignor {
         }
 
         // Keep what is configured and run once; revoke the rest.
-        let mut slots: Vec<Slot<'_>> = by_id
+        let mut slots: Vec<Slot<'_>> = workers
             .iter()
-            .map(|(id, m)| {
-                let owned = m.owned.as_ref().unwrap_or(&empty);
+            .map(|(url, (ids, owned))| {
                 let mut slot = Slot {
-                    id,
-                    url: m.url.as_str(),
+                    ids: ids.clone(),
+                    url,
                     connectors: Part::default(),
                     tasks: Part::default(),
                 };
@@ -187,11 +281,11 @@ impl Assignor {
             })
             .collect();
 
-        // The first member (by id) with each URL.
-        let mut by_url: BTreeMap<&str, usize> = BTreeMap::new();
-        for (i, slot) in slots.iter().enumerate() {
-            by_url.entry(slot.url).or_insert(i);
-        }
+        let by_url: BTreeMap<&str, usize> = slots
+            .iter()
+            .enumerate()
+            .map(|(i, slot)| (slot.url, i))
+            .collect();
 
         // Lost work: remembered, still configured, run by nobody.
         let mut claimed = Work::default();
@@ -232,7 +326,7 @@ impl Assignor {
                         .entry(url.clone())
                         .or_insert_with(|| Held {
                             work: Work::default(),
-                            deadline_ms: now_ms.saturating_add(delay_ms),
+                            deadline_ms: round_started_ms.saturating_add(delay_ms),
                         })
                         .work
                         .extend(work),
@@ -266,7 +360,10 @@ impl Assignor {
         }
 
         // Balance, then hand out what nobody keeps.
-        let keys: Vec<(&str, &str)> = slots.iter().map(|s| (s.url, s.id)).collect();
+        let keys: Vec<(&str, &str)> = slots
+            .iter()
+            .map(|s| (s.url, s.ids.first().copied().unwrap_or_default()))
+            .collect();
         let held = self.held();
         {
             let mut parts: Vec<&mut Part<String>> =
@@ -311,6 +408,14 @@ impl Assignor {
             work.tasks.extend(slot.tasks.after());
         }
         self.previous = Some(previous);
+        for slot in &slots {
+            self.revoked
+                .connectors
+                .extend(slot.connectors.revoked.iter().cloned());
+            self.revoked
+                .tasks
+                .extend(slot.tasks.revoked.iter().cloned());
+        }
 
         let delay = self
             .held
@@ -318,25 +423,31 @@ impl Assignor {
             .map(|h| h.deadline_ms.saturating_sub(now_ms))
             .min()
             .map_or(0, |ms| i32::try_from(ms).unwrap_or(i32::MAX));
-        slots
-            .into_iter()
-            .map(|slot| {
-                let mut a = base(NO_ERROR, config_offset);
-                a.assigned.connectors = slot.connectors.delta();
-                a.assigned.tasks = slot.tasks.delta();
-                a.revoked.connectors = slot.connectors.revoked;
-                a.revoked.tasks = slot.tasks.revoked;
-                a.delay_ms = delay;
-                (slot.id.to_owned(), a)
-            })
-            .collect()
+        let mut out = BTreeMap::new();
+        for slot in slots {
+            let mut a = base(NO_ERROR, config_offset);
+            a.assigned.connectors = slot.connectors.delta();
+            a.assigned.tasks = slot.tasks.delta();
+            a.owned = Some(Work {
+                connectors: slot.connectors.after().collect(),
+                tasks: slot.tasks.after().collect(),
+            });
+            a.revoked.connectors = slot.connectors.revoked;
+            a.revoked.tasks = slot.tasks.revoked;
+            a.delay_ms = delay;
+            for id in slot.ids {
+                out.insert(id.to_owned(), a.clone());
+            }
+        }
+        out
     }
 }
 
-/// One member's work during a round.
+/// One worker's work during a round.
 #[derive(Debug)]
 struct Slot<'a> {
-    id: &'a str,
+    /// Its member ids (one, unless the coordinator listed stale ones).
+    ids: Vec<&'a str>,
     url: &'a str,
     connectors: Part<String>,
     tasks: Part<TaskId>,
@@ -495,6 +606,8 @@ mod tests {
         config: Work,
         offset: i64,
         now: u64,
+        /// Whether the leader sees where work runs (the status topic).
+        status: bool,
     }
 
     impl Sim {
@@ -505,6 +618,7 @@ mod tests {
                 config,
                 offset: 5,
                 now: 1_000,
+                status: false,
             };
             for id in members {
                 sim.join(id, &format!("w{}", &id[1..]));
@@ -543,32 +657,59 @@ mod tests {
                 .collect()
         }
 
+        /// A round in which the leader sees every member as it is.
         fn round(&mut self) -> BTreeMap<String, Assignment> {
             let members = self.member_list();
-            let out = self.assignor.assign(
-                "leader",
-                "http://leader/",
-                self.offset,
-                &self.config,
-                &members,
-                self.now,
-            );
-            assert_eq!(
-                out.keys().collect::<Vec<_>>(),
-                self.members.keys().collect::<Vec<_>>()
-            );
-            check_round(&self.config, &members, &out);
-            for (id, a) in &out {
-                if a.error == NO_ERROR {
-                    let owned = self
-                        .members
-                        .get_mut(id)
-                        .unwrap()
-                        .owned
-                        .get_or_insert_default();
-                    owned.remove_all(&a.revoked);
-                    owned.extend(&a.assigned);
+            self.round_seeing(members)
+        }
+
+        /// A round in which the leader sees `view` (stale metadata, or
+        /// member ids that are gone, as tansu can answer). Members apply
+        /// `owned` as a Sluice member does; where the leader saw a member
+        /// as it is, that is the delta applied. The returned assignments
+        /// have `owned` taken out.
+        fn round_seeing(&mut self, view: Vec<Member>) -> BTreeMap<String, Assignment> {
+            // The status topic, when shown, tells the truth.
+            let mut reported: BTreeMap<String, Work> = BTreeMap::new();
+            if self.status {
+                for m in self.members.values() {
+                    reported
+                        .entry(m.url.clone())
+                        .or_default()
+                        .extend(&m.owned.clone().unwrap_or_default());
                 }
+            }
+            let mut out = self.assignor.assign(&Round {
+                leader_id: "leader",
+                leader_url: "http://leader/",
+                config_offset: self.offset,
+                configured: &self.config,
+                members: &view,
+                reported: &reported,
+                clock: Clock::at(self.now),
+            });
+            let ids: BTreeSet<&String> = view.iter().map(|m| &m.member_id).collect();
+            assert_eq!(out.keys().collect::<BTreeSet<_>>(), ids);
+            check_round(&self.config, &view, &reported, &out);
+            for (id, a) in &mut out {
+                let owned = a.owned.take();
+                if a.error != NO_ERROR {
+                    assert_eq!(owned, None);
+                    continue;
+                }
+                let owned = owned.expect("a Sluice leader sends owned");
+                let Some(m) = self.members.get_mut(id) else {
+                    continue; // a member id that is gone
+                };
+                if view.iter().any(|v| v.member_id == *id && v.metadata == *m) {
+                    let mut delta = m.owned.clone().unwrap_or_default();
+                    delta.remove_all(&a.revoked);
+                    delta.extend(&a.assigned);
+                    if view.iter().filter(|v| v.metadata.url == m.url).count() == 1 {
+                        assert_eq!(delta, owned, "owned is the delta applied");
+                    }
+                }
+                m.owned = Some(owned);
             }
             out
         }
@@ -631,6 +772,7 @@ mod tests {
             assigned,
             revoked,
             delay_ms,
+            owned: None,
         }
     }
 
@@ -657,20 +799,41 @@ mod tests {
             .collect()
     }
 
-    /// Revoked work was run by the member, assigned work was not and is
-    /// configured, and after the round nothing runs on two members.
-    fn check_round(config: &Work, members: &[Member], out: &BTreeMap<String, Assignment>) {
+    /// Per worker URL (claims of its member ids merged, every id given the
+    /// same assignment): revoked work was claimed, assigned work was not
+    /// and is configured, `owned` holds the claims minus revoked plus
+    /// assigned (and configured work the status topic showed there), and
+    /// after the round nothing runs on two workers.
+    fn check_round(
+        config: &Work,
+        members: &[Member],
+        reported: &BTreeMap<String, Work>,
+        out: &BTreeMap<String, Assignment>,
+    ) {
         let mut connectors: BTreeMap<String, usize> = BTreeMap::new();
         let mut tasks: BTreeMap<TaskId, usize> = BTreeMap::new();
+        let mut by_url: BTreeMap<&str, (Work, &Assignment)> = BTreeMap::new();
         for m in members {
             let a = &out[&m.member_id];
-            let owned = m.metadata.owned.clone().unwrap_or_default();
+            let (claims, first) = by_url
+                .entry(m.metadata.url.as_str())
+                .or_insert((Work::default(), a));
+            assert_eq!(*first, a, "one URL, one assignment");
+            if let Some(owned) = &m.metadata.owned {
+                claims.extend(owned);
+            }
+        }
+        for (url, (owned, a)) in by_url {
+            let mut known = owned.clone();
+            if let Some(r) = reported.get(url) {
+                known.extend(r);
+            }
             if a.error != NO_ERROR {
                 assert!(a.assigned.is_empty() && a.revoked.is_empty());
                 continue;
             }
-            assert!(a.revoked.connectors.is_subset(&owned.connectors));
-            assert!(a.revoked.tasks.is_subset(&owned.tasks));
+            assert!(a.revoked.connectors.is_subset(&known.connectors));
+            assert!(a.revoked.tasks.is_subset(&known.tasks));
             assert!(a.assigned.connectors.is_disjoint(&owned.connectors));
             assert!(a.assigned.tasks.is_disjoint(&owned.tasks));
             assert!(a.assigned.connectors.is_subset(&config.connectors));
@@ -678,6 +841,13 @@ mod tests {
             let mut after = owned;
             after.remove_all(&a.revoked);
             after.extend(&a.assigned);
+            // `owned` may add work the status topic shows on the worker.
+            let owned = a.owned.clone().expect("a Sluice leader sends owned");
+            assert!(after.connectors.is_subset(&owned.connectors));
+            assert!(after.tasks.is_subset(&owned.tasks));
+            assert!(owned.connectors.is_subset(&config.connectors));
+            assert!(owned.tasks.is_subset(&config.tasks));
+            let after = owned;
             for c in after.connectors {
                 *connectors.entry(c).or_default() += 1;
             }
@@ -838,6 +1008,43 @@ mod tests {
                 ("m3", assigned(tasks(&[("a", 0), ("b", 0)]))),
             ])
         );
+    }
+
+    #[test]
+    fn the_delay_counts_from_the_start_of_the_round() {
+        let mut sim = Sim::three_workers();
+        sim.leave("m3");
+        let members = sim.member_list();
+        let configured = sim.config.clone();
+        let start = sim.now + 1;
+        // A round that took 4 s and noticed the departure: 6 s left.
+        let none = BTreeMap::new();
+        let round = |clock| Round {
+            leader_id: "leader",
+            leader_url: "http://leader/",
+            config_offset: 5,
+            configured: &configured,
+            members: &members,
+            reported: &none,
+            clock,
+        };
+        let out = sim.assignor.assign(&round(Clock {
+            round_started_ms: start,
+            now_ms: start + 4_000,
+        }));
+        assert_eq!(out["m1"].delay_ms, 6_000);
+        // A round longer than the delay hands the work out at once.
+        let out = sim.assignor.assign(&round(Clock {
+            round_started_ms: start + 20_000,
+            now_ms: start + 20_000 + 11_000,
+        }));
+        assert!(sim.assignor.held().is_empty());
+        let mut given = Work::default();
+        for a in out.values() {
+            assert_eq!(a.delay_ms, 0);
+            given.extend(&a.assigned);
+        }
+        assert_eq!(given, tasks(&[("a", 0), ("b", 0)]));
     }
 
     #[test]
@@ -1031,20 +1238,78 @@ mod tests {
     #[test]
     fn no_members_no_assignments() {
         let mut a = Assignor::new(DELAY);
-        let out = a.assign("l", "u", 0, &config(&[("a", 1)]), &[], 0);
+        let out = a.assign(&Round {
+            leader_id: "l",
+            leader_url: "u",
+            config_offset: 0,
+            configured: &config(&[("a", 1)]),
+            members: &[],
+            reported: &BTreeMap::new(),
+            clock: Clock::at(0),
+        });
         assert!(out.is_empty());
     }
 
     #[test]
     fn random_membership_changes_never_double_assign_and_settle_balanced() {
         for seed in [0x2545_f491_4f6c_dd1d, 1, 0xdead_beef, 42] {
-            random_walk(seed);
+            random_walk(seed, false);
+        }
+    }
+
+    #[test]
+    fn stale_member_views_never_strand_work_and_still_settle() {
+        for seed in [7, 0x5eed_cafe, 99, 0x1234_5678_9abc] {
+            random_walk(seed, true);
+        }
+    }
+
+    /// A new leader whose coordinator hides that a live worker runs a
+    /// task (stale metadata without it) does not hand it to another when
+    /// the status topic shows it running there.
+    #[test]
+    fn new_leader_keeps_work_the_status_topic_shows_running() {
+        let mut sim = Sim::three_workers();
+        sim.status = true;
+        sim.assignor.reset();
+        let mut view = sim.member_list();
+        let hidden = view.iter_mut().find(|m| m.member_id == "m2").unwrap();
+        let stale = hidden.metadata.owned.as_mut().unwrap();
+        let task = stale.tasks.pop_first().unwrap();
+        let out = sim.round_seeing(view);
+        assert!(out.values().all(|a| !a.assigned.tasks.contains(&task)));
+        assert!(sim.owned("m2").tasks.contains(&task));
+        // Without the status topic it would run twice.
+        let mut sim = Sim::three_workers();
+        sim.assignor.reset();
+        let mut view = sim.member_list();
+        let hidden = view.iter_mut().find(|m| m.member_id == "m2").unwrap();
+        hidden.metadata.owned.as_mut().unwrap().tasks.remove(&task);
+        let out = sim.round_seeing(view);
+        assert!(out.values().any(|a| a.assigned.tasks.contains(&task)));
+    }
+
+    /// Leader changes, stale metadata and member ids that are gone, with
+    /// the status topic showing where work runs: nothing ever runs on two
+    /// workers, nothing is stranded, and the group settles.
+    #[test]
+    fn new_leaders_with_stale_views_and_the_status_topic_never_run_work_twice() {
+        for seed in [3, 0xfeed_f00d, 0x0bad_cafe_1234] {
+            random_walk_with(seed, true, true);
         }
     }
 
     /// 600 random changes (joins, leaves, restarts, config edits, time),
     /// mostly each followed by a round; every 25 the group must settle.
-    fn random_walk(mut seed: u64) {
+    fn random_walk(seed: u64, stale: bool) {
+        random_walk_with(seed, stale, false);
+    }
+
+    /// `status`: the leader sees the status topic, the assignor forgets its
+    /// memory now and then (a new leader), and no round may leave work
+    /// running on two workers.
+    fn random_walk_with(mut seed: u64, stale: bool, status: bool) {
+        let mut last_view: BTreeMap<String, MemberMetadata> = BTreeMap::new();
         let mut next = move |n: u64| {
             seed ^= seed << 13;
             seed ^= seed >> 7;
@@ -1052,15 +1317,19 @@ mod tests {
             seed % n
         };
         let mut sim = Sim::new(config(&[("c0", 2), ("c1", 3)]), &["m0", "m1"]);
+        sim.status = status;
         let mut next_id = 2;
         let mut next_connector = 2;
         let (mut held_rounds, mut revoking_rounds) = (0, 0);
         for step in 0..600 {
             match next(8) {
                 0 => {
-                    // A new worker, or a departed one coming back.
-                    let worker = next(next_id + 1);
-                    sim.join(&format!("m{next_id}"), &format!("w{worker}"));
+                    // A new worker, or a departed one coming back (one
+                    // still up at that URL restarts).
+                    let worker = format!("w{}", next(next_id + 1));
+                    let url = format!("http://{worker}/");
+                    sim.members.retain(|_, m| m.url != url);
+                    sim.join(&format!("m{next_id}"), &worker);
                     next_id += 1;
                 }
                 1 if sim.members.len() > 1 => {
@@ -1112,7 +1381,62 @@ mod tests {
             sim.now += next(12_000);
             // Some changes come without a rebalance in between.
             if next(3) > 0 {
-                let out = sim.round();
+                // The leader may see last round's metadata of a member, or
+                // a member id a live worker had before (as tansu answers).
+                let now = sim.member_list();
+                let mut view = Vec::new();
+                for m in &now {
+                    match last_view.get(&m.member_id) {
+                        Some(old) if stale && next(3) == 0 => view.push(Member {
+                            member_id: m.member_id.clone(),
+                            metadata: old.clone(),
+                        }),
+                        _ => view.push(m.clone()),
+                    }
+                }
+                if stale && next(4) == 0 {
+                    let live: BTreeSet<&str> =
+                        now.iter().map(|m| m.metadata.url.as_str()).collect();
+                    if let Some((id, old)) = last_view.iter().find(|(id, old)| {
+                        !sim.members.contains_key(*id) && live.contains(old.url.as_str())
+                    }) {
+                        view.push(Member {
+                            member_id: id.clone(),
+                            metadata: old.clone(),
+                        });
+                    }
+                }
+                last_view = now.into_iter().map(|m| (m.member_id, m.metadata)).collect();
+                let out = sim.round_seeing(view);
+                // Nothing configured is stranded: it runs, is held, or was
+                // revoked in this round (the next one assigns it).
+                let mut covered = sim.assignor.held();
+                for m in sim.members.values() {
+                    covered.extend(&m.owned.clone().unwrap_or_default());
+                }
+                for a in out.values() {
+                    covered.extend(&a.revoked);
+                }
+                let mut stranded = sim.config.clone();
+                stranded.remove_all(&covered);
+                assert!(
+                    stranded.is_empty(),
+                    "step {step}: {stranded:?} runs nowhere"
+                );
+                if status {
+                    let mut runs = Work::default();
+                    for m in sim.members.values() {
+                        let owned = m.owned.clone().unwrap_or_default();
+                        let mut twice = owned.clone();
+                        twice.connectors.retain(|c| runs.connectors.contains(c));
+                        twice.tasks.retain(|t| runs.tasks.contains(t));
+                        assert!(twice.is_empty(), "step {step}: {twice:?} runs twice");
+                        runs.extend(&owned);
+                    }
+                    if next(10) == 0 {
+                        sim.assignor.reset();
+                    }
+                }
                 held_rounds += usize::from(out.values().any(|a| a.delay_ms > 0));
                 revoking_rounds += usize::from(out.values().any(|a| !a.revoked.is_empty()));
             }

@@ -28,7 +28,16 @@
 //! assignment     ARRAY of { connector STRING, tasks ARRAY of INT32 }
 //! revoked        ARRAY of { connector STRING, tasks ARRAY of INT32 }
 //! delay          INT32
+//! owned          (Sluice extension, optional) the bytes "SLU1", then an
+//!                ARRAY of { connector STRING, tasks ARRAY of INT32 }
 //! ```
+//!
+//! `owned` is everything the member runs after this round as the leader
+//! sees it; a Sluice member makes what it runs match it, so a claim the
+//! leader read from stale metadata can neither strand work (kept in the
+//! leader's view but run nowhere) nor run it twice. Kafka Connect's reader
+//! ignores bytes after `delay`, and an assignment without them (a Kafka
+//! Connect leader's) is applied as a delta.
 //!
 //! In the connector arrays, task id -1 ([`CONNECTOR_TASK`]) stands for the
 //! connector itself. Entries are written in connector order, the connector
@@ -37,8 +46,8 @@
 //! Decoding is strict about truncation (every field of the version is
 //! required, unlike Java's reader, which fills missing trailing fields with
 //! defaults; Kafka Connect always writes them), accepts versions above 2 as
-//! version 1 (as Kafka Connect does) and ignores trailing bytes. A null
-//! connector array decodes as empty.
+//! version 1 (as Kafka Connect does) and ignores trailing bytes that do not
+//! start with the `owned` marker. A null connector array decodes as empty.
 
 use std::collections::BTreeMap;
 
@@ -65,6 +74,9 @@ pub const NO_ERROR: i16 = 0;
 /// [`Assignment::error`]: the leader's config was behind a member's; read
 /// the config topic to the end and rejoin.
 pub const CONFIG_MISMATCH: i16 = 1;
+
+/// The marker of the `owned` extension after an assignment's `delay`.
+pub const OWNED_MARKER: &[u8; 4] = b"SLU1";
 
 /// The longest string, in UTF-8 bytes, a Kafka `STRING` can carry. Longer
 /// URLs or connector names are cut at a character boundary when encoded, so
@@ -105,6 +117,10 @@ pub struct Assignment {
     /// Milliseconds after which the member rejoins (work held for a
     /// departed worker is reassigned then), 0 when none.
     pub delay_ms: i32,
+    /// Sluice extension: everything the member runs after this round, as
+    /// the leader sees it (`None` from a Kafka Connect leader, and in
+    /// member metadata).
+    pub owned: Option<Work>,
 }
 
 /// Not a valid encoding.
@@ -149,6 +165,7 @@ pub fn encode_metadata(m: &MemberMetadata) -> Bytes {
                 assigned: work.clone(),
                 revoked: Work::default(),
                 delay_ms: 0,
+                owned: None,
             });
             put_len_i32(&mut buf, allocation.len());
             buf.put_slice(&allocation);
@@ -183,7 +200,8 @@ pub fn decode_metadata(b: &[u8]) -> Result<MemberMetadata, ProtocolError> {
     })
 }
 
-/// Encodes an assignment as version 1.
+/// Encodes an assignment as version 1, with the `owned` extension when
+/// `a.owned` is set.
 pub fn encode_assignment(a: &Assignment) -> Bytes {
     let mut buf = BytesMut::new();
     buf.put_i16(CONNECT_PROTOCOL_V1);
@@ -194,6 +212,10 @@ pub fn encode_assignment(a: &Assignment) -> Bytes {
     put_work(&mut buf, &a.assigned);
     put_work(&mut buf, &a.revoked);
     buf.put_i32(a.delay_ms);
+    if let Some(owned) = &a.owned {
+        buf.put_slice(OWNED_MARKER);
+        put_work(&mut buf, owned);
+    }
     buf.freeze()
 }
 
@@ -216,6 +238,12 @@ fn decode_assignment_as(b: &[u8], what: &'static str) -> Result<Assignment, Prot
     } else {
         (r.work("revoked")?, r.i32("delay")?)
     };
+    let owned = if version != CONNECT_PROTOCOL_V0 && r.buf.starts_with(OWNED_MARKER) {
+        r.take("owned", OWNED_MARKER.len())?;
+        Some(r.work("owned")?)
+    } else {
+        None
+    };
     Ok(Assignment {
         error,
         leader,
@@ -224,6 +252,7 @@ fn decode_assignment_as(b: &[u8], what: &'static str) -> Result<Assignment, Prot
         assigned,
         revoked,
         delay_ms,
+        owned,
     })
 }
 
@@ -436,6 +465,7 @@ mod tests {
             ),
             revoked: work(&["gone"], &[("gone", 0), ("other", 7)]),
             delay_ms: 30_000,
+            owned: None,
         }
     }
 
@@ -510,6 +540,7 @@ mod tests {
             assigned: work(&["c"], &[("c", 0), ("c", 2), ("b", 5)]),
             revoked: work(&[], &[("d", 1)]),
             delay_ms: 500,
+            owned: None,
         };
         #[rustfmt::skip]
         let expected: Vec<u8> = vec![
@@ -652,6 +683,7 @@ mod tests {
                 assigned: work(&["a"], &[("a", 0)]),
                 revoked: Work::default(),
                 delay_ms: 0,
+                owned: None,
             }
         );
     }
@@ -670,6 +702,36 @@ mod tests {
             .0;
         let a = decode_assignment(&b).unwrap();
         assert!(a.assigned.is_empty() && a.revoked.is_empty());
+    }
+
+    #[test]
+    fn owned_extension_round_trips_after_the_java_fields() {
+        let plain = sample_assignment();
+        let a = Assignment {
+            owned: Some(work(&["orders"], &[("orders", 0), ("users", 2)])),
+            ..plain.clone()
+        };
+        let bytes = encode_assignment(&a);
+        let java = encode_assignment(&plain);
+        // Kafka Connect's fields come first, unchanged; a reader that stops
+        // after `delay` sees the plain assignment.
+        assert_eq!(&bytes[..java.len()], java.as_ref());
+        #[rustfmt::skip]
+        let tail: Vec<u8> = vec![
+            b'S', b'L', b'U', b'1',
+            0, 0, 0, 2,                                    // 2 connectors
+            0, 6, b'o', b'r', b'd', b'e', b'r', b's',      //   orders: [-1, 0]
+            0, 0, 0, 2, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0,
+            0, 5, b'u', b's', b'e', b'r', b's',            //   users: [2]
+            0, 0, 0, 1, 0, 0, 0, 2,
+        ];
+        assert_eq!(&bytes[java.len()..], tail.as_slice());
+        assert_eq!(decode_assignment(&bytes).unwrap(), a);
+        // Cut inside the extension: an error naming it.
+        for len in java.len() + OWNED_MARKER.len()..bytes.len() {
+            let e = decode_assignment(&bytes[..len]).unwrap_err();
+            assert!(e.message.starts_with("owned"), "length {len}: {e}");
+        }
     }
 
     #[test]

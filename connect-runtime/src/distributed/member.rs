@@ -4,11 +4,13 @@
 //! after a revocation, when the leader saw work change, or when a delay
 //! for a departed worker's work runs out.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use sluice_group::assignor::Member;
+use sluice_group::Work;
+use sluice_group::assignor::{Clock, Member, Round};
 use sluice_group::client::{GroupClient, Joined};
 use sluice_group::protocol::{
     Assignment, MemberMetadata, PROTOCOL_NAME, decode_assignment, decode_metadata,
@@ -41,9 +43,19 @@ impl DistributedHerder {
     }
 
     /// The leader's part of a round: every member's assignment.
-    async fn assign(&self, joined: &Joined, clock: Instant) -> Vec<(String, bytes::Bytes)> {
+    async fn assign(
+        &self,
+        joined: &Joined,
+        clock: Instant,
+        round_started_ms: u64,
+    ) -> Vec<(String, bytes::Bytes)> {
         if let Err(e) = self.config_log.read_to_end(READ_TIMEOUT).await {
             tracing::warn!(error = %e, "leader cannot read the config topic to its end");
+        }
+        // Status records say where work runs (used for work no member
+        // claims); a short wait is enough, they are read continuously.
+        if let Err(e) = self.status_log.read_to_end(Duration::from_secs(2)).await {
+            tracing::debug!(error = %e, "status topic not read to its end before assigning");
         }
         let snap = self.snapshot();
         let configured = snap.work();
@@ -61,18 +73,23 @@ impl DistributedHerder {
                 }
             })
             .collect();
+        let reported = self.reported(&configured);
         let result = self
             .assignor
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .assign(
-                &joined.member_id,
-                &self.url,
-                snap.offset,
-                &configured,
-                &members,
-                now_ms(clock),
-            );
+            .assign(&Round {
+                leader_id: &joined.member_id,
+                leader_url: &self.url,
+                config_offset: snap.offset,
+                configured: &configured,
+                members: &members,
+                reported: &reported,
+                clock: Clock {
+                    round_started_ms,
+                    now_ms: now_ms(clock),
+                },
+            });
         *self
             .last_configured
             .lock()
@@ -88,16 +105,67 @@ impl DistributedHerder {
             .collect()
     }
 
-    /// Stops revoked work, then starts assigned work.
+    /// Where the status topic says configured work runs (not UNASSIGNED),
+    /// by worker URL.
+    fn reported(&self, configured: &Work) -> BTreeMap<String, Work> {
+        use crate::status::State;
+        let mut out: BTreeMap<String, Work> = BTreeMap::new();
+        let url_of = |s: Option<crate::status::StateInfo>| {
+            s.filter(|i| i.state != State::Unassigned)
+                .map(|i| format!("http://{}", i.worker_id))
+        };
+        for c in &configured.connectors {
+            if let Some(url) = url_of(self.cluster_status.connector(c)) {
+                out.entry(url).or_default().connectors.insert(c.clone());
+            }
+        }
+        for t in &configured.tasks {
+            if let Some(url) = url_of(self.cluster_status.task(&t.connector, t.task)) {
+                out.entry(url).or_default().tasks.insert(t.clone());
+            }
+        }
+        out
+    }
+
+    /// Stops revoked work, then starts assigned work. When the leader sent
+    /// what this worker runs after the round (`owned`, as Sluice leaders
+    /// do), that is followed instead: the leader may have read stale
+    /// metadata of this worker (tansu answers with earlier rounds'), and
+    /// only its view is consistent with what it gave the others.
     async fn apply(self: &Arc<Self>, a: &Assignment) {
         let mut local = self.local.lock().await;
-        let revoked: Vec<_> = a.revoked.tasks.iter().cloned().collect();
-        self.stop_tasks(&mut local, &revoked, true).await;
-        for c in &a.revoked.connectors {
+        let (stop, start) = match &a.owned {
+            Some(full) => {
+                let mut stop = local.owned.clone();
+                stop.remove_all(full);
+                let mut start = full.clone();
+                start.remove_all(&local.owned);
+                let mut expected = local.owned.clone();
+                expected.remove_all(&a.revoked);
+                expected.extend(&a.assigned);
+                if expected != *full {
+                    tracing::warn!(
+                        leader_view = ?full,
+                        running = ?local.owned,
+                        "the leader's view of this worker differs from what it runs (it read stale metadata); following the leader"
+                    );
+                }
+                (stop, start)
+            }
+            None => (a.revoked.clone(), a.assigned.clone()),
+        };
+        let stopped: Vec<_> = stop.tasks.iter().cloned().collect();
+        self.stop_tasks(&mut local, &stopped, true).await;
+        for c in &stop.connectors {
             self.stop_connector(&mut local, c, true).await;
         }
-        local.owned.remove_all(&a.revoked);
-        local.owned.extend(&a.assigned);
+        local.owned.remove_all(&stop);
+        local.owned.extend(&start);
+        let a = &Assignment {
+            assigned: start,
+            revoked: stop,
+            ..a.clone()
+        };
         if !a.assigned.tasks.is_empty()
             && let Err(e) = self.offsets.read_to_end(READ_TIMEOUT).await
         {
@@ -157,6 +225,7 @@ impl DistributedHerder {
                 let _ = client.leave().await;
             }
             self.set_rebalancing(true);
+            let round_started_ms = now_ms(clock);
             let meta = self.metadata().await;
             let protocols = [(PROTOCOL_NAME.to_string(), encode_metadata(&meta))];
             let joined = tokio::select! {
@@ -194,7 +263,7 @@ impl DistributedHerder {
                 joined
             };
             let assignments = if joined.is_leader() {
-                self.assign(&joined, clock).await
+                self.assign(&joined, clock, round_started_ms).await
             } else {
                 Vec::new()
             };
@@ -259,6 +328,7 @@ impl DistributedHerder {
             }
             self.set_rebalancing(false);
             self.ready.store(true, Ordering::Release);
+            self.reassert_status().await;
             if !a.revoked.is_empty() {
                 // The revoked work is assigned in a follow-up round.
                 force = true;
@@ -305,6 +375,7 @@ impl DistributedHerder {
                         continue 'rounds;
                     }
                     _ = watchdog.tick() => {
+                        self.reassert_status().await;
                         // A coordinator that lets a member miss a generation
                         // (tansu can) leaves work that nobody runs; a new
                         // round after 15 s of that repairs it.
@@ -329,6 +400,31 @@ impl DistributedHerder {
             tracing::debug!(error = %e, "leave group");
         }
         tracing::info!("left the group");
+    }
+
+    /// Writes again, with the current generation, the state of each
+    /// connector and task running here whose record in the status topic is
+    /// another worker's. A former owner that stopped the work reports
+    /// UNASSIGNED, and when two workers ran it for a while (a coordinator
+    /// answering with stale metadata) that report can come after this
+    /// worker's RUNNING and hide it.
+    async fn reassert_status(&self) {
+        let local = self.local.lock().await;
+        let status = &self.worker.status;
+        let me = status.worker_id();
+        let foreign = |s: Option<crate::status::StateInfo>| s.is_some_and(|i| i.worker_id != me);
+        for name in local.connectors.keys() {
+            if foreign(self.cluster_status.connector(name)) {
+                tracing::info!(connector = %name, "status topic shows another worker; writing this worker's state again");
+                status.republish(name, None);
+            }
+        }
+        for id in local.tasks.keys() {
+            if foreign(self.cluster_status.task(&id.connector, id.task)) {
+                tracing::info!(task = %id, "status topic shows another worker; writing this worker's state again");
+                status.republish(&id.connector, Some(id.task));
+            }
+        }
     }
 
     /// Is a configured connector or task (of a connector not STOPPED)
