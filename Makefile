@@ -81,8 +81,8 @@ test: tools
 	cargo build -p sluice-runtime --bin sluice
 	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
 
-# The distributed bounce test (clean and kill -9 restarts, counts and
-# failover times); not in `make test` while it is flaky against tansu.
+# The distributed bounce test alone (clean and kill -9 restarts, counts
+# and failover times); `make test` runs it too.
 test-bounce: tools
 	cargo build -p sluice-runtime --bin sluice
 	cargo test -p sluice-tests --test distributed clean_and_hard_bounces_lose_nothing -- --nocapture

@@ -10,8 +10,10 @@
 //!    assigned or revoked and no delay; the assignor's state is untouched.
 //!    Everyone (the leader too) reads up to that offset and rejoins.
 //! 2. **Current work.** A member runs what it reports in `owned` (`None` is
-//!    nothing), plus work no member reports that the status topic shows on
-//!    its worker, if the previous round neither placed nor revoked it (see
+//!    nothing), except work the previous round placed on another member
+//!    still present (the leader's memory wins over stale metadata), plus
+//!    work no member reports that the status topic shows on its worker, if
+//!    the previous round neither placed nor revoked it (see
 //!    [`Round::reported`]). Work no longer configured, and work reported by more than
 //!    one member, is revoked (from every member reporting it).
 //! 3. **Lost work.** The assignor remembers what each worker *URL* ran
@@ -25,7 +27,7 @@
 //!      gets `delay_ms` = the time left until the earliest deadline, so the
 //!      group rebalances then. If the URL comes back before the deadline,
 //!      it gets the work back. At or after the deadline, or as soon as a
-//!      worker with a URL never seen before joins (which would get it
+//!      worker with a URL this assignor never saw joins (which would get it
 //!      anyway), held work is released and assigned like new work.
 //!
 //!    A fresh assignor (a new leader) remembers nothing, so it sees no
@@ -96,7 +98,8 @@ pub struct Clock {
     /// When the leader started the round (its first JoinGroup). A departed
     /// worker's work is held for the delay from then: the worker was gone
     /// before the round began, and a slow round (tansu pauses 3 s in each)
-    /// should not add to the wait.
+    /// should not add to the wait. The caller bounds how far back this
+    /// goes (Sluice: 5 s), so a long round cannot eat the whole delay.
     pub round_started_ms: u64,
     /// When the assignment is computed.
     pub now_ms: u64,
@@ -123,6 +126,8 @@ pub struct Assignor {
     held: BTreeMap<String, Held>,
     /// Work revoked in the last round (assigned in the next).
     revoked: Work,
+    /// Every worker URL seen since the last reset.
+    seen: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +146,7 @@ impl Assignor {
             previous: None,
             held: BTreeMap::new(),
             revoked: Work::default(),
+            seen: BTreeSet::new(),
         }
     }
 
@@ -150,6 +156,7 @@ impl Assignor {
         self.previous = None;
         self.held.clear();
         self.revoked = Work::default();
+        self.seen.clear();
     }
 
     /// Work currently held for departed workers (assigned to nobody).
@@ -209,6 +216,31 @@ impl Assignor {
             ids.push(id);
             if let Some(owned) = &m.owned {
                 claims.extend(owned);
+            }
+        }
+
+        // Work the last round placed on a worker that is still here stays
+        // there: another URL's claim of it (stale metadata, or a member id
+        // that worker had before) is dropped, and its `owned` tells it to
+        // stop the work should it run it.
+        if let Some(previous) = &self.previous {
+            let mut placed: BTreeMap<Item, &str> = BTreeMap::new();
+            for (url, work) in previous {
+                if workers.contains_key(url.as_str()) {
+                    for c in &work.connectors {
+                        placed.insert(Item::Connector(c.clone()), url);
+                    }
+                    for t in &work.tasks {
+                        placed.insert(Item::Task(t.clone()), url);
+                    }
+                }
+            }
+            for (url, (_, claims)) in &mut workers {
+                let elsewhere = |item: Item| placed.get(&item).is_some_and(|owner| owner != url);
+                claims
+                    .connectors
+                    .retain(|c| !elsewhere(Item::Connector(c.clone())));
+                claims.tasks.retain(|t| !elsewhere(Item::Task(t.clone())));
             }
         }
 
@@ -314,9 +346,15 @@ impl Assignor {
         let mut still_held = BTreeMap::new();
         let mut returned: Vec<(usize, Work)> = Vec::new();
         if let Some(previous) = self.previous.take() {
-            new_url_joined = by_url
-                .keys()
-                .any(|url| !previous.contains_key(*url) && !self.held.contains_key(*url));
+            // New: a URL this leader has never seen. A worker that comes
+            // back after its held work was released is not new (a live
+            // worker the coordinator left out of one round must not lose
+            // its work to it at once).
+            new_url_joined = by_url.keys().any(|url| {
+                !previous.contains_key(*url)
+                    && !self.held.contains_key(*url)
+                    && !self.seen.contains(*url)
+            });
             for (url, work) in &previous {
                 match by_url.get(url.as_str()) {
                     Some(&i) => returned.push((i, lost(work, &mut claimed))),
@@ -407,6 +445,7 @@ impl Assignor {
             work.connectors.extend(slot.connectors.after());
             work.tasks.extend(slot.tasks.after());
         }
+        self.seen.extend(previous.keys().cloned());
         self.previous = Some(previous);
         for slot in &slots {
             self.revoked
@@ -441,6 +480,13 @@ impl Assignor {
         }
         out
     }
+}
+
+/// A connector or a task, as a key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Item {
+    Connector(String),
+    Task(TaskId),
 }
 
 /// One worker's work during a round.
@@ -801,9 +847,8 @@ mod tests {
 
     /// Per worker URL (claims of its member ids merged, every id given the
     /// same assignment): revoked work was claimed, assigned work was not
-    /// and is configured, `owned` holds the claims minus revoked plus
-    /// assigned (and configured work the status topic showed there), and
-    /// after the round nothing runs on two workers.
+    /// and is configured, `owned` holds what was assigned and nothing
+    /// revoked, and after the round nothing runs on two workers.
     fn check_round(
         config: &Work,
         members: &[Member],
@@ -838,13 +883,14 @@ mod tests {
             assert!(a.assigned.tasks.is_disjoint(&owned.tasks));
             assert!(a.assigned.connectors.is_subset(&config.connectors));
             assert!(a.assigned.tasks.is_subset(&config.tasks));
-            let mut after = owned;
-            after.remove_all(&a.revoked);
-            after.extend(&a.assigned);
-            // `owned` may add work the status topic shows on the worker.
+            // `owned` is the claims minus revoked plus assigned, except
+            // claims the leader's memory places elsewhere, plus work the
+            // status topic shows on the worker.
             let owned = a.owned.clone().expect("a Sluice leader sends owned");
-            assert!(after.connectors.is_subset(&owned.connectors));
-            assert!(after.tasks.is_subset(&owned.tasks));
+            assert!(a.assigned.connectors.is_subset(&owned.connectors));
+            assert!(a.assigned.tasks.is_subset(&owned.tasks));
+            assert!(a.revoked.connectors.is_disjoint(&owned.connectors));
+            assert!(a.revoked.tasks.is_disjoint(&owned.tasks));
             assert!(owned.connectors.is_subset(&config.connectors));
             assert!(owned.tasks.is_subset(&config.tasks));
             let after = owned;
@@ -1067,6 +1113,26 @@ mod tests {
     }
 
     #[test]
+    fn a_worker_seen_before_does_not_release_held_work() {
+        let mut sim = Sim::three_workers();
+        // w3 leaves and its work is handed out after the delay.
+        sim.leave("m3");
+        sim.round();
+        sim.now += DELAY.as_millis() as u64;
+        sim.settle();
+        // Then w2 drops out of a round while w3 comes back: w2's work is
+        // held for it, not given to w3 at once.
+        let w2_work = sim.owned("m2");
+        sim.leave("m2");
+        sim.join("m3-new", "w3");
+        sim.now += 1;
+        let out = sim.round();
+        assert!(out.values().all(|a| a.delay_ms > 0), "{out:?}");
+        assert_eq!(sim.assignor.held(), w2_work);
+        assert!(out["m3-new"].assigned.is_empty());
+    }
+
+    #[test]
     fn worker_replaced_in_one_round_hands_its_work_to_the_new_one() {
         let mut sim = Sim::three_workers();
         sim.leave("m3");
@@ -1262,6 +1328,27 @@ mod tests {
         for seed in [7, 0x5eed_cafe, 99, 0x1234_5678_9abc] {
             random_walk(seed, true);
         }
+    }
+
+    /// A member id a restarted worker had before, still listed with the
+    /// work it ran then, does not take back work the last round moved to
+    /// another worker (tansu lists such ids).
+    #[test]
+    fn a_stale_member_id_does_not_take_back_moved_work() {
+        let mut sim = Sim::three_workers();
+        let moved = sim.owned("m2").tasks.first().cloned().unwrap();
+        sim.leave("m1");
+        sim.join("m1-new", "w1");
+        let mut view = sim.member_list();
+        let mut ghost = sim.member_list()[0].clone();
+        ghost.member_id = "m1-old".into();
+        ghost.metadata.url = "http://w1/".into();
+        ghost.metadata.owned = Some(tasks(&[(&moved.connector, moved.task)]));
+        view.push(ghost);
+        let out = sim.round_seeing(view);
+        assert!(sim.owned("m2").tasks.contains(&moved));
+        assert!(!sim.owned("m1-new").tasks.contains(&moved));
+        assert!(out.values().all(|a| !a.revoked.tasks.contains(&moved)));
     }
 
     /// A new leader whose coordinator hides that a live worker runs a

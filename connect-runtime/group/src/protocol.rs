@@ -240,7 +240,8 @@ fn decode_assignment_as(b: &[u8], what: &'static str) -> Result<Assignment, Prot
     };
     let owned = if version != CONNECT_PROTOCOL_V0 && r.buf.starts_with(OWNED_MARKER) {
         r.take("owned", OWNED_MARKER.len())?;
-        Some(r.work("owned")?)
+        // Null would read as "run nothing": not accepted.
+        Some(r.work_of("owned", false)?)
     } else {
         None
     };
@@ -409,8 +410,13 @@ impl<'a> Reader<'a> {
 
     /// An array of connector assignments; null reads as empty.
     fn work(&mut self, field: &str) -> Result<Work, ProtocolError> {
+        self.work_of(field, true)
+    }
+
+    /// `nullable`: a null array reads as empty; otherwise it is an error.
+    fn work_of(&mut self, field: &str, nullable: bool) -> Result<Work, ProtocolError> {
         let mut work = Work::default();
-        let count = self.count(field, true)?.unwrap_or(0);
+        let count = self.count(field, nullable)?.unwrap_or(0);
         for i in 0..count {
             self.connector_assignment(&mut work)
                 .map_err(|e| e.within(format_args!("{field}[{i}]"), "."))?;
@@ -727,6 +733,12 @@ mod tests {
         ];
         assert_eq!(&bytes[java.len()..], tail.as_slice());
         assert_eq!(decode_assignment(&bytes).unwrap(), a);
+        // A null array is an error, not "run nothing".
+        let mut null = java.to_vec();
+        null.extend_from_slice(OWNED_MARKER);
+        null.extend_from_slice(&(-1i32).to_be_bytes());
+        let e = decode_assignment(&null).unwrap_err();
+        assert!(e.message.starts_with("owned"), "{e}");
         // Cut inside the extension: an error naming it.
         for len in java.len() + OWNED_MARKER.len()..bytes.len() {
             let e = decode_assignment(&bytes[..len]).unwrap_err();

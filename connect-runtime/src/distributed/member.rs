@@ -54,8 +54,17 @@ impl DistributedHerder {
         }
         // Status records say where work runs (used for work no member
         // claims); a short wait is enough, they are read continuously.
-        if let Err(e) = self.status_log.read_to_end(Duration::from_secs(2)).await {
-            tracing::debug!(error = %e, "status topic not read to its end before assigning");
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            self.status_log.read_to_end(Duration::from_secs(2)),
+        )
+        .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "status topic not read to its end before assigning");
+            }
+            Err(_) => tracing::debug!("status topic not read to its end in 2 s before assigning"),
         }
         let snap = self.snapshot();
         let configured = snap.work();
@@ -73,6 +82,20 @@ impl DistributedHerder {
                 }
             })
             .collect();
+        let mut per_url: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for m in &members {
+            per_url
+                .entry(m.metadata.url.as_str())
+                .or_default()
+                .push(m.member_id.as_str());
+        }
+        for (url, ids) in per_url.iter().filter(|(_, ids)| ids.len() > 1) {
+            tracing::info!(
+                %url,
+                member_ids = ?ids,
+                "several member ids with one worker URL (stale ids, or two workers advertising one URL, which must not happen); treated as one worker"
+            );
+        }
         let reported = self.reported(&configured);
         let result = self
             .assignor
@@ -86,7 +109,9 @@ impl DistributedHerder {
                 members: &members,
                 reported: &reported,
                 clock: Clock {
-                    round_started_ms,
+                    // Credit at most 5 s of the round (tansu pauses 3 s in
+                    // each) so a long round cannot eat the whole delay.
+                    round_started_ms: round_started_ms.max(now_ms(clock).saturating_sub(5_000)),
                     now_ms: now_ms(clock),
                 },
             });
@@ -97,8 +122,23 @@ impl DistributedHerder {
         tracing::info!(
             generation = joined.generation_id,
             members = members.len(),
+            urls = ?per_url.keys().collect::<Vec<_>>(),
             "computed the assignment as leader"
         );
+        for m in &members {
+            if let Some(a) = result.get(&m.member_id)
+                && (!a.assigned.is_empty() || !a.revoked.is_empty())
+            {
+                tracing::info!(
+                    member = %m.member_id,
+                    url = %m.metadata.url,
+                    assigned = ?a.assigned,
+                    revoked = ?a.revoked,
+                    owned = a.owned.as_ref().map_or(0, sluice_group::Work::len),
+                    "assignment for a member"
+                );
+            }
+        }
         result
             .iter()
             .map(|(id, a)| (id.clone(), encode_assignment(a)))
@@ -140,14 +180,15 @@ impl DistributedHerder {
                 stop.remove_all(full);
                 let mut start = full.clone();
                 start.remove_all(&local.owned);
-                let mut expected = local.owned.clone();
-                expected.remove_all(&a.revoked);
-                expected.extend(&a.assigned);
-                if expected != *full {
-                    tracing::warn!(
-                        leader_view = ?full,
-                        running = ?local.owned,
-                        "the leader's view of this worker differs from what it runs (it read stale metadata); following the leader"
+                let mut extra_stop = stop.clone();
+                extra_stop.remove_all(&a.revoked);
+                let mut extra_start = start.clone();
+                extra_start.remove_all(&a.assigned);
+                if !extra_stop.is_empty() || !extra_start.is_empty() {
+                    tracing::info!(
+                        also_stopping = ?extra_stop,
+                        also_starting = ?extra_start,
+                        "following the leader's view of this worker beyond the delta (it read stale metadata, kept work where it was, or found it in the status topic)"
                     );
                 }
                 (stop, start)
@@ -284,6 +325,13 @@ impl DistributedHerder {
             };
             self.generation
                 .store(joined.generation_id, Ordering::Release);
+            if !joined.is_leader() {
+                // A leader's memory is only good while it leads every round.
+                self.assignor
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .reset();
+            }
             {
                 let mut g = self
                     .group
@@ -328,7 +376,7 @@ impl DistributedHerder {
             }
             self.set_rebalancing(false);
             self.ready.store(true, Ordering::Release);
-            self.reassert_status().await;
+            let _ = self.reassert_status();
             if !a.revoked.is_empty() {
                 // The revoked work is assigned in a follow-up round.
                 force = true;
@@ -347,6 +395,7 @@ impl DistributedHerder {
             let mut watchdog = tokio::time::interval(Duration::from_secs(5));
             watchdog.reset();
             let mut unrun_checks = 0u32;
+            let mut unreachable_checks = 0u32;
             loop {
                 let delay = async {
                     match deadline {
@@ -375,7 +424,26 @@ impl DistributedHerder {
                         continue 'rounds;
                     }
                     _ = watchdog.tick() => {
-                        self.reassert_status().await;
+                        if self.reassert_status() {
+                            tracing::warn!("another worker reports running work this worker runs; rebalancing");
+                            force = true;
+                            continue 'rounds;
+                        }
+                        // A coordinator that drops an expired member without
+                        // a new generation (tansu does) leaves that worker's
+                        // work with it: rebalance when a worker the status
+                        // topic shows running work does not answer on its
+                        // REST URL twice in a row.
+                        if self.owner_unreachable().await {
+                            unreachable_checks += 1;
+                            if unreachable_checks >= 2 {
+                                tracing::warn!("a worker the status topic shows running work does not answer; rebalancing");
+                                force = true;
+                                continue 'rounds;
+                            }
+                        } else {
+                            unreachable_checks = 0;
+                        }
                         // A coordinator that lets a member miss a generation
                         // (tansu can) leaves work that nobody runs; a new
                         // round after 15 s of that repairs it.
@@ -408,23 +476,85 @@ impl DistributedHerder {
     /// UNASSIGNED, and when two workers ran it for a while (a coordinator
     /// answering with stale metadata) that report can come after this
     /// worker's RUNNING and hide it.
-    async fn reassert_status(&self) {
-        let local = self.local.lock().await;
+    ///
+    /// Another worker's UNASSIGNED, or any of its records from an older
+    /// generation, is overwritten. A record of another worker from this
+    /// generation or a newer one that is not UNASSIGNED means it runs the
+    /// work too: nothing is written and `true` is returned (the caller
+    /// rebalances, which revokes work claimed twice). Skipped (`false`)
+    /// while the local work is locked: this runs between heartbeats.
+    fn reassert_status(&self) -> bool {
+        use crate::status::State;
+        let Ok(local) = self.local.try_lock() else {
+            return false;
+        };
         let status = &self.worker.status;
         let me = status.worker_id();
-        let foreign = |s: Option<crate::status::StateInfo>| s.is_some_and(|i| i.worker_id != me);
-        for name in local.connectors.keys() {
-            if foreign(self.cluster_status.connector(name)) {
-                tracing::info!(connector = %name, "status topic shows another worker; writing this worker's state again");
-                status.republish(name, None);
+        let generation = self.generation.load(Ordering::Acquire);
+        let mut twice = false;
+        let mut check = |name: &str, task: Option<u32>| {
+            let Some((info, written)) = self.cluster_status.record(name, task) else {
+                return;
+            };
+            if info.worker_id == me {
+                return;
             }
+            if info.state == State::Unassigned || written < generation {
+                tracing::info!(connector = %name, task = ?task, other = %info.worker_id, "status topic shows another worker; writing this worker's state again");
+                status.republish(name, task);
+            } else {
+                tracing::warn!(connector = %name, task = ?task, other = %info.worker_id, state = ?info.state, "another worker reports running work this worker runs");
+                twice = true;
+            }
+        };
+        for name in local.connectors.keys() {
+            check(name, None);
         }
         for id in local.tasks.keys() {
-            if foreign(self.cluster_status.task(&id.connector, id.task)) {
-                tracing::info!(task = %id, "status topic shows another worker; writing this worker's state again");
-                status.republish(&id.connector, Some(id.task));
+            check(&id.connector, Some(id.task));
+        }
+        twice
+    }
+
+    /// Does a worker that the status topic shows running configured work
+    /// (of a connector not STOPPED) refuse connections or not answer on
+    /// its REST URL within 1.5 s? Any HTTP answer counts as alive.
+    async fn owner_unreachable(&self) -> bool {
+        use crate::state::TargetState;
+        use crate::status::State;
+        let me = self.worker.status.worker_id().to_string();
+        let mut owners = std::collections::BTreeSet::new();
+        let mut note = |s: Option<crate::status::StateInfo>| {
+            if let Some(i) = s.filter(|i| i.state != State::Unassigned && i.worker_id != me) {
+                owners.insert(i.worker_id);
+            }
+        };
+        for (name, e) in &self.snapshot().connectors {
+            if e.target == TargetState::Stopped {
+                continue;
+            }
+            note(self.cluster_status.connector(name));
+            for t in 0..u32::try_from(e.tasks.len()).unwrap_or(0) {
+                note(self.cluster_status.task(name, t));
             }
         }
+        let probes = owners.iter().map(|id| async move {
+            let url = format!("http://{id}/");
+            let r = self
+                .http
+                .get(&url)
+                .timeout(Duration::from_millis(1500))
+                .send()
+                .await;
+            if let Err(e) = &r {
+                tracing::info!(worker = %id, error = %e, "a worker the status topic shows running work does not answer");
+            }
+            r.is_err()
+        });
+        futures::future::join_all(probes)
+            .await
+            .into_iter()
+            .any(|down| down)
     }
 
     /// Is a configured connector or task (of a connector not STOPPED)

@@ -58,12 +58,13 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
     ensure(CONFIG_TOPIC, &dcfg.config_topic, true)
         .await
         .map_err(anyhow::Error::msg)?;
-    let offset_partitions = ensure(OFFSET_TOPIC, &dcfg.offset_topic, false)
+    let offset_topic = ensure(OFFSET_TOPIC, &dcfg.offset_topic, false)
         .await
         .map_err(anyhow::Error::msg)?;
     let status_partitions = ensure(STATUS_TOPIC, &dcfg.status_topic, false)
         .await
-        .map_err(anyhow::Error::msg)?;
+        .map_err(anyhow::Error::msg)?
+        .partitions;
 
     // Offsets: the topic, materialized under the worker's state directory.
     let dir = config
@@ -76,7 +77,7 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         &bootstrap,
         &[&config.admin],
         &dcfg.offset_topic.name,
-        offset_partitions,
+        offset_topic,
     )
     .context("cannot read the offsets topic")?;
 

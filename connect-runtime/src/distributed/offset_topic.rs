@@ -10,6 +10,7 @@ use std::time::Duration;
 use sluice_connect_api::OffsetMap;
 
 use super::kafka_log::{KafkaLog, LogError};
+use super::topics::InternalTopic;
 use crate::offsets::{OffsetStore, RocksOffsetStore, StoreError, encode_key};
 
 /// Offsets written to the offsets topic, read from the local copy.
@@ -17,6 +18,19 @@ use crate::offsets::{OffsetStore, RocksOffsetStore, StoreError, encode_key};
 pub struct KafkaOffsetStore {
     local: RocksOffsetStore,
     log: KafkaLog,
+}
+
+/// Milliseconds since the Unix epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Whether a local copy last updated at `synced_at_ms` (`None`: unknown)
+/// may have missed tombstones the broker has since removed.
+fn copy_too_old(synced_at_ms: Option<i64>, now_ms: i64, delete_retention_ms: i64) -> bool {
+    synced_at_ms.is_none_or(|t| now_ms.saturating_sub(t) >= delete_retention_ms)
 }
 
 fn log_err(e: LogError) -> StoreError {
@@ -42,15 +56,31 @@ fn block<F: std::future::Future>(f: F) -> Result<F::Output, StoreError> {
 }
 
 impl KafkaOffsetStore {
-    /// Opens the local copy and starts reading the topic where it left off.
+    /// Opens the local copy and starts reading the topic where it left off,
+    /// or from the beginning when the copy was last updated longer ago than
+    /// the topic keeps tombstones (it could have missed an offset reset).
     pub fn start(
         local: RocksOffsetStore,
         bootstrap: &str,
         props: &[&BTreeMap<String, String>],
         topic: &str,
-        partitions: i32,
+        info: InternalTopic,
     ) -> Result<Arc<Self>, StoreError> {
-        let from = local.positions()?;
+        let partitions = info.partitions;
+        let mut from = local.positions()?;
+        if !from.is_empty() {
+            let synced_at = local.synced_at()?;
+            if copy_too_old(synced_at, now_ms(), info.delete_retention_ms) {
+                tracing::warn!(
+                    topic,
+                    synced_at_ms = ?synced_at,
+                    delete_retention_ms = info.delete_retention_ms,
+                    "the local copy of the offsets topic is older than the topic keeps tombstones; reading the topic from the beginning"
+                );
+                local.clear_materialized()?;
+                from.clear();
+            }
+        }
         let replay = !from.is_empty();
         let sink = local.clone();
         let log = KafkaLog::start(
@@ -126,5 +156,21 @@ impl OffsetStore for KafkaOffsetStore {
 
     fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
         self.local.all(connector)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_is_too_old_once_tombstones_may_be_gone() {
+        let day = 86_400_000;
+        assert!(!copy_too_old(Some(1_000), 1_000 + day - 1, day));
+        assert!(copy_too_old(Some(1_000), 1_000 + day, day));
+        // Written before the position was timestamped: unknown age.
+        assert!(copy_too_old(None, 5, day));
+        // A clock that went back is not "too old".
+        assert!(!copy_too_old(Some(10_000), 5_000, day));
     }
 }

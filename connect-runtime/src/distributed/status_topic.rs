@@ -141,11 +141,21 @@ impl ClusterStatus {
     }
 
     fn get(&self, key: &str) -> Option<StateInfo> {
+        self.entry(key).map(|(i, _)| i)
+    }
+
+    /// A connector's (`task` = `None`) or task's record with the generation
+    /// it was written in.
+    pub fn record(&self, name: &str, task: Option<u32>) -> Option<(StateInfo, i32)> {
+        self.entry(&status_key(name, task))
+    }
+
+    fn entry(&self, key: &str) -> Option<(StateInfo, i32)> {
         self.entries
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
-            .map(|(i, _)| i.clone())
+            .cloned()
     }
 
     /// Keys of a connector's status records (its own and its tasks').

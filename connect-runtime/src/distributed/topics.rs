@@ -1,6 +1,19 @@
 //! The internal topics: created when missing (compacted), checked when
 //! present (partition count, cleanup policy).
 
+/// Kafka's default `delete.retention.ms` (one day).
+pub const DEFAULT_DELETE_RETENTION_MS: i64 = 86_400_000;
+
+/// What a worker needs to know about an internal topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InternalTopic {
+    pub partitions: i32,
+    /// How long the broker keeps tombstones (`delete.retention.ms`): a
+    /// copy of the topic read up to a point older than this may have
+    /// missed deletions.
+    pub delete_retention_ms: i64,
+}
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -11,14 +24,15 @@ use super::config::TopicSpec;
 use crate::kafka::{LogContext, client_config};
 
 /// Makes sure the topic exists as the spec says; returns its partition
-/// count. `exact` demands exactly `spec.partitions` (the config topic).
+/// count and tombstone retention. `exact` demands exactly
+/// `spec.partitions` (the config topic).
 pub async fn ensure_topic(
     bootstrap: &str,
     admin_props: &BTreeMap<String, String>,
     key: &str,
     spec: &TopicSpec,
     exact: bool,
-) -> Result<i32, String> {
+) -> Result<InternalTopic, String> {
     let admin: AdminClient<LogContext> = client_config(bootstrap, &[admin_props], &[])
         .create_with_context(LogContext)
         .map_err(|e| format!("cannot create a Kafka admin client: {e}"))?;
@@ -89,8 +103,16 @@ pub async fn ensure_topic(
         .describe_configs([&ResourceSpecifier::Topic(&name)], &opts)
         .await
         .map_err(|e| format!("cannot describe internal topic {name} ({key}): {e}"))?;
+    let mut delete_retention_ms = DEFAULT_DELETE_RETENTION_MS;
     for r in described {
         let r = r.map_err(|e| format!("cannot describe internal topic {name} ({key}): {e}"))?;
+        if let Some(ms) = r
+            .get("delete.retention.ms")
+            .and_then(|e| e.value.as_deref())
+            .and_then(|v| v.trim().parse::<i64>().ok())
+        {
+            delete_retention_ms = ms;
+        }
         let policy = r
             .get("cleanup.policy")
             .and_then(|e| e.value.clone())
@@ -103,5 +125,8 @@ pub async fn ensure_topic(
             ));
         }
     }
-    Ok(partitions)
+    Ok(InternalTopic {
+        partitions,
+        delete_retention_ms,
+    })
 }

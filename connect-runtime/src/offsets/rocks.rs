@@ -69,6 +69,8 @@ impl RocksOffsetStore {
 /// Keys that hold how far a log was materialized; they sort before every
 /// offset key (those start with `[`).
 const POSITION_PREFIX: &[u8] = b"\x00position-";
+/// When a log record was last materialized (after the positions).
+const SYNCED_AT_KEY: &[u8] = b"\x00synced-at";
 
 impl RocksOffsetStore {
     /// Applies one offsets-topic record read at `partition`/`offset` and
@@ -90,6 +92,31 @@ impl RocksOffsetStore {
         let mut pk = POSITION_PREFIX.to_vec();
         pk.extend_from_slice(partition.to_string().as_bytes());
         batch.put_cf(cf, pk, (offset + 1).to_string());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        batch.put_cf(cf, SYNCED_AT_KEY, now.to_string());
+        self.db.write(batch).map_err(|e| self.err(e))
+    }
+
+    /// When a log record was last materialized (milliseconds since the
+    /// epoch), if ever.
+    pub fn synced_at(&self) -> Result<Option<i64>, StoreError> {
+        let v = self
+            .db
+            .get_cf(self.cf()?, SYNCED_AT_KEY)
+            .map_err(|e| self.err(e))?;
+        Ok(v.and_then(|v| std::str::from_utf8(&v).ok()?.parse().ok()))
+    }
+
+    /// Forgets every offset and position (to read the log again).
+    pub fn clear_materialized(&self) -> Result<(), StoreError> {
+        let cf = self.cf()?;
+        let mut batch = WriteBatch::default();
+        for item in self.db.iterator_cf(cf, IteratorMode::Start) {
+            let (k, _) = item.map_err(|e| self.err(e))?;
+            batch.delete_cf(cf, k);
+        }
         self.db.write(batch).map_err(|e| self.err(e))
     }
 
@@ -185,6 +212,24 @@ mod tests {
         }
         let s = RocksOffsetStore::open(dir.path()).unwrap();
         assert_eq!(s.get("c", &p).unwrap(), Some(o));
+    }
+
+    #[test]
+    fn materialized_log_is_timestamped_and_can_be_cleared() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RocksOffsetStore::open(dir.path()).unwrap();
+        assert_eq!(s.synced_at().unwrap(), None);
+        let key = encode_key("c", &OffsetMap::new());
+        s.materialize(&key, Some(br#"{"position":3}"#), 2, 41)
+            .unwrap();
+        let t = s.synced_at().unwrap().unwrap();
+        assert!(t > 1_700_000_000_000, "{t}");
+        assert_eq!(s.positions().unwrap().get(&2), Some(&42));
+        assert_eq!(s.all("c").unwrap().len(), 1);
+        s.clear_materialized().unwrap();
+        assert!(s.positions().unwrap().is_empty());
+        assert!(s.all("c").unwrap().is_empty());
+        assert_eq!(s.synced_at().unwrap(), None);
     }
 
     #[test]
