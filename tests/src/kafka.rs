@@ -73,6 +73,36 @@ pub fn consume_all(
     quiet: Duration,
     limit: usize,
 ) -> Result<Vec<KeyValue>> {
+    read_from_start(bootstrap, topic, |n, _, since_last| {
+        since_last >= quiet || n >= limit
+    })
+}
+
+/// Every record of partition 0 from the beginning: waits up to `first`
+/// for the first one (a loaded broker can be slow to answer a fetch from
+/// the start of a large topic), then stops after `quiet` without more.
+pub fn consume_from_start(
+    bootstrap: &str,
+    topic: &str,
+    first: Duration,
+    quiet: Duration,
+) -> Result<Vec<KeyValue>> {
+    read_from_start(bootstrap, topic, |n, since_start, since_last| {
+        if n == 0 {
+            since_start >= first
+        } else {
+            since_last >= quiet
+        }
+    })
+}
+
+/// Reads partition 0 of `topic` from the beginning until `done(records
+/// read, time since the start, time since the last record)`.
+fn read_from_start(
+    bootstrap: &str,
+    topic: &str,
+    done: impl Fn(usize, Duration, Duration) -> bool,
+) -> Result<Vec<KeyValue>> {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
@@ -83,8 +113,9 @@ pub fn consume_all(
     tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
     c.assign(&tpl)?;
     let mut out = Vec::new();
-    let mut last = Instant::now();
-    while last.elapsed() < quiet && out.len() < limit {
+    let start = Instant::now();
+    let mut last = start;
+    while !done(out.len(), start.elapsed(), last.elapsed()) {
         match c.poll(Duration::from_millis(100)) {
             Some(Ok(m)) => {
                 out.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
@@ -100,52 +131,6 @@ pub fn consume_all(
         }
     }
     Ok(out)
-}
-
-/// Every record of partition 0 from the beginning: waits up to `first`
-/// for the first one (a loaded broker can be slow to answer a fetch from
-/// the start of a large topic), then stops after `quiet` without more.
-pub fn consume_from_start(
-    bootstrap: &str,
-    topic: &str,
-    first: Duration,
-    quiet: Duration,
-) -> Result<Vec<KeyValue>> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", crate::unique("test-reader"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .create()?;
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
-    c.assign(&tpl)?;
-    let mut out = Vec::new();
-    let start = Instant::now();
-    let mut last = start;
-    loop {
-        let waited = if out.is_empty() {
-            start.elapsed() >= first
-        } else {
-            last.elapsed() >= quiet
-        };
-        if waited {
-            return Ok(out);
-        }
-        match c.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) => {
-                out.push((m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec)));
-                last = Instant::now();
-            }
-            Some(Err(e)) => {
-                let text = e.to_string();
-                if !text.contains("UnknownTopicOrPartition") && !text.contains("Unknown topic") {
-                    return Err(e).context("consume");
-                }
-            }
-            None => {}
-        }
-    }
 }
 
 /// Consumes until at least `n` records are in the topic (or `timeout`),
