@@ -96,6 +96,10 @@ impl DistributedHerder {
                 "several member ids with one worker URL (stale ids, or two workers advertising one URL, which must not happen); treated as one worker"
             );
         }
+        self.group
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .member_urls = per_url.keys().map(|u| (*u).to_string()).collect();
         let reported = self.reported(&configured);
         let result = self
             .assignor
@@ -431,13 +435,14 @@ impl DistributedHerder {
                         }
                         // A coordinator that drops an expired member without
                         // a new generation (tansu does) leaves that worker's
-                        // work with it: rebalance when a worker the status
-                        // topic shows running work does not answer on its
-                        // REST URL twice in a row.
-                        if self.owner_unreachable().await {
+                        // work with it: rebalance when a member (seen from
+                        // the leader) or the leader (seen from the others)
+                        // does not answer on its REST URL at three checks
+                        // in a row (the usual session expiry acts first).
+                        if self.member_unreachable().await {
                             unreachable_checks += 1;
-                            if unreachable_checks >= 2 {
-                                tracing::warn!("a worker the status topic shows running work does not answer; rebalancing");
+                            if unreachable_checks >= 3 {
+                                tracing::warn!("a group member does not answer on its REST URL; rebalancing");
                                 force = true;
                                 continue 'rounds;
                             }
@@ -516,41 +521,36 @@ impl DistributedHerder {
         twice
     }
 
-    /// Does a worker that the status topic shows running configured work
-    /// (of a connector not STOPPED) refuse connections or not answer on
-    /// its REST URL within 1.5 s? Any HTTP answer counts as alive.
-    async fn owner_unreachable(&self) -> bool {
-        use crate::state::TargetState;
-        use crate::status::State;
-        let me = self.worker.status.worker_id().to_string();
-        let mut owners = std::collections::BTreeSet::new();
-        let mut note = |s: Option<crate::status::StateInfo>| {
-            if let Some(i) = s.filter(|i| i.state != State::Unassigned && i.worker_id != me) {
-                owners.insert(i.worker_id);
-            }
+    /// Does a worker this one believes is in the group refuse connections
+    /// or not answer on its REST URL within 1.5 s? The leader asks the
+    /// members of the round it assigned, the others ask the leader; any
+    /// HTTP answer counts as alive. Departed workers whose work is held
+    /// are not members, so a long `scheduled.rebalance.max.delay.ms` is
+    /// not cut short.
+    async fn member_unreachable(&self) -> bool {
+        let view = self.group_view();
+        let urls: Vec<String> = if view.is_leader() {
+            view.member_urls
+        } else {
+            vec![view.leader_url]
         };
-        for (name, e) in &self.snapshot().connectors {
-            if e.target == TargetState::Stopped {
-                continue;
-            }
-            note(self.cluster_status.connector(name));
-            for t in 0..u32::try_from(e.tasks.len()).unwrap_or(0) {
-                note(self.cluster_status.task(name, t));
-            }
-        }
-        let probes = owners.iter().map(|id| async move {
-            let url = format!("http://{id}/");
-            let r = self
-                .http
-                .get(&url)
-                .timeout(Duration::from_millis(1500))
-                .send()
-                .await;
-            if let Err(e) = &r {
-                tracing::info!(worker = %id, error = %e, "a worker the status topic shows running work does not answer");
-            }
-            r.is_err()
-        });
+        let mine = self.url.trim_end_matches('/');
+        let probes = urls
+            .iter()
+            .filter(|u| !u.is_empty() && u.trim_end_matches('/') != mine)
+            .map(|u| async move {
+                let url = format!("{}/", u.trim_end_matches('/'));
+                let r = self
+                    .http
+                    .get(&url)
+                    .timeout(Duration::from_millis(1500))
+                    .send()
+                    .await;
+                if let Err(e) = &r {
+                    tracing::info!(worker = %u, error = %e, "a group member does not answer on its REST URL");
+                }
+                r.is_err()
+            });
         futures::future::join_all(probes)
             .await
             .into_iter()
