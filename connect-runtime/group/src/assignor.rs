@@ -159,6 +159,14 @@ impl Assignor {
         self.seen.clear();
     }
 
+    /// The worker URLs of the last round assigned (none after a reset).
+    pub fn worker_urls(&self) -> Vec<String> {
+        self.previous
+            .as_ref()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Work currently held for departed workers (assigned to nobody).
     pub fn held(&self) -> Work {
         let mut work = Work::default();
@@ -1290,8 +1298,10 @@ mod tests {
         sim.leave("m3");
         sim.now = 2_000;
         sim.round();
+        assert_eq!(sim.assignor.worker_urls(), vec!["http://w1/", "http://w2/"]);
         sim.assignor.reset();
         assert!(sim.assignor.held().is_empty());
+        assert!(sim.assignor.worker_urls().is_empty());
         assert_eq!(
             sim.round(),
             expect(&[

@@ -52,8 +52,6 @@ pub(super) struct GroupView {
     pub(super) leader_id: String,
     pub(super) leader_url: String,
     pub(super) rebalancing: bool,
-    /// On the leader: the URLs of the members of the round it assigned.
-    pub(super) member_urls: Vec<String>,
 }
 
 impl GroupView {

@@ -20,6 +20,13 @@ use tokio::sync::watch;
 
 use super::herder::{DistributedHerder, READ_TIMEOUT};
 
+/// Counts consecutive checks that found a problem (`bad`); true once `n`
+/// in a row did.
+fn in_a_row(count: &mut u32, bad: bool, n: u32) -> bool {
+    *count = if bad { count.saturating_add(1) } else { 0 };
+    *count >= n
+}
+
 /// A monotonic millisecond clock for the assignor.
 fn now_ms(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
@@ -96,10 +103,6 @@ impl DistributedHerder {
                 "several member ids with one worker URL (stale ids, or two workers advertising one URL, which must not happen); treated as one worker"
             );
         }
-        self.group
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .member_urls = per_url.keys().map(|u| (*u).to_string()).collect();
         let reported = self.reported(&configured);
         let result = self
             .assignor
@@ -439,28 +442,19 @@ impl DistributedHerder {
                         // the leader) or the leader (seen from the others)
                         // does not answer on its REST URL at three checks
                         // in a row (the usual session expiry acts first).
-                        if self.member_unreachable().await {
-                            unreachable_checks += 1;
-                            if unreachable_checks >= 3 {
-                                tracing::warn!("a group member does not answer on its REST URL; rebalancing");
-                                force = true;
-                                continue 'rounds;
-                            }
-                        } else {
-                            unreachable_checks = 0;
+                        let down = self.member_unreachable().await;
+                        if in_a_row(&mut unreachable_checks, down, 3) {
+                            tracing::warn!("a group member does not answer on its REST URL; rebalancing");
+                            force = true;
+                            continue 'rounds;
                         }
                         // A coordinator that lets a member miss a generation
                         // (tansu can) leaves work that nobody runs; a new
                         // round after 15 s of that repairs it.
-                        if self.unrun_work() {
-                            unrun_checks += 1;
-                            if unrun_checks >= 3 {
-                                tracing::warn!("configured work has run nowhere for 15 s; rebalancing");
-                                force = true;
-                                continue 'rounds;
-                            }
-                        } else {
-                            unrun_checks = 0;
+                        if in_a_row(&mut unrun_checks, self.unrun_work(), 3) {
+                            tracing::warn!("configured work has run nowhere for 15 s; rebalancing");
+                            force = true;
+                            continue 'rounds;
                         }
                     }
                     _ = stop.changed() => break 'rounds,
@@ -530,7 +524,10 @@ impl DistributedHerder {
     async fn member_unreachable(&self) -> bool {
         let view = self.group_view();
         let urls: Vec<String> = if view.is_leader() {
-            view.member_urls
+            self.assignor
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .worker_urls()
         } else {
             vec![view.leader_url]
         };
