@@ -73,6 +73,98 @@ pub fn sink_def() -> ConfigDef {
         )
 }
 
+pub const TOPIC_CREATION_GROUPS: &str = "topic.creation.groups";
+pub const TOPIC_CREATION_PARTITIONS: &str = "topic.creation.default.partitions";
+pub const TOPIC_CREATION_REPLICATION: &str = "topic.creation.default.replication.factor";
+const TOPIC_CREATION_DEFAULT_PREFIX: &str = "topic.creation.default.";
+pub const EXACTLY_ONCE_SUPPORT: &str = "exactly.once.support";
+pub const TRANSACTION_BOUNDARY: &str = "transaction.boundary";
+pub const TRANSACTION_BOUNDARY_INTERVAL: &str = "transaction.boundary.interval.ms";
+pub const OFFSETS_STORAGE_TOPIC: &str = "offsets.storage.topic";
+
+/// A topic-creation count: positive, or -1 for the broker's default.
+fn positive_or_broker_default(v: &sluice_connect_api::config::ConfigValue) -> Result<(), String> {
+    let n = v.to_string().parse::<i64>().unwrap_or(0);
+    if n >= 1 || n == -1 {
+        Ok(())
+    } else {
+        Err("must be positive, or -1 to use the broker's default".to_string())
+    }
+}
+
+/// Extra keys of source connectors (Kafka Connect's `SourceConnectorConfig`).
+/// Every one is validated; the ones that promise what Sluice does not do
+/// (transactions, topic creation groups, a per-connector offsets topic) are
+/// refused with a message saying so, never silently ignored.
+pub fn source_def() -> ConfigDef {
+    ConfigDef::new()
+        .key(ConfigKey::new(TOPIC_CREATION_GROUPS, ConfigType::List).default_value("").importance(Importance::Low)
+            .validator(Validator::custom(|v| if v.to_string().trim().is_empty() { Ok(()) } else {
+                Err("topic creation groups are not supported by Sluice yet; every topic is created with topic.creation.default.partitions and topic.creation.default.replication.factor".to_string())
+            }))
+            .doc("Groups of configurations for topics created by source connectors (not supported yet: must be empty).").group("Topic Creation", 1))
+        .key(ConfigKey::new(TOPIC_CREATION_PARTITIONS, ConfigType::Int).default_value("1").importance(Importance::Low)
+            .validator(Validator::custom(positive_or_broker_default))
+            .doc("Partitions of topics the connector's records go to, when Sluice creates them (-1: the broker's default).").group("Topic Creation", 2))
+        .key(ConfigKey::new(TOPIC_CREATION_REPLICATION, ConfigType::Short).default_value("-1").importance(Importance::Low)
+            .validator(Validator::custom(positive_or_broker_default))
+            .doc("Replication factor of topics Sluice creates for the connector (-1: the broker's default).").group("Topic Creation", 3))
+        .key(ConfigKey::new(EXACTLY_ONCE_SUPPORT, ConfigType::String).default_value("requested").importance(Importance::Medium)
+            .validator(Validator::custom(|v| match v.to_string().trim().to_ascii_lowercase().as_str() {
+                "requested" => Ok(()),
+                "required" => Err("exactly-once delivery needs transactions, which Sluice does not implement yet; use requested (records are delivered at least once)".to_string()),
+                _ => Err("String must be one of: requested, required".to_string()),
+            }))
+            .doc("Whether the connector must run with exactly-once semantics (required is refused: Sluice delivers at least once).").group("Exactly Once Support", 1))
+        .key(ConfigKey::new(TRANSACTION_BOUNDARY, ConfigType::String).default_value("poll").importance(Importance::Medium)
+            .validator(Validator::custom(|v| match v.to_string().trim().to_ascii_lowercase().as_str() {
+                "poll" => Ok(()),
+                "interval" | "connector" => Err("transaction boundaries need transactions, which Sluice does not implement yet; use poll".to_string()),
+                _ => Err("String must be one of: poll, interval, connector".to_string()),
+            }))
+            .doc("Where producer transactions begin and end (only poll: Sluice has no transactions yet).").group("Exactly Once Support", 2))
+        .key(ConfigKey::new(TRANSACTION_BOUNDARY_INTERVAL, ConfigType::String).default_value("").importance(Importance::Low)
+            .validator(Validator::custom(|v| {
+                let s = v.to_string();
+                if s.trim().is_empty() || s.trim().parse::<u64>().is_ok() { Ok(()) } else {
+                    Err("must be a non-negative number of milliseconds".to_string())
+                }
+            }))
+            .doc("Transaction length with transaction.boundary=interval (unused: no transactions).").group("Exactly Once Support", 3))
+        .key(ConfigKey::new(OFFSETS_STORAGE_TOPIC, ConfigType::String).default_value("").importance(Importance::Low)
+            .validator(Validator::custom(|v| if v.to_string().trim().is_empty() { Ok(()) } else {
+                Err("a separate offsets topic per connector is not supported by Sluice yet; leave it unset to use the worker's".to_string())
+            }))
+            .doc("A separate offsets topic for this connector (not supported yet: must be unset).").group("Offsets Topic", 1))
+}
+
+/// The topic-creation settings of a validated source config.
+pub fn source_topic_creation(config: &Config) -> Result<(i32, i32), ConfigErrors> {
+    let parsed = source_def().parse(config)?;
+    Ok((
+        parsed.int(TOPIC_CREATION_PARTITIONS)?,
+        i32::from(parsed.short(TOPIC_CREATION_REPLICATION)?),
+    ))
+}
+
+/// `topic.creation.default.*` keys besides partitions and replication
+/// factor: topic configs Sluice does not pass on yet, so refused.
+fn check_source_topic_creation(config: &Config, issues: &mut Vec<ConfigIssue>) {
+    for key in config.keys() {
+        if let Some(rest) = key.strip_prefix(TOPIC_CREATION_DEFAULT_PREFIX)
+            && key != TOPIC_CREATION_PARTITIONS
+            && key != TOPIC_CREATION_REPLICATION
+        {
+            issues.push(ConfigIssue {
+                key: key.clone(),
+                message: format!(
+                    "Sluice does not set topic configs on created topics yet; remove {key} (or create the topic with {rest} beforehand)"
+                ),
+            });
+        }
+    }
+}
+
 /// A config that passed every check, with its plugin.
 #[derive(Debug, Clone)]
 pub struct ValidConnector {
@@ -124,8 +216,14 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<ValidConnector, 
         }
     }
     if let Some(p) = &plugin {
-        if p.connector_type() == ConnectorType::Sink {
-            check_sink_topics(config, &mut issues);
+        match p.connector_type() {
+            ConnectorType::Sink => check_sink_topics(config, &mut issues),
+            ConnectorType::Source => {
+                if let Err(e) = source_def().parse(config) {
+                    issues.extend(e.issues);
+                }
+                check_source_topic_creation(config, &mut issues);
+            }
         }
         let connector = (p.new_connector)();
         for report in connector.validate(config) {
@@ -225,6 +323,58 @@ mod tests {
         )
         .unwrap();
         assert_eq!(v.plugin.connector_type(), ConnectorType::Sink);
+    }
+
+    #[test]
+    fn source_keys_that_promise_what_is_not_built_are_refused() {
+        let r = crate::plugins::registry();
+        let base = [
+            ("name", "s"),
+            ("connector.class", "FileStreamSource"),
+            ("file", "in.txt"),
+            ("topic", "t"),
+        ];
+        let with = |extra: &[(&str, &str)]| {
+            let mut c = cfg(&base);
+            c.extend(cfg(extra));
+            validate(&r, &c)
+        };
+        let e = with(&[
+            ("exactly.once.support", "required"),
+            ("transaction.boundary", "connector"),
+            ("topic.creation.default.partitions", "0"),
+            ("topic.creation.default.replication.factor", "three"),
+            ("topic.creation.default.cleanup.policy", "compact"),
+            ("topic.creation.groups", "inorder"),
+            ("offsets.storage.topic", "my-offsets"),
+        ])
+        .unwrap_err();
+        let mut keys = e.keys();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            vec![
+                "exactly.once.support",
+                "offsets.storage.topic",
+                "topic.creation.default.cleanup.policy",
+                "topic.creation.default.partitions",
+                "topic.creation.default.replication.factor",
+                "topic.creation.groups",
+                "transaction.boundary",
+            ],
+            "{e}"
+        );
+        assert!(e.to_string().contains("transactions"), "{e}");
+        // Kafka Connect's defaults and broker defaults pass.
+        let ok = with(&[
+            ("exactly.once.support", "requested"),
+            ("transaction.boundary", "poll"),
+            ("topic.creation.default.partitions", "-1"),
+            ("topic.creation.default.replication.factor", "1"),
+        ]);
+        assert!(ok.is_ok(), "{ok:?}");
+        let c = cfg(&[("topic.creation.default.partitions", "3")]);
+        assert_eq!(source_topic_creation(&c).unwrap(), (3, -1));
     }
 
     #[test]

@@ -11,8 +11,11 @@
 //! - [`standalone`]: `sluice standalone`, wiring it all together.
 //! - [`distributed`]: `sluice distributed`, a cluster of workers sharing
 //!   connectors and tasks through Kafka.
+//! - [`main_with`]: the `sluice` command line with a registry of your
+//!   choice ([`plugins::registry`] plus your own connectors).
 
 pub mod anomaly;
+mod cli;
 pub mod config;
 pub mod connector_config;
 pub mod converters;
@@ -36,6 +39,8 @@ pub mod status;
 pub mod transforms;
 mod wiring;
 pub mod worker;
+
+pub use cli::main_with;
 
 /// This build's version, shown by `GET /`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

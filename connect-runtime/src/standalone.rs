@@ -9,6 +9,7 @@ use sluice_schema::converter::ConverterConfig;
 
 use crate::config::connector::{ConnectorFile, load};
 use crate::config::worker::{KEY_CONVERTER, VALUE_CONVERTER, WorkerConfig};
+use crate::connector_config;
 use crate::herder::StandaloneHerder;
 use crate::kafka::TopicAdmin;
 use crate::offsets::RocksOffsetStore;
@@ -16,16 +17,16 @@ use crate::rest::RestState;
 use crate::state::RocksConnectorStore;
 use crate::status::StatusStore;
 use crate::worker::Worker;
-use crate::{connector_config, plugins};
+use sluice_connect_api::Registry;
 
 /// Everything checked before anything starts: a bad file or key ends the
 /// process with a message naming both.
 pub fn load_configs(
     worker: &Path,
     connectors: &[PathBuf],
+    registry: &Registry,
 ) -> Result<(WorkerConfig, Vec<ConnectorFile>)> {
     let config = WorkerConfig::load(worker)?;
-    let registry = plugins::registry();
     for (key, spec) in [
         (KEY_CONVERTER, &config.key_converter),
         (VALUE_CONVERTER, &config.value_converter),
@@ -49,7 +50,7 @@ pub fn load_configs(
     let mut files: Vec<ConnectorFile> = Vec::new();
     for path in connectors {
         let file = load(path)?;
-        connector_config::validate(&registry, &file.config)
+        connector_config::validate(registry, &file.config)
             .map_err(|e| anyhow::anyhow!("invalid connector config in {}: {e}", path.display()))?;
         if files.iter().any(|f| f.name == file.name) {
             bail!(
@@ -89,6 +90,7 @@ pub async fn run(
     config: WorkerConfig,
     connectors: Vec<ConnectorFile>,
     log_levels: Arc<crate::logging::LogLevels>,
+    plugins: Registry,
 ) -> Result<()> {
     let store = RocksOffsetStore::open(&config.state_dir).with_context(|| {
         format!(
@@ -116,7 +118,7 @@ pub async fn run(
     let status = Arc::new(StatusStore::new(id.clone()));
     crate::wiring::spawn_sampler(&metrics, &status);
     let worker = Arc::new(Worker {
-        registry: plugins::registry(),
+        registry: plugins,
         offsets: Arc::new(store),
         status,
         admin: admin.clone(),

@@ -60,7 +60,10 @@ impl TaskHandle {
                 "task did not stop in time; aborting it"
             );
             join.abort();
-            let _ = tokio::time::timeout(Duration::from_secs(2), join).await;
+            // An aborted task ends at its next await; one stuck in a
+            // blocking call is left behind (the runtime's shutdown deadline
+            // bounds it at exit).
+            let _ = tokio::time::timeout(Duration::from_secs(1), join).await;
         }
     }
 }

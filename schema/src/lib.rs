@@ -24,6 +24,7 @@
 //! assert_eq!(user.get("id"), Some(&Value::Int64(42)));
 //! ```
 
+#[cfg(feature = "avro")]
 pub mod avro;
 pub mod converter;
 mod error;

@@ -55,6 +55,24 @@ impl Value {
         }
     }
 
+    /// About how many bytes this value holds: payload bytes of strings and
+    /// byte arrays, 8 per scalar, summed through containers. For bounding
+    /// queues, not for accounting; constant time for strings and bytes.
+    pub fn approx_size(&self) -> usize {
+        match self {
+            Value::Null => 0,
+            Value::String(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            Value::Array(a) => a.iter().map(Value::approx_size).sum(),
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| k.approx_size() + v.approx_size())
+                .sum(),
+            Value::Struct(s) => s.values().iter().map(Value::approx_size).sum(),
+            _ => 8,
+        }
+    }
+
     /// Checks this value against `schema`, as Kafka Connect's
     /// `ConnectSchema.validateValue`.
     pub fn validate(&self, schema: &Schema) -> Result<(), DataError> {

@@ -119,6 +119,31 @@ impl Worker {
         Self::spawn_command(dir, rest_port, "standalone", args, env, log_name)
     }
 
+    /// Starts `bin standalone ...` (a worker binary built with other
+    /// connectors, like the test worker) and waits for `GET /`.
+    pub fn start_binary(
+        bin: &Path,
+        dir: &Path,
+        rest_port: u16,
+        args: &[&str],
+        log_name: &str,
+    ) -> Result<Self> {
+        let mut w = Self::spawn_binary(bin, dir, rest_port, "standalone", args, &[], log_name)?;
+        let res = crate::wait_until(Duration::from_secs(30), "the worker's REST API", || {
+            crate::http_get(rest_port, "/")
+                .ok()
+                .filter(|(s, _)| *s == 200)
+        });
+        if let Err(e) = res {
+            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            bail!(
+                "{e} (exit status {status:?}); worker log:\n{}",
+                w.log_text()
+            );
+        }
+        Ok(w)
+    }
+
     fn spawn_command(
         dir: &Path,
         rest_port: u16,
@@ -128,9 +153,21 @@ impl Worker {
         log_name: &str,
     ) -> Result<Self> {
         let bin = sluice_binary()?;
+        Self::spawn_binary(&bin, dir, rest_port, subcommand, args, env, log_name)
+    }
+
+    fn spawn_binary(
+        bin: &Path,
+        dir: &Path,
+        rest_port: u16,
+        subcommand: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        log_name: &str,
+    ) -> Result<Self> {
         let log = dir.join(log_name);
         let f = std::fs::File::create(&log)?;
-        let mut cmd = Command::new(&bin);
+        let mut cmd = Command::new(bin);
         cmd.current_dir(dir)
             .arg(subcommand)
             .args(args)
@@ -163,6 +200,12 @@ impl Worker {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(&mut self) -> Result<ExitStatus> {
+        self.terminate()?;
+        self.wait_exit(Duration::from_secs(30))
+    }
+
+    /// SIGTERM, without waiting.
+    pub fn terminate(&self) -> Result<()> {
         let pid = self.child.as_ref().context("already stopped")?.id();
         let ok = Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -170,7 +213,7 @@ impl Worker {
         if !ok.success() {
             bail!("kill -TERM {pid} failed");
         }
-        self.wait_exit(Duration::from_secs(30))
+        Ok(())
     }
 
     /// SIGKILL: no chance to flush or commit.

@@ -20,6 +20,9 @@ pub const LISTENERS: &str = "listeners";
 pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const SHUTDOWN_TIMEOUT: &str = "task.shutdown.graceful.timeout.ms";
+/// Sluice: how long a connector's `start` (and its first `task_configs`)
+/// may take before the connector is marked FAILED.
+pub const CONNECTOR_START_TIMEOUT: &str = "connector.start.timeout.ms";
 pub const RESTART_ENABLE: &str = "task.restart.enable";
 pub const RESTART_MAX_ATTEMPTS: &str = "task.restart.max.attempts";
 pub const RESTART_INITIAL_BACKOFF: &str = "task.restart.initial.backoff.ms";
@@ -45,11 +48,32 @@ const KNOWN_UNUSED: &[&str] = &[
     "response.http.headers.config",
     "admin.listeners",
     "topic.creation.enable",
-    "exactly.once.source.support",
     "worker.sync.timeout.ms",
     "worker.unsync.backoff.ms",
     "connect.protocol",
 ];
+
+/// Kafka Connect's worker switch for exactly-once sources (KIP-618).
+pub const EXACTLY_ONCE_SOURCE_SUPPORT: &str = "exactly.once.source.support";
+
+/// `exactly.once.source.support`: `disabled` (the default) is accepted;
+/// `preparing` and `enabled` need transactional producers, which Sluice does
+/// not have yet, so they are refused rather than silently giving
+/// at-least-once delivery.
+fn check_exactly_once(props: &BTreeMap<String, String>) -> Result<(), String> {
+    let Some(v) = props.get(EXACTLY_ONCE_SOURCE_SUPPORT) else {
+        return Ok(());
+    };
+    match v.trim().to_ascii_lowercase().as_str() {
+        "disabled" => Ok(()),
+        "preparing" | "enabled" => Err(format!(
+            "Invalid value {v} for configuration {EXACTLY_ONCE_SOURCE_SUPPORT}: exactly-once source support needs transactions, which Sluice does not implement yet; use disabled (sources deliver at least once)"
+        )),
+        _ => Err(format!(
+            "Invalid value {v} for configuration {EXACTLY_ONCE_SOURCE_SUPPORT}: String must be one of: disabled, preparing, enabled"
+        )),
+    }
+}
 
 /// Keys only distributed mode reads (besides the `group.`,
 /// `config.storage.`, `offset.storage.` and `status.storage.` families).
@@ -111,6 +135,9 @@ fn def() -> ConfigDef {
         .key(ConfigKey::new(SHUTDOWN_TIMEOUT, ConfigType::Long).default_value("5000")
             .importance(Importance::Low).validator(Validator::at_least(0.0))
             .doc("How long tasks get to stop, flush and commit on shutdown"))
+        .key(ConfigKey::new(CONNECTOR_START_TIMEOUT, ConfigType::Long).default_value("60000")
+            .importance(Importance::Low).validator(Validator::at_least(1.0))
+            .doc("Sluice: how long a connector's start and task_configs may take before the connector is marked FAILED"))
         .define(RESTART_ENABLE, ConfigType::Boolean, Some("true"), Importance::Medium,
             "Restart failed tasks automatically, with exponential backoff")
         .key(ConfigKey::new(RESTART_MAX_ATTEMPTS, ConfigType::Int).default_value("10")
@@ -185,6 +212,7 @@ pub struct WorkerConfig {
     pub advertised_host: Option<String>,
     pub advertised_port: Option<u16>,
     pub shutdown_timeout: Duration,
+    pub connector_start_timeout: Duration,
     pub restart: crate::worker::RestartPolicy,
     pub providers: super::providers::ConfigProviders,
     /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
@@ -216,6 +244,9 @@ impl WorkerConfig {
     }
 
     /// Parses worker properties; the error lists every bad key.
+    ///
+    /// Keys that promise what Sluice does not do are refused, not ignored:
+    /// see [`check_exactly_once`].
     pub fn from_props(props: BTreeMap<String, String>) -> Result<Self, String> {
         let def = def();
         let parsed = def.parse(&props).map_err(|e| {
@@ -256,6 +287,7 @@ impl WorkerConfig {
                 );
             }
         }
+        check_exactly_once(&props)?;
         let err = |e: sluice_connect_api::config::ConfigErrors| e.to_string();
         let listeners = parsed
             .list(LISTENERS)
@@ -292,6 +324,7 @@ impl WorkerConfig {
             advertised_host: parsed.optional_string(ADVERTISED_HOST),
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
+            connector_start_timeout: ms(CONNECTOR_START_TIMEOUT)?,
             providers: super::providers::ConfigProviders::from_worker(&props)?,
             restart: crate::worker::RestartPolicy {
                 enabled: parsed.boolean(RESTART_ENABLE).map_err(err)?,
@@ -388,6 +421,26 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect()
+    }
+
+    #[test]
+    fn exactly_once_sources_are_refused_not_ignored() {
+        for v in ["enabled", "PREPARING"] {
+            let e = WorkerConfig::from_props(props(&[(EXACTLY_ONCE_SOURCE_SUPPORT, v)]))
+                .err()
+                .unwrap_or_default();
+            assert!(
+                e.contains(EXACTLY_ONCE_SOURCE_SUPPORT) && e.contains("transactions"),
+                "{e}"
+            );
+        }
+        let e = WorkerConfig::from_props(props(&[(EXACTLY_ONCE_SOURCE_SUPPORT, "enabeld")]))
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("must be one of"), "{e}");
+        assert!(
+            WorkerConfig::from_props(props(&[(EXACTLY_ONCE_SOURCE_SUPPORT, "disabled")])).is_ok()
+        );
     }
 
     #[test]

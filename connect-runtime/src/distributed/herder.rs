@@ -356,7 +356,7 @@ impl Herder for DistributedHerder {
             return crate::herder::sink_offsets_read(&self.worker, name, &e.config).await;
         }
         self.offsets.read_to_end(READ_TIMEOUT).await?;
-        Ok(self.worker.offsets.all(name)?)
+        Ok(self.worker.offsets.all(name).await?)
     }
 
     async fn alter_offsets(
@@ -369,11 +369,7 @@ impl Herder for DistributedHerder {
         if self.is_sink(&e) {
             return crate::herder::sink_offsets_alter(&self.worker, name, entries).await;
         }
-        let worker = self.worker.clone();
-        let n = name.to_string();
-        tokio::task::spawn_blocking(move || worker.offsets.put_all(&n, &entries))
-            .await
-            .map_err(|e| HerderError::Internal(e.to_string()))??;
+        self.worker.offsets.put_all(name, entries).await?;
         Ok(())
     }
 
@@ -384,7 +380,7 @@ impl Herder for DistributedHerder {
             return crate::herder::sink_offsets_reset(&self.worker, name).await;
         }
         self.offsets.read_to_end(READ_TIMEOUT).await?;
-        crate::herder::source_offsets_reset(&self.worker, name)
+        crate::herder::source_offsets_reset(&self.worker, name).await
     }
 
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError> {

@@ -44,7 +44,11 @@ use status_topic::ClusterStatus;
 
 /// Runs a distributed worker until SIGINT or SIGTERM; then it stops its
 /// tasks (each flushes and commits), leaves the group and returns.
-pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels>) -> Result<()> {
+pub async fn run(
+    config: WorkerConfig,
+    log_levels: Arc<crate::logging::LogLevels>,
+    registry: sluice_connect_api::Registry,
+) -> Result<()> {
     let dcfg = DistributedConfig::from_props(&config.originals)
         .map_err(|m| anyhow::anyhow!("invalid distributed worker config: {m}"))?;
     let listeners = crate::wiring::bind_listeners(&config.listeners).await?;
@@ -180,7 +184,7 @@ pub async fn run(config: WorkerConfig, log_levels: Arc<crate::logging::LogLevels
         });
     }
     let worker = Arc::new(Worker {
-        registry: crate::plugins::registry(),
+        registry,
         offsets: offsets.clone() as Arc<dyn OffsetStore>,
         status,
         admin: admin.clone(),

@@ -40,21 +40,6 @@ fn log_err(e: LogError) -> StoreError {
     }
 }
 
-/// Runs `f` to completion from synchronous code on a multi-threaded
-/// runtime (the task's thread is handed over meanwhile).
-fn block<F: std::future::Future>(f: F) -> Result<F::Output, StoreError> {
-    use tokio::runtime::{Handle, RuntimeFlavor};
-    match Handle::try_current() {
-        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            Ok(tokio::task::block_in_place(|| h.block_on(f)))
-        }
-        _ => Err(StoreError::Io {
-            path: "offsets topic".into(),
-            message: "offset writes need the multi-threaded runtime".into(),
-        }),
-    }
-}
-
 impl KafkaOffsetStore {
     /// Opens the local copy and starts reading the topic where it left off,
     /// or from the beginning when the copy was last updated longer ago than
@@ -111,51 +96,50 @@ impl KafkaOffsetStore {
     }
 }
 
+#[async_trait::async_trait]
 impl OffsetStore for KafkaOffsetStore {
-    fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError> {
-        self.local.get(connector, partition)
+    async fn get(
+        &self,
+        connector: &str,
+        partition: &OffsetMap,
+    ) -> Result<Option<OffsetMap>, StoreError> {
+        self.local.get(connector, partition).await
     }
 
     /// Writes every entry to the offsets topic, waits for the
     /// acknowledgements, then for the local copy to have read them back.
-    fn put_all(
+    async fn put_all(
         &self,
         connector: &str,
-        entries: &[(OffsetMap, Option<OffsetMap>)],
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
         let records: Vec<(Vec<u8>, Option<Vec<u8>>)> = entries
-            .iter()
+            .into_iter()
             .map(|(p, o)| {
                 (
-                    encode_key(connector, p),
-                    o.as_ref().map(|o| {
-                        serde_json::Value::Object(o.clone())
-                            .to_string()
-                            .into_bytes()
-                    }),
+                    encode_key(connector, &p),
+                    o.map(|o| serde_json::Value::Object(o).to_string().into_bytes()),
                 )
             })
             .collect();
-        block(async {
-            let sends = records.iter().map(|(k, v)| self.log.send(k, v.as_deref()));
-            let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
-            for r in futures::future::join_all(sends).await {
-                let (p, o) = r.map_err(log_err)?;
-                let e = ends.entry(p).or_insert(0);
-                *e = (*e).max(o + 1);
-            }
-            self.log
-                .wait_for(&ends, Duration::from_secs(30))
-                .await
-                .map_err(log_err)
-        })?
+        let sends = records.iter().map(|(k, v)| self.log.send(k, v.as_deref()));
+        let mut ends: BTreeMap<i32, i64> = BTreeMap::new();
+        for r in futures::future::join_all(sends).await {
+            let (p, o) = r.map_err(log_err)?;
+            let e = ends.entry(p).or_insert(0);
+            *e = (*e).max(o + 1);
+        }
+        self.log
+            .wait_for(&ends, Duration::from_secs(30))
+            .await
+            .map_err(log_err)
     }
 
-    fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
-        self.local.all(connector)
+    async fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
+        self.local.all(connector).await
     }
 }
 

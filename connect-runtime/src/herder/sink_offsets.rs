@@ -107,10 +107,10 @@ pub(crate) async fn reset(worker: &Worker, name: &str) -> Result<(), HerderError
 }
 
 /// Removes every stored offset of a source connector.
-pub(crate) fn reset_source(worker: &Worker, name: &str) -> Result<(), HerderError> {
-    let all = worker.offsets.all(name)?;
+pub(crate) async fn reset_source(worker: &Worker, name: &str) -> Result<(), HerderError> {
+    let all = worker.offsets.all(name).await?;
     let entries: Vec<(OffsetMap, Option<OffsetMap>)> =
         all.into_iter().map(|(p, _)| (p, None)).collect();
-    worker.offsets.put_all(name, &entries)?;
+    worker.offsets.put_all(name, entries).await?;
     Ok(())
 }

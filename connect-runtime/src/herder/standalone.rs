@@ -344,12 +344,15 @@ impl StandaloneHerder {
     /// Waits for a signalled task to finish, aborting it after the
     /// shutdown timeout.
     async fn join_task(&self, name: &str, task: TaskHandle) {
-        let timeout = self
-            .worker
+        task.join_within(name, self.task_stop_timeout()).await;
+    }
+
+    /// `task.shutdown.graceful.timeout.ms`, at least a second.
+    fn task_stop_timeout(&self) -> Duration {
+        self.worker
             .config
             .shutdown_timeout
-            .max(Duration::from_secs(1));
-        task.join_within(name, timeout).await;
+            .max(Duration::from_secs(1))
     }
 
     async fn stop_tasks(&self, name: &str, running: &mut Running) {
@@ -365,8 +368,15 @@ impl StandaloneHerder {
     async fn shutdown(&self, name: &str, running: &mut Running) {
         self.stop_tasks(name, running).await;
         if let Some(mut c) = running.connector.take() {
-            if let Err(e) = c.stop().await {
-                tracing::warn!(connector = %name, error = %e.trace(), "error stopping connector");
+            match tokio::time::timeout(self.task_stop_timeout(), c.stop()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::warn!(connector = %name, error = %e.trace(), "error stopping connector");
+                }
+                Err(_) => tracing::warn!(
+                    connector = %name,
+                    "connector did not stop within task.shutdown.graceful.timeout.ms; dropping it"
+                ),
             }
             tracing::info!(connector = %name, "connector stopped");
         }
@@ -577,7 +587,7 @@ impl StandaloneHerder {
             .get(name)
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
         if !Self::is_sink(running) {
-            return Ok(self.worker.offsets.all(name)?);
+            return Ok(self.worker.offsets.all(name).await?);
         }
         super::sink_offsets::read(&self.worker, name, &running.config).await
     }
@@ -595,7 +605,7 @@ impl StandaloneHerder {
             .ok_or_else(|| HerderError::NotFound(name.to_string()))?;
         self.require_stopped(name, running)?;
         if !Self::is_sink(running) {
-            self.worker.offsets.put_all(name, &entries)?;
+            self.worker.offsets.put_all(name, entries).await?;
             return Ok(());
         }
         super::sink_offsets::alter(&self.worker, name, entries).await
@@ -612,7 +622,7 @@ impl StandaloneHerder {
         if Self::is_sink(running) {
             return super::sink_offsets::reset(&self.worker, name).await;
         }
-        super::sink_offsets::reset_source(&self.worker, name)
+        super::sink_offsets::reset_source(&self.worker, name).await
     }
 
     /// Handles connector requests (task reconfiguration, raised errors).
@@ -649,13 +659,24 @@ impl StandaloneHerder {
         }
     }
 
-    /// Stops every task (each flushes and commits) and connector.
+    /// Stops every task (each flushes and commits) and connector. All tasks
+    /// stop at once, so shutdown takes one `task.shutdown.graceful.timeout.ms`
+    /// at most, however many connectors run.
     pub async fn stop_all(&self) {
         let mut map = self.connectors.lock().await;
+        let timeout = self.task_stop_timeout();
+        let mut joins = Vec::new();
         for (name, running) in map.iter_mut() {
             for t in &running.tasks {
                 let _ = t.stop.send(true);
             }
+            for t in running.tasks.drain(..) {
+                let name = name.clone();
+                joins.push(async move { t.join_within(&name, timeout).await });
+            }
+        }
+        futures::future::join_all(joins).await;
+        for (name, running) in map.iter_mut() {
             self.shutdown(name, running).await;
         }
         map.clear();

@@ -11,29 +11,29 @@ pub struct MemoryOffsetStore {
     data: Mutex<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
+#[async_trait::async_trait]
 impl OffsetStore for MemoryOffsetStore {
-    fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError> {
+    async fn get(
+        &self,
+        connector: &str,
+        partition: &OffsetMap,
+    ) -> Result<Option<OffsetMap>, StoreError> {
         let key = encode_key(connector, partition);
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         data.get(&key).map(|v| decode_value(&key, v)).transpose()
     }
 
-    fn put_all(
+    async fn put_all(
         &self,
         connector: &str,
-        entries: &[(OffsetMap, Option<OffsetMap>)],
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), StoreError> {
         let mut data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         for (p, o) in entries {
-            let key = encode_key(connector, p);
+            let key = encode_key(connector, &p);
             match o {
                 Some(o) => {
-                    data.insert(
-                        key,
-                        serde_json::Value::Object(o.clone())
-                            .to_string()
-                            .into_bytes(),
-                    );
+                    data.insert(key, serde_json::Value::Object(o).to_string().into_bytes());
                 }
                 None => {
                     data.remove(&key);
@@ -43,7 +43,7 @@ impl OffsetStore for MemoryOffsetStore {
         Ok(())
     }
 
-    fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
+    async fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
         let prefix = key_prefix(connector);
         let data = self.data.lock().unwrap_or_else(PoisonError::into_inner);
         data.range(prefix.clone()..)
@@ -55,8 +55,8 @@ impl OffsetStore for MemoryOffsetStore {
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn conformance() {
-        super::super::conformance::run_all(&super::MemoryOffsetStore::default());
+    #[tokio::test]
+    async fn conformance() {
+        super::super::conformance::run_all(&super::MemoryOffsetStore::default()).await;
     }
 }

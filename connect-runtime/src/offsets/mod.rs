@@ -28,20 +28,29 @@ pub enum StoreError {
 }
 
 /// Where source offsets live. Implementations: RocksDB (standalone), memory
-/// (tests); the Kafka offsets topic comes with distributed mode.
+/// (tests), the Kafka offsets topic (distributed mode).
+///
+/// Async, and never blocking the calling thread: RocksDB work (reads, the
+/// one fsync per flush) runs on tokio's blocking pool, the offsets topic is
+/// awaited.
+#[async_trait::async_trait]
 pub trait OffsetStore: Send + Sync + fmt::Debug {
-    fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError>;
+    async fn get(
+        &self,
+        connector: &str,
+        partition: &OffsetMap,
+    ) -> Result<Option<OffsetMap>, StoreError>;
 
     /// Writes all entries atomically and durably (one batch, one sync).
     /// A `None` offset deletes the partition's offset.
-    fn put_all(
+    async fn put_all(
         &self,
         connector: &str,
-        entries: &[(OffsetMap, Option<OffsetMap>)],
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), StoreError>;
 
     /// Every partition and offset stored for a connector.
-    fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError>;
+    async fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError>;
 }
 
 /// Sorts object keys recursively.
@@ -129,33 +138,36 @@ pub(crate) mod conformance {
         }
     }
 
-    pub(crate) fn run_all(store: &dyn OffsetStore) {
+    pub(crate) async fn run_all(store: &dyn OffsetStore) {
         let p1 = map(json!({"filename": "/a", "x": 1}));
         let p1_reordered = map(json!({"x": 1, "filename": "/a"}));
         let p2 = map(json!({"filename": "/b"}));
-        assert_eq!(store.get("c1", &p1).unwrap(), None);
+        assert_eq!(store.get("c1", &p1).await.unwrap(), None);
         store
             .put_all(
                 "c1",
-                &[
+                vec![
                     (p1.clone(), Some(map(json!({"position": 10})))),
                     (p2.clone(), Some(map(json!({"position": 3})))),
                 ],
             )
+            .await
             .unwrap();
         assert_eq!(
-            store.get("c1", &p1_reordered).unwrap(),
+            store.get("c1", &p1_reordered).await.unwrap(),
             Some(map(json!({"position": 10})))
         );
         // Another connector with a name that is a prefix does not see them.
-        assert_eq!(store.get("c", &p1).unwrap(), None);
+        assert_eq!(store.get("c", &p1).await.unwrap(), None);
         store
-            .put_all("c", &[(p1.clone(), Some(map(json!({"position": 99}))))])
+            .put_all("c", vec![(p1.clone(), Some(map(json!({"position": 99}))))])
+            .await
             .unwrap();
         store
-            .put_all("c1", &[(p1.clone(), Some(map(json!({"position": 20}))))])
+            .put_all("c1", vec![(p1.clone(), Some(map(json!({"position": 20}))))])
+            .await
             .unwrap();
-        let mut all = store.all("c1").unwrap();
+        let mut all = store.all("c1").await.unwrap();
         all.sort_by_key(|(p, _)| p["filename"].as_str().map(str::to_string));
         assert_eq!(
             all,
@@ -164,10 +176,10 @@ pub(crate) mod conformance {
                 (p2.clone(), map(json!({"position": 3})))
             ]
         );
-        store.put_all("c1", &[(p2.clone(), None)]).unwrap();
-        assert_eq!(store.get("c1", &p2).unwrap(), None);
-        assert_eq!(store.all("c1").unwrap().len(), 1);
-        assert_eq!(store.all("c").unwrap().len(), 1);
+        store.put_all("c1", vec![(p2.clone(), None)]).await.unwrap();
+        assert_eq!(store.get("c1", &p2).await.unwrap(), None);
+        assert_eq!(store.all("c1").await.unwrap().len(), 1);
+        assert_eq!(store.all("c").await.unwrap().len(), 1);
     }
 
     #[test]

@@ -20,10 +20,12 @@ impl ConnectorOffsetReader {
     }
 }
 
+#[async_trait::async_trait]
 impl OffsetReader for ConnectorOffsetReader {
-    fn offset(&self, partition: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
+    async fn offset(&self, partition: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
         self.store
             .get(&self.connector, partition)
+            .await
             .map_err(|e| ConnectError::retriable_from("cannot read committed offsets", e))
     }
 }

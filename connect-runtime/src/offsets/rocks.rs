@@ -142,14 +142,18 @@ impl RocksOffsetStore {
     }
 }
 
-impl OffsetStore for RocksOffsetStore {
-    fn get(&self, connector: &str, partition: &OffsetMap) -> Result<Option<OffsetMap>, StoreError> {
+impl RocksOffsetStore {
+    fn get_now(
+        &self,
+        connector: &str,
+        partition: &OffsetMap,
+    ) -> Result<Option<OffsetMap>, StoreError> {
         let key = encode_key(connector, partition);
         let v = self.db.get_cf(self.cf()?, &key).map_err(|e| self.err(e))?;
         v.map(|v| decode_value(&key, &v)).transpose()
     }
 
-    fn put_all(
+    fn put_all_now(
         &self,
         connector: &str,
         entries: &[(OffsetMap, Option<OffsetMap>)],
@@ -171,7 +175,11 @@ impl OffsetStore for RocksOffsetStore {
         self.db.write_opt(batch, &wo).map_err(|e| self.err(e))
     }
 
-    fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
+    /// Every offset of `connector`, read now on this thread.
+    pub(crate) fn all_now(
+        &self,
+        connector: &str,
+    ) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
         let prefix = key_prefix(connector);
         let mut out = Vec::new();
         for item in self
@@ -186,21 +194,64 @@ impl OffsetStore for RocksOffsetStore {
         }
         Ok(out)
     }
+
+    /// Runs `f` on tokio's blocking pool (RocksDB reads and syncs block).
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| StoreError::Io {
+                path: self.path.display().to_string(),
+                message: format!("offset store call did not complete: {e}"),
+            })?
+    }
+}
+
+#[async_trait::async_trait]
+impl OffsetStore for RocksOffsetStore {
+    async fn get(
+        &self,
+        connector: &str,
+        partition: &OffsetMap,
+    ) -> Result<Option<OffsetMap>, StoreError> {
+        let (c, p) = (connector.to_string(), partition.clone());
+        self.blocking(move |s| s.get_now(&c, &p)).await
+    }
+
+    async fn put_all(
+        &self,
+        connector: &str,
+        entries: Vec<(OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let c = connector.to_string();
+        self.blocking(move |s| s.put_all_now(&c, &entries)).await
+    }
+
+    async fn all(&self, connector: &str) -> Result<Vec<(OffsetMap, OffsetMap)>, StoreError> {
+        let c = connector.to_string();
+        self.blocking(move |s| s.all_now(&c)).await
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn conformance() {
+    #[tokio::test]
+    async fn conformance() {
         let dir = tempfile::tempdir().unwrap();
         let store = RocksOffsetStore::open(dir.path()).unwrap();
-        super::super::conformance::run_all(&store);
+        super::super::conformance::run_all(&store).await;
     }
 
-    #[test]
-    fn survives_reopen() {
+    #[tokio::test]
+    async fn survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let mut p = OffsetMap::new();
         p.insert("filename".into(), "f".into());
@@ -208,10 +259,12 @@ mod tests {
         o.insert("position".into(), 7.into());
         {
             let s = RocksOffsetStore::open(dir.path()).unwrap();
-            s.put_all("c", &[(p.clone(), Some(o.clone()))]).unwrap();
+            s.put_all("c", vec![(p.clone(), Some(o.clone()))])
+                .await
+                .unwrap();
         }
         let s = RocksOffsetStore::open(dir.path()).unwrap();
-        assert_eq!(s.get("c", &p).unwrap(), Some(o));
+        assert_eq!(s.get("c", &p).await.unwrap(), Some(o));
     }
 
     #[test]
@@ -225,10 +278,10 @@ mod tests {
         let t = s.synced_at().unwrap().unwrap();
         assert!(t > 1_700_000_000_000, "{t}");
         assert_eq!(s.positions().unwrap().get(&2), Some(&42));
-        assert_eq!(s.all("c").unwrap().len(), 1);
+        assert_eq!(s.all_now("c").unwrap().len(), 1);
         s.clear_materialized().unwrap();
         assert!(s.positions().unwrap().is_empty());
-        assert!(s.all("c").unwrap().is_empty());
+        assert!(s.all_now("c").unwrap().is_empty());
         assert_eq!(s.synced_at().unwrap(), None);
     }
 

@@ -87,9 +87,10 @@ fn find(registry: &Registry, name: &str) -> Result<ConnectorPlugin, ApiError> {
 /// connector's own.
 fn full_def(plugin: &ConnectorPlugin) -> ConfigDef {
     let mut def = connector_config::common_def();
-    if plugin.connector_type() == ConnectorType::Sink {
-        def = def.merge(&connector_config::sink_def());
-    }
+    def = def.merge(&match plugin.connector_type() {
+        ConnectorType::Sink => connector_config::sink_def(),
+        ConnectorType::Source => connector_config::source_def(),
+    });
     def.merge(&(plugin.new_connector)().config_def())
 }
 

@@ -618,8 +618,27 @@ impl Loop {
             return Ok(());
         }
         let res = match mode {
+            // On the blocking pool and bounded by offset.flush.timeout.ms:
+            // with the broker gone a synchronous commit may never return,
+            // and the task (and the worker's shutdown) must not wait on it.
             CommitMode::Sync => {
-                tokio::task::block_in_place(|| self.input.consumer.commit(&tpl, CommitMode::Sync))
+                let (consumer, list) = (self.input.consumer.clone(), tpl.clone());
+                let commit =
+                    tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync));
+                match tokio::time::timeout(self.flush_timeout, commit).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(e)) => {
+                        return Err(ConnectError::retriable(format!(
+                            "the consumer offset commit did not complete: {e}"
+                        )));
+                    }
+                    Err(_) => {
+                        return Err(ConnectError::retriable(format!(
+                            "the consumer offset commit did not complete within offset.flush.timeout.ms ({} ms)",
+                            self.flush_timeout.as_millis()
+                        )));
+                    }
+                }
             }
             CommitMode::Async => self.input.consumer.commit(&tpl, CommitMode::Async),
         };

@@ -4,5 +4,7 @@
 mod acks;
 mod executor;
 mod offsets;
+mod poller;
+mod sender;
 
 pub use executor::{SourceTaskParams, run_source_task};

@@ -30,7 +30,6 @@ impl PartitionOffsets {
         self.entries.is_empty()
     }
 
-    #[cfg(test)]
     pub(crate) fn entries(&self) -> &[(OffsetMap, OffsetMap)] {
         &self.entries
     }

@@ -1,10 +1,12 @@
 //! The traits a connector author implements.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::Config;
+use crate::ack::SourceAcknowledger;
 use crate::config::{ConfigDef, ConfigValueReport};
 use crate::context::{ConnectorContext, SinkTaskContext, SourceTaskContext};
 use crate::error::ConnectResult;
@@ -36,19 +38,44 @@ pub trait Connector: Send {
 
 /// Pulls records from a source system.
 ///
-/// **Cancellation:** the runtime stops a task by dropping a pending
-/// [`SourceTask::poll`] future at an `.await` point and then calling
-/// [`SourceTask::stop`]. Keep all progress in `self` so nothing read is lost
-/// when that happens (a record not yet returned is simply read again later).
+/// **How the runtime drives a task.** `start`, then `poll` in a loop on the
+/// task's own async task: the next `poll` begins as soon as the previous
+/// batch is handed over (a bounded queue, in records and bytes, sits
+/// between polling and producing, so a slow producer slows polling down and
+/// nothing buffers without bound). Between two polls the runtime may call
+/// `commit`. Finally `stop`.
+///
+/// **Cancellation.** A pending `poll` is never dropped by the runtime's own
+/// timers (offset flushes, pause, resume): a poll that runs a long database
+/// query completes, and its batch is delivered. Only stopping the task
+/// (connector deleted or stopped, task restarted or moved by a rebalance,
+/// worker shutting down) drops a pending `poll` future at an `.await`
+/// point, after which `stop` is called. Keep all progress in `self`, so
+/// nothing read is lost when that happens: a record not yet returned is
+/// read again later, from the last committed offset.
+///
+/// **Delivery.** The offsets of returned records are stored only after
+/// Kafka acknowledged every record up to them. A task that must acknowledge
+/// upstream after Kafka has the data returns an [`crate::SourceAcknowledger`]
+/// from [`SourceTask::acknowledger`].
 #[async_trait]
 pub trait SourceTask: Send {
     async fn start(&mut self, config: Config, ctx: SourceTaskContext) -> ConnectResult<()>;
 
     /// The next batch. An empty batch is fine; waiting briefly for data
-    /// (at most about a second) before returning one is polite.
+    /// (up to about a second) before returning one is polite, so the task
+    /// notices `commit` calls and stops promptly.
     async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>>;
 
-    /// Called after the offsets of acknowledged records were made durable.
+    /// Called once, after a successful `start`: who hears about records
+    /// Kafka acknowledged. The default `None` costs nothing per record.
+    fn acknowledger(&self) -> Option<Arc<dyn SourceAcknowledger>> {
+        None
+    }
+
+    /// Called between two polls after the offsets of acknowledged records
+    /// were made durable (Kafka Connect's `commit()`): a replication
+    /// stream may now confirm its position upstream.
     async fn commit(&mut self) -> ConnectResult<()> {
         Ok(())
     }

@@ -4,19 +4,28 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use async_trait::async_trait;
+
 use crate::error::ConnectResult;
 use crate::record::{OffsetMap, SinkRecord, TopicPartition};
 
 /// Reads committed source offsets (Kafka Connect's `OffsetStorageReader`).
+///
+/// Async: a store may have to read a disk or wait for a remote log, and a
+/// task's `start` must not block the runtime's threads while it does.
+#[async_trait]
 pub trait OffsetReader: Send + Sync + fmt::Debug {
     /// The last committed offset of one source partition.
-    fn offset(&self, partition: &OffsetMap) -> ConnectResult<Option<OffsetMap>>;
+    async fn offset(&self, partition: &OffsetMap) -> ConnectResult<Option<OffsetMap>>;
 
     /// Several at once; partitions without an offset are absent.
-    fn offsets(&self, partitions: &[OffsetMap]) -> ConnectResult<Vec<(OffsetMap, OffsetMap)>> {
+    async fn offsets(
+        &self,
+        partitions: &[OffsetMap],
+    ) -> ConnectResult<Vec<(OffsetMap, OffsetMap)>> {
         let mut out = Vec::with_capacity(partitions.len());
         for p in partitions {
-            if let Some(o) = self.offset(p)? {
+            if let Some(o) = self.offset(p).await? {
                 out.push((p.clone(), o));
             }
         }

@@ -22,6 +22,7 @@
 //! assert_eq!(parsed.string("topic").unwrap(), "lines");
 //! ```
 
+mod ack;
 pub mod config;
 mod connector;
 mod context;
@@ -30,6 +31,7 @@ mod plugin;
 mod record;
 pub mod transform;
 
+pub use ack::SourceAcknowledger;
 pub use connector::{Connector, SinkTask, SourceTask};
 pub use context::{
     ConnectorContext, ConnectorRequest, ErrantRecordReporter, ErrantReport, OffsetReader,

@@ -3,10 +3,7 @@
 
 use std::fmt;
 
-use sluice_schema::converter::{
-    AvroConverter, ByteArrayConverter, ConvertError, Converter, ConverterConfig, JsonConverter,
-    StringConverter,
-};
+use sluice_schema::converter::{ConvertError, Converter, ConverterConfig};
 
 use crate::connector::{Connector, SinkTask, SourceTask};
 use crate::transform::{PredicatePlugin, TransformPlugin};
@@ -109,32 +106,6 @@ impl Registry {
         Self::default()
     }
 
-    /// A registry with Kafka Connect's built-in converters.
-    pub fn with_builtin_converters() -> Self {
-        let mut r = Self::new();
-        r.register_converter(ConverterPlugin {
-            class_name: StringConverter::CLASS_NAME,
-            aliases: StringConverter::ALIASES,
-            factory: |c| Ok(Box::new(StringConverter::new(c)?)),
-        });
-        r.register_converter(ConverterPlugin {
-            class_name: ByteArrayConverter::CLASS_NAME,
-            aliases: ByteArrayConverter::ALIASES,
-            factory: |c| Ok(Box::new(ByteArrayConverter::new(c)?)),
-        });
-        r.register_converter(ConverterPlugin {
-            class_name: JsonConverter::CLASS_NAME,
-            aliases: JsonConverter::ALIASES,
-            factory: |c| Ok(Box::new(JsonConverter::new(c)?)),
-        });
-        r.register_converter(ConverterPlugin {
-            class_name: AvroConverter::CLASS_NAME,
-            aliases: AvroConverter::ALIASES,
-            factory: |c| Ok(Box::new(AvroConverter::new(c)?)),
-        });
-        r
-    }
-
     pub fn register_connector(&mut self, plugin: ConnectorPlugin) {
         self.connectors.push(plugin);
     }
@@ -202,32 +173,6 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn converter_names() {
-        let r = Registry::with_builtin_converters();
-        for name in [
-            "org.apache.kafka.connect.json.JsonConverter",
-            "JsonConverter",
-            "Json",
-        ] {
-            assert_eq!(
-                r.converter(name).map(|p| p.class_name),
-                Some(JsonConverter::CLASS_NAME),
-                "{name}"
-            );
-        }
-        assert!(
-            r.converter("org.apache.kafka.connect.storage.StringConverter")
-                .is_some()
-        );
-        assert!(
-            r.converter("org.apache.kafka.connect.converters.ByteArrayConverter")
-                .is_some()
-        );
-        assert!(r.converter("Converter").is_none());
-        assert!(r.converter("com.example.Nope").is_none());
-    }
 
     #[test]
     fn class_alias_rules() {

@@ -479,7 +479,7 @@ impl SourceTask for DataGenSourceTask {
         let settings = Settings::from_task_config(&config)?;
         let mut partition = OffsetMap::new();
         partition.insert(TASK_FIELD.to_string(), json!(settings.task));
-        let next_seq = match ctx.offset_reader().offset(&partition)? {
+        let next_seq = match ctx.offset_reader().offset(&partition).await? {
             Some(offset) => {
                 let seq = offset
                     .get(SEQ_FIELD)
@@ -541,8 +541,9 @@ mod tests {
 
     #[derive(Debug)]
     struct Fixed(Option<OffsetMap>);
+    #[async_trait::async_trait]
     impl sluice_connect_api::OffsetReader for Fixed {
-        fn offset(&self, p: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
+        async fn offset(&self, p: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
             assert_eq!(p.len(), 1, "partition is {{\"task\": id}}: {p:?}");
             assert!(p["task"].is_u64());
             Ok(self.0.clone())

@@ -167,7 +167,7 @@ impl FileStreamSourceTask {
             }
         };
         let committed = match &self.ctx {
-            Some(ctx) => ctx.offset_reader().offset(&self.partition)?,
+            Some(ctx) => ctx.offset_reader().offset(&self.partition).await?,
             None => None,
         };
         if let Some(offset) = committed {
@@ -360,8 +360,9 @@ mod tests {
 
     #[derive(Debug)]
     struct Fixed(Option<OffsetMap>);
+    #[async_trait::async_trait]
     impl sluice_connect_api::OffsetReader for Fixed {
-        fn offset(&self, _p: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
+        async fn offset(&self, _p: &OffsetMap) -> ConnectResult<Option<OffsetMap>> {
             Ok(self.0.clone())
         }
     }

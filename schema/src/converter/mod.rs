@@ -13,12 +13,14 @@ use crate::error::DataError;
 use crate::schema::SchemaRef;
 use crate::value::{SchemaAndValue, Value};
 
+#[cfg(feature = "avro")]
 mod avro;
 mod byte_array;
 pub(crate) mod java;
 mod json;
 mod string;
 
+#[cfg(feature = "avro")]
 pub use avro::AvroConverter;
 pub use byte_array::ByteArrayConverter;
 pub use json::{DecimalFormat, JsonConverter};

@@ -1,0 +1,175 @@
+//! The `sluice` command line, as a library function so a connector author's
+//! crate can build a worker binary with its own connectors compiled in:
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     let mut registry = crate::plugins::registry();
+//!     // my_connector::register(&mut registry);
+//!     crate::main_with(registry)
+//! }
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use std::sync::Arc;
+
+use sluice_connect_api::Registry;
+
+use crate::logging::LogLevels;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+
+/// Sluice: a Kafka Connect-compatible connector runtime.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one worker, like connect-standalone.sh.
+    Standalone {
+        /// Worker properties (Kafka Connect's connect-standalone.properties keys).
+        worker: PathBuf,
+        /// Connector configs: .properties or .json files.
+        connectors: Vec<PathBuf>,
+    },
+    /// Run one worker of a cluster, like connect-distributed.sh: workers
+    /// with the same group.id share connectors and tasks through Kafka.
+    Distributed {
+        /// Worker properties (Kafka Connect's connect-distributed.properties keys).
+        worker: PathBuf,
+    },
+    /// Run a Confluent-compatible schema registry (Confluent's
+    /// schema-registry.properties keys).
+    SchemaRegistry {
+        /// Registry properties: listeners, kafkastore.bootstrap.servers, ...
+        config: PathBuf,
+    },
+}
+
+/// `log.format=json` in the worker file (or `CONNECT_LOG_FORMAT=json`),
+/// read before logging starts; a bad file is reported later, in full.
+fn wants_json_logs(cli: &Cli) -> bool {
+    let worker = match &cli.command {
+        Command::Standalone { worker, .. } | Command::Distributed { worker } => worker,
+        Command::SchemaRegistry { .. } => return false,
+    };
+    let mut props = std::fs::read_to_string(worker)
+        .ok()
+        .and_then(|t| crate::config::properties::parse(&t).ok())
+        .unwrap_or_default();
+    crate::config::env::apply(&mut props, std::env::vars());
+    props
+        .get(crate::config::worker::LOG_FORMAT)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("json"))
+}
+
+/// Runs the `sluice` command line (`standalone`, `distributed`,
+/// `schema-registry`) with the plugins of `registry`, until the worker
+/// stops; the process's exit code.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = Cli::parse();
+    let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
+    let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (filter, reload) = tracing_subscriber::reload::Layer::new(filter);
+    let json = wants_json_logs(&cli);
+    // One JSON object per line, with the current span's fields (connector,
+    // task) and its parents', for log pipelines.
+    let json_layer = json.then(|| {
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .flatten_event(true)
+            .with_writer(std::io::stderr)
+    });
+    let text_layer = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(json_layer)
+        .with(text_layer)
+        .init();
+    let log_levels = Arc::new(LogLevels::new(
+        &spec,
+        Some(Box::new(move |f| {
+            reload.reload(f).map_err(|e| e.to_string())
+        })),
+    ));
+    let (worker, connectors) = match cli.command {
+        Command::Standalone { worker, connectors } => (worker, connectors),
+        Command::SchemaRegistry { config } => return run_registry(&config),
+        Command::Distributed { worker } => return run_distributed(&worker, log_levels, registry),
+    };
+    let (config, files) = match crate::standalone::load_configs(&worker, &connectors, &registry) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(1);
+        }
+    };
+    run_async(crate::standalone::run(config, files, log_levels, registry))
+}
+
+fn run_distributed(
+    worker: &std::path::Path,
+    log_levels: Arc<LogLevels>,
+    registry: Registry,
+) -> ExitCode {
+    match crate::standalone::load_configs(worker, &[], &registry) {
+        Ok((config, _)) => run_async(crate::distributed::run(config, log_levels, registry)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_registry(path: &std::path::Path) -> ExitCode {
+    match crate::registry::load(path) {
+        Ok(config) => run_async(crate::registry::run(config)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// How long the runtime waits for blocking calls still running after the
+/// worker stopped.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Runs `job` on a multi-threaded runtime; an error is printed and exits 1.
+fn run_async(job: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = match runtime.block_on(job) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    };
+    // The worker has stopped its tasks (each within its own timeouts). A
+    // call into librdkafka still blocked on a broker that is gone must not
+    // keep the process alive: the runtime gets a deadline, not a wait.
+    runtime.shutdown_timeout(SHUTDOWN_DEADLINE);
+    code
+}

@@ -1,0 +1,356 @@
+//! The producer side of a source task: transform, convert and produce a
+//! polled batch; acknowledge to the task what Kafka acknowledged; store the
+//! offsets of acknowledged records.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, ThreadedProducer};
+use sluice_connect_api::schema::converter::ConvertError;
+use sluice_connect_api::{ConnectError, ConnectResult, SourceAcknowledger, SourceRecord};
+use tokio::sync::watch;
+
+use super::acks::{AckContext, AckTracker, opaque};
+use super::offsets::PartitionOffsets;
+use crate::converters::TaskConverter;
+use crate::errors::context::{DATA_EXCEPTION, RETRIABLE_EXCEPTION};
+use crate::errors::{ErrorHandler, OriginalRecord, Stage, StageFailure};
+use crate::kafka::TopicAdmin;
+use crate::offsets::OffsetStore;
+use crate::status::StatusStore;
+use crate::transforms::TransformChain;
+
+pub(super) type TaskProducer = ThreadedProducer<AckContext>;
+
+pub(super) struct Sender {
+    pub(super) connector: String,
+    pub(super) producer: TaskProducer,
+    pub(super) tracker: Arc<AckTracker>,
+    pub(super) key_converter: TaskConverter,
+    pub(super) value_converter: TaskConverter,
+    pub(super) transforms: TransformChain,
+    pub(super) handler: ErrorHandler,
+    pub(super) correlation: Option<crate::correlation::Correlation>,
+    /// Clone polled records before transforming them, so a failed one can
+    /// go to the dead letter queue as it was polled.
+    pub(super) keep_originals: bool,
+    /// Who hears about acknowledged records (the task's acknowledger).
+    pub(super) acknowledger: Option<Arc<dyn SourceAcknowledger>>,
+    /// Keep every record until acknowledged (`commit_record`).
+    pub(super) per_record: bool,
+    pub(super) admin: Arc<TopicAdmin>,
+    pub(super) offsets: Arc<dyn OffsetStore>,
+    pub(super) status: Arc<StatusStore>,
+    pub(super) topic_partitions: i32,
+    pub(super) topic_replication: i32,
+    pub(super) flush_timeout: Duration,
+    /// Acknowledged offsets not yet stored (kept across a failed commit).
+    pub(super) pending: PartitionOffsets,
+    pub(super) stop: watch::Receiver<bool>,
+}
+
+/// Bytes of a converted record.
+struct Converted {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Sender {
+    /// Transforms, converts and produces a polled batch. A record that
+    /// fails is handled as `errors.*` say: the task fails (records before it
+    /// stay committable), or the record is logged and/or dead-lettered (in
+    /// this batch, so its offset waits for the DLQ acknowledgement).
+    pub(super) async fn send(&mut self, records: Vec<SourceRecord>) -> ConnectResult<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let id = self.tracker.open();
+        let mut offsets = PartitionOffsets::default();
+        let mut sent = 0usize;
+        let mut result = Ok(());
+        // Topic checks once per run of records to the same topic, not per record.
+        let mut checked_topic: Option<String> = None;
+        // Per-record acknowledgements: the records as polled, by index.
+        let mut kept: Vec<SourceRecord> = Vec::new();
+        for (i, mut record) in records.into_iter().enumerate() {
+            if let Some(c) = &mut self.correlation {
+                c.ensure(&mut record.headers);
+            }
+            let original = (self.keep_originals || self.per_record && !self.transforms.is_empty())
+                .then(|| record.clone());
+            let step = match self.transforms.apply(&mut record) {
+                Ok(true) => Ok(true),
+                // Filtered out: nothing to send, the offset still counts.
+                Ok(false) => Ok(false),
+                Err(f) => Err(StageFailure::new(
+                    Stage::Transformation,
+                    f.class_name,
+                    DATA_EXCEPTION,
+                    &f.error,
+                )),
+            };
+            let step = match step {
+                Ok(true) => {
+                    let topic_ok = match checked_topic.as_deref() {
+                        Some(t) if t == record.topic => Ok(()),
+                        _ => self.ensure_topic(&record.topic).await.map(|()| {
+                            checked_topic = Some(record.topic.clone());
+                        }),
+                    };
+                    match topic_ok {
+                        Err(e) => Err(e),
+                        Ok(()) => match self.convert(&record).await {
+                            Ok(c) => self
+                                .produce_record(opaque(id, kept.len()), &record, &c, i)
+                                .await
+                                .map(|()| 1),
+                            // Retries cut short by a stop: not errant, just
+                            // not sent, and its offset is not committed.
+                            Err(_) if *self.stop.borrow() => {
+                                Err(ConnectError::retriable("stopping"))
+                            }
+                            Err(failure) => {
+                                self.errant(id, &failure, original.as_ref(), &record).await
+                            }
+                        },
+                    }
+                }
+                Ok(false) => Ok(0),
+                Err(failure) => self.errant(id, &failure, original.as_ref(), &record).await,
+            };
+            match step {
+                Ok(n) => {
+                    sent += n;
+                    if self.per_record {
+                        let polled = original.unwrap_or(record);
+                        offsets.record(
+                            polled.source_partition.clone(),
+                            polled.source_offset.clone(),
+                        );
+                        kept.push(polled);
+                    } else {
+                        offsets.record(record.source_partition, record.source_offset);
+                    }
+                }
+                Err(_) if *self.stop.borrow() => break,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        self.tracker.seal(id, sent, offsets, kept);
+        result
+    }
+
+    /// Handles an errant record; the number of DLQ records sent (0 or 1).
+    async fn errant(
+        &mut self,
+        id: u64,
+        failure: &StageFailure,
+        original: Option<&SourceRecord>,
+        record: &SourceRecord,
+    ) -> ConnectResult<usize> {
+        let orig = OriginalRecord::from_source(original.unwrap_or(record));
+        match self.handler.handle(failure, &orig)? {
+            None => Ok(0),
+            Some(dlq) => {
+                let what = || format!("the dead letter queue record for {}", orig.describe());
+                let opaque = opaque(id, 0) | super::acks::DLQ_OPAQUE as usize;
+                self.produce(crate::errors::dlq::base_record(&dlq, opaque), what)
+                    .await?;
+                Ok(1)
+            }
+        }
+    }
+
+    /// Key, value and headers as bytes, retrying a retriable converter
+    /// failure (registry away) within `errors.retry.timeout`.
+    async fn convert(&self, r: &SourceRecord) -> Result<Converted, StageFailure> {
+        let key = self
+            .convert_one(&self.key_converter, Stage::KeyConverter, r, true)
+            .await?;
+        let value = self
+            .convert_one(&self.value_converter, Stage::ValueConverter, r, false)
+            .await?;
+        let headers = r
+            .headers
+            .iter()
+            .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
+            .collect();
+        Ok(Converted {
+            key,
+            value,
+            headers,
+        })
+    }
+
+    async fn convert_one(
+        &self,
+        conv: &TaskConverter,
+        stage: Stage,
+        r: &SourceRecord,
+        is_key: bool,
+    ) -> Result<Option<Vec<u8>>, StageFailure> {
+        let (schema, value) = if is_key {
+            (r.key_schema.as_ref(), &r.key)
+        } else {
+            (r.value_schema.as_ref(), &r.value)
+        };
+        let first = conv.converter.from_connect(&r.topic, schema, value);
+        let result = match first {
+            Err(e) if e.is_retriable() => {
+                let mut stop = self.stop.clone();
+                self.handler
+                    .retry(
+                        || async { conv.converter.from_connect(&r.topic, schema, value) },
+                        ConvertError::is_retriable,
+                        &mut stop,
+                    )
+                    .await
+            }
+            other => other,
+        };
+        result.map_err(|e| {
+            let class = if e.is_retriable() {
+                RETRIABLE_EXCEPTION
+            } else {
+                DATA_EXCEPTION
+            };
+            StageFailure::new(stage, conv.class_name, class, &e)
+        })
+    }
+
+    async fn produce_record(
+        &self,
+        opaque: usize,
+        r: &SourceRecord,
+        c: &Converted,
+        index: usize,
+    ) -> ConnectResult<()> {
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(&r.topic, opaque);
+        if let Some(k) = c.key.as_deref() {
+            record = record.key(k);
+        }
+        if let Some(v) = c.value.as_deref() {
+            record = record.payload(v);
+        }
+        if let Some(p) = r.kafka_partition {
+            record = record.partition(p);
+        }
+        if let Some(ts) = r.timestamp {
+            record = record.timestamp(ts);
+        }
+        if !c.headers.is_empty() {
+            let mut hs = OwnedHeaders::new_with_capacity(c.headers.len());
+            for (k, v) in &c.headers {
+                hs = hs.insert(KafkaHeader {
+                    key: k,
+                    value: v.as_deref(),
+                });
+            }
+            record = record.headers(hs);
+        }
+        let describe = || {
+            format!(
+                "record {index} of the batch for topic {} (source partition {}, offset {})",
+                r.topic,
+                serde_json::Value::Object(r.source_partition.clone()),
+                serde_json::Value::Object(r.source_offset.clone())
+            )
+        };
+        self.produce(record, describe).await
+    }
+
+    /// Hands a record to the producer, waiting while its queue is full.
+    async fn produce(
+        &self,
+        mut record: BaseRecord<'_, [u8], [u8], usize>,
+        describe: impl Fn() -> String,
+    ) -> ConnectResult<()> {
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // Backpressure: the producer queue is bounded.
+                    record = back;
+                    if *self.stop.borrow() {
+                        // Stopping with a full queue (broker away): this
+                        // record is not sent and its offset not committed.
+                        return Err(ConnectError::retriable("stopping"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err((e, _)) => {
+                    return Err(ConnectError::fatal_from(
+                        format!("cannot produce {}", describe()),
+                        e,
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn ensure_topic(&self, topic: &str) -> ConnectResult<()> {
+        self.admin
+            .ensure_retrying(topic, self.topic_partitions, self.topic_replication)
+            .await?;
+        self.status.add_topic(&self.connector, topic);
+        Ok(())
+    }
+
+    /// Waits up to the flush timeout for in-flight records.
+    pub(super) async fn drain(&self) {
+        let deadline = tokio::time::Instant::now() + self.flush_timeout.max(Duration::from_secs(1));
+        while self.tracker.in_flight() > 0 && self.tracker.failure().is_none() {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    in_flight = self.tracker.in_flight(),
+                    "records still unacknowledged at shutdown; their offsets are not committed"
+                );
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Moves what Kafka acknowledged (complete batches at the front) to
+    /// the offsets to store, telling the task's acknowledger first.
+    pub(super) fn acknowledge(&mut self) {
+        let done = self.tracker.take_committable();
+        if done.offsets.is_empty() && done.records.is_empty() {
+            return;
+        }
+        if let Some(a) = &self.acknowledger {
+            for (record, metadata) in &done.records {
+                a.commit_record(record, metadata.as_ref());
+            }
+            if !done.offsets.is_empty() {
+                a.commit_offsets(done.offsets.entries());
+            }
+        }
+        self.pending.merge(done.offsets);
+    }
+
+    /// Stores the offsets of acknowledged records (one batch, one sync).
+    /// `Ok(true)` when something was stored.
+    pub(super) async fn commit(&mut self) -> ConnectResult<bool> {
+        self.acknowledge();
+        if self.pending.is_empty() {
+            return Ok(false);
+        }
+        let entries = self.pending.clone().into_store_entries();
+        let n = entries.len();
+        self.offsets
+            .put_all(&self.connector, entries)
+            .await
+            .map_err(|e| ConnectError::retriable_from("cannot store source offsets", e))?;
+        self.pending = PartitionOffsets::default();
+        tracing::debug!(partitions = n, "committed source offsets");
+        Ok(true)
+    }
+}
