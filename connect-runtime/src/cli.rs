@@ -3,9 +3,9 @@
 //!
 //! ```no_run
 //! fn main() -> std::process::ExitCode {
-//!     let mut registry = crate::plugins::registry();
+//!     let mut registry = sluice_runtime::plugins::registry();
 //!     // my_connector::register(&mut registry);
-//!     crate::main_with(registry)
+//!     sluice_runtime::main_with(registry)
 //! }
 //! ```
 
@@ -51,6 +51,11 @@ enum Command {
         /// Registry properties: listeners, kafkastore.bootstrap.servers, ...
         config: PathBuf,
     },
+    /// Print the Markdown reference of connector plugins' config keys.
+    Docs {
+        /// One plugin (any of its names); all of them when omitted.
+        plugin: Option<String>,
+    },
 }
 
 /// `log.format=json` in the worker file (or `CONNECT_LOG_FORMAT=json`),
@@ -58,7 +63,7 @@ enum Command {
 fn wants_json_logs(cli: &Cli) -> bool {
     let worker = match &cli.command {
         Command::Standalone { worker, .. } | Command::Distributed { worker } => worker,
-        Command::SchemaRegistry { .. } => return false,
+        Command::SchemaRegistry { .. } | Command::Docs { .. } => return false,
     };
     let mut props = std::fs::read_to_string(worker)
         .ok()
@@ -75,6 +80,18 @@ fn wants_json_logs(cli: &Cli) -> bool {
 /// stops; the process's exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Docs { plugin } = &cli.command {
+        return match crate::docs::markdown(&registry, plugin.as_deref()) {
+            Ok(md) => {
+                print!("{md}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_string());
     let filter = EnvFilter::try_new(&spec).unwrap_or_else(|_| EnvFilter::new("info"));
     let (filter, reload) = tracing_subscriber::reload::Layer::new(filter);
@@ -108,6 +125,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let (worker, connectors) = match cli.command {
         Command::Standalone { worker, connectors } => (worker, connectors),
         Command::SchemaRegistry { config } => return run_registry(&config),
+        Command::Docs { .. } => return ExitCode::SUCCESS,
         Command::Distributed { worker } => return run_distributed(&worker, log_levels, registry),
     };
     let (config, files) = match crate::standalone::load_configs(&worker, &connectors, &registry) {

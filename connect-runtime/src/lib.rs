@@ -21,6 +21,7 @@ pub mod connector_config;
 pub mod converters;
 pub mod correlation;
 pub mod distributed;
+pub mod docs;
 pub mod errors;
 mod headers;
 pub mod herder;

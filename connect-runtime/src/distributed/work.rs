@@ -64,7 +64,14 @@ impl DistributedHerder {
         });
         let mut connector = (plugin.new_connector)();
         let started = match self.worker.config.providers.resolve(&entry.config) {
-            Ok(resolved) => connector.start(resolved, ctx).await.map_err(|e| e.trace()),
+            Ok(resolved) => crate::herder::bounded(
+                "start",
+                crate::config::worker::CONNECTOR_START_TIMEOUT,
+                self.worker.config.connector_start_timeout,
+                connector.start(resolved, ctx),
+            )
+            .await
+            .map_err(|e| e.trace()),
             Err(e) => Err(e),
         };
         match started {
@@ -112,13 +119,17 @@ impl DistributedHerder {
             .unwrap_or(1usize);
         let providers = &self.worker.config.providers;
         let resolved = providers.resolve(&rc.config).map_err(ConnectError::fatal)?;
-        let configs: Vec<Config> = connector
-            .task_configs(tasks_max)
-            .await?
-            .into_iter()
-            .take(tasks_max)
-            .map(|c| providers.reverse(&rc.config, &resolved, c))
-            .collect();
+        let configs: Vec<Config> = crate::herder::bounded(
+            "task_configs",
+            crate::config::worker::CONNECTOR_START_TIMEOUT,
+            self.worker.config.connector_start_timeout,
+            connector.task_configs(tasks_max),
+        )
+        .await?
+        .into_iter()
+        .take(tasks_max)
+        .map(|c| providers.reverse(&rc.config, &resolved, c))
+        .collect();
         if configs != committed {
             self.publish_task_configs(name, configs);
         }
@@ -203,7 +214,16 @@ impl DistributedHerder {
             return;
         };
         if let Some(mut c) = rc.connector.take() {
-            if let Err(e) = c.stop().await {
+            let stopped = crate::herder::bounded(
+                "stop",
+                crate::config::worker::SHUTDOWN_TIMEOUT,
+                self.worker
+                    .config
+                    .shutdown_timeout
+                    .max(Duration::from_secs(1)),
+                c.stop(),
+            );
+            if let Err(e) = stopped.await {
                 tracing::warn!(connector = %name, error = %e.trace(), "error stopping connector");
             }
             tracing::info!(connector = %name, "connector stopped");

@@ -22,6 +22,23 @@ use crate::state::TargetState;
 use crate::status::ConnectorStatus;
 use crate::worker::Worker;
 
+/// Runs connector code (`start`, `task_configs`, `stop`) with a deadline;
+/// a late call is an error naming the call and the setting that bounds it.
+pub(crate) async fn bounded<T>(
+    what: &str,
+    setting: &str,
+    limit: std::time::Duration,
+    call: impl std::future::Future<Output = sluice_connect_api::ConnectResult<T>>,
+) -> sluice_connect_api::ConnectResult<T> {
+    match tokio::time::timeout(limit, call).await {
+        Ok(r) => r,
+        Err(_) => Err(sluice_connect_api::ConnectError::fatal(format!(
+            "the connector's {what} did not complete within {} ms ({setting})",
+            limit.as_millis()
+        ))),
+    }
+}
+
 /// `PATCH /connectors/{c}/config`: `patch` merged into `config` (a `None`
 /// value removes the key); the name stays the connector's.
 pub(crate) fn apply_patch(

@@ -34,7 +34,10 @@ impl From<&ConfigKey> for KeyInfo {
             name: k.name.clone(),
             config_type: k.config_type.name(),
             required: k.default.is_none(),
-            default_value: if k.config_type == ConfigType::Password {
+            // A nullable key's empty default is Kafka Connect's null.
+            default_value: if k.config_type == ConfigType::Password
+                || (k.nullable && k.default.as_deref().is_some_and(str::is_empty))
+            {
                 None
             } else {
                 k.default.clone()
@@ -85,7 +88,7 @@ fn find(registry: &Registry, name: &str) -> Result<ConnectorPlugin, ApiError> {
 
 /// Every key of a plugin: the common connector keys first, then the
 /// connector's own.
-fn full_def(plugin: &ConnectorPlugin) -> ConfigDef {
+pub(crate) fn full_def(plugin: &ConnectorPlugin) -> ConfigDef {
     let mut def = connector_config::common_def();
     def = def.merge(&match plugin.connector_type() {
         ConnectorType::Sink => connector_config::sink_def(),
@@ -107,7 +110,13 @@ pub(crate) async fn plugin_config(
     } else {
         full_def(&find(registry, &name)?)
     };
-    Ok(Json(def.keys().iter().map(KeyInfo::from).collect()))
+    Ok(Json(
+        def.keys()
+            .iter()
+            .filter(|k| !k.internal)
+            .map(KeyInfo::from)
+            .collect(),
+    ))
 }
 
 /// Validates without creating anything. Every defined key gets an entry;
@@ -146,9 +155,11 @@ pub(crate) fn validate(
             groups.push(g.clone());
         }
     }
+    // Reports leave internal keys out, as the key list does.
     let configs: Vec<ConfigInfo> = def
         .keys()
         .iter()
+        .filter(|k| !k.internal)
         .zip(reports)
         .map(|(k, r)| ConfigInfo {
             definition: KeyInfo::from(k),

@@ -29,6 +29,7 @@ mod context;
 mod error;
 mod plugin;
 mod record;
+mod simple;
 pub mod transform;
 
 pub use ack::SourceAcknowledger;
@@ -44,6 +45,7 @@ pub use plugin::{
 pub use record::{
     Header, OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TimestampType, TopicPartition,
 };
+pub use simple::{ConfigConnector, TaskSplit};
 pub use transform::{ConnectRecord, Predicate, PredicatePlugin, TransformPlugin, Transformation};
 
 /// Connector and task configuration: Kafka Connect's `Map<String, String>`.

@@ -24,9 +24,9 @@
 
 mod source;
 
-use sluice_connect_api::{ConnectorPlugin, Registry, TaskFactory};
+use sluice_connect_api::{ConnectorPlugin, Registry, TaskFactory, TaskSplit};
 
-pub use source::{DataGenSourceConnector, DataGenSourceTask};
+pub use source::{DataGenConfig, DataGenSourceConnector, DataGenSourceTask, KeyMode, ValueFormat};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -35,7 +35,12 @@ pub const SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     class_name: "io.sluice.connect.datagen.DataGenSourceConnector",
     aliases: &["DataGenSource", "DataGen"],
     version: VERSION,
-    new_connector: || Box::new(DataGenSourceConnector::default()),
+    new_connector: || {
+        Box::new(DataGenSourceConnector::new(
+            VERSION,
+            TaskSplit::Numbered("task.id"),
+        ))
+    },
     new_task: TaskFactory::Source(|| Box::new(DataGenSourceTask::default())),
 };
 

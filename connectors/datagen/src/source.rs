@@ -5,13 +5,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::json;
 use sluice_connect_api::config::{
-    ConfigDef, ConfigErrors, ConfigKey, ConfigType, ConfigValue, Importance, ParsedConfig,
+    ConfigEnum, ConfigErrors, ConfigKey, ConfigValue, ConnectorConfig, Importance, TypedDef,
     Validator,
 };
 use sluice_connect_api::schema::{Schema, SchemaRef, Value};
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, Connector, ConnectorContext, OffsetMap, SourceRecord,
-    SourceTask, SourceTaskContext,
+    Config, ConfigConnector, ConnectError, ConnectResult, OffsetMap, SourceRecord, SourceTask,
+    SourceTaskContext,
 };
 use tokio::time::Instant;
 
@@ -46,9 +46,10 @@ const BURST: Duration = Duration::from_secs(1);
 const PADDING: char = 'x';
 
 /// What a record value looks like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ValueFormat {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValueFormat {
     /// `"<task>-<seq>"`, optional string schema.
+    #[default]
     Sequence,
     /// `{"task":T,"seq":N,"payload":"x…"}` as a string, optional string schema.
     Json,
@@ -56,137 +57,147 @@ enum ValueFormat {
     Bytes,
 }
 
-impl ValueFormat {
-    const NAMES: [&str; 3] = ["sequence", "json", "bytes"];
-
-    fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "sequence" => Some(Self::Sequence),
-            "json" => Some(Self::Json),
-            "bytes" => Some(Self::Bytes),
-            _ => None,
-        }
+impl ConfigEnum for ValueFormat {
+    fn variants() -> &'static [(&'static str, Self)] {
+        &[
+            ("sequence", Self::Sequence),
+            ("json", Self::Json),
+            ("bytes", Self::Bytes),
+        ]
     }
 }
 
 /// What a record key looks like.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum KeyMode {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyMode {
     /// No key (null, no schema).
+    #[default]
     None,
     /// The task id as a string.
     Task,
 }
 
-impl KeyMode {
-    const NAMES: [&str; 2] = ["none", "task"];
-
-    fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_lowercase().as_str() {
-            "none" => Some(Self::None),
-            "task" => Some(Self::Task),
-            _ => None,
-        }
+impl ConfigEnum for KeyMode {
+    fn variants() -> &'static [(&'static str, Self)] {
+        &[("none", Self::None), ("task", Self::Task)]
     }
 }
 
-fn config_def() -> ConfigDef {
-    ConfigDef::new()
-        .key(
-            ConfigKey::new(TOPIC_CONFIG, ConfigType::String)
-                .importance(Importance::High)
-                .doc("The topic to write the generated records to")
-                .validator(Validator::custom(|v| {
-                    let s = v.to_string();
-                    if s.trim().is_empty() {
-                        Err("String must be non-empty".to_string())
-                    } else if s.contains(',') {
-                        Err("DataGenSourceConnector requires exactly one topic".to_string())
-                    } else {
-                        Ok(())
-                    }
-                })),
-        )
-        .key(
-            ConfigKey::new(MAX_RECORDS_CONFIG, ConfigType::Long)
-                .default_value("-1")
-                .importance(Importance::Medium)
-                .doc(
-                    "Records per task: each task produces sequence numbers 0 to max.records-1 \
-                     in total (a restarted task continues from its committed offset). \
-                     -1 means unlimited; 0 makes idle tasks that never produce",
-                )
-                .validator(Validator::at_least(-1.0)),
-        )
-        .key(
-            ConfigKey::new(RATE_CONFIG, ConfigType::Double)
-                .default_value("0")
-                .importance(Importance::Medium)
-                .doc(
-                    "Records per second per task, averaged over time (token bucket: at most \
-                     one second's worth is caught up after a stall). 0 means as fast as possible",
-                )
-                .validator(Validator::custom(|v| match v {
-                    ConfigValue::Double(d) if !d.is_finite() => {
-                        Err("Value must be a finite number".to_string())
-                    }
-                    ConfigValue::Double(d) if *d < 0.0 => {
-                        Err("Value must be at least 0".to_string())
-                    }
-                    _ => Ok(()),
-                })),
-        )
-        .key(
-            ConfigKey::new(BATCH_SIZE_CONFIG, ConfigType::Int)
-                .default_value("1000")
-                .importance(Importance::Low)
-                .doc("The maximum number of records a task returns from one poll")
-                .validator(Validator::at_least(1.0)),
-        )
-        .key(
-            ConfigKey::new(VALUE_FORMAT_CONFIG, ConfigType::String)
-                .default_value("sequence")
-                .importance(Importance::Medium)
-                .doc(
-                    "Record value: 'sequence' is the string \"<task>-<seq>\"; 'json' is the \
-                     string {\"task\":T,\"seq\":N,\"payload\":\"xxx...\"}; 'bytes' is the bytes \
-                     of <task>-<seq> followed by the padding. sequence and json values have an \
-                     optional string schema, bytes values a bytes schema",
-                )
-                .validator(Validator::one_of(&ValueFormat::NAMES))
-                .recommended(&ValueFormat::NAMES),
-        )
-        .key(
-            ConfigKey::new(PAYLOAD_BYTES_CONFIG, ConfigType::Int)
-                .default_value("0")
-                .importance(Importance::Low)
-                .doc(
-                    "Padding characters ('x') added to json and bytes values so records reach \
-                     a size; ignored by the sequence format",
-                )
-                .validator(Validator::between(0.0, f64::from(MAX_PAYLOAD_BYTES))),
-        )
-        .key(
-            ConfigKey::new(KEY_CONFIG, ConfigType::String)
-                .default_value("none")
-                .importance(Importance::Low)
-                .doc(
-                    "Record key: 'none' for no key, 'task' for the task id as a string \
-                     (optional string schema)",
-                )
-                .validator(Validator::one_of(&KeyMode::NAMES))
-                .recommended(&KeyMode::NAMES),
-        )
+/// DataGenSource's keys, as the connector and its tasks read them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DataGenConfig {
+    /// The task's number; set by the connector in each task config.
+    pub task: Option<u32>,
+    pub topic: String,
+    /// -1: unlimited.
+    pub max_records: i64,
+    /// 0: as fast as possible.
+    pub rate: f64,
+    pub batch_size: u32,
+    pub format: ValueFormat,
+    pub payload_bytes: u32,
+    pub key: KeyMode,
 }
 
-/// The task's keys: the connector's plus the `task.id` the connector sets.
-fn task_config_def() -> ConfigDef {
-    config_def().key(
-        ConfigKey::new(TASK_ID_CONFIG, ConfigType::Int)
-            .importance(Importance::Low)
-            .doc("This task's number, 0 to tasks.max-1; set by the connector")
-            .validator(Validator::at_least(0.0)),
-    )
+impl ConnectorConfig for DataGenConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(TOPIC_CONFIG)
+                    .importance(Importance::High)
+                    .doc("The topic to write the generated records to")
+                    .validator(Validator::custom(|v| {
+                        let s = v.to_string();
+                        if s.trim().is_empty() {
+                            Err("String must be non-empty".to_string())
+                        } else if s.contains(',') {
+                            Err("DataGenSourceConnector requires exactly one topic".to_string())
+                        } else {
+                            Ok(())
+                        }
+                    })),
+                |c, v| c.topic = v,
+            )
+            .field(
+                ConfigKey::named(MAX_RECORDS_CONFIG)
+                    .default_value("-1")
+                    .importance(Importance::Medium)
+                    .doc(
+                        "Records per task: each task produces sequence numbers 0 to max.records-1 \
+                         in total (a restarted task continues from its committed offset). \
+                         -1 means unlimited; 0 makes idle tasks that never produce",
+                    )
+                    .validator(Validator::at_least(-1.0)),
+                |c, v| c.max_records = v,
+            )
+            .field(
+                ConfigKey::named(RATE_CONFIG)
+                    .default_value("0")
+                    .importance(Importance::Medium)
+                    .doc(
+                        "Records per second per task, averaged over time (token bucket: at most \
+                         one second's worth is caught up after a stall). 0 means as fast as possible",
+                    )
+                    .validator(Validator::custom(|v| match v {
+                        ConfigValue::Double(d) if !d.is_finite() => {
+                            Err("Value must be a finite number".to_string())
+                        }
+                        ConfigValue::Double(d) if *d < 0.0 => {
+                            Err("Value must be at least 0".to_string())
+                        }
+                        _ => Ok(()),
+                    })),
+                |c, v| c.rate = v,
+            )
+            .field(
+                ConfigKey::named(BATCH_SIZE_CONFIG)
+                    .default_value("1000")
+                    .importance(Importance::Low)
+                    .doc("The maximum number of records a task returns from one poll")
+                    .validator(Validator::at_least(1.0)),
+                |c, v| c.batch_size = v,
+            )
+            .field(
+                ConfigKey::named(VALUE_FORMAT_CONFIG)
+                    .default_value("sequence")
+                    .importance(Importance::Medium)
+                    .doc(
+                        "Record value: 'sequence' is the string \"<task>-<seq>\"; 'json' is the \
+                         string {\"task\":T,\"seq\":N,\"payload\":\"xxx...\"}; 'bytes' is the bytes \
+                         of <task>-<seq> followed by the padding. sequence and json values have an \
+                         optional string schema, bytes values a bytes schema",
+                    ),
+                |c, v| c.format = v,
+            )
+            .field(
+                ConfigKey::named(PAYLOAD_BYTES_CONFIG)
+                    .default_value("0")
+                    .importance(Importance::Low)
+                    .doc(
+                        "Padding characters ('x') added to json and bytes values so records reach \
+                         a size; ignored by the sequence format",
+                    )
+                    .validator(Validator::between(0.0, f64::from(MAX_PAYLOAD_BYTES))),
+                |c, v| c.payload_bytes = v,
+            )
+            .field(
+                ConfigKey::named(KEY_CONFIG)
+                    .default_value("none")
+                    .importance(Importance::Low)
+                    .doc(
+                        "Record key: 'none' for no key, 'task' for the task id as a string \
+                         (optional string schema)",
+                    ),
+                |c, v| c.key = v,
+            )
+            .field(
+                ConfigKey::named(TASK_ID_CONFIG)
+                    .importance(Importance::Low)
+                    .doc("This task's number, 0 to tasks.max-1; set by the connector in each task config")
+                    .internal(),
+                |c, v| c.task = v,
+            )
+    }
 }
 
 /// A task's settings, parsed and checked.
@@ -204,78 +215,32 @@ struct Settings {
     key: KeyMode,
 }
 
-fn out_of_range(key: &str, value: impl std::fmt::Display) -> ConfigErrors {
-    ConfigErrors::single(
-        key,
-        format!("Invalid value {value} for configuration {key}: out of range"),
-    )
-}
-
 impl Settings {
     fn from_task_config(config: &Config) -> Result<Self, ConfigErrors> {
-        let parsed: ParsedConfig = task_config_def().parse(config)?;
-        let task_id = parsed.int(TASK_ID_CONFIG)?;
-        let batch_size = parsed.int(BATCH_SIZE_CONFIG)?;
-        let payload_bytes = parsed.int(PAYLOAD_BYTES_CONFIG)?;
-        let format = parsed.string(VALUE_FORMAT_CONFIG)?;
-        let key = parsed.string(KEY_CONFIG)?;
-        let rate = parsed.double(RATE_CONFIG)?;
+        let c = DataGenConfig::parse(config)?;
+        let task = c.task.ok_or_else(|| {
+            ConfigErrors::single(
+                TASK_ID_CONFIG,
+                format!("Missing required configuration \"{TASK_ID_CONFIG}\" which has no default value."),
+            )
+        })?;
         Ok(Self {
-            task: u32::try_from(task_id).map_err(|_| out_of_range(TASK_ID_CONFIG, task_id))?,
-            topic: parsed.string(TOPIC_CONFIG)?,
+            task,
+            topic: c.topic,
             // -1 (the only negative value allowed) means unlimited.
-            max_records: u64::try_from(parsed.long(MAX_RECORDS_CONFIG)?).ok(),
-            rate: (rate > 0.0).then_some(rate),
-            batch_size: usize::try_from(batch_size)
-                .ok()
-                .filter(|b| *b > 0)
-                .ok_or_else(|| out_of_range(BATCH_SIZE_CONFIG, batch_size))?,
-            format: ValueFormat::parse(&format)
-                .ok_or_else(|| out_of_range(VALUE_FORMAT_CONFIG, &format))?,
-            payload_bytes: usize::try_from(payload_bytes)
-                .map_err(|_| out_of_range(PAYLOAD_BYTES_CONFIG, payload_bytes))?,
-            key: KeyMode::parse(&key).ok_or_else(|| out_of_range(KEY_CONFIG, &key))?,
+            max_records: u64::try_from(c.max_records).ok(),
+            rate: (c.rate > 0.0).then_some(c.rate),
+            batch_size: usize::try_from(c.batch_size).unwrap_or(1).max(1),
+            format: c.format,
+            payload_bytes: usize::try_from(c.payload_bytes).unwrap_or(0),
+            key: c.key,
         })
     }
 }
 
-/// The connector: checks the config and makes `tasks.max` task configs.
-#[derive(Debug, Default)]
-pub struct DataGenSourceConnector {
-    config: Config,
-}
-
-#[async_trait]
-impl Connector for DataGenSourceConnector {
-    fn version(&self) -> String {
-        crate::VERSION.to_string()
-    }
-
-    fn config_def(&self) -> ConfigDef {
-        config_def()
-    }
-
-    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
-        config_def().parse(&config)?;
-        self.config = config;
-        Ok(())
-    }
-
-    /// Exactly `max_tasks` configs: the connector's, plus `task.id`.
-    async fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Config>> {
-        Ok((0..max_tasks)
-            .map(|id| {
-                let mut c = self.config.clone();
-                c.insert(TASK_ID_CONFIG.to_string(), id.to_string());
-                c
-            })
-            .collect())
-    }
-
-    async fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
+/// The connector: checks the config and makes exactly `tasks.max` task
+/// configs, each with its `task.id`.
+pub type DataGenSourceConnector = ConfigConnector<DataGenConfig>;
 
 /// Token bucket: tokens (records) accrue at `rate` per second up to
 /// `capacity`; a batch spends them.
@@ -537,6 +502,7 @@ impl SourceTask for DataGenSourceTask {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sluice_connect_api::ConnectorContext;
     use std::sync::Arc;
 
     #[derive(Debug)]
@@ -585,7 +551,7 @@ mod tests {
 
     #[tokio::test]
     async fn makes_exactly_tasks_max_task_configs() {
-        let mut c = DataGenSourceConnector::default();
+        let mut c = (crate::SOURCE_PLUGIN.new_connector)();
         let config = props(&[("topic", "bench"), ("tasks.max", "3"), ("batch.size", "7")]);
         c.start(config.clone(), ConnectorContext::new("dg", |_| {}))
             .await
@@ -845,7 +811,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = config_def()
+        let err = DataGenConfig::definition()
             .parse(&props(&[("topic", "t"), ("records.per.second", "-1")]))
             .unwrap_err();
         assert_eq!(err.keys(), ["records.per.second"]);
@@ -856,7 +822,7 @@ mod tests {
             "{err}"
         );
 
-        let err = config_def()
+        let err = DataGenConfig::definition()
             .parse(&props(&[("topic", "t"), ("value.format", "xml")]))
             .unwrap_err();
         assert_eq!(err.keys(), ["value.format"]);
@@ -867,7 +833,7 @@ mod tests {
             "{err}"
         );
 
-        let err = config_def()
+        let err = DataGenConfig::definition()
             .parse(&props(&[
                 ("max.records", "-2"),
                 ("records.per.second", "NaN"),
@@ -887,7 +853,7 @@ mod tests {
                 "key"
             ]
         );
-        let err = config_def()
+        let err = DataGenConfig::definition()
             .parse(&props(&[
                 ("topic", "a,b"),
                 ("records.per.second", "fast"),
@@ -917,7 +883,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_reach_start_and_validate() {
-        let mut c = DataGenSourceConnector::default();
+        let mut c = (crate::SOURCE_PLUGIN.new_connector)();
         let err = c
             .start(
                 props(&[("topic", "t"), ("records.per.second", "-1")]),

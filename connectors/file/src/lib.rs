@@ -16,10 +16,10 @@
 mod sink;
 mod source;
 
-use sluice_connect_api::{ConnectorPlugin, Registry, TaskFactory};
+use sluice_connect_api::{ConnectorPlugin, Registry, TaskFactory, TaskSplit};
 
-pub use sink::{FileStreamSinkConnector, FileStreamSinkTask};
-pub use source::{FileStreamSourceConnector, FileStreamSourceTask};
+pub use sink::{FileSinkConfig, FileStreamSinkConnector, FileStreamSinkTask};
+pub use source::{FileSourceConfig, FileStreamSourceConnector, FileStreamSourceTask};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -28,7 +28,7 @@ pub const SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     class_name: "org.apache.kafka.connect.file.FileStreamSourceConnector",
     aliases: &[],
     version: VERSION,
-    new_connector: || Box::new(FileStreamSourceConnector::default()),
+    new_connector: || Box::new(FileStreamSourceConnector::new(VERSION, TaskSplit::One)),
     new_task: TaskFactory::Source(|| Box::new(FileStreamSourceTask::default())),
 };
 
@@ -37,7 +37,7 @@ pub const SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     class_name: "org.apache.kafka.connect.file.FileStreamSinkConnector",
     aliases: &[],
     version: VERSION,
-    new_connector: || Box::new(FileStreamSinkConnector::default()),
+    new_connector: || Box::new(FileStreamSinkConnector::new(VERSION, TaskSplit::Copies)),
     new_task: TaskFactory::Sink(|| Box::new(FileStreamSinkTask::default())),
 };
 

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{ConfigKey, ConnectorConfig, Importance, TypedDef};
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, Connector, ConnectorContext, SinkRecord, SinkTask,
-    SinkTaskContext, TopicPartition,
+    Config, ConfigConnector, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext,
+    TopicPartition,
 };
 use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
@@ -15,46 +15,27 @@ use tokio::io::{AsyncWriteExt, BufWriter, Stdout};
 use crate::source::FILE_CONFIG;
 use sluice_connect_api::schema::converter::to_java_string;
 
-fn config_def() -> ConfigDef {
-    ConfigDef::new().key(
-        ConfigKey::new(FILE_CONFIG, ConfigType::String)
-            .default_value("")
-            .importance(Importance::High)
-            .doc("Destination filename. If not specified, the standard output will be used"),
-    )
+/// FileStreamSink's keys (Kafka Connect's `FileStreamSinkConnector`).
+#[derive(Debug, Default)]
+pub struct FileSinkConfig {
+    /// `None`: standard output.
+    pub file: Option<PathBuf>,
+}
+
+impl ConnectorConfig for FileSinkConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new().field(
+            ConfigKey::named(FILE_CONFIG)
+                .importance(Importance::High)
+                .doc("Destination filename. If not specified, the standard output will be used"),
+            |c, v| c.file = v,
+        )
+    }
 }
 
 /// The connector: every task gets the same config (tasks share the file in
 /// Kafka too; use one task for ordered output).
-#[derive(Debug, Default)]
-pub struct FileStreamSinkConnector {
-    config: Config,
-}
-
-#[async_trait]
-impl Connector for FileStreamSinkConnector {
-    fn version(&self) -> String {
-        crate::VERSION.to_string()
-    }
-
-    fn config_def(&self) -> ConfigDef {
-        config_def()
-    }
-
-    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
-        config_def().parse(&config)?;
-        self.config = config;
-        Ok(())
-    }
-
-    async fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Config>> {
-        Ok(vec![self.config.clone(); max_tasks.max(1)])
-    }
-
-    async fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
+pub type FileStreamSinkConnector = ConfigConnector<FileSinkConfig>;
 
 #[derive(Debug)]
 enum Output {
@@ -82,10 +63,9 @@ impl FileStreamSinkTask {
 #[async_trait]
 impl SinkTask for FileStreamSinkTask {
     async fn start(&mut self, config: Config, _ctx: SinkTaskContext) -> ConnectResult<()> {
-        let parsed = config_def().parse(&config)?;
-        self.out = Some(match parsed.optional_string(FILE_CONFIG) {
-            Some(f) => {
-                let path = PathBuf::from(f);
+        let c = FileSinkConfig::parse(&config)?;
+        self.out = Some(match c.file {
+            Some(path) => {
                 let file = OpenOptions::new()
                     .create(true)
                     .append(true)

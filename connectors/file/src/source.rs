@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::json;
-use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
+use sluice_connect_api::config::{ConfigKey, ConnectorConfig, Importance, TypedDef, Validator};
 use sluice_connect_api::schema::{Schema, SchemaRef, Value};
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, Connector, ConnectorContext, OffsetMap, SourceRecord,
-    SourceTask, SourceTaskContext,
+    Config, ConfigConnector, ConnectError, ConnectResult, OffsetMap, SourceRecord, SourceTask,
+    SourceTaskContext,
 };
 use tokio::fs::File;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, SeekFrom};
@@ -27,69 +27,54 @@ const POSITION_FIELD: &str = "position";
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 const READ_CHUNK: usize = 256 * 1024;
 
-fn config_def() -> ConfigDef {
-    ConfigDef::new()
-        .key(
-            ConfigKey::new(FILE_CONFIG, ConfigType::String)
-                .default_value("")
-                .importance(Importance::High)
-                .doc("Source filename. If not specified, the standard input will be used"),
-        )
-        .key(
-            ConfigKey::new(TOPIC_CONFIG, ConfigType::String)
-                .importance(Importance::High)
-                .doc("The topic to publish data to")
-                .validator(Validator::custom(|v| {
-                    let s = v.to_string();
-                    if s.trim().is_empty() {
-                        Err("String must be non-empty".to_string())
-                    } else if s.contains(',') {
-                        Err("FileStreamSourceConnector requires exactly one topic".to_string())
-                    } else {
-                        Ok(())
-                    }
-                })),
-        )
-        .key(
-            ConfigKey::new(BATCH_SIZE_CONFIG, ConfigType::Int)
-                .default_value(DEFAULT_BATCH_SIZE)
-                .importance(Importance::Low)
-                .doc("The maximum number of records the source task can read from the file each time it is polled")
-                .validator(Validator::at_least(1.0)),
-        )
-}
-
-/// The connector: checks the config and hands it to exactly one task.
+/// FileStreamSource's keys (Kafka Connect's `FileStreamSourceConnector`).
 #[derive(Debug, Default)]
-pub struct FileStreamSourceConnector {
-    config: Config,
+pub struct FileSourceConfig {
+    /// `None`: standard input.
+    pub file: Option<PathBuf>,
+    pub topic: String,
+    pub batch_size: u32,
 }
 
-#[async_trait]
-impl Connector for FileStreamSourceConnector {
-    fn version(&self) -> String {
-        crate::VERSION.to_string()
-    }
-
-    fn config_def(&self) -> ConfigDef {
-        config_def()
-    }
-
-    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
-        config_def().parse(&config)?;
-        self.config = config;
-        Ok(())
-    }
-
-    async fn task_configs(&mut self, _max_tasks: usize) -> ConnectResult<Vec<Config>> {
-        // One file, one reader: more tasks would duplicate every line.
-        Ok(vec![self.config.clone()])
-    }
-
-    async fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
+impl ConnectorConfig for FileSourceConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(FILE_CONFIG)
+                    .importance(Importance::High)
+                    .doc("Source filename. If not specified, the standard input will be used"),
+                |c, v| c.file = v,
+            )
+            .field(
+                ConfigKey::named(TOPIC_CONFIG)
+                    .importance(Importance::High)
+                    .doc("The topic to publish data to")
+                    .validator(Validator::custom(|v| {
+                        let s = v.to_string();
+                        if s.trim().is_empty() {
+                            Err("String must be non-empty".to_string())
+                        } else if s.contains(',') {
+                            Err("FileStreamSourceConnector requires exactly one topic".to_string())
+                        } else {
+                            Ok(())
+                        }
+                    })),
+                |c, v| c.topic = v,
+            )
+            .field(
+                ConfigKey::named(BATCH_SIZE_CONFIG)
+                    .default_value(DEFAULT_BATCH_SIZE)
+                    .importance(Importance::Low)
+                    .doc("The maximum number of records the source task can read from the file each time it is polled")
+                    .validator(Validator::at_least(1.0)),
+                |c, v| c.batch_size = v,
+            )
     }
 }
+
+/// The connector: checks the config and hands it to exactly one task (one
+/// file, one reader: more tasks would duplicate every line).
+pub type FileStreamSourceConnector = ConfigConnector<FileSourceConfig>;
 
 enum Input {
     File { path: PathBuf, file: Option<File> },
@@ -306,20 +291,17 @@ fn now_millis() -> i64 {
 #[async_trait]
 impl SourceTask for FileStreamSourceTask {
     async fn start(&mut self, config: Config, ctx: SourceTaskContext) -> ConnectResult<()> {
-        let parsed = config_def().parse(&config)?;
-        self.topic = parsed.string(TOPIC_CONFIG)?;
-        self.batch_size = usize::try_from(parsed.int(BATCH_SIZE_CONFIG)?)
-            .unwrap_or(1)
-            .max(1);
+        let c = FileSourceConfig::parse(&config)?;
+        self.topic = c.topic;
+        self.batch_size = usize::try_from(c.batch_size).unwrap_or(1).max(1);
         self.value_schema = Some(Schema::string());
-        self.input = Some(match parsed.optional_string(FILE_CONFIG) {
-            Some(f) => {
-                self.partition
-                    .insert(FILENAME_FIELD.to_string(), json!(f.clone()));
-                Input::File {
-                    path: PathBuf::from(f),
-                    file: None,
-                }
+        self.input = Some(match c.file {
+            Some(path) => {
+                self.partition.insert(
+                    FILENAME_FIELD.to_string(),
+                    json!(path.display().to_string()),
+                );
+                Input::File { path, file: None }
             }
             None => Input::Stdin(tokio::io::stdin()),
         });
@@ -527,7 +509,7 @@ mod tests {
         let mut c = Config::new();
         c.insert("topic".into(), "a,b".into());
         c.insert("batch.size".into(), "zero".into());
-        let err = config_def().parse(&c).unwrap_err();
+        let err = FileSourceConfig::parse(&c).unwrap_err();
         assert_eq!(err.keys(), vec!["topic", "batch.size"]);
     }
 }

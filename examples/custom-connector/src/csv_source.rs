@@ -6,66 +6,53 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
+use sluice_connect_api::config::{ConfigKey, ConnectorConfig, Importance, TypedDef, Validator};
 use sluice_connect_api::schema::{SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, Connector, ConnectorContext, OffsetMap, SourceRecord,
-    SourceTask, SourceTaskContext,
+    Config, ConfigConnector, ConnectError, ConnectResult, OffsetMap, SourceRecord, SourceTask,
+    SourceTaskContext,
 };
 
-fn config_def() -> ConfigDef {
-    ConfigDef::new()
-        .key(
-            ConfigKey::new("csv.file", ConfigType::String)
-                .importance(Importance::High)
-                .validator(Validator::NonEmptyString)
-                .doc("The CSV file to read; its first line names the columns."),
-        )
-        .key(
-            ConfigKey::new("topic", ConfigType::String)
-                .importance(Importance::High)
-                .validator(Validator::NonEmptyString)
-                .doc("The topic to write rows to."),
-        )
-        .key(
-            ConfigKey::new("batch.size", ConfigType::Int)
-                .default_value("500")
-                .validator(Validator::at_least(1.0))
-                .importance(Importance::Low)
-                .doc("At most this many rows per poll."),
-        )
-}
-
-/// The connector: one task reads the whole file.
+/// The source's configuration, declared once: parsing, validation, the
+/// REST API's key listing and `sluice docs` all come from it.
 #[derive(Debug, Default)]
-pub struct CsvSourceConnector {
-    config: Config,
+pub struct CsvSourceConfig {
+    pub file: PathBuf,
+    pub topic: String,
+    pub batch_size: u32,
 }
 
-#[async_trait]
-impl Connector for CsvSourceConnector {
-    fn version(&self) -> String {
-        env!("CARGO_PKG_VERSION").to_string()
-    }
-
-    fn config_def(&self) -> ConfigDef {
-        config_def()
-    }
-
-    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
-        config_def().parse(&config)?;
-        self.config = config;
-        Ok(())
-    }
-
-    async fn task_configs(&mut self, _max_tasks: usize) -> ConnectResult<Vec<Config>> {
-        Ok(vec![self.config.clone()])
-    }
-
-    async fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
+impl ConnectorConfig for CsvSourceConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named("csv.file")
+                    .importance(Importance::High)
+                    .validator(Validator::NonEmptyString)
+                    .doc("The CSV file to read; its first line names the columns."),
+                |c, v| c.file = v,
+            )
+            .field(
+                ConfigKey::named("topic")
+                    .importance(Importance::High)
+                    .validator(Validator::NonEmptyString)
+                    .doc("The topic to write rows to."),
+                |c, v| c.topic = v,
+            )
+            .field(
+                ConfigKey::named("batch.size")
+                    .default_value("500")
+                    .validator(Validator::at_least(1.0))
+                    .importance(Importance::Low)
+                    .doc("At most this many rows per poll."),
+                |c, v| c.batch_size = v,
+            )
     }
 }
+
+/// The connector: one task reads the whole file. The SDK's
+/// `ConfigConnector` checks the config and hands it to the task.
+pub type CsvSourceConnector = ConfigConnector<CsvSourceConfig>;
 
 /// The task: reads rows after the committed one, `batch.size` per poll.
 #[derive(Debug, Default)]
@@ -125,10 +112,10 @@ impl CsvSourceTask {
 #[async_trait]
 impl SourceTask for CsvSourceTask {
     async fn start(&mut self, config: Config, ctx: SourceTaskContext) -> ConnectResult<()> {
-        let c = config_def().parse(&config)?;
-        self.file = PathBuf::from(c.string("csv.file")?);
-        self.topic = c.string("topic")?;
-        self.batch = usize::try_from(c.int("batch.size")?).unwrap_or(1);
+        let c = CsvSourceConfig::parse(&config)?;
+        self.file = c.file;
+        self.topic = c.topic;
+        self.batch = usize::try_from(c.batch_size).unwrap_or(1);
         self.partition
             .insert("file".into(), self.file.display().to_string().into());
         // Resume after the last row whose offset was committed.

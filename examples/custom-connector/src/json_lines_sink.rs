@@ -5,53 +5,34 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
-use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
+use sluice_connect_api::config::{ConfigKey, ConnectorConfig, Importance, TypedDef, Validator};
 use sluice_connect_api::schema::Value;
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, Connector, ConnectorContext, SinkRecord, SinkTask,
-    SinkTaskContext, TopicPartition,
+    Config, ConfigConnector, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext,
+    TopicPartition,
 };
 use tokio::io::AsyncWriteExt;
 
-fn config_def() -> ConfigDef {
-    ConfigDef::new().key(
-        ConfigKey::new("output.file", ConfigType::String)
-            .importance(Importance::High)
-            .validator(Validator::NonEmptyString)
-            .doc("The file JSON lines are appended to."),
-    )
+/// The sink's configuration.
+#[derive(Debug, Default)]
+pub struct JsonLinesSinkConfig {
+    pub output: PathBuf,
+}
+
+impl ConnectorConfig for JsonLinesSinkConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new().field(
+            ConfigKey::named("output.file")
+                .importance(Importance::High)
+                .validator(Validator::NonEmptyString)
+                .doc("The file JSON lines are appended to."),
+            |c, v| c.output = v,
+        )
+    }
 }
 
 /// The connector: every task appends to the same file.
-#[derive(Debug, Default)]
-pub struct JsonLinesSinkConnector {
-    config: Config,
-}
-
-#[async_trait]
-impl Connector for JsonLinesSinkConnector {
-    fn version(&self) -> String {
-        env!("CARGO_PKG_VERSION").to_string()
-    }
-
-    fn config_def(&self) -> ConfigDef {
-        config_def()
-    }
-
-    async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
-        config_def().parse(&config)?;
-        self.config = config;
-        Ok(())
-    }
-
-    async fn task_configs(&mut self, max_tasks: usize) -> ConnectResult<Vec<Config>> {
-        Ok(vec![self.config.clone(); max_tasks.max(1)])
-    }
-
-    async fn stop(&mut self) -> ConnectResult<()> {
-        Ok(())
-    }
-}
+pub type JsonLinesSinkConnector = ConfigConnector<JsonLinesSinkConfig>;
 
 /// The task: buffers lines in `put`, writes and fsyncs them in `flush`.
 #[derive(Debug, Default)]
@@ -95,8 +76,7 @@ fn to_json(v: &Value) -> serde_json::Value {
 #[async_trait]
 impl SinkTask for JsonLinesSinkTask {
     async fn start(&mut self, config: Config, _ctx: SinkTaskContext) -> ConnectResult<()> {
-        let c = config_def().parse(&config)?;
-        self.path = PathBuf::from(c.string("output.file")?);
+        self.path = JsonLinesSinkConfig::parse(&config)?.output;
         let file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -18,25 +18,27 @@
 mod csv_source;
 mod json_lines_sink;
 
-use sluice_connect_api::{ConnectorPlugin, Registry, TaskFactory};
+use sluice_connect_api::{ConnectorPlugin, Registry, TaskFactory, TaskSplit};
 
-pub use csv_source::{CsvSourceConnector, CsvSourceTask};
-pub use json_lines_sink::{JsonLinesSinkConnector, JsonLinesSinkTask};
+pub use csv_source::{CsvSourceConfig, CsvSourceConnector, CsvSourceTask};
+pub use json_lines_sink::{JsonLinesSinkConfig, JsonLinesSinkConnector, JsonLinesSinkTask};
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Adds this crate's connectors to `registry`.
 pub fn register(registry: &mut Registry) {
     registry.register_connector(ConnectorPlugin {
         class_name: "example.CsvSourceConnector",
         aliases: &[],
-        version: env!("CARGO_PKG_VERSION"),
-        new_connector: || Box::new(CsvSourceConnector::default()),
+        version: VERSION,
+        new_connector: || Box::new(CsvSourceConnector::new(VERSION, TaskSplit::One)),
         new_task: TaskFactory::Source(|| Box::new(CsvSourceTask::default())),
     });
     registry.register_connector(ConnectorPlugin {
         class_name: "example.JsonLinesSinkConnector",
         aliases: &[],
-        version: env!("CARGO_PKG_VERSION"),
-        new_connector: || Box::new(JsonLinesSinkConnector::default()),
+        version: VERSION,
+        new_connector: || Box::new(JsonLinesSinkConnector::new(VERSION, TaskSplit::Copies)),
         new_task: TaskFactory::Sink(|| Box::new(JsonLinesSinkTask::default())),
     });
 }

@@ -21,6 +21,12 @@ pub struct ConfigKey {
     pub dependents: Vec<String>,
     /// Values a UI can offer (`recommended_values` in `/config/validate`).
     pub recommended_values: Vec<String>,
+    /// An empty value (or an empty default) means "not set" and parses to
+    /// [`ConfigValue::Null`] (Kafka Connect's `null` default).
+    pub nullable: bool,
+    /// Set by the connector for its tasks, not by users: parsed, but not
+    /// listed by the REST API, validation reports or docs.
+    pub internal: bool,
 }
 
 impl ConfigKey {
@@ -38,7 +44,28 @@ impl ConfigKey {
             validator: None,
             dependents: Vec::new(),
             recommended_values: Vec::new(),
+            nullable: false,
+            internal: false,
         }
+    }
+
+    /// Marks a key the connector sets in task configs (see `internal`).
+    pub fn internal(mut self) -> Self {
+        self.internal = true;
+        self
+    }
+
+    /// A key whose type comes from the field it is bound to
+    /// ([`crate::config::TypedDef::field`]).
+    pub fn named(name: impl Into<String>) -> Self {
+        Self::new(name, ConfigType::String)
+    }
+
+    /// Keys whose visibility or recommended values depend on this one
+    /// (Kafka Connect's `dependents`, for consoles).
+    pub fn dependents(mut self, keys: &[&str]) -> Self {
+        self.dependents = keys.iter().map(|s| (*s).to_string()).collect();
+        self
     }
 
     pub fn default_value(mut self, default: impl Into<String>) -> Self {
@@ -79,7 +106,7 @@ impl ConfigKey {
 
     /// Parses and validates one raw value, or the default when `raw` is
     /// `None`; a key with neither is missing.
-    fn resolve(&self, raw: Option<&str>) -> Result<ConfigValue, String> {
+    pub(crate) fn resolve(&self, raw: Option<&str>) -> Result<ConfigValue, String> {
         let raw = match raw.or(self.default.as_deref()) {
             Some(r) => r,
             None => {
@@ -89,6 +116,9 @@ impl ConfigKey {
                 ));
             }
         };
+        if self.nullable && raw.trim().is_empty() {
+            return Ok(ConfigValue::Null);
+        }
         let value = self
             .config_type
             .parse(raw)
@@ -172,6 +202,32 @@ impl ConfigDef {
         &self.keys
     }
 
+    /// Reference docs: one Markdown table row per key (name, type,
+    /// default, importance, documentation), grouped as defined.
+    pub fn to_markdown(&self) -> String {
+        let mut out = String::from(
+            "| key | type | default | importance | description |\n| --- | --- | --- | --- | --- |\n",
+        );
+        for k in self.keys.iter().filter(|k| !k.internal) {
+            let default = match &k.default {
+                None => "required".to_string(),
+                Some(d) if d.is_empty() => "–".to_string(),
+                Some(d) => format!("`{d}`"),
+            };
+            let mut doc = k.documentation.replace('|', "\\|").replace('\n', " ");
+            if !k.recommended_values.is_empty() {
+                doc.push_str(&format!(" One of: {}.", k.recommended_values.join(", ")));
+            }
+            out.push_str(&format!(
+                "| `{}` | {} | {default} | {} | {doc} |\n",
+                k.name,
+                k.config_type.name(),
+                k.importance.name(),
+            ));
+        }
+        out
+    }
+
     pub fn get(&self, name: &str) -> Option<&ConfigKey> {
         self.keys.iter().find(|k| k.name == name)
     }
@@ -203,6 +259,7 @@ impl ConfigDef {
     pub fn validate(&self, props: &BTreeMap<String, String>) -> Vec<ConfigValueReport> {
         self.keys
             .iter()
+            .filter(|k| !k.internal)
             .map(|key| {
                 let raw = props
                     .get(&key.name)

@@ -4,11 +4,13 @@
 mod def;
 mod errors;
 mod parsed;
+mod typed;
 mod types;
 mod validator;
 
 pub use def::{ConfigDef, ConfigKey, ConfigValueReport};
 pub use errors::{ConfigErrors, ConfigIssue};
 pub use parsed::ParsedConfig;
+pub use typed::{ConfigEnum, ConfigField, ConnectorConfig, TypedDef};
 pub use types::{ConfigType, ConfigValue, Importance, Password};
 pub use validator::Validator;

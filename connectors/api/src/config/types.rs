@@ -110,6 +110,8 @@ impl fmt::Display for Password {
 /// A parsed configuration value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigValue {
+    /// Not set: an optional key's empty value ([`crate::config::ConfigKey::nullable`]).
+    Null,
     Boolean(bool),
     String(String),
     Int(i32),
@@ -139,6 +141,7 @@ impl ConfigValue {
 impl fmt::Display for ConfigValue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Null => Ok(()),
             Self::Boolean(v) => write!(f, "{v}"),
             Self::String(v) | Self::Class(v) => f.write_str(v),
             Self::Int(v) => write!(f, "{v}"),

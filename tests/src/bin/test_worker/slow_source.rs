@@ -1,5 +1,5 @@
-//! `sluice.test.SlowSource`: one task that polls `records.per.poll`
-//! records named `rec-<n>` every `poll.ms`, from its committed offset
+//! `sluice.test.SlowSource`: a connector whose `start` takes `start.ms`,
+//! and one task that polls `records.per.poll` records named `rec-<n>` every `poll.ms`, from its committed offset
 //! (`{"next": n}` in partition `{"task": 0}`) up to `max.records`.
 //!
 //! With `ack.file`, what the runtime acknowledges is appended there:
@@ -36,6 +36,12 @@ fn def() -> ConfigDef {
             ConfigKey::new("topic", ConfigType::String)
                 .importance(Importance::High)
                 .doc("Topic to write to"),
+        )
+        .key(
+            ConfigKey::new("start.ms", ConfigType::Long)
+                .default_value("0")
+                .validator(Validator::at_least(0.0))
+                .doc("How long the connector's start takes (a slow database connect)"),
         )
         .key(
             ConfigKey::new("poll.ms", ConfigType::Long)
@@ -83,6 +89,9 @@ impl Connector for SlowSourceConnector {
     }
 
     async fn start(&mut self, config: Config, _ctx: ConnectorContext) -> ConnectResult<()> {
+        let c = def().parse(&config)?;
+        let wait = u64::try_from(c.long("start.ms")?).unwrap_or(0);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
         self.config = config;
         Ok(())
     }
