@@ -38,13 +38,19 @@ impl ClientContext for LogContext {
     fn stats(&self, _statistics: rdkafka::Statistics) {}
 }
 
-/// Producer defaults: Kafka Connect's (acks=all, one request in flight so
-/// retries keep order, retry until delivered) plus explicit queue bounds so
-/// memory stays bounded. `producer.*` worker keys and
-/// `producer.override.*` connector keys win.
+/// Producer defaults: Kafka Connect's guarantees (acks=all, order kept
+/// under retries, retry until delivered) plus explicit queue bounds so
+/// memory stays bounded. Order under retries comes from the idempotent
+/// producer (a producer id and sequence numbers, KIP-98), which also drops
+/// the duplicates a retry would write, with up to 5 requests in flight,
+/// rather than from Kafka Connect's one request in flight. `producer.*`
+/// worker keys and `producer.override.*` connector keys win (a broker older
+/// than Kafka 0.11 needs `producer.enable.idempotence=false` and
+/// `producer.max.in.flight.requests.per.connection=1`).
 pub const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("acks", "all"),
-    ("max.in.flight.requests.per.connection", "1"),
+    ("enable.idempotence", "true"),
+    ("max.in.flight.requests.per.connection", "5"),
     ("message.timeout.ms", "0"),
     ("linger.ms", "5"),
     ("batch.num.messages", "10000"),
