@@ -69,6 +69,116 @@ pub fn connector_status(port: u16, name: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&body).ok()
 }
 
+/// Waits until a connector is in state `want` and, with `tasks`, has that
+/// many tasks all in `want` too; the last status.
+pub fn wait_connector_state(
+    port: u16,
+    name: &str,
+    want: &str,
+    tasks: Option<usize>,
+) -> anyhow::Result<serde_json::Value> {
+    wait_until(
+        std::time::Duration::from_secs(30),
+        &format!("{name} to be {want}"),
+        || {
+            let v = connector_status(port, name)?;
+            let task_states: Vec<&str> = v["tasks"]
+                .as_array()?
+                .iter()
+                .filter_map(|t| t["state"].as_str())
+                .collect();
+            let tasks_ok = match tasks {
+                Some(n) => task_states.len() == n && task_states.iter().all(|s| *s == want),
+                None => true,
+            };
+            (v["connector"]["state"] == want && tasks_ok).then_some(v)
+        },
+    )
+}
+
+/// `PUT /connectors/{name}/{action}` (pause, resume, stop), expecting 202,
+/// then waits for the connector to be `want`.
+pub fn set_target_state(port: u16, name: &str, action: &str, want: &str) -> anyhow::Result<()> {
+    let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/{action}"), "")?;
+    anyhow::ensure!(code == 202, "{action}: {code} {body}");
+    wait_connector_state(port, name, want, None).map(|_| ())
+}
+
+/// A connector's committed offsets (`GET /connectors/{c}/offsets`) as
+/// (partition, offset) JSON pairs; `None` if the worker does not answer.
+pub fn committed_offsets(
+    port: u16,
+    name: &str,
+) -> Option<Vec<(serde_json::Value, serde_json::Value)>> {
+    let (code, body) = http_get(port, &format!("/connectors/{name}/offsets")).ok()?;
+    if code != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+    Some(
+        v["offsets"]
+            .as_array()?
+            .iter()
+            .map(|o| (o["partition"].clone(), o["offset"].clone()))
+            .collect(),
+    )
+}
+
+/// Waits until a source connector with one source partition has committed
+/// an offset whose `field` is `value` (e.g. a file source's `position` at
+/// the file's length): the commit barrier tests wait on, never a sleep.
+pub fn wait_source_offset(
+    port: u16,
+    name: &str,
+    field: &str,
+    value: u64,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    wait_until(
+        timeout,
+        &format!("{name} to commit {field}={value}"),
+        || {
+            let offsets = committed_offsets(port, name)?;
+            offsets
+                .iter()
+                .any(|(_, o)| o[field].as_u64() == Some(value))
+                .then_some(())
+        },
+    )
+}
+
+/// Waits until a sink connector has committed `offset` (the next offset to
+/// consume) for partition 0 of `topic`.
+pub fn wait_sink_offset(
+    port: u16,
+    name: &str,
+    topic: &str,
+    offset: i64,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
+    wait_until(
+        timeout,
+        &format!("{name} to commit {topic}-0 at {offset}"),
+        || {
+            let offsets = committed_offsets(port, name)?;
+            offsets
+                .iter()
+                .any(|(p, o)| {
+                    p["kafka_topic"] == topic
+                        && p["kafka_partition"] == 0
+                        && o["kafka_offset"].as_i64() == Some(offset)
+                })
+                .then_some(())
+        },
+    )
+}
+
+/// The size of a file in bytes (0 if it does not exist): a file source's
+/// position once it read everything.
+pub fn file_len(path: &std::path::Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
 /// Appends lines to a file (creating it), each followed by '\n'.
 pub fn append_lines(path: &std::path::Path, lines: &[String]) -> anyhow::Result<()> {
     use std::io::Write;

@@ -168,10 +168,8 @@ fn sink_dead_letters_malformed_records_and_keeps_running() -> anyhow::Result<()>
     );
     // Every record was handled (put or dead-lettered): the committed offset
     // is past all of them.
-    wait_until(Duration::from_secs(10), "a commit", || {
-        std::thread::sleep(Duration::from_millis(1500));
-        Some(())
-    })?;
+    wait_sink_offset(port, &name, &topic, 8, Duration::from_secs(30))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
     assert_eq!(committed_sink_offset(port, &name)?, Some(8));
     assert!(w.stop()?.success());
     Ok(())
@@ -373,7 +371,16 @@ fn source_records_failing_conversion_or_transforms_go_to_the_source_dlq() -> any
             "RUNNING"
         );
     }
-    std::thread::sleep(Duration::from_secs(2)); // an offset flush
+    // Both sources stored the offset past every line, errant ones included.
+    for c in ["cast-src", "bytes-src"] {
+        wait_source_offset(
+            port,
+            c,
+            "position",
+            file_len(&input),
+            Duration::from_secs(30),
+        )?;
+    }
     assert!(w.stop()?.success());
 
     // The errant records' offsets were committed: a restart re-sends nothing.
@@ -386,7 +393,14 @@ fn source_records_failing_conversion_or_transforms_go_to_the_source_dlq() -> any
         "log:\n{}",
         w.log_text()
     );
-    std::thread::sleep(Duration::from_secs(2));
+    // Once the offset past "4" is stored, every record before it was handled.
+    wait_source_offset(
+        port,
+        "cast-src",
+        "position",
+        file_len(&input),
+        Duration::from_secs(30),
+    )?;
     assert_eq!(
         consume_records(&broker.bootstrap, &dlq, 3, Duration::from_secs(3))?.len(),
         2,
@@ -465,7 +479,18 @@ fn sink_retries_a_registry_that_is_away_within_errors_retry_timeout() -> anyhow:
             .then_some(())
     })
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
-    std::thread::sleep(Duration::from_secs(2));
+    // Retrying, again and again (errors.retry.delay.max.ms=1000), and
+    // writing nothing meanwhile.
+    wait_until(Duration::from_secs(30), "three retries", || {
+        let (_, text) = http_get(port, "/metrics").ok()?;
+        let retries: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("kafka_connect_task_error_total_retries"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        (retries >= 3.0).then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
     assert!(read_lines(&out).is_empty());
     assert_eq!(
         connector_status(port, &name).unwrap_or_default()["tasks"][0]["state"],

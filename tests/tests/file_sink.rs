@@ -5,14 +5,6 @@ use std::time::Duration;
 
 use sluice_tests::*;
 
-fn read_lines(p: &std::path::Path) -> Vec<String> {
-    std::fs::read_to_string(p)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn sink_writes_every_record_across_a_restart() -> anyhow::Result<()> {
     let broker = Broker::start()?;
@@ -23,12 +15,12 @@ fn sink_writes_every_record_across_a_restart() -> anyhow::Result<()> {
 
     let out = dir.path().join("out.txt");
     let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+    let name = unique("sink");
     let conn = write_file(
         dir.path(),
         "sink.json",
         &format!(
-            r#"{{"name":"{}","config":{{"connector.class":"org.apache.kafka.connect.file.FileStreamSinkConnector","tasks.max":"1","file":"{}","topics":"{topic}"}}}}"#,
-            unique("sink"),
+            r#"{{"name":"{name}","config":{{"connector.class":"org.apache.kafka.connect.file.FileStreamSinkConnector","tasks.max":"1","file":"{}","topics":"{topic}"}}}}"#,
             out.display()
         ),
     )?;
@@ -64,7 +56,9 @@ fn sink_writes_every_record_across_a_restart() -> anyhow::Result<()> {
         || (read_lines(&out).len() >= 400).then_some(()),
     )
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
-    std::thread::sleep(Duration::from_secs(2));
+    // Committed past the last record: nothing more can be written twice.
+    wait_sink_offset(port, &name, &topic, 400, Duration::from_secs(30))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
     assert_eq!(
         read_lines(&out),
         numbered("s", 0, 400),
@@ -140,16 +134,6 @@ fn wait_lines(path: &std::path::Path, n: usize, w: &Worker) -> anyhow::Result<Ve
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))
 }
 
-fn put_state(port: u16, name: &str, action: &str, want: &str) -> anyhow::Result<()> {
-    let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/{action}"), "")?;
-    anyhow::ensure!(code == 202, "{action}: {code} {body}");
-    wait_until(Duration::from_secs(30), want, || {
-        let (_, b) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
-        b.contains(&format!("\"connector\":{{\"state\":\"{want}\""))
-            .then_some(())
-    })
-}
-
 #[test]
 fn sink_offsets_api_reads_alters_and_resets_the_consumer_group() -> anyhow::Result<()> {
     let broker = Broker::start()?;
@@ -175,7 +159,7 @@ fn sink_offsets_api_reads_alters_and_resets_the_consumer_group() -> anyhow::Resu
     );
     wait_lines(&out, 10, &w)?;
 
-    put_state(port, name, "stop", "STOPPED")?;
+    set_target_state(port, name, "stop", "STOPPED")?;
     let (code, body) = http_get(port, &format!("/connectors/{name}/offsets"))?;
     assert_eq!(code, 200, "{body}");
     assert_eq!(
@@ -199,16 +183,16 @@ fn sink_offsets_api_reads_alters_and_resets_the_consumer_group() -> anyhow::Resu
     )?;
     assert_eq!(code, 400);
     assert!(body.contains("kafka_topic"), "{body}");
-    put_state(port, name, "resume", "RUNNING")?;
+    set_target_state(port, name, "resume", "RUNNING")?;
     let lines = wait_lines(&out, 15, &w)?;
     let mut want = numbered("o", 0, 10);
     want.extend(numbered("o", 5, 5));
     assert_eq!(lines, want, "resumed from the altered offset");
 
-    put_state(port, name, "stop", "STOPPED")?;
+    set_target_state(port, name, "stop", "STOPPED")?;
     let (code, body) = http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?;
     assert_eq!(code, 200, "{body}");
-    put_state(port, name, "resume", "RUNNING")?;
+    set_target_state(port, name, "resume", "RUNNING")?;
     let lines = wait_lines(&out, 25, &w)?;
     assert_eq!(
         lines[15..],

@@ -16,6 +16,7 @@ fn source_props(name: &str, file: &std::path::Path, topic: &str) -> String {
 /// A broker, a temp dir, a topic, an input file and the worker's arguments.
 struct Setup {
     broker: Broker,
+    name: String,
     dir: tempfile::TempDir,
     topic: String,
     input: std::path::PathBuf,
@@ -29,10 +30,11 @@ impl Setup {
         let topic = unique(topic_prefix);
         let input = dir.path().join(input_name);
         let worker_props = write_worker_props(dir.path(), &broker.bootstrap, "")?;
+        let name = unique("src");
         let conn = write_file(
             dir.path(),
             "source.properties",
-            &source_props(&unique("src"), &input, &topic),
+            &source_props(&name, &input, &topic),
         )?;
         let args = vec![
             worker_props.display().to_string(),
@@ -40,6 +42,7 @@ impl Setup {
         ];
         Ok(Self {
             broker,
+            name,
             dir,
             topic,
             input,
@@ -79,8 +82,15 @@ fn lines_arrive_in_order_and_clean_restart_resends_nothing() -> anyhow::Result<(
     let mut w = s.start(port, "worker2.log")?;
     append_lines(input, &numbered("a", 500, 20))?;
     let got = wait_for_records(&broker.bootstrap, topic, 520, Duration::from_secs(60))?;
-    // Give a wrongly re-sent file a chance to show up before judging.
-    std::thread::sleep(Duration::from_secs(2));
+    // Committed at the end of the file: every record sent is in the topic,
+    // so a wrongly re-sent file would show now.
+    wait_source_offset(
+        port,
+        &s.name,
+        "position",
+        file_len(input),
+        Duration::from_secs(30),
+    )?;
     let got_after = wait_for_records(&broker.bootstrap, topic, got.len(), Duration::from_secs(10))?;
     assert_eq!(
         got_after,
@@ -106,8 +116,14 @@ fn kill_minus_nine_loses_nothing_and_repeats_only_the_uncommitted_tail() -> anyh
     let mut w = s.start(port, "worker1.log")?;
     append_lines(input, &numbered("k", 0, 300))?;
     wait_for_records(&broker.bootstrap, topic, 300, Duration::from_secs(60))?;
-    // Several flush intervals (500 ms) pass: the first 300 are committed.
-    std::thread::sleep(Duration::from_secs(2));
+    // The first 300 are committed.
+    wait_source_offset(
+        port,
+        &s.name,
+        "position",
+        file_len(input),
+        Duration::from_secs(30),
+    )?;
     append_lines(input, &numbered("k", 300, 300))?;
     std::thread::sleep(Duration::from_millis(150));
     w.kill9()?;

@@ -11,32 +11,6 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
 }
 
-fn wait_state(
-    port: u16,
-    name: &str,
-    want: &str,
-    tasks: Option<usize>,
-) -> anyhow::Result<serde_json::Value> {
-    wait_until(
-        Duration::from_secs(30),
-        &format!("{name} to be {want}"),
-        || {
-            let (_, body) = http_get(port, &format!("/connectors/{name}/status")).ok()?;
-            let v = json(&body);
-            let task_states: Vec<&str> = v["tasks"]
-                .as_array()?
-                .iter()
-                .filter_map(|t| t["state"].as_str())
-                .collect();
-            let tasks_ok = match tasks {
-                Some(n) => task_states.len() == n && task_states.iter().all(|s| *s == want),
-                None => true,
-            };
-            (v["connector"]["state"] == want && tasks_ok).then_some(v)
-        },
-    )
-}
-
 #[test]
 fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
     let broker = Broker::start()?;
@@ -83,13 +57,13 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
                 .then_some(())
         },
     )?;
-    wait_state(port, name, "RUNNING", Some(1))?;
+    wait_connector_state(port, name, "RUNNING", Some(1))?;
 
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/pause"), "")?.0,
         202
     );
-    wait_state(port, name, "PAUSED", Some(1))?;
+    wait_connector_state(port, name, "PAUSED", Some(1))?;
     append_lines(&input, &numbered("r", 10, 5))?;
     std::thread::sleep(Duration::from_secs(2));
     let got = wait_for_records(&broker.bootstrap, &topic, 10, Duration::from_secs(5))?;
@@ -99,7 +73,7 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
         http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
         202
     );
-    wait_state(port, name, "RUNNING", Some(1))?;
+    wait_connector_state(port, name, "RUNNING", Some(1))?;
     let got = wait_for_records(&broker.bootstrap, &topic, 15, Duration::from_secs(30))?;
     assert_eq!(got, numbered("r", 0, 15));
 
@@ -107,7 +81,7 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
         202
     );
-    wait_state(port, name, "STOPPED", Some(0))?;
+    wait_connector_state(port, name, "STOPPED", Some(0))?;
     assert!(w.stop()?.success(), "log:\n{}", w.log_text());
 
     // A restart without any connector file keeps the REST-created connector
@@ -115,15 +89,22 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
     let mut w = Worker::start(dir.path(), port, &args, &[], "worker2.log")?;
     let (_, list) = http_get(port, "/connectors")?;
     assert_eq!(json(&list), serde_json::json!([name]));
-    wait_state(port, name, "STOPPED", Some(0))?;
+    wait_connector_state(port, name, "STOPPED", Some(0))?;
     append_lines(&input, &numbered("r", 15, 5))?;
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?.0,
         202
     );
-    wait_state(port, name, "RUNNING", Some(1))?;
+    wait_connector_state(port, name, "RUNNING", Some(1))?;
     let got = wait_for_records(&broker.bootstrap, &topic, 20, Duration::from_secs(30))?;
-    std::thread::sleep(Duration::from_secs(1));
+    // Committed at the end of the file: nothing more will be sent.
+    wait_source_offset(
+        port,
+        name,
+        "position",
+        file_len(&input),
+        Duration::from_secs(30),
+    )?;
     let got_after = wait_for_records(&broker.bootstrap, &topic, got.len(), Duration::from_secs(5))?;
     assert_eq!(
         got_after,
@@ -136,7 +117,7 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
         202
     );
-    wait_state(port, name, "STOPPED", Some(0))?;
+    wait_connector_state(port, name, "STOPPED", Some(0))?;
     let (code, offsets) = http_get(port, &format!("/connectors/{name}/offsets"))?;
     assert_eq!(code, 200);
     let line_len = "r-000000\n".len() as u64;
@@ -146,14 +127,14 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
     );
     let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/resume"), "")?;
     assert_eq!(code, 202, "{body}");
-    wait_state(port, name, "RUNNING", Some(1))?;
+    wait_connector_state(port, name, "RUNNING", Some(1))?;
     let (code, body) = http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?;
     assert_eq!(code, 400, "offsets change only while STOPPED: {body}");
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
         202
     );
-    wait_state(port, name, "STOPPED", Some(0))?;
+    wait_connector_state(port, name, "STOPPED", Some(0))?;
     assert_eq!(
         http_request(port, "DELETE", &format!("/connectors/{name}/offsets"), "")?.0,
         200

@@ -116,7 +116,9 @@ fn source_and_sink_chains_with_predicates_and_negate() -> anyhow::Result<()> {
         (l.len() >= 3).then_some(l)
     })
     .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
-    std::thread::sleep(Duration::from_secs(1));
+    // Committed past all four records of the clean topic (mallory filtered).
+    wait_sink_offset(port, "people-sink", &clean, 4, Duration::from_secs(30))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
     assert_eq!(read_lines(&out), ["alice", "bob", "carol"], "{lines:?}");
     assert!(w.stop()?.success());
     Ok(())

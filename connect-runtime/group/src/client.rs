@@ -1350,6 +1350,7 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
+        let (mut errors, mut joined) = (0, 0);
         for round in 0..120 {
             let r = next();
             let len = (r % 64) as usize;
@@ -1378,8 +1379,23 @@ mod tests {
                 request_timeout: Duration::from_millis(100),
                 ..fake_config(&bound)
             });
-            // An error or, rarely, a joined generation; never a panic.
-            let _ = client.join(&protocols()).await;
+            // An error naming what went wrong or, rarely (junk that happens
+            // to decode), a joined generation; never a panic or a hang.
+            match client.join(&protocols()).await {
+                Ok(_) => joined += 1,
+                Err(e) => {
+                    assert!(
+                        !e.to_string().trim().is_empty(),
+                        "round {round}: an empty error"
+                    );
+                    errors += 1;
+                }
+            }
         }
+        assert_eq!(errors + joined, 120);
+        assert!(
+            errors >= 110,
+            "garbage answers must fail the join: {errors} errors, {joined} joins"
+        );
     }
 }

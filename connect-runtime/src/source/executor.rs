@@ -189,7 +189,14 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
                 if changed.is_err() {
                     break Ok(()); // the worker let go of this task
                 }
-                let p = *paused.borrow_and_update();
+                // The poll loop sees it too; the state follows the loop.
+                paused.borrow_and_update();
+            }
+            changed = poller.paused.changed() => {
+                if changed.is_err() {
+                    break Ok(()); // the poll loop ended; finish() says how
+                }
+                let p = *poller.paused.borrow_and_update();
                 status.set_task(&connector, task_id, task_state(p), None);
                 tracing::info!(paused = p, "task target state changed");
             }

@@ -82,6 +82,10 @@ type Ended = (Box<dyn SourceTask>, ConnectResult<()>);
 /// The producer side's end of a running poll loop.
 pub(crate) struct Poller {
     pub(crate) batches: mpsc::Receiver<Polled>,
+    /// `true` once the loop has stopped polling for a pause (a pending poll
+    /// completed first); `false` once it polls again. The task's PAUSED and
+    /// RUNNING states follow this, not the request.
+    pub(crate) paused: watch::Receiver<bool>,
     commit: Arc<CommitRequest>,
     join: Option<JoinHandle<Ended>>,
 }
@@ -125,13 +129,15 @@ impl Poller {
     ) -> Self {
         let (tx, rx) = mpsc::channel(64);
         let commit = Arc::new(CommitRequest::default());
+        let (state_tx, state) = watch::channel(*paused.borrow());
         let span = tracing::Span::current();
         let join = tokio::spawn(tracing::Instrument::instrument(
-            poll_loop(task, tx, room, commit.clone(), stop, paused),
+            poll_loop(task, tx, room, commit.clone(), stop, paused, state_tx),
             span,
         ));
         Self {
             batches: rx,
+            paused: state,
             commit,
             join: Some(join),
         }
@@ -180,6 +186,7 @@ async fn poll_loop(
     commit: Arc<CommitRequest>,
     mut stop: watch::Receiver<bool>,
     mut paused: watch::Receiver<bool>,
+    state: watch::Sender<bool>,
 ) -> Ended {
     let mut backoff = Duration::from_millis(100);
     let result = loop {
@@ -191,7 +198,9 @@ async fn poll_loop(
         {
             tracing::warn!(error = %e.trace(), "the source task's commit() failed");
         }
-        if *paused.borrow_and_update() {
+        let pause = *paused.borrow_and_update();
+        state.send_if_modified(|s| std::mem::replace(s, pause) != pause);
+        if pause {
             tokio::select! {
                 biased;
                 _ = stop.changed() => break Ok(()),
@@ -357,7 +366,10 @@ mod tests {
             p.request_commit();
         }
         pause_tx.send_replace(true);
+        assert!(!*p.paused.borrow(), "not paused while the poll runs");
         let first = p.batches.recv().await.expect("first batch");
+        p.paused.changed().await.expect("paused after the poll");
+        assert!(*p.paused.borrow());
         assert_eq!(numbers(&first), vec![0, 1, 2]);
         assert!(first.took >= Duration::from_secs(2), "{:?}", first.took);
         // Paused: no more polls, but a commit request is served.

@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
-use sluice_connect_api::schema::converter::ConvertError;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, ErrantRecordReporter, SinkRecord, SinkTask,
     SinkTaskContext, SinkTaskRequests, TopicPartition,
@@ -12,12 +11,14 @@ use sluice_connect_api::{
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use tokio::sync::watch;
 
-use super::consumer::{RebalanceEvent, SinkConsumerContext};
-use super::input::{Batch, Failed, Input, Pipeline, Raw, Retry, TaskConsumer};
+mod commit;
+mod errant;
+
 use crate::converters::TaskConverter;
-use crate::errors::context::CONNECT_EXCEPTION;
-use crate::errors::{DlqWriter, ErrorConfig, ErrorHandler, OriginalRecord, Stage, StageFailure};
+use crate::errors::{DlqWriter, ErrorConfig, ErrorHandler};
 use crate::kafka::{CONSUMER_DEFAULTS, LogContext, TopicAdmin, client_config};
+use crate::sink::consumer::{RebalanceEvent, SinkConsumerContext};
+use crate::sink::input::{Batch, Failed, Input, Pipeline, Raw, Retry, TaskConsumer};
 use crate::status::{State, StatusStore};
 use crate::transforms::TransformChain;
 
@@ -419,61 +420,6 @@ impl Loop {
         Ok(())
     }
 
-    /// Hands an errant record to the error handler: fails the task, or
-    /// logs it and writes it to the dead letter queue.
-    async fn errant(
-        &mut self,
-        failure: &StageFailure,
-        original: &OriginalRecord,
-    ) -> ConnectResult<()> {
-        if let Some(record) = self.handler.handle(failure, original)? {
-            match &self.dlq {
-                Some(dlq) => dlq.send(&record, &self.stop).await?,
-                None => {
-                    return Err(ConnectError::fatal(
-                        "a dead letter queue record without a dead letter queue producer",
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Records the task reported through its errant record reporter: the
-    /// DLQ gets the consumed bytes when `originals` has them (matched by
-    /// partition and offset, which transforms cannot change), else the
-    /// record re-serialized, as Kafka Connect does.
-    async fn handle_reports(&mut self, originals: &[OriginalRecord]) -> ConnectResult<()> {
-        for report in self.reporter.take() {
-            let r = &report.record;
-            let same_place = |o: &&OriginalRecord| {
-                o.partition == Some(r.kafka_partition) && o.offset == Some(r.kafka_offset)
-            };
-            let kept = originals
-                .iter()
-                .filter(same_place)
-                .find(|o| o.topic == r.topic)
-                .or_else(|| originals.iter().find(same_place));
-            let original = match kept {
-                Some(o) => o.clone(),
-                None => reserialize(
-                    r,
-                    &self.input.pipeline.key_converter,
-                    &self.input.pipeline.value_converter,
-                ),
-            };
-            let failure = StageFailure {
-                stage: Stage::TaskPut,
-                class_name: self.connector_class.to_string(),
-                exception_class: CONNECT_EXCEPTION,
-                message: report.error.lines().next().unwrap_or_default().to_string(),
-                trace: report.error,
-            };
-            self.errant(&failure, &original).await?;
-        }
-        Ok(())
-    }
-
     /// Hands a batch to the task, retrying retriable errors with backoff
     /// until it succeeds or the task is stopped (`Ok(false)`).
     async fn put(
@@ -578,101 +524,5 @@ impl Loop {
             self.commit(CommitMode::Async).await?;
         }
         Ok(())
-    }
-
-    /// Asks the task what is durable (`pre_commit`, which flushes by
-    /// default) and commits exactly that for the partitions still owned.
-    async fn commit(&mut self, mode: CommitMode) -> ConnectResult<()> {
-        if self.current.is_empty() || self.current == self.last_committed {
-            self.tm.commit_skipped();
-            return Ok(());
-        }
-        let started = std::time::Instant::now();
-        let result = self.commit_now(mode).await;
-        self.tm.committed(started.elapsed(), result.is_ok());
-        if result.is_ok() {
-            self.uncommitted = 0;
-        }
-        result
-    }
-
-    async fn commit_now(&mut self, mode: CommitMode) -> ConnectResult<()> {
-        let committable = self.task.pre_commit(self.current.clone()).await?;
-        // Records reported during the flush, and every DLQ record so far,
-        // must be handled before an offset past them is committed.
-        self.handle_reports(&[]).await?;
-        if let Some(dlq) = &self.dlq {
-            dlq.flush(self.flush_timeout).await?;
-        }
-        let mut tpl = TopicPartitionList::new();
-        let mut committed = BTreeMap::new();
-        for (tp, off) in committable {
-            if !self.assigned.contains(&tp) || self.last_committed.get(&tp) == Some(&off) {
-                continue;
-            }
-            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(off))
-                .map_err(|e| ConnectError::fatal_from("bad offset from pre_commit", e))?;
-            committed.insert(tp, off);
-        }
-        if tpl.count() == 0 {
-            return Ok(());
-        }
-        let res = match mode {
-            // On the blocking pool and bounded by offset.flush.timeout.ms:
-            // with the broker gone a synchronous commit may never return,
-            // and the task (and the worker's shutdown) must not wait on it.
-            CommitMode::Sync => {
-                let (consumer, list) = (self.input.consumer.clone(), tpl.clone());
-                let commit =
-                    tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync));
-                match tokio::time::timeout(self.flush_timeout, commit).await {
-                    Ok(Ok(r)) => r,
-                    Ok(Err(e)) => {
-                        return Err(ConnectError::retriable(format!(
-                            "the consumer offset commit did not complete: {e}"
-                        )));
-                    }
-                    Err(_) => {
-                        return Err(ConnectError::retriable(format!(
-                            "the consumer offset commit did not complete within offset.flush.timeout.ms ({} ms)",
-                            self.flush_timeout.as_millis()
-                        )));
-                    }
-                }
-            }
-            CommitMode::Async => self.input.consumer.commit(&tpl, CommitMode::Async),
-        };
-        res.map_err(|e| ConnectError::retriable_from("cannot commit consumer offsets", e))?;
-        tracing::debug!(partitions = committed.len(), "committed sink offsets");
-        self.last_committed.extend(committed);
-        Ok(())
-    }
-}
-
-/// A sink record as bytes again, for a dead letter queue record of a record
-/// the task reported (Kafka Connect does the same when it no longer has the
-/// consumed bytes). Unconvertible parts are left empty.
-fn reserialize(r: &SinkRecord, key: &TaskConverter, value: &TaskConverter) -> OriginalRecord {
-    let bytes = |c: &TaskConverter, schema, v| -> Option<Vec<u8>> {
-        c.converter
-            .from_connect(&r.topic, schema, v)
-            .unwrap_or_else(|e: ConvertError| {
-                tracing::warn!(error = %e, "cannot serialize a reported record for the dead letter queue");
-                None
-            })
-    };
-    OriginalRecord {
-        topic: r.topic.clone(),
-        partition: Some(r.kafka_partition),
-        offset: Some(r.kafka_offset),
-        timestamp: r.timestamp,
-        key: bytes(key, r.key_schema.as_ref(), &r.key),
-        value: bytes(value, r.value_schema.as_ref(), &r.value),
-        headers: r
-            .headers
-            .iter()
-            .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
-            .collect(),
-        source: None,
     }
 }
