@@ -45,35 +45,16 @@ impl Worker {
         env: &[(&str, &str)],
         log_name: &str,
     ) -> Result<Self> {
-        let mut w = Self::spawn(dir, rest_port, args, env, log_name)?;
-        let port = w.rest_port;
-        let log = w.log.clone();
-        let res = crate::wait_until(Duration::from_secs(30), "the worker's REST API", || {
-            crate::http_get(port, "/").ok().filter(|(s, _)| *s == 200)
-        });
-        if let Err(e) = res {
-            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            bail!(
-                "{e} (exit status {status:?}); worker log:\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        Ok(w)
+        Self::spawn(dir, rest_port, args, env, log_name)?
+            .answering(Duration::from_secs(30), "the worker's REST API")
     }
 
     /// Starts `sluice schema-registry <config>` in `dir` and waits for its
     /// REST API on `port` (the config's `listeners`) to answer.
     pub fn start_registry(dir: &Path, port: u16, config: &Path, log_name: &str) -> Result<Self> {
         let config = config.display().to_string();
-        let mut w = Self::spawn_command(dir, port, "schema-registry", &[&config], &[], log_name)?;
-        let res = crate::wait_until(Duration::from_secs(30), "the schema registry", || {
-            crate::http_get(port, "/").ok().filter(|(s, _)| *s == 200)
-        });
-        if let Err(e) = res {
-            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            bail!("{e} (exit status {status:?}); log:\n{}", w.log_text());
-        }
-        Ok(w)
+        Self::spawn_command(dir, port, "schema-registry", &[&config], &[], log_name)?
+            .answering(Duration::from_secs(30), "the schema registry")
     }
 
     /// Starts `sluice distributed <props>` in `dir` and waits for `GET /`
@@ -85,20 +66,8 @@ impl Worker {
         log_name: &str,
     ) -> Result<Self> {
         let props = props.display().to_string();
-        let mut w = Self::spawn_command(dir, rest_port, "distributed", &[&props], &[], log_name)?;
-        let res = crate::wait_until(Duration::from_secs(60), "the worker's REST API", || {
-            crate::http_get(rest_port, "/")
-                .ok()
-                .filter(|(s, _)| *s == 200)
-        });
-        if let Err(e) = res {
-            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            bail!(
-                "{e} (exit status {status:?}); worker log:\n{}",
-                w.log_text()
-            );
-        }
-        Ok(w)
+        Self::spawn_command(dir, rest_port, "distributed", &[&props], &[], log_name)?
+            .answering(Duration::from_secs(60), "the worker's REST API")
     }
 
     /// Is the process still there?
@@ -128,20 +97,25 @@ impl Worker {
         args: &[&str],
         log_name: &str,
     ) -> Result<Self> {
-        let mut w = Self::spawn_binary(bin, dir, rest_port, "standalone", args, &[], log_name)?;
-        let res = crate::wait_until(Duration::from_secs(30), "the worker's REST API", || {
-            crate::http_get(rest_port, "/")
-                .ok()
-                .filter(|(s, _)| *s == 200)
+        Self::spawn_binary(bin, dir, rest_port, "standalone", args, &[], log_name)?
+            .answering(Duration::from_secs(30), "the worker's REST API")
+    }
+
+    /// Waits up to `timeout` for `GET /` on the worker's port to answer
+    /// 200; on failure the error has the exit status and the whole log.
+    fn answering(mut self, timeout: Duration, what: &str) -> Result<Self> {
+        let port = self.rest_port;
+        let res = crate::wait_until(timeout, what, || {
+            crate::http_get(port, "/").ok().filter(|(s, _)| *s == 200)
         });
         if let Err(e) = res {
-            let status = w.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
-            bail!(
-                "{e} (exit status {status:?}); worker log:\n{}",
-                w.log_text()
-            );
+            let status = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            bail!("{e} (exit status {status:?}); log:\n{}", self.log_text());
         }
-        Ok(w)
+        Ok(self)
     }
 
     fn spawn_command(

@@ -50,6 +50,12 @@ impl Setup {
         })
     }
 
+    /// Waits until the source committed the offset at the end of its file.
+    fn committed_to_end(&self, port: u16) -> anyhow::Result<()> {
+        let end = file_len(&self.input);
+        wait_source_offset(port, &self.name, "position", end, Duration::from_secs(30))
+    }
+
     fn start(&self, port: u16, log: &str) -> anyhow::Result<Worker> {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         Worker::start(self.dir.path(), port, &args, &[], log)
@@ -84,13 +90,7 @@ fn lines_arrive_in_order_and_clean_restart_resends_nothing() -> anyhow::Result<(
     let got = wait_for_records(&broker.bootstrap, topic, 520, Duration::from_secs(60))?;
     // Committed at the end of the file: every record sent is in the topic,
     // so a wrongly re-sent file would show now.
-    wait_source_offset(
-        port,
-        &s.name,
-        "position",
-        file_len(input),
-        Duration::from_secs(30),
-    )?;
+    s.committed_to_end(port)?;
     let got_after = wait_for_records(&broker.bootstrap, topic, got.len(), Duration::from_secs(10))?;
     assert_eq!(
         got_after,
@@ -117,13 +117,7 @@ fn kill_minus_nine_loses_nothing_and_repeats_only_the_uncommitted_tail() -> anyh
     append_lines(input, &numbered("k", 0, 300))?;
     wait_for_records(&broker.bootstrap, topic, 300, Duration::from_secs(60))?;
     // The first 300 are committed.
-    wait_source_offset(
-        port,
-        &s.name,
-        "position",
-        file_len(input),
-        Duration::from_secs(30),
-    )?;
+    s.committed_to_end(port)?;
     append_lines(input, &numbered("k", 300, 300))?;
     std::thread::sleep(Duration::from_millis(150));
     w.kill9()?;

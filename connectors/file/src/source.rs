@@ -230,11 +230,13 @@ impl FileStreamSourceTask {
         let mut consumed = 0usize;
         let mut i = self.scanned;
         while self.pending.len() < self.batch_size && i < self.buf.len() {
+            // The next line end, found a word at a time.
+            let Some(at) = memchr::memchr2(b'\n', b'\r', &self.buf[i..]) else {
+                i = self.buf.len();
+                break;
+            };
+            i += at;
             let b = self.buf[i];
-            if b != b'\n' && b != b'\r' {
-                i += 1;
-                continue;
-            }
             // "\r\n" is one line end; a trailing '\r' waits for the next byte.
             let mut end = i + 1;
             if b == b'\r' {
