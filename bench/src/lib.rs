@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 /// visibly the same.
 pub const PRODUCER: &[(&str, &str)] = &[
     ("acks", "all"),
-    ("max.in.flight.requests.per.connection", "1"),
+    ("enable.idempotence", "true"),
+    ("max.in.flight.requests.per.connection", "5"),
     ("linger.ms", "5"),
     ("batch.num.messages", "10000"),
     ("queue.buffering.max.messages", "100000"),

@@ -210,3 +210,26 @@ fn acknowledged_records_are_in_kafka_across_a_kill_9() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn the_write_counter_follows_acknowledgements_between_flushes() -> anyhow::Result<()> {
+    // No offset flush during the test: the counter must not wait for one.
+    let s = Setup::new(
+        "offset.flush.interval.ms=600000",
+        "poll.ms=0\nrecords.per.poll=25\nmax.records=50",
+    )?;
+    let port = free_port()?;
+    let mut w = s.start(port, "worker.log")?;
+    wait_until(Duration::from_secs(30), "write_total 50", || {
+        let (_, text) = http_get(port, "/metrics").ok()?;
+        text.lines()
+            .any(|l| {
+                l.starts_with("kafka_connect_source_task_source_record_write_total")
+                    && l.ends_with(" 50")
+            })
+            .then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
+    assert!(w.stop()?.success(), "clean stop; log:\n{}", w.log_text());
+    Ok(())
+}

@@ -200,7 +200,11 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
                 status.set_task(&connector, task_id, task_state(p), None);
                 tracing::info!(paused = p, "task target state changed");
             }
-            () = tracker.front_done() => sender.acknowledge(),
+            () = tracker.front_done() => {
+                sender.acknowledge();
+                // Kafka Connect's write counters follow acknowledgements.
+                tm.acknowledged(tracker.acked(), tracker.in_flight());
+            }
             _ = tick.tick() => {
                 let started = std::time::Instant::now();
                 let committed = sender.commit().await;
