@@ -1,13 +1,15 @@
 //! Tracks which produced batches Kafka has acknowledged.
 //!
 //! Each polled batch gets an id; every record of it is produced with that id
-//! (and, for per-record acknowledgements, its index) as its delivery opaque. A batch is complete when it is sealed (all its
-//! records were handed to the producer) and every record was acknowledged.
+//! (and, for per-record acknowledgements, its index) as its delivery
+//! opaque. A batch is complete when it is sealed (all its records were
+//! handed to the producer) and every record was acknowledged; its count is
+//! an atomic, so delivery reports take no lock.
 //! Only the complete batches at the front are committable, so an offset is
 //! never stored past a record Kafka has not acknowledged.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use sluice_connect_api::{RecordMetadata, SourceRecord};
@@ -23,10 +25,6 @@ use super::offsets::PartitionOffsets;
 
 #[derive(Debug, Default)]
 struct Batch {
-    /// Records sent minus records acknowledged (may dip below zero before
-    /// the batch is sealed).
-    outstanding: i64,
-    sealed: bool,
     offsets: PartitionOffsets,
     /// Per-record acknowledgements only: the records as polled, and where
     /// Kafka stored each (by index; `None` until acknowledged, or for
@@ -35,19 +33,11 @@ struct Batch {
     metadata: Vec<Option<RecordMetadata>>,
 }
 
-impl Batch {
-    fn done(&self) -> bool {
-        self.sealed && self.outstanding <= 0
-    }
-}
-
 #[derive(Debug, Default)]
 struct Inner {
     first_id: u64,
     batches: VecDeque<Batch>,
     failure: Option<String>,
-    /// Records acknowledged so far.
-    acked: u64,
 }
 
 impl Inner {
@@ -67,6 +57,18 @@ const INDEX_MAX: u64 = (1 << 22) - 1;
 /// its batch but is not a written record.
 pub(crate) const DLQ_OPAQUE: u64 = 1 << 62;
 
+/// At most this many batches are open (handed to the producer and not yet
+/// taken as committable) at once; a slot per batch holds its count.
+const SLOTS: usize = 1024;
+/// A slot's value while its batch is not sealed: far below any count, so
+/// acknowledgements arriving before the seal never make it look done.
+const UNSEALED: i64 = i64::MIN / 2;
+
+fn slot_of(id: u64) -> usize {
+    // SLOTS divides 2^40, so slots stay consistent across the id wrap.
+    usize::try_from(id & ID_MASK).unwrap_or(0) % SLOTS
+}
+
 /// The opaque of record `index` of batch `id`. Indexes past 4M are not
 /// told apart (their records get no metadata).
 pub(crate) fn opaque(id: u64, index: usize) -> usize {
@@ -83,14 +85,37 @@ pub(crate) struct Acknowledged {
     pub(crate) records: Vec<(SourceRecord, Option<RecordMetadata>)>,
 }
 
-#[derive(Debug, Default)]
+/// Which batches Kafka acknowledged. A delivery report touches only
+/// atomics (its batch's count, the acknowledged total), never the lock,
+/// unless the task asked for per-record metadata.
+#[derive(Debug)]
 pub(crate) struct AckTracker {
     inner: Mutex<Inner>,
-    /// Woken when the front batch becomes complete.
-    front_done: Notify,
+    /// Per open batch (by [`slot_of`] its id): records sent minus records
+    /// acknowledged once sealed (done at 0), [`UNSEALED`] plus the
+    /// acknowledgements so far before.
+    counts: Box<[AtomicI64]>,
+    /// Records (not DLQ records) acknowledged so far.
+    acked: AtomicU64,
+    failed: AtomicBool,
+    /// Woken when a batch becomes complete (or a delivery failed).
+    done: Notify,
     /// Keep each record's metadata (per-record acknowledgements); set
     /// once, after the task started and before its first record.
     per_record: AtomicBool,
+}
+
+impl Default for AckTracker {
+    fn default() -> Self {
+        Self {
+            inner: Mutex::default(),
+            counts: (0..SLOTS).map(|_| AtomicI64::new(UNSEALED)).collect(),
+            acked: AtomicU64::new(0),
+            failed: AtomicBool::new(false),
+            done: Notify::new(),
+            per_record: AtomicBool::new(false),
+        }
+    }
 }
 
 impl AckTracker {
@@ -113,11 +138,19 @@ impl AckTracker {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Starts a batch; returns its id.
-    pub(crate) fn open(&self) -> u64 {
+    fn count(&self, id: u64) -> &AtomicI64 {
+        &self.counts[slot_of(id)]
+    }
+
+    /// Starts a batch and returns its id, or `None` while [`SLOTS`]
+    /// batches are open (take the committable ones, then try again).
+    pub(crate) fn try_open(&self) -> Option<u64> {
         let mut g = self.lock();
+        if g.batches.len() >= SLOTS {
+            return None;
+        }
         g.batches.push_back(Batch::default());
-        g.first_id.wrapping_add(g.batches.len() as u64 - 1)
+        Some(g.first_id.wrapping_add(g.batches.len() as u64 - 1))
     }
 
     /// All of the batch's `sent` records are with the producer; `records`
@@ -129,16 +162,22 @@ impl AckTracker {
         offsets: PartitionOffsets,
         records: Vec<SourceRecord>,
     ) {
-        let mut g = self.lock();
-        let idx = g.index_of(id);
-        if let Some(b) = g.batches.get_mut(idx) {
-            b.outstanding += i64::try_from(sent).unwrap_or(i64::MAX);
-            b.sealed = true;
-            b.offsets = offsets;
-            b.records = records;
-            if idx == 0 && b.done() {
-                self.front_done.notify_one();
+        {
+            let mut g = self.lock();
+            let idx = g.index_of(id);
+            match g.batches.get_mut(idx) {
+                Some(b) => {
+                    b.offsets = offsets;
+                    b.records = records;
+                }
+                None => return,
             }
+        }
+        let sent = i64::try_from(sent).unwrap_or(i64::MAX / 4);
+        let delta = sent - UNSEALED;
+        let before = self.count(id).fetch_add(delta, Ordering::AcqRel);
+        if before.wrapping_add(delta) <= 0 {
+            self.done.notify_one();
         }
     }
 
@@ -146,42 +185,45 @@ impl AckTracker {
     pub(crate) fn ack(&self, opaque: usize, result: Result<RecordMetadata, String>) {
         let opaque = opaque as u64;
         let dlq = opaque & DLQ_OPAQUE != 0;
-        let mut g = self.lock();
+        let id = opaque & ID_MASK;
         let metadata = match result {
             Ok(m) => m,
             Err(e) => {
                 // Keep the first failure: it is the cause.
-                g.failure.get_or_insert(e);
-                self.front_done.notify_one();
+                self.lock().failure.get_or_insert(e);
+                self.failed.store(true, Ordering::Release);
+                self.done.notify_one();
                 return;
             }
         };
         if !dlq {
-            g.acked += 1;
+            self.acked.fetch_add(1, Ordering::Relaxed);
         }
-        let idx = g.index_of(opaque & ID_MASK);
-        if let Some(b) = g.batches.get_mut(idx) {
-            b.outstanding -= 1;
-            let at = (opaque >> INDEX_SHIFT) & INDEX_MAX;
-            if self.per_record()
-                && !dlq
-                && at < INDEX_MAX
-                && let Ok(at) = usize::try_from(at)
-            {
+        let at = (opaque >> INDEX_SHIFT) & INDEX_MAX;
+        if self.per_record()
+            && !dlq
+            && at < INDEX_MAX
+            && let Ok(at) = usize::try_from(at)
+        {
+            // Stored before the count can reach zero, so the batch is
+            // never taken without it.
+            let mut g = self.lock();
+            let idx = g.index_of(id);
+            if let Some(b) = g.batches.get_mut(idx) {
                 if b.metadata.len() <= at {
                     b.metadata.resize(at + 1, None);
                 }
                 b.metadata[at] = Some(metadata);
             }
-            if idx == 0 && b.done() {
-                self.front_done.notify_one();
-            }
+        }
+        if self.count(id).fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.done.notify_one();
         }
     }
 
-    /// Waits until the front batch may be complete (or a delivery failed).
+    /// Waits until a batch may have become complete (or a delivery failed).
     pub(crate) async fn front_done(&self) {
-        self.front_done.notified().await;
+        self.done.notified().await;
     }
 
     /// Removes the complete batches at the front and returns what they
@@ -189,35 +231,47 @@ impl AckTracker {
     pub(crate) fn take_committable(&self) -> Acknowledged {
         let mut g = self.lock();
         let mut out = Acknowledged::default();
-        while g.batches.front().is_some_and(Batch::done) {
+        while !g.batches.is_empty() {
+            let count = self.count(g.first_id);
+            let c = count.load(Ordering::Acquire);
+            if !(UNSEALED / 2..=0).contains(&c) {
+                break; // records outstanding, or not sealed yet
+            }
             if let Some(b) = g.batches.pop_front() {
                 out.offsets.merge(b.offsets);
                 let mut metadata = b.metadata.into_iter();
                 for r in b.records {
                     out.records.push((r, metadata.next().flatten()));
                 }
-                g.first_id = g.first_id.wrapping_add(1);
             }
+            count.store(UNSEALED, Ordering::Release);
+            g.first_id = g.first_id.wrapping_add(1);
         }
         out
     }
 
     /// Records handed to the producer and not yet acknowledged.
     pub(crate) fn in_flight(&self) -> i64 {
-        self.lock()
-            .batches
-            .iter()
-            .map(|b| b.outstanding.max(0))
+        let g = self.lock();
+        (0..g.batches.len() as u64)
+            .map(|i| {
+                self.count(g.first_id.wrapping_add(i))
+                    .load(Ordering::Relaxed)
+            })
+            .filter(|c| *c > 0)
             .sum()
     }
 
     /// Records (not DLQ records) acknowledged since the tracker was made.
     pub(crate) fn acked(&self) -> u64 {
-        self.lock().acked
+        self.acked.load(Ordering::Relaxed)
     }
 
     /// The first delivery failure, if any.
     pub(crate) fn failure(&self) -> Option<String> {
+        if !self.failed.load(Ordering::Acquire) {
+            return None;
+        }
         self.lock().failure.clone()
     }
 }
@@ -308,8 +362,8 @@ mod tests {
     #[test]
     fn only_acknowledged_prefix_is_committable() {
         let t = AckTracker::default();
-        let a = t.open();
-        let b = t.open();
+        let a = t.try_open().unwrap();
+        let b = t.try_open().unwrap();
         t.ack(opaque(a, 0), meta(0)); // an ack may arrive before the seal
         t.seal(a, 2, offsets(10), Vec::new());
         t.seal(b, 1, offsets(20), Vec::new());
@@ -323,14 +377,14 @@ mod tests {
         assert_eq!(c.offsets.entries()[0].1["position"], 20);
         assert!(c.records.is_empty());
         assert_eq!(t.in_flight(), 0);
-        let d = t.open();
+        let d = t.try_open().unwrap();
         assert_eq!(d, 2);
     }
 
     #[test]
     fn per_record_mode_keeps_records_with_their_metadata() {
         let t = AckTracker::new(true);
-        let a = t.open();
+        let a = t.try_open().unwrap();
         // Acknowledged out of order, before and after the seal.
         t.ack(opaque(a, 1), meta(11));
         t.seal(a, 3, offsets(2), vec![rec(0), rec(1), rec(2)]);
@@ -354,7 +408,7 @@ mod tests {
     #[tokio::test]
     async fn completing_the_front_batch_wakes_the_waiter() {
         let t = Arc::new(AckTracker::default());
-        let a = t.open();
+        let a = t.try_open().unwrap();
         t.seal(a, 1, offsets(1), Vec::new());
         let waiter = tokio::spawn({
             let t = t.clone();
@@ -372,8 +426,8 @@ mod tests {
     fn ids_wrap_within_the_opaque() {
         let t = AckTracker::default();
         t.lock().first_id = ID_MASK; // the last id before the wrap
-        let a = t.open();
-        let b = t.open();
+        let a = t.try_open().unwrap();
+        let b = t.try_open().unwrap();
         t.seal(a, 1, offsets(1), Vec::new());
         t.seal(b, 1, offsets(2), Vec::new());
         t.ack(opaque(a, 0), meta(0));
@@ -383,9 +437,56 @@ mod tests {
     }
 
     #[test]
+    fn at_most_slots_batches_are_open() {
+        let t = AckTracker::default();
+        let ids: Vec<u64> = (0..SLOTS).map(|_| t.try_open().unwrap()).collect();
+        assert_eq!(t.try_open(), None, "full");
+        t.seal(ids[0], 1, offsets(1), Vec::new());
+        assert_eq!(t.try_open(), None, "the front is not done yet");
+        t.ack(opaque(ids[0], 0), meta(0));
+        assert_eq!(t.take_committable().offsets.entries()[0].1["position"], 1);
+        let next = t.try_open().expect("a slot freed");
+        // The reused slot starts unsealed: nothing is committable yet.
+        t.ack(opaque(next, 0), meta(1));
+        assert!(t.take_committable().offsets.is_empty());
+    }
+
+    #[test]
+    fn concurrent_delivery_reports_complete_every_batch_once() {
+        let t = Arc::new(AckTracker::default());
+        let per_batch = 50usize;
+        let ids: Vec<u64> = (0..200).map(|_| t.try_open().unwrap()).collect();
+        for (n, id) in ids.iter().enumerate() {
+            t.seal(*id, per_batch, offsets(n as u64), Vec::new());
+        }
+        let threads: Vec<_> = (0..4)
+            .map(|k| {
+                let (t, ids) = (t.clone(), ids.clone());
+                std::thread::spawn(move || {
+                    for id in ids {
+                        for r in 0..per_batch {
+                            if r % 4 == k {
+                                t.ack(opaque(id, r), meta(r as i64));
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for th in threads {
+            th.join().unwrap();
+        }
+        assert_eq!(t.acked(), 200 * per_batch as u64);
+        assert_eq!(t.in_flight(), 0);
+        let done = t.take_committable();
+        assert_eq!(done.offsets.entries()[0].1["position"], 199);
+        assert_eq!(t.try_open(), Some(200));
+    }
+
+    #[test]
     fn failures_block_commit_and_are_kept() {
         let t = AckTracker::default();
-        let a = t.open();
+        let a = t.try_open().unwrap();
         t.seal(a, 1, offsets(5), Vec::new());
         t.ack(opaque(a, 0), Err("boom".into()));
         t.ack(opaque(a, 0), Err("later".into()));

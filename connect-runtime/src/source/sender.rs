@@ -67,7 +67,21 @@ impl Sender {
         if records.is_empty() {
             return Ok(());
         }
-        let id = self.tracker.open();
+        let id = loop {
+            if let Some(id) = self.tracker.try_open() {
+                break id;
+            }
+            // Every batch slot is open: take what is complete, else wait
+            // for Kafka (backpressure, like a full producer queue).
+            self.acknowledge();
+            if *self.stop.borrow() {
+                return Ok(()); // nothing of this batch was sent
+            }
+            if self.tracker.failure().is_some() {
+                return Ok(()); // the task loop fails on it next
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
         let mut offsets = PartitionOffsets::default();
         let mut sent = 0usize;
         let mut result = Ok(());
