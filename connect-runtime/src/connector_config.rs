@@ -95,12 +95,14 @@ fn positive_or_broker_default(v: &sluice_connect_api::config::ConfigValue) -> Re
 /// Extra keys of source connectors (Kafka Connect's `SourceConnectorConfig`).
 /// Every one is validated; the ones that promise what Sluice does not do
 /// (transactions, topic creation groups, a per-connector offsets topic) are
-/// refused with a message saying so, never silently ignored.
+/// refused with a message saying so, never silently ignored. Other
+/// `topic.creation.default.*` keys are topic configs (see
+/// [`source_topic_creation`]).
 pub fn source_def() -> ConfigDef {
     ConfigDef::new()
         .key(ConfigKey::new(TOPIC_CREATION_GROUPS, ConfigType::List).default_value("").importance(Importance::Low)
             .validator(Validator::custom(|v| if v.to_string().trim().is_empty() { Ok(()) } else {
-                Err("topic creation groups are not supported by Sluice yet; every topic is created with topic.creation.default.partitions and topic.creation.default.replication.factor".to_string())
+                Err("topic creation groups are not supported by Sluice yet; every topic is created with the topic.creation.default.* settings".to_string())
             }))
             .doc("Groups of configurations for topics created by source connectors (not supported yet: must be empty).").group("Topic Creation", 1))
         .key(ConfigKey::new(TOPIC_CREATION_PARTITIONS, ConfigType::Int).default_value("1").importance(Importance::Low)
@@ -138,31 +140,34 @@ pub fn source_def() -> ConfigDef {
             .doc("A separate offsets topic for this connector (not supported yet: must be unset).").group("Offsets Topic", 1))
 }
 
-/// The topic-creation settings of a validated source config.
-pub fn source_topic_creation(config: &Config) -> Result<(i32, i32), ConfigErrors> {
-    let parsed = source_def().parse(config)?;
-    Ok((
-        parsed.int(TOPIC_CREATION_PARTITIONS)?,
-        i32::from(parsed.short(TOPIC_CREATION_REPLICATION)?),
-    ))
+/// How a source creates a missing topic it writes to: Kafka Connect's
+/// `topic.creation.default.*` keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicCreation {
+    pub partitions: i32,
+    /// -1: the broker's default.
+    pub replication: i16,
+    /// Every other `topic.creation.default.<config>` key, given to the new
+    /// topic as its config `<config>` (`cleanup.policy`, `retention.ms`).
+    pub configs: Vec<(String, String)>,
 }
 
-/// `topic.creation.default.*` keys besides partitions and replication
-/// factor: topic configs Sluice does not pass on yet, so refused.
-fn check_source_topic_creation(config: &Config, issues: &mut Vec<ConfigIssue>) {
-    for key in config.keys() {
-        if let Some(rest) = key.strip_prefix(TOPIC_CREATION_DEFAULT_PREFIX)
-            && key != TOPIC_CREATION_PARTITIONS
-            && key != TOPIC_CREATION_REPLICATION
-        {
-            issues.push(ConfigIssue {
-                key: key.clone(),
-                message: format!(
-                    "Sluice does not set topic configs on created topics yet; remove {key} (or create the topic with {rest} beforehand)"
-                ),
-            });
-        }
-    }
+/// The topic-creation settings of a source config (an error names the key).
+pub fn source_topic_creation(config: &Config) -> Result<TopicCreation, ConfigErrors> {
+    let parsed = source_def().parse(config)?;
+    let configs = config
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix(TOPIC_CREATION_DEFAULT_PREFIX)?;
+            (k != TOPIC_CREATION_PARTITIONS && k != TOPIC_CREATION_REPLICATION)
+                .then(|| (name.to_string(), v.trim().to_string()))
+        })
+        .collect();
+    Ok(TopicCreation {
+        partitions: parsed.int(TOPIC_CREATION_PARTITIONS)?,
+        replication: parsed.short(TOPIC_CREATION_REPLICATION)?,
+        configs,
+    })
 }
 
 /// A config that passed every check, with its plugin.
@@ -222,7 +227,6 @@ pub fn validate(registry: &Registry, config: &Config) -> Result<ValidConnector, 
                 if let Err(e) = source_def().parse(config) {
                     issues.extend(e.issues);
                 }
-                check_source_topic_creation(config, &mut issues);
             }
         }
         let connector = (p.new_connector)();
@@ -344,7 +348,6 @@ mod tests {
             ("transaction.boundary", "connector"),
             ("topic.creation.default.partitions", "0"),
             ("topic.creation.default.replication.factor", "three"),
-            ("topic.creation.default.cleanup.policy", "compact"),
             ("topic.creation.groups", "inorder"),
             ("offsets.storage.topic", "my-offsets"),
         ])
@@ -356,7 +359,6 @@ mod tests {
             vec![
                 "exactly.once.support",
                 "offsets.storage.topic",
-                "topic.creation.default.cleanup.policy",
                 "topic.creation.default.partitions",
                 "topic.creation.default.replication.factor",
                 "topic.creation.groups",
@@ -373,8 +375,18 @@ mod tests {
             ("topic.creation.default.replication.factor", "1"),
         ]);
         assert!(ok.is_ok(), "{ok:?}");
-        let c = cfg(&[("topic.creation.default.partitions", "3")]);
-        assert_eq!(source_topic_creation(&c).unwrap(), (3, -1));
+        let c = cfg(&[
+            ("topic.creation.default.partitions", "3"),
+            ("topic.creation.default.cleanup.policy", " compact "),
+        ]);
+        assert_eq!(
+            source_topic_creation(&c).unwrap(),
+            TopicCreation {
+                partitions: 3,
+                replication: -1,
+                configs: vec![("cleanup.policy".into(), "compact".into())],
+            }
+        );
     }
 
     #[test]

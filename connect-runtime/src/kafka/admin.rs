@@ -39,22 +39,27 @@ impl TopicAdmin {
             .contains(topic)
     }
 
-    /// Makes sure `topic` exists, creating it with `partitions` partitions
-    /// and the broker's default replication factor otherwise.
+    /// Makes sure `topic` exists, creating it with `partitions` partitions,
+    /// `replication` (-1: the broker's default) and topic `configs`
+    /// (`cleanup.policy`, `retention.ms`, ...) otherwise.
     pub async fn ensure(
         &self,
         topic: &str,
         partitions: i32,
         replication: i32,
+        configs: &[(String, String)],
     ) -> ConnectResult<()> {
         if self.is_known(topic) {
             return Ok(());
         }
-        let new = NewTopic::new(
+        let mut new = NewTopic::new(
             topic,
             partitions.max(1),
             TopicReplication::Fixed(replication),
         );
+        for (k, v) in configs {
+            new = new.set(k, v);
+        }
         let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
         let results = self
             .client
@@ -87,10 +92,22 @@ impl TopicAdmin {
         partitions: i32,
         replication: i32,
     ) -> ConnectResult<()> {
+        self.ensure_with_configs(topic, partitions, replication, &[])
+            .await
+    }
+
+    /// [`TopicAdmin::ensure_retrying`] with topic configs for a new topic.
+    pub async fn ensure_with_configs(
+        &self,
+        topic: &str,
+        partitions: i32,
+        replication: i32,
+        configs: &[(String, String)],
+    ) -> ConnectResult<()> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         let mut backoff = Duration::from_millis(200);
         loop {
-            match self.ensure(topic, partitions, replication).await {
+            match self.ensure(topic, partitions, replication, configs).await {
                 Err(e) if e.is_retriable() && tokio::time::Instant::now() < deadline => {
                     tracing::warn!(topic, error = %e.trace(), "cannot make sure the topic exists yet; retrying");
                     tokio::time::sleep(backoff).await;

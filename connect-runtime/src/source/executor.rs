@@ -114,8 +114,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
             )
         })?;
     // Validated before the task was started; an error here names the key.
-    let (topic_partitions, topic_replication) =
-        crate::connector_config::source_topic_creation(&config)?;
+    let topic_creation = crate::connector_config::source_topic_creation(&config)?;
     if let Some(dlq) = &errors.dlq_topic {
         admin
             .ensure_retrying(dlq, 1, errors.dlq_replication)
@@ -148,8 +147,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         admin,
         offsets: offsets.clone(),
         status: status.clone(),
-        topic_partitions,
-        topic_replication,
+        topic_creation,
         flush_timeout,
         pending: PartitionOffsets::default(),
         stop: stop.clone(),

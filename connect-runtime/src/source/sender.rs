@@ -43,8 +43,8 @@ pub(super) struct Sender {
     pub(super) admin: Arc<TopicAdmin>,
     pub(super) offsets: Arc<dyn OffsetStore>,
     pub(super) status: Arc<StatusStore>,
-    pub(super) topic_partitions: i32,
-    pub(super) topic_replication: i32,
+    /// How a missing topic is created (`topic.creation.default.*`).
+    pub(super) topic_creation: crate::connector_config::TopicCreation,
     pub(super) flush_timeout: Duration,
     /// Acknowledged offsets not yet stored (kept across a failed commit).
     pub(super) pending: PartitionOffsets,
@@ -311,7 +311,12 @@ impl Sender {
 
     async fn ensure_topic(&self, topic: &str) -> ConnectResult<()> {
         self.admin
-            .ensure_retrying(topic, self.topic_partitions, self.topic_replication)
+            .ensure_with_configs(
+                topic,
+                self.topic_creation.partitions,
+                i32::from(self.topic_creation.replication),
+                &self.topic_creation.configs,
+            )
             .await?;
         self.status.add_topic(&self.connector, topic);
         Ok(())

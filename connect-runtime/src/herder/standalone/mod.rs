@@ -277,13 +277,7 @@ impl StandaloneHerder {
                 }
                 // Stored under the map lock: the store changes in the order
                 // connectors appear and disappear.
-                self.store.put(
-                    name,
-                    &StoredConnector {
-                        config: config.clone(),
-                        target_state: target,
-                    },
-                )?;
+                self.persist(name, &config, target)?;
                 // Listed with a status from the moment it is visible.
                 self.announce(name, valid.plugin);
                 slots.insert(
@@ -298,6 +292,18 @@ impl StandaloneHerder {
             self.publish(name, &cell, &guard);
             return Ok((true, guard.info(name)));
         }
+    }
+
+    /// Stores a connector's config and target state.
+    fn persist(&self, name: &str, config: &Config, target: TargetState) -> Result<(), HerderError> {
+        self.store.put(
+            name,
+            &StoredConnector {
+                config: config.clone(),
+                target_state: target,
+            },
+        )?;
+        Ok(())
     }
 
     /// A (re)started connector's status starts over as UNASSIGNED.
@@ -320,13 +326,7 @@ impl StandaloneHerder {
         let valid = connector_config::validate(&self.worker.registry, &config)?;
         let target = target.unwrap_or(running.target);
         // Persist first: if that fails, the running connector is untouched.
-        self.store.put(
-            name,
-            &StoredConnector {
-                config: config.clone(),
-                target_state: target,
-            },
-        )?;
+        self.persist(name, &config, target)?;
         let lifecycle = self.lifecycle();
         lifecycle.shutdown(name, running).await;
         running.config = config;
@@ -366,13 +366,7 @@ impl StandaloneHerder {
         if running.target == target {
             return Ok(());
         }
-        self.store.put(
-            name,
-            &StoredConnector {
-                config: running.config.clone(),
-                target_state: target,
-            },
-        )?;
+        self.persist(name, &running.config, target)?;
         let previous = running.target;
         running.target = target;
         let ctype = running.plugin.connector_type();
