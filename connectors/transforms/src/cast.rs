@@ -10,11 +10,10 @@
 //! be serialized), and a struct schema's default value is cast field by
 //! field (Kafka Connect fails on it).
 
+mod config;
 mod value;
 
-use sluice_connect_api::config::{
-    ConfigDef, ConfigErrors, ConfigKey, ConfigType, ConfigValue, Importance, Validator,
-};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::logical::LogicalType;
 use sluice_connect_api::schema::{
     DataError, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
@@ -23,13 +22,13 @@ use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
-use crate::util::config::{REPLACE_NULL_WITH_DEFAULT, replace_null_with_default_key};
+use crate::util::fields::def_of;
 use crate::util::schema_util::{build_struct, copy_basics, fill_default};
 use crate::util::{map, requirements};
 
+use config::CastConfig;
 use value::cast;
 
-const SPEC: &str = "spec";
 const PURPOSE: &str = "cast types";
 
 /// What to cast.
@@ -37,6 +36,12 @@ const PURPOSE: &str = "cast types";
 enum Spec {
     Whole(SchemaType),
     Fields(Vec<(String, SchemaType)>),
+}
+
+impl Default for Spec {
+    fn default() -> Self {
+        Self::Fields(Vec::new())
+    }
 }
 
 /// Java's `String.split(":")`: trailing empty parts are dropped.
@@ -219,7 +224,7 @@ impl Cast {
     pub fn new(side: Side) -> Self {
         Self {
             side,
-            spec: Spec::Fields(Vec::new()),
+            spec: Spec::default(),
             replace_null_with_default: true,
             cache: SchemaCache::default(),
         }
@@ -238,30 +243,13 @@ impl Cast {
 
 impl Transformation for Cast {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(SPEC, ConfigType::List)
-                    .validator(Validator::custom(|v| match v {
-                        ConfigValue::List(items) => parse_spec(items).map(|_| ()),
-                        _ => Ok(()),
-                    }))
-                    .importance(Importance::High)
-                    .doc(
-                        "List of fields and the type to cast them to of the form \
-                         field1:type,field2:type to cast fields of Maps or Structs. A single type \
-                         to cast the entire value. Valid types are int8, int16, int32, int64, \
-                         float32, float64, boolean, and string. Note that binary fields can only \
-                         be cast to string.",
-                    ),
-            )
-            .key(replace_null_with_default_key())
+        def_of::<CastConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.spec =
-            parse_spec(&parsed.list(SPEC)?).map_err(|why| ConfigErrors::single(SPEC, why))?;
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = CastConfig::parse(config)?;
+        self.spec = c.spec;
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
         Ok(())
     }

@@ -1,11 +1,14 @@
 //! `org.apache.kafka.connect.transforms.DropHeaders`: removes every header
 //! whose key is listed in `headers`.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::schema::DataError;
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::config::non_empty_list;
+use crate::util::fields::def_of;
 
 const HEADERS: &str = "headers";
 
@@ -15,19 +18,30 @@ pub struct DropHeaders {
     headers: Vec<String>,
 }
 
-impl Transformation for DropHeaders {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().key(
-            ConfigKey::new(HEADERS, ConfigType::List)
+#[derive(Debug, Default)]
+struct DropHeadersConfig {
+    headers: Vec<String>,
+}
+
+impl ConnectorConfig for DropHeadersConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new().field(
+            ConfigKey::named(HEADERS)
                 .validator(non_empty_list())
                 .importance(Importance::High)
                 .doc("The name of the headers to be removed."),
+            |c, v| c.headers = v,
         )
+    }
+}
+
+impl Transformation for DropHeaders {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<DropHeadersConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.headers = parsed.list(HEADERS)?;
+        self.headers = DropHeadersConfig::parse(config)?.headers;
         Ok(())
     }
 

@@ -3,16 +3,20 @@
 //! `field.syntax.version=V2`. Null passes through (with a schema, the
 //! schema becomes the field's).
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+mod config;
+
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::{DataError, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
-use crate::util::config::{REPLACE_NULL_WITH_DEFAULT, error, replace_null_with_default_key};
-use crate::util::field_path::{FIELD_SYNTAX_VERSION, FieldPath, SyntaxVersion, syntax_version_key};
+use crate::util::config::errors;
+use crate::util::field_path::FieldPath;
+use crate::util::fields::def_of;
 use crate::util::requirements;
 
-const FIELD: &str = "field";
+use config::ExtractFieldConfig;
+
 const PURPOSE: &str = "field extraction";
 
 /// Replaces the key or value by one of its fields.
@@ -47,24 +51,14 @@ impl ExtractField {
 
 impl Transformation for ExtractField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(FIELD, ConfigType::String)
-                    .importance(Importance::Medium)
-                    .doc("Field name to extract."),
-            )
-            .key(replace_null_with_default_key())
-            .key(syntax_version_key())
+        def_of::<ExtractFieldConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        let original = parsed.string(FIELD)?;
-        let version = SyntaxVersion::parse(&parsed.string(FIELD_SYNTAX_VERSION)?);
-        self.path =
-            FieldPath::new(&original, version).map_err(|why| error(FIELD, &original, why))?;
-        self.original = original;
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = ExtractFieldConfig::parse(config)?;
+        self.path = c.path().map_err(errors)?;
+        self.original = c.field;
+        self.replace_null_with_default = c.replace_null_with_default;
         Ok(())
     }
 

@@ -1,9 +1,11 @@
 //! `org.apache.kafka.connect.transforms.Filter`: drops every record. Used
 //! with a predicate (`transforms.x.predicate`) to drop some.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::DataError;
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
+
+use crate::util::fields::{NoConfig, def_of};
 
 /// Drops every record it is applied to.
 #[derive(Debug, Default, Clone, Copy)]
@@ -11,11 +13,11 @@ pub struct Filter;
 
 impl Transformation for Filter {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
+        def_of::<NoConfig>()
     }
 
-    fn configure(&mut self, _config: &Config) -> Result<(), ConfigErrors> {
-        Ok(())
+    fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
+        NoConfig::parse(config).map(|NoConfig| ())
     }
 
     fn apply(&mut self, _record: &mut dyn ConnectRecord) -> Result<bool, DataError> {

@@ -4,7 +4,9 @@
 //! parent becomes optional; a parent's default supplies the defaults of its
 //! fields. Null keys and values pass through.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::schema::{
     DataError, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
 };
@@ -12,6 +14,7 @@ use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
+use crate::util::fields::def_of;
 use crate::util::schema_util::{build_struct, copy_basics, copy_basics_of};
 use crate::util::{java, map, requirements};
 
@@ -184,22 +187,33 @@ fn flatten_map(
     Ok(nested_any)
 }
 
-impl Transformation for Flatten {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().key(
-            ConfigKey::new(DELIMITER, ConfigType::String)
+#[derive(Debug, Default)]
+struct FlattenConfig {
+    delimiter: String,
+}
+
+impl ConnectorConfig for FlattenConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new().field(
+            ConfigKey::named(DELIMITER)
                 .default_value(".")
                 .importance(Importance::Medium)
                 .doc(
                     "Delimiter to insert between field names from the input record when \
                      generating field names for the output record",
                 ),
+            |c, v| c.delimiter = v,
         )
+    }
+}
+
+impl Transformation for Flatten {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<FlattenConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.delimiter = parsed.string(DELIMITER)?;
+        self.delimiter = FlattenConfig::parse(config)?.delimiter;
         self.cache.clear();
         Ok(())
     }

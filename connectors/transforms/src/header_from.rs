@@ -2,25 +2,23 @@
 //! or value into headers (`fields[i]` into `headers[i]`), with the field's
 //! schema. A null key or value is an error, as in Kafka Connect.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+mod config;
+
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::{DataError, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Header, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
-use crate::util::config::{
-    REPLACE_NULL_WITH_DEFAULT, non_empty_list, plain_error, replace_null_with_default_key,
-    valid_string,
-};
+use crate::util::fields::def_of;
 use crate::util::schema_util::{build_struct, copy_basics, fill_default};
 use crate::util::{map, requirements};
 
-const FIELDS: &str = "fields";
-const HEADERS: &str = "headers";
-const OPERATION: &str = "operation";
+use config::HeaderFromConfig;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Operation {
+    #[default]
     Copy,
     Move,
 }
@@ -96,53 +94,15 @@ impl HeaderFrom {
 
 impl Transformation for HeaderFrom {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(FIELDS, ConfigType::List)
-                    .validator(non_empty_list())
-                    .importance(Importance::High)
-                    .doc("Field names in the record whose values are to be copied or moved to headers."),
-            )
-            .key(
-                ConfigKey::new(HEADERS, ConfigType::List)
-                    .validator(non_empty_list())
-                    .importance(Importance::High)
-                    .doc(
-                        "Header names, in the same order as the field names listed in the fields \
-                         configuration property.",
-                    ),
-            )
-            .key(
-                ConfigKey::new(OPERATION, ConfigType::String)
-                    .validator(valid_string(&["move", "copy"]))
-                    .importance(Importance::High)
-                    .doc(
-                        "Either <code>move</code> if the fields are to be moved to the headers \
-                         (removed from the key/value), or <code>copy</code> if the fields are to \
-                         be copied to the headers (retained in the key/value).",
-                    ),
-            )
-            .key(replace_null_with_default_key())
+        def_of::<HeaderFromConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        let fields = parsed.list(FIELDS)?;
-        let headers = parsed.list(HEADERS)?;
-        if fields.len() != headers.len() {
-            return Err(plain_error(
-                HEADERS,
-                "'fields' config must have the same number of elements as 'headers' config.",
-            ));
-        }
-        self.fields = fields;
-        self.headers = headers;
-        self.operation = if parsed.string(OPERATION)? == "move" {
-            Operation::Move
-        } else {
-            Operation::Copy
-        };
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = HeaderFromConfig::parse(config)?;
+        self.fields = c.fields;
+        self.headers = c.headers;
+        self.operation = c.operation;
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
         Ok(())
     }

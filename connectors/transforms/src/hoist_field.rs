@@ -1,12 +1,15 @@
 //! `HoistField$Key` / `HoistField$Value`: wraps the key or value in a
 //! Struct (with a schema) or a Map (schemaless) of one field, `field`.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::schema::{DataError, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
+use crate::util::fields::def_of;
 use crate::util::map;
 use crate::util::schema_util::build_struct;
 
@@ -40,21 +43,30 @@ impl HoistField {
     }
 }
 
+#[derive(Debug, Default)]
+struct HoistFieldConfig {
+    field: String,
+}
+
+impl ConnectorConfig for HoistFieldConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new().field(
+            ConfigKey::named(FIELD).importance(Importance::Medium).doc(
+                "Field name for the single field that will be created in the resulting Struct \
+                     or Map.",
+            ),
+            |c, v| c.field = v,
+        )
+    }
+}
+
 impl Transformation for HoistField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().key(
-            ConfigKey::new(FIELD, ConfigType::String)
-                .importance(Importance::Medium)
-                .doc(
-                    "Field name for the single field that will be created in the resulting Struct \
-                     or Map.",
-                ),
-        )
+        def_of::<HoistFieldConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.field = parsed.string(FIELD)?;
+        self.field = HoistFieldConfig::parse(config)?.field;
         self.cache.clear();
         Ok(())
     }

@@ -4,28 +4,23 @@
 //! `static.value`). A `!` suffix makes a field required, `?` (the default)
 //! optional. Null keys and values pass through.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+mod config;
+
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::logical::timestamp_schema;
 use sluice_connect_api::schema::{DataError, Schema, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
-use crate::util::config::{
-    REPLACE_NULL_WITH_DEFAULT, error, optional, plain_error, replace_null_with_default_key,
-};
+use crate::util::config::error;
+use crate::util::fields::{OrEmpty, def_of};
 use crate::util::schema_util::{build_struct, copy_basics, fill_default};
 use crate::util::{map, requirements};
 
-const TOPIC_FIELD: &str = "topic.field";
-const PARTITION_FIELD: &str = "partition.field";
-const OFFSET_FIELD: &str = "offset.field";
-const TIMESTAMP_FIELD: &str = "timestamp.field";
-const STATIC_FIELD: &str = "static.field";
-const STATIC_VALUE: &str = "static.value";
+use config::{FieldSpec, InsertFieldConfig, STATIC_VALUE};
+
 const PURPOSE: &str = "field insertion";
-const OPTIONALITY_DOC: &str = "Suffix with <code>!</code> to make this a required field, or \
-                               <code>?</code> to keep it optional (the default).";
 
 /// A field to insert and its schema.
 #[derive(Debug, Clone)]
@@ -35,20 +30,13 @@ struct Insertion {
 }
 
 impl Insertion {
-    /// Parses `name`, `name!` or `name?` for a field of `required` /
-    /// `optional` schema.
-    fn parse(spec: Option<String>, required: SchemaRef, optional: SchemaRef) -> Option<Self> {
-        let spec = spec?;
-        Some(if let Some(name) = spec.strip_suffix('!') {
-            Self {
-                name: name.to_string(),
-                schema: required,
-            }
-        } else {
-            Self {
-                name: spec.strip_suffix('?').unwrap_or(&spec).to_string(),
-                schema: optional,
-            }
+    /// The configured field, if any, with the `required` or `optional`
+    /// schema its spec asks for.
+    fn new(spec: OrEmpty<FieldSpec>, required: SchemaRef, optional: SchemaRef) -> Option<Self> {
+        let spec = spec.0?;
+        Some(Self {
+            name: spec.name,
+            schema: if spec.required { required } else { optional },
         })
     }
 }
@@ -139,80 +127,38 @@ struct Inserted {
 
 impl Transformation for InsertField {
     fn config_def(&self) -> ConfigDef {
-        let field = |name: &str, doc: &str| {
-            ConfigKey::new(name, ConfigType::String)
-                .default_value("")
-                .importance(Importance::Medium)
-                .doc(doc)
-        };
-        ConfigDef::new()
-            .key(field(TOPIC_FIELD, &format!("Field name for Kafka topic. {OPTIONALITY_DOC}")))
-            .key(field(
-                PARTITION_FIELD,
-                &format!("Field name for Kafka partition. {OPTIONALITY_DOC}"),
-            ))
-            .key(field(
-                OFFSET_FIELD,
-                &format!(
-                    "Field name for Kafka offset - only applicable to sink connectors.<br/>{OPTIONALITY_DOC}"
-                ),
-            ))
-            .key(field(
-                TIMESTAMP_FIELD,
-                &format!("Field name for record timestamp. {OPTIONALITY_DOC}"),
-            ))
-            .key(field(
-                STATIC_FIELD,
-                &format!("Field name for static data field. {OPTIONALITY_DOC}"),
-            ))
-            .key(field(STATIC_VALUE, "Static field value, if field name configured."))
-            .key(replace_null_with_default_key())
+        def_of::<InsertFieldConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        let f = &mut self.fields;
-        f.topic = Insertion::parse(
-            optional(config, TOPIC_FIELD),
-            Schema::string(),
-            Schema::optional_string(),
-        );
-        f.partition = Insertion::parse(
-            optional(config, PARTITION_FIELD),
-            Schema::int32(),
-            Schema::optional_int32(),
-        );
-        f.offset = Insertion::parse(
-            optional(config, OFFSET_FIELD),
-            Schema::int64(),
-            Schema::optional_int64(),
-        );
-        f.timestamp = Insertion::parse(
-            optional(config, TIMESTAMP_FIELD),
-            timestamp_schema().build(),
-            timestamp_schema().optional().build(),
-        );
-        f.static_field = Insertion::parse(
-            optional(config, STATIC_FIELD),
-            Schema::string(),
-            Schema::optional_string(),
-        );
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = InsertFieldConfig::parse(config)?;
+        // Kafka Connect's `static.value` defaults to null: only a value
+        // given, even empty, counts (the typed config sees the default).
+        if let (Some(f), false) = (&c.static_field.0, config.contains_key(STATIC_VALUE)) {
+            return Err(error(
+                STATIC_VALUE,
+                "null",
+                format!("No value specified for static field: {}", f.name),
+            ));
+        }
+        self.fields = Insertions {
+            topic: Insertion::new(c.topic, Schema::string(), Schema::optional_string()),
+            partition: Insertion::new(c.partition, Schema::int32(), Schema::optional_int32()),
+            offset: Insertion::new(c.offset, Schema::int64(), Schema::optional_int64()),
+            timestamp: Insertion::new(
+                c.timestamp,
+                timestamp_schema().build(),
+                timestamp_schema().optional().build(),
+            ),
+            static_field: Insertion::new(
+                c.static_field,
+                Schema::string(),
+                Schema::optional_string(),
+            ),
+        };
+        self.static_value = c.static_value;
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
-        if self.fields.all().iter().all(Option::is_none) {
-            return Err(plain_error(TOPIC_FIELD, "No field insertion configured"));
-        }
-        match (&self.fields.static_field, config.get(STATIC_VALUE)) {
-            (Some(f), None) => {
-                return Err(error(
-                    STATIC_VALUE,
-                    "null",
-                    format!("No value specified for static field: {}", f.name),
-                ));
-            }
-            (_, Some(v)) => v.trim().clone_into(&mut self.static_value),
-            (None, None) => self.static_value.clear(),
-        }
         Ok(())
     }
 

@@ -3,10 +3,14 @@
 //! `Values.parseString` types it (`1` is an int8, `true` a boolean,
 //! `2024-01-01` a Date, anything unparseable a string).
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigField, ConfigKey, ConfigType, ConfigValue, ConnectorConfig,
+    Importance, TypedDef,
+};
 use sluice_connect_api::schema::{DataError, SchemaRef, Value};
 use sluice_connect_api::{Config, ConnectRecord, Header, Transformation};
 
+use crate::util::fields::def_of;
 use crate::util::values_parser;
 
 const HEADER: &str = "header";
@@ -30,28 +34,66 @@ impl Default for InsertHeader {
     }
 }
 
-impl Transformation for InsertHeader {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(HEADER, ConfigType::String)
+/// `value.literal`, typed as Kafka Connect's `Values.parseString` types it.
+#[derive(Debug, Clone)]
+struct Literal {
+    schema: Option<SchemaRef>,
+    value: Value,
+}
+
+impl Default for Literal {
+    fn default() -> Self {
+        Self {
+            schema: None,
+            value: Value::Null,
+        }
+    }
+}
+
+impl ConfigField for Literal {
+    const TYPE: ConfigType = ConfigType::String;
+
+    fn from_value(value: ConfigValue) -> Result<Self, String> {
+        let (schema, value) =
+            values_parser::parse_string(&String::from_value(value)?).unwrap_or((None, Value::Null));
+        Ok(Self { schema, value })
+    }
+}
+
+#[derive(Debug, Default)]
+struct InsertHeaderConfig {
+    header: String,
+    literal: Literal,
+}
+
+impl ConnectorConfig for InsertHeaderConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(HEADER)
                     .importance(Importance::High)
                     .doc("The name of the header."),
+                |c, v| c.header = v,
             )
-            .key(
-                ConfigKey::new(VALUE_LITERAL, ConfigType::String)
+            .field(
+                ConfigKey::named(VALUE_LITERAL)
                     .importance(Importance::High)
                     .doc("The literal value that is to be set as the header value on all records."),
+                |c, v| c.literal = v,
             )
+    }
+}
+
+impl Transformation for InsertHeader {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<InsertHeaderConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.header = parsed.string(HEADER)?;
-        let (schema, value) = values_parser::parse_string(&parsed.string(VALUE_LITERAL)?)
-            .unwrap_or((None, Value::Null));
-        self.schema = schema;
-        self.value = value;
+        let c = InsertHeaderConfig::parse(config)?;
+        self.header = c.header;
+        self.schema = c.literal.schema;
+        self.value = c.literal.value;
         Ok(())
     }
 

@@ -4,23 +4,24 @@
 //! to the field's type (numbers and strings only). Null fields stay null;
 //! a null key or value is an error, as in Kafka Connect.
 
+mod config;
+
 use std::collections::HashSet;
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::logical::{Decimal, LogicalType, decimal_scale};
 use sluice_connect_api::schema::{DataError, Schema, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
-use crate::util::config::{
-    REPLACE_NULL_WITH_DEFAULT, error, non_empty_list, replace_null_with_default_key,
-};
+use crate::util::config::error;
+use crate::util::fields::def_of;
 use crate::util::java::{class_name_of, decimal_double_value, decimal_long_value};
 use crate::util::schema_util::fill_default;
 use crate::util::{map, requirements};
 
-const FIELDS: &str = "fields";
-const REPLACEMENT: &str = "replacement";
+use config::{MaskFieldConfig, REPLACEMENT};
+
 const PURPOSE: &str = "mask fields";
 
 /// Masks fields.
@@ -150,35 +151,20 @@ fn replacement_value(schema: Option<&Schema>, value: &Value, r: &str) -> Result<
 
 impl Transformation for MaskField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(FIELDS, ConfigType::List)
-                    .validator(non_empty_list())
-                    .importance(Importance::High)
-                    .doc("Names of fields to mask."),
-            )
-            .key(
-                ConfigKey::new(REPLACEMENT, ConfigType::String)
-                    .default_value("")
-                    .importance(Importance::Low)
-                    .doc(
-                        "Custom value replacement, that will be applied to all 'fields' values \
-                         (numeric or non-empty string values only).",
-                    ),
-            )
-            .key(replace_null_with_default_key())
+        def_of::<MaskFieldConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.fields = parsed.list(FIELDS)?;
-        self.field_set = self.fields.iter().cloned().collect();
-        self.replacement = match config.get(REPLACEMENT).map(|r| r.trim()) {
-            None => None,
-            Some("") => return Err(error(REPLACEMENT, "", "String must be non-empty")),
-            Some(r) => Some(r.to_string()),
-        };
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = MaskFieldConfig::parse(config)?;
+        // Kafka Connect's `replacement` defaults to null and must not be
+        // empty when given (the typed config sees the empty default).
+        if c.replacement.0.is_none() && config.contains_key(REPLACEMENT) {
+            return Err(error(REPLACEMENT, "", "String must be non-empty"));
+        }
+        self.field_set = c.fields.iter().cloned().collect();
+        self.fields = c.fields;
+        self.replacement = c.replacement.0;
+        self.replace_null_with_default = c.replace_null_with_default;
         Ok(())
     }
 

@@ -8,11 +8,14 @@
 //! record instead).
 
 use regex::Regex;
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::schema::DataError;
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
-use crate::util::config::{error, regex_validator, whole_match_regex};
+use crate::util::config::{errors, issue, issues_of, regex_validator, whole_match_regex};
+use crate::util::fields::def_of;
 use crate::util::replacement::Replacement;
 
 const REGEX: &str = "regex";
@@ -33,36 +36,59 @@ pub struct RegexRouter {
     route: Option<Route>,
 }
 
-impl Transformation for RegexRouter {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(REGEX, ConfigType::String)
-                    .validator(regex_validator(false))
-                    .importance(Importance::High)
-                    .doc("Regular expression to use for matching."),
-            )
-            .key(
-                ConfigKey::new(REPLACEMENT, ConfigType::String)
-                    .importance(Importance::High)
-                    .doc("Replacement string."),
-            )
-    }
+#[derive(Debug, Default)]
+struct RegexRouterConfig {
+    regex: String,
+    replacement: String,
+}
 
-    fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        let pattern = parsed.string(REGEX)?;
-        let regex = Regex::new(&pattern)
-            .map_err(|e| error(REGEX, &pattern, format!("Invalid regex: {e}")))?;
-        let whole = whole_match_regex(REGEX, &pattern)?;
-        let text = parsed.string(REPLACEMENT)?;
+impl RegexRouterConfig {
+    /// The regex (validated with its key) and a replacement whose groups
+    /// it has.
+    fn route(&self) -> Result<Route, ConfigIssue> {
+        let pattern = &self.regex;
+        let regex = Regex::new(pattern)
+            .map_err(|e| issue(REGEX, pattern, format!("Invalid regex: {e}")))?;
+        let whole = whole_match_regex(REGEX, pattern)?;
+        let text = &self.replacement;
         let replacement =
-            Replacement::parse(&text, &regex).map_err(|why| error(REPLACEMENT, &text, why))?;
-        self.route = Some(Route {
+            Replacement::parse(text, &regex).map_err(|why| issue(REPLACEMENT, text, why))?;
+        Ok(Route {
             regex,
             whole,
             replacement,
-        });
+        })
+    }
+}
+
+impl ConnectorConfig for RegexRouterConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(REGEX)
+                    .validator(regex_validator(false))
+                    .importance(Importance::High)
+                    .doc("Regular expression to use for matching."),
+                |c, v| c.regex = v,
+            )
+            .field(
+                ConfigKey::named(REPLACEMENT)
+                    .importance(Importance::High)
+                    .doc("Replacement string."),
+                |c, v| c.replacement = v,
+            )
+            .check_issues(|c| issues_of(c.route()))
+    }
+}
+
+impl Transformation for RegexRouter {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<RegexRouterConfig>()
+    }
+
+    fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
+        let c = RegexRouterConfig::parse(config)?;
+        self.route = Some(c.route().map_err(errors)?);
         Ok(())
     }
 
@@ -91,8 +117,8 @@ mod tests {
             &[("regex", regex), ("replacement", replacement)],
         );
         let mut r = sink(None, Value::Null, None, Value::Null);
-        r.topic = topic.to_string();
-        apply(&mut t, r).topic
+        r.topic = topic.into();
+        apply(&mut t, r).topic.to_string()
     }
 
     #[test]

@@ -3,25 +3,22 @@
 //! `old:new,..`). Kafka Connect 3.x's deprecated `blacklist`/`whitelist`
 //! are still read as `exclude`/`include` when those are absent.
 
+mod config;
+
 use std::collections::HashMap;
 
-use sluice_connect_api::config::{
-    ConfigDef, ConfigErrors, ConfigKey, ConfigType, ConfigValue, Importance, Validator,
-};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::{DataError, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
-use crate::util::config::{REPLACE_NULL_WITH_DEFAULT, replace_null_with_default_key};
+use crate::util::fields::def_of;
 use crate::util::schema_util::{build_struct, copy_basics, fill_default};
 use crate::util::{map, requirements};
 
-const EXCLUDE: &str = "exclude";
-const INCLUDE: &str = "include";
-const RENAMES: &str = "renames";
-const BLACKLIST: &str = "blacklist";
-const WHITELIST: &str = "whitelist";
+use config::{DEPRECATED, ReplaceFieldConfig};
+
 const PURPOSE: &str = "field replacement";
 
 /// Java's `String.split(":")`: trailing empty parts are dropped.
@@ -142,48 +139,25 @@ impl ReplaceField {
 
 impl Transformation for ReplaceField {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(EXCLUDE, ConfigType::List)
-                    .default_value("")
-                    .importance(Importance::Medium)
-                    .doc("Fields to exclude. This takes precedence over the fields to include."),
-            )
-            .key(
-                ConfigKey::new(INCLUDE, ConfigType::List)
-                    .default_value("")
-                    .importance(Importance::Medium)
-                    .doc("Fields to include. If specified, only these fields will be used."),
-            )
-            .key(
-                ConfigKey::new(RENAMES, ConfigType::List)
-                    .default_value("")
-                    .validator(Validator::custom(|v| match v {
-                        ConfigValue::List(items) => parse_renames(items).map(|_| ()),
-                        _ => Ok(()),
-                    }))
-                    .importance(Importance::Medium)
-                    .doc("Field rename mappings."),
-            )
-            .key(replace_null_with_default_key())
+        def_of::<ReplaceFieldConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
+        // The deprecated names count where the new ones are absent: keys
+        // outside the definition, so mapped before parsing.
         let mut config = config.clone();
-        for (old, new) in [(BLACKLIST, EXCLUDE), (WHITELIST, INCLUDE)] {
+        for (old, new) in DEPRECATED {
             if let Some(v) = config.get(old).cloned() {
                 config.entry(new.to_string()).or_insert(v);
             }
         }
-        let parsed = self.config_def().parse(&config)?;
-        let renames = parse_renames(&parsed.list(RENAMES)?)
-            .map_err(|why| ConfigErrors::single(RENAMES, why))?;
+        let c = ReplaceFieldConfig::parse(&config)?;
         self.selection = Selection {
-            exclude: parsed.list(EXCLUDE)?,
-            include: parsed.list(INCLUDE)?,
-            renames: renames.into_iter().collect(),
+            exclude: c.exclude,
+            include: c.include,
+            renames: c.renames.0,
         };
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
         Ok(())
     }

@@ -2,22 +2,21 @@
 //! and/or version of the key or value schema; a Struct is re-attached to
 //! the renamed schema.
 
+mod config;
+
 use std::sync::Arc;
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::{DataError, SchemaRef, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
-use crate::util::config::{
-    REPLACE_NULL_WITH_DEFAULT, optional, plain_error, replace_null_with_default_key,
-};
+use crate::util::fields::def_of;
 use crate::util::requirements;
 use crate::util::schema_util::fill_default;
 
-const SCHEMA_NAME: &str = "schema.name";
-const SCHEMA_VERSION: &str = "schema.version";
+use config::SetSchemaMetadataConfig;
 
 /// Renames or re-versions the key or value schema.
 #[derive(Debug)]
@@ -53,42 +52,15 @@ impl SetSchemaMetadata {
 
 impl Transformation for SetSchemaMetadata {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(SCHEMA_NAME, ConfigType::String)
-                    .default_value("")
-                    .importance(Importance::High)
-                    .doc("Schema name to set."),
-            )
-            .key(
-                ConfigKey::new(SCHEMA_VERSION, ConfigType::String)
-                    .default_value("")
-                    .validator(sluice_connect_api::config::Validator::custom(|v| {
-                        let s = v.to_string();
-                        if s.is_empty() || s.parse::<i32>().is_ok() {
-                            Ok(())
-                        } else {
-                            Err("Not a number of type INT".to_string())
-                        }
-                    }))
-                    .importance(Importance::High)
-                    .doc("Schema version to set."),
-            )
-            .key(replace_null_with_default_key())
+        def_of::<SetSchemaMetadataConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.name = optional(config, SCHEMA_NAME);
-        self.version = optional(config, SCHEMA_VERSION).and_then(|v| v.parse().ok());
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = SetSchemaMetadataConfig::parse(config)?;
+        self.name = c.name.0;
+        self.version = c.version.0.map(|v| v.0);
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
-        if self.name.is_none() && self.version.is_none() {
-            return Err(plain_error(
-                SCHEMA_NAME,
-                "Neither schema name nor version configured",
-            ));
-        }
         Ok(())
     }
 

@@ -25,7 +25,7 @@ pub(crate) fn source(
     SourceRecord {
         source_partition: Default::default(),
         source_offset: Default::default(),
-        topic: "test".to_string(),
+        topic: "test".into(),
         kafka_partition: Some(0),
         key_schema,
         key,
@@ -49,7 +49,7 @@ pub(crate) fn sink(
     value: Value,
 ) -> SinkRecord {
     SinkRecord {
-        topic: "test".to_string(),
+        topic: "test".into(),
         kafka_partition: 0,
         kafka_offset: 42,
         key_schema,

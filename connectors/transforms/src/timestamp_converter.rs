@@ -10,29 +10,25 @@
 //! milliseconds of the day as int32, epoch milliseconds as int64), since a
 //! schemaless value has no `java.util.Date`.
 
+mod config;
 mod convert;
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::schema::{
     DataError, Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value,
 };
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
-use crate::simple_date_format::SimpleDateFormat;
 use crate::util::Side;
 use crate::util::cache::SchemaCache;
-use crate::util::config::{
-    REPLACE_NULL_WITH_DEFAULT, plain_error, replace_null_with_default_key, valid_string,
-};
+use crate::util::config::errors;
+use crate::util::fields::def_of;
 use crate::util::schema_util::{build_struct, copy_basics, fill_default};
 use crate::util::{map, requirements};
 
-use convert::{Converter, Kind, Precision};
+use config::TimestampConverterConfig;
+use convert::{Converter, Kind};
 
-const FIELD: &str = "field";
-const TARGET_TYPE: &str = "target.type";
-const FORMAT: &str = "format";
-const UNIX_PRECISION: &str = "unix.precision";
 const PURPOSE: &str = "converting timestamp formats";
 
 #[derive(Debug)]
@@ -141,74 +137,14 @@ fn convert_field(
 
 impl Transformation for TimestampConverter {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(FIELD, ConfigType::String)
-                    .default_value("")
-                    .importance(Importance::High)
-                    .doc("The field containing the timestamp, or empty if the entire value is a timestamp"),
-            )
-            .key(
-                ConfigKey::new(TARGET_TYPE, ConfigType::String)
-                    .validator(valid_string(&["string", "unix", "Date", "Time", "Timestamp"]))
-                    .importance(Importance::High)
-                    .doc("The desired timestamp representation: string, unix, Date, Time, or Timestamp"),
-            )
-            .key(
-                ConfigKey::new(FORMAT, ConfigType::String)
-                    .default_value("")
-                    .importance(Importance::Medium)
-                    .doc(
-                        "A SimpleDateFormat-compatible format for the timestamp. Used to generate \
-                         the output when type=string or used to parse the input if the input is a \
-                         string.",
-                    ),
-            )
-            .key(
-                ConfigKey::new(UNIX_PRECISION, ConfigType::String)
-                    .default_value("milliseconds")
-                    .validator(valid_string(&["nanoseconds", "microseconds", "milliseconds", "seconds"]))
-                    .importance(Importance::Low)
-                    .doc(
-                        "The desired Unix precision for the timestamp: seconds, milliseconds, \
-                         microseconds, or nanoseconds. Used to generate the output when type=unix \
-                         or used to parse the input if the input is a Long.Note: This SMT will \
-                         cause precision loss during conversions from, and to, values with \
-                         sub-millisecond components.",
-                    ),
-            )
-            .key(replace_null_with_default_key())
+        def_of::<TimestampConverterConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        let target = Kind::parse(&parsed.string(TARGET_TYPE)?);
-        let pattern = parsed.string(FORMAT)?;
-        if target == Kind::String && pattern.trim().is_empty() {
-            return Err(plain_error(
-                FORMAT,
-                "TimestampConverter requires format option to be specified when using string timestamps",
-            ));
-        }
-        let format = if pattern.trim().is_empty() {
-            None
-        } else {
-            Some(SimpleDateFormat::new(&pattern).map_err(|_| {
-                plain_error(
-                    FORMAT,
-                    format!(
-                        "TimestampConverter requires a SimpleDateFormat-compatible pattern for string timestamps: {pattern}"
-                    ),
-                )
-            })?)
-        };
-        self.field = parsed.string(FIELD)?;
-        self.converter = Converter::new(
-            target,
-            format.map(|f| (f, pattern)),
-            Precision::parse(&parsed.string(UNIX_PRECISION)?),
-        );
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = TimestampConverterConfig::parse(config)?;
+        self.converter = c.converter().map_err(errors)?;
+        self.field = c.field;
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
         Ok(())
     }

@@ -2,12 +2,15 @@
 //! `topic.format` with `${topic}` replaced by the topic and `${timestamp}`
 //! by the record timestamp in `timestamp.format` (SimpleDateFormat, UTC).
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::schema::DataError;
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::simple_date_format::SimpleDateFormat;
-use crate::util::config::error;
+use crate::util::config::{errors, issue, issues_of};
+use crate::util::fields::def_of;
 
 const TOPIC_FORMAT: &str = "topic.format";
 const TIMESTAMP_FORMAT: &str = "timestamp.format";
@@ -28,11 +31,24 @@ impl Default for TimestampRouter {
     }
 }
 
-impl Transformation for TimestampRouter {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(TOPIC_FORMAT, ConfigType::String)
+#[derive(Debug, Default)]
+struct TimestampRouterConfig {
+    topic_format: String,
+    timestamp_format: String,
+}
+
+impl TimestampRouterConfig {
+    fn timestamp_format(&self) -> Result<SimpleDateFormat, ConfigIssue> {
+        let pattern = &self.timestamp_format;
+        SimpleDateFormat::new(pattern).map_err(|why| issue(TIMESTAMP_FORMAT, pattern, why))
+    }
+}
+
+impl ConnectorConfig for TimestampRouterConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(TOPIC_FORMAT)
                     .default_value("${topic}-${timestamp}")
                     .importance(Importance::High)
                     .doc(
@@ -40,26 +56,31 @@ impl Transformation for TimestampRouter {
                          <code>${timestamp}</code> as placeholders for the topic and timestamp, \
                          respectively.",
                     ),
+                |c, v| c.topic_format = v,
             )
-            .key(
-                ConfigKey::new(TIMESTAMP_FORMAT, ConfigType::String)
+            .field(
+                ConfigKey::named(TIMESTAMP_FORMAT)
                     .default_value("yyyyMMdd")
                     .importance(Importance::High)
                     .doc(
                         "Format string for the timestamp that is compatible with \
                          <code>java.text.SimpleDateFormat</code>.",
                     ),
+                |c, v| c.timestamp_format = v,
             )
+            .check_issues(|c| issues_of(c.timestamp_format()))
+    }
+}
+
+impl Transformation for TimestampRouter {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<TimestampRouterConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.topic_format = parsed.string(TOPIC_FORMAT)?;
-        let pattern = parsed.string(TIMESTAMP_FORMAT)?;
-        self.timestamp_format = Some(
-            SimpleDateFormat::new(&pattern)
-                .map_err(|why| error(TIMESTAMP_FORMAT, &pattern, why))?,
-        );
+        let c = TimestampRouterConfig::parse(config)?;
+        self.timestamp_format = Some(c.timestamp_format().map_err(errors)?);
+        self.topic_format = c.topic_format;
         Ok(())
     }
 
@@ -100,7 +121,7 @@ mod tests {
         let mut t = configured(TimestampRouter::default(), &[]);
         let mut r = source_value(None, Value::Null);
         r.timestamp = Some(1_483_425_001_864);
-        assert_eq!(apply(&mut t, r).topic, "test-20170103");
+        assert_eq!(&*apply(&mut t, r).topic, "test-20170103");
     }
 
     #[test]
@@ -114,7 +135,7 @@ mod tests {
         );
         let mut r = sink(None, Value::Null, None, Value::Null);
         r.timestamp = Some(1_483_425_001_864);
-        assert_eq!(apply(&mut t, r).topic, "2017-01_test_x");
+        assert_eq!(&*apply(&mut t, r).topic, "2017-01_test_x");
     }
 
     #[test]
@@ -157,6 +178,6 @@ mod timestamp_format_tests {
         );
         let mut r = source_value(None, Value::Null);
         r.timestamp = Some(1_483_425_001_864);
-        assert_eq!(apply(&mut t, r).topic, "test-2017-Jan-03 Tue");
+        assert_eq!(&*apply(&mut t, r).topic, "test-2017-Jan-03 Tue");
     }
 }

@@ -2,14 +2,15 @@
 //! Struct (with a schema) or Map (schemaless) of some value fields. The
 //! value stays; a null value is an error, as in Kafka Connect.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::schema::{DataError, SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{Config, ConnectRecord, Transformation};
 
 use crate::util::cache::SchemaCache;
-use crate::util::config::{
-    REPLACE_NULL_WITH_DEFAULT, non_empty_list, replace_null_with_default_key,
-};
+use crate::util::config::{non_empty_list, replace_null_with_default_key};
+use crate::util::fields::def_of;
 use crate::util::schema_util::{build_struct, fill_default};
 use crate::util::{map, requirements};
 
@@ -41,22 +42,37 @@ impl Default for ValueToKey {
     }
 }
 
-impl Transformation for ValueToKey {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
-            .key(
-                ConfigKey::new(FIELDS, ConfigType::List)
+#[derive(Debug, Default)]
+struct ValueToKeyConfig {
+    fields: Vec<String>,
+    replace_null_with_default: bool,
+}
+
+impl ConnectorConfig for ValueToKeyConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(FIELDS)
                     .validator(non_empty_list())
                     .importance(Importance::High)
                     .doc("Field names on the record value to extract as the record key."),
+                |c, v| c.fields = v,
             )
-            .key(replace_null_with_default_key())
+            .field(replace_null_with_default_key(), |c, v| {
+                c.replace_null_with_default = v;
+            })
+    }
+}
+
+impl Transformation for ValueToKey {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<ValueToKeyConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.fields = parsed.list(FIELDS)?;
-        self.replace_null_with_default = parsed.boolean(REPLACE_NULL_WITH_DEFAULT)?;
+        let c = ValueToKeyConfig::parse(config)?;
+        self.fields = c.fields;
+        self.replace_null_with_default = c.replace_null_with_default;
         self.cache.clear();
         Ok(())
     }

@@ -217,7 +217,7 @@ fn names<E: ConfigEnum>() -> Vec<&'static str> {
 }
 
 type Setter<T> = Arc<dyn Fn(&mut T, ConfigValue) -> Result<(), String> + Send + Sync>;
-type Check<T> = Arc<dyn Fn(&T) -> Vec<(&'static str, String)> + Send + Sync>;
+type Check<T> = Arc<dyn Fn(&T) -> Vec<ConfigIssue> + Send + Sync>;
 
 /// Keys bound to the fields of `T`; see the module docs.
 pub struct TypedDef<T> {
@@ -279,19 +279,33 @@ impl<T: Default + 'static> TypedDef<T> {
     /// A check across keys, run after every key parsed: the keys it names
     /// and why each is wrong.
     pub fn check(
-        mut self,
+        self,
         f: impl Fn(&T) -> Vec<(&'static str, &'static str)> + Send + Sync + 'static,
     ) -> Self {
-        self.checks.push(Arc::new(move |t: &T| {
-            f(t).into_iter().map(|(k, m)| (k, m.to_string())).collect()
-        }));
-        self
+        self.check_with(move |t: &T| f(t).into_iter().map(|(k, m)| (k, m.to_string())).collect())
     }
 
     /// Like [`TypedDef::check`], with messages built at run time.
     pub fn check_with(
-        mut self,
+        self,
         f: impl Fn(&T) -> Vec<(&'static str, String)> + Send + Sync + 'static,
+    ) -> Self {
+        self.check_issues(move |t: &T| {
+            f(t).into_iter()
+                .map(|(key, why)| ConfigIssue {
+                    key: key.to_string(),
+                    message: format!("Invalid configuration {key}: {why}"),
+                })
+                .collect()
+        })
+    }
+
+    /// Like [`TypedDef::check_with`], with each message used as given, not
+    /// prefixed: for plugins that keep another system's exact wording
+    /// (Kafka Connect's transforms).
+    pub fn check_issues(
+        mut self,
+        f: impl Fn(&T) -> Vec<ConfigIssue> + Send + Sync + 'static,
     ) -> Self {
         self.checks.push(Arc::new(f));
         self
@@ -335,12 +349,7 @@ impl<T: Default + 'static> TypedDef<T> {
         }
         if issues.is_empty() {
             for check in &self.checks {
-                for (key, why) in check(&out) {
-                    issues.push(ConfigIssue {
-                        key: key.to_string(),
-                        message: format!("Invalid configuration {key}: {why}"),
-                    });
-                }
+                issues.extend(check(&out));
             }
         }
         if issues.is_empty() {
@@ -506,6 +515,52 @@ mod tests {
             Settings::parse(&props(&[("url", "u"), ("behavior.on.error", "ignore")])).unwrap_err();
         assert_eq!(e.keys(), vec!["max.retries"]);
         assert!(e.to_string().contains("must be 0 when errors are ignored"));
+    }
+
+    #[derive(Debug, Default)]
+    struct Pair {
+        from: String,
+        to: String,
+    }
+
+    impl ConnectorConfig for Pair {
+        fn definition() -> TypedDef<Self> {
+            TypedDef::<Self>::new()
+                .field(ConfigKey::named("from").default_value(""), |p, v| {
+                    p.from = v
+                })
+                .field(ConfigKey::named("to").default_value(""), |p, v| p.to = v)
+                .check_issues(|p| {
+                    if p.from.is_empty() && p.to.is_empty() {
+                        vec![ConfigIssue {
+                            key: "from".to_string(),
+                            message: "Neither from nor to configured".to_string(),
+                        }]
+                    } else {
+                        vec![]
+                    }
+                })
+                .check(|p| {
+                    if p.from == p.to {
+                        vec![("to", "must differ from from")]
+                    } else {
+                        vec![]
+                    }
+                })
+        }
+    }
+
+    #[test]
+    fn checks_with_messages_as_given_run_in_order_with_the_others() {
+        let e = Pair::parse(&props(&[])).unwrap_err();
+        assert_eq!(e.keys(), vec!["from", "to"]);
+        assert_eq!(e.issues[0].message, "Neither from nor to configured");
+        assert_eq!(
+            e.issues[1].message,
+            "Invalid configuration to: must differ from from"
+        );
+        let p = Pair::parse(&props(&[("from", "a")])).unwrap();
+        assert_eq!((p.from.as_str(), p.to.as_str()), ("a", ""));
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! `name`.
 
 use sluice_connect_api::config::{
-    ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance, Validator,
+    ConfigDef, ConfigErrors, ConfigKey, ConnectorConfig, Importance, TypedDef, Validator,
 };
 use sluice_connect_api::{Config, ConnectRecord, Predicate};
+
+use crate::util::fields::def_of;
 
 const NAME: &str = "name";
 
@@ -14,19 +16,30 @@ pub struct HasHeaderKey {
     name: String,
 }
 
-impl Predicate for HasHeaderKey {
-    fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().key(
-            ConfigKey::new(NAME, ConfigType::String)
+#[derive(Debug, Default)]
+struct HasHeaderKeyConfig {
+    name: String,
+}
+
+impl ConnectorConfig for HasHeaderKeyConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new().field(
+            ConfigKey::named(NAME)
                 .validator(Validator::NonEmptyString)
                 .importance(Importance::Medium)
                 .doc("The header name."),
+            |c, v| c.name = v,
         )
+    }
+}
+
+impl Predicate for HasHeaderKey {
+    fn config_def(&self) -> ConfigDef {
+        def_of::<HasHeaderKeyConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.name = parsed.string(NAME)?;
+        self.name = HasHeaderKeyConfig::parse(config)?.name;
         Ok(())
     }
 

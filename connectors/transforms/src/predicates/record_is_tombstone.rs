@@ -1,7 +1,9 @@
 //! `RecordIsTombstone`: true when the record value is null.
 
-use sluice_connect_api::config::{ConfigDef, ConfigErrors};
+use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConnectorConfig};
 use sluice_connect_api::{Config, ConnectRecord, Predicate};
+
+use crate::util::fields::{NoConfig, def_of};
 
 /// Matches tombstones (null values).
 #[derive(Debug, Default, Clone, Copy)]
@@ -9,11 +11,11 @@ pub struct RecordIsTombstone;
 
 impl Predicate for RecordIsTombstone {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new()
+        def_of::<NoConfig>()
     }
 
-    fn configure(&mut self, _config: &Config) -> Result<(), ConfigErrors> {
-        Ok(())
+    fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
+        NoConfig::parse(config).map(|NoConfig| ())
     }
 
     fn test(&self, record: &dyn ConnectRecord) -> bool {

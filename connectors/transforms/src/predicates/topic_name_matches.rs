@@ -1,10 +1,13 @@
 //! `TopicNameMatches`: true when the whole topic name matches `pattern`.
 
 use regex::Regex;
-use sluice_connect_api::config::{ConfigDef, ConfigErrors, ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{
+    ConfigDef, ConfigErrors, ConfigIssue, ConfigKey, ConnectorConfig, Importance, TypedDef,
+};
 use sluice_connect_api::{Config, ConnectRecord, Predicate};
 
-use crate::util::config::{regex_validator, whole_match_regex};
+use crate::util::config::{errors, issues_of, regex_validator, whole_match_regex};
+use crate::util::fields::def_of;
 
 const PATTERN: &str = "pattern";
 
@@ -14,21 +17,43 @@ pub struct TopicNameMatches {
     pattern: Option<Regex>,
 }
 
+#[derive(Debug, Default)]
+struct TopicNameMatchesConfig {
+    pattern: String,
+}
+
+impl TopicNameMatchesConfig {
+    /// `pattern` (validated with its key), matching whole names.
+    fn regex(&self) -> Result<Regex, ConfigIssue> {
+        whole_match_regex(PATTERN, &self.pattern)
+    }
+}
+
+impl ConnectorConfig for TopicNameMatchesConfig {
+    fn definition() -> TypedDef<Self> {
+        TypedDef::<Self>::new()
+            .field(
+                ConfigKey::named(PATTERN)
+                    .validator(regex_validator(true))
+                    .importance(Importance::Medium)
+                    .doc(
+                        "A Java regular expression for matching against the name of a record's \
+                         topic.",
+                    ),
+                |c, v| c.pattern = v,
+            )
+            .check_issues(|c| issues_of(c.regex()))
+    }
+}
+
 impl Predicate for TopicNameMatches {
     fn config_def(&self) -> ConfigDef {
-        ConfigDef::new().key(
-            ConfigKey::new(PATTERN, ConfigType::String)
-                .validator(regex_validator(true))
-                .importance(Importance::Medium)
-                .doc(
-                    "A Java regular expression for matching against the name of a record's topic.",
-                ),
-        )
+        def_of::<TopicNameMatchesConfig>()
     }
 
     fn configure(&mut self, config: &Config) -> Result<(), ConfigErrors> {
-        let parsed = self.config_def().parse(config)?;
-        self.pattern = Some(whole_match_regex(PATTERN, &parsed.string(PATTERN)?)?);
+        let c = TopicNameMatchesConfig::parse(config)?;
+        self.pattern = Some(c.regex().map_err(errors)?);
         Ok(())
     }
 
@@ -47,7 +72,7 @@ mod tests {
 
     fn topic(name: &str) -> sluice_connect_api::SourceRecord {
         let mut r = source_value(None, Value::Null);
-        r.topic = name.to_string();
+        r.topic = name.into();
         r
     }
 

@@ -12,27 +12,17 @@ use crate::util::schema_util::describe;
 use crate::util::time::{MILLIS_PER_DAY, split_millis};
 
 /// A timestamp representation (`target.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Kind {
     String,
     Unix,
     Date,
     Time,
+    #[default]
     Timestamp,
 }
 
 impl Kind {
-    /// From the (validated) config value.
-    pub(super) fn parse(s: &str) -> Self {
-        match s {
-            "string" => Self::String,
-            "unix" => Self::Unix,
-            "Date" => Self::Date,
-            "Time" => Self::Time,
-            _ => Self::Timestamp,
-        }
-    }
-
     /// The representation a schema stands for.
     pub(super) fn of_schema(schema: &Schema) -> Result<Self, String> {
         match (LogicalType::of(schema), schema.schema_type) {
@@ -63,23 +53,13 @@ impl Kind {
 }
 
 /// `unix.precision`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(super) enum Precision {
     Seconds,
+    #[default]
     Milliseconds,
     Microseconds,
     Nanoseconds,
-}
-
-impl Precision {
-    pub(super) fn parse(s: &str) -> Self {
-        match s {
-            "seconds" => Self::Seconds,
-            "microseconds" => Self::Microseconds,
-            "nanoseconds" => Self::Nanoseconds,
-            _ => Self::Milliseconds,
-        }
-    }
 }
 
 /// The configured target and how to read and write strings and longs.

@@ -2,33 +2,19 @@
 //! names, defaults and messages.
 
 use regex::Regex;
-use sluice_connect_api::Config;
 use sluice_connect_api::config::{
     ConfigErrors, ConfigIssue, ConfigKey, ConfigType, ConfigValue, Importance, Validator,
 };
 
-pub(crate) const REPLACE_NULL_WITH_DEFAULT: &str = "replace.null.with.default";
-
-/// `replace.null.with.default` (BOOLEAN, default true).
+/// `replace.null.with.default` (BOOLEAN, default true), for a `bool` field.
 pub(crate) fn replace_null_with_default_key() -> ConfigKey {
-    ConfigKey::new(REPLACE_NULL_WITH_DEFAULT, ConfigType::Boolean)
+    ConfigKey::new("replace.null.with.default", ConfigType::Boolean)
         .default_value("true")
         .importance(Importance::Medium)
         .doc(
             "Whether to replace fields that have a default value and that are null to the \
              default value. When set to true, the default value is used, otherwise null is used.",
         )
-}
-
-/// A key's value as given (trimmed like Kafka Connect's STRING parsing),
-/// `None` when absent or empty: the keys Kafka Connect defines with a
-/// `null` default.
-pub(crate) fn optional(config: &Config, key: &str) -> Option<String> {
-    config
-        .get(key)
-        .map(|v| v.trim())
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
 }
 
 /// Kafka Connect's `ConfigException(name, value, message)` text.
@@ -46,12 +32,6 @@ pub(crate) fn error(key: &str, value: &str, message: impl std::fmt::Display) -> 
     }
 }
 
-/// An issue whose text is only Kafka Connect's message (its
-/// `ConfigException(message)` without a key), filed under `key`.
-pub(crate) fn plain_error(key: &str, message: impl Into<String>) -> ConfigErrors {
-    ConfigErrors::single(key, message)
-}
-
 /// Kafka Connect's `NonEmptyListValidator`.
 pub(crate) fn non_empty_list() -> Validator {
     Validator::custom(|v| match v {
@@ -61,7 +41,7 @@ pub(crate) fn non_empty_list() -> Validator {
 }
 
 /// Kafka Connect's `ValidString.in(..)`: case-sensitive.
-pub(crate) fn valid_string(allowed: &'static [&'static str]) -> Validator {
+pub(crate) fn valid_string(allowed: Vec<&'static str>) -> Validator {
     Validator::custom(move |v| {
         let s = v.to_string();
         if allowed.contains(&s.as_str()) {
@@ -73,7 +53,7 @@ pub(crate) fn valid_string(allowed: &'static [&'static str]) -> Validator {
 }
 
 /// Kafka Connect's `CaseInsensitiveValidString.in(..)`.
-pub(crate) fn case_insensitive_valid_string(allowed: &'static [&'static str]) -> Validator {
+pub(crate) fn case_insensitive_valid_string(allowed: Vec<&'static str>) -> Validator {
     Validator::custom(move |v| {
         let s = v.to_string();
         if allowed.iter().any(|a| a.eq_ignore_ascii_case(&s)) {
@@ -112,12 +92,34 @@ pub(crate) fn regex_validator(non_empty: bool) -> Validator {
 }
 
 /// A regex that must match a whole string (Java's `Matcher.matches()`).
-pub(crate) fn whole_match_regex(key: &str, pattern: &str) -> Result<Regex, ConfigErrors> {
+pub(crate) fn whole_match_regex(key: &str, pattern: &str) -> Result<Regex, ConfigIssue> {
     Regex::new(&format!(r"\A(?:{pattern})\z")).map_err(|e| {
-        error(
+        issue(
             key,
             pattern,
             format!("Invalid regex: {}", regex_message(&e)),
         )
     })
+}
+
+/// An issue whose text is only Kafka Connect's message (its
+/// `ConfigException(message)` without a key), filed under `key`.
+pub(crate) fn plain_issue(key: &str, message: impl Into<String>) -> ConfigIssue {
+    ConfigIssue {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+/// The issue of a failed derivation, for a typed config's cross-key check
+/// (`TypedDef::check_issues`).
+pub(crate) fn issues_of<T>(result: Result<T, ConfigIssue>) -> Vec<ConfigIssue> {
+    result.err().into_iter().collect()
+}
+
+/// One issue as [`ConfigErrors`].
+pub(crate) fn errors(issue: ConfigIssue) -> ConfigErrors {
+    ConfigErrors {
+        issues: vec![issue],
+    }
 }

@@ -3,19 +3,19 @@
 //! dotted paths, backticks around names that contain dots, and `\` before a
 //! backtick that is part of a name.
 
-use sluice_connect_api::config::{ConfigKey, ConfigType, Importance};
+use sluice_connect_api::config::{ConfigKey, Importance};
 use sluice_connect_api::schema::{DataError, Field, Schema, SchemaType, Struct, Value};
 
-use super::config::case_insensitive_valid_string;
+use super::fields::{Choice, choice_field};
 use super::{map, requirements};
 
 pub(crate) const FIELD_SYNTAX_VERSION: &str = "field.syntax.version";
 
-/// `field.syntax.version` (V1 or V2, case-insensitive, default V1).
+/// `field.syntax.version` (V1 or V2, case-insensitive, default V1), for a
+/// [`SyntaxVersion`] field.
 pub(crate) fn syntax_version_key() -> ConfigKey {
-    ConfigKey::new(FIELD_SYNTAX_VERSION, ConfigType::String)
+    ConfigKey::named(FIELD_SYNTAX_VERSION)
         .default_value("V1")
-        .validator(case_insensitive_valid_string(&["V1", "V2"]))
         .importance(Importance::High)
         .doc(
             "Defines the version of the syntax to access fields. If set to `V1`, then the field \
@@ -29,22 +29,19 @@ pub(crate) fn syntax_version_key() -> ConfigKey {
 }
 
 /// The syntax of field paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) enum SyntaxVersion {
+    #[default]
     V1,
     V2,
 }
 
-impl SyntaxVersion {
-    /// From the (validated) config value.
-    pub(crate) fn parse(s: &str) -> Self {
-        if s.eq_ignore_ascii_case("V2") {
-            Self::V2
-        } else {
-            Self::V1
-        }
-    }
+impl Choice for SyntaxVersion {
+    const VALUES: &'static [(&'static str, Self)] = &[("V1", Self::V1), ("V2", Self::V2)];
+    const CASE_INSENSITIVE: bool = true;
 }
+
+choice_field!(SyntaxVersion);
 
 /// A path to one field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

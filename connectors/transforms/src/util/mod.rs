@@ -6,6 +6,7 @@
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod field_path;
+pub(crate) mod fields;
 pub(crate) mod java;
 pub(crate) mod map;
 pub(crate) mod replacement;
