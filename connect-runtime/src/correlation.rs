@@ -56,12 +56,36 @@ impl Correlation {
             return;
         }
         self.next += 1;
+        // `{prefix}-{next:x}` without the formatting machinery: this runs
+        // for every record of every source task by default.
+        let mut id = String::with_capacity(self.prefix.len() + 17);
+        id.push_str(&self.prefix);
+        id.push('-');
+        push_hex(&mut id, self.next);
+        headers.reserve_exact(1);
         headers.push(Header {
             key: self.header.clone(),
             schema: Some(Schema::string()),
-            value: Value::String(format!("{}-{:x}", self.prefix, self.next)),
+            value: Value::String(id),
         });
     }
+}
+
+/// Appends `n` in lower-case hex, no leading zeros.
+fn push_hex(s: &mut String, n: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(n & 0xf) as usize];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    s.extend(buf[i..].iter().map(|&b| char::from(b)));
 }
 
 /// The correlation id among raw headers, for logs.
@@ -77,6 +101,15 @@ pub fn find(header: &str, headers: &[(String, Option<Vec<u8>>)]) -> Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_prefix_dash_hex() {
+        for n in [0u64, 1, 15, 16, 255, 0xdead_beef, u64::MAX] {
+            let mut s = String::from("p-");
+            push_hex(&mut s, n);
+            assert_eq!(s, format!("p-{n:x}"));
+        }
+    }
 
     #[test]
     fn kept_when_present_created_otherwise_unique() {

@@ -19,8 +19,8 @@ use crate::converters::{self, TaskConverter};
 use crate::errors::ErrorConfig;
 use crate::kafka::TopicAdmin;
 use crate::offsets::OffsetStore;
-use crate::sink::{SinkTaskParams, run_sink_task};
-use crate::source::{SourceTaskParams, run_source_task};
+use crate::sink::{SinkInput, SinkTaskParams, run_sink_task};
+use crate::source::{SourceOutput, SourceTaskParams, run_source_task};
 use crate::status::{State, StatusStore};
 use crate::transforms::TransformChain;
 
@@ -252,10 +252,12 @@ impl Worker {
                         &spec.name,
                         id,
                     ),
-                    bootstrap: self.config.bootstrap_servers.clone(),
-                    producer_props,
+                    output: SourceOutput::Kafka {
+                        bootstrap: self.config.bootstrap_servers.clone(),
+                        producer_props,
+                        admin: self.admin.clone(),
+                    },
                     offsets: self.offsets.clone(),
-                    admin: self.admin.clone(),
                     status: self.status.clone(),
                     metrics: self.metrics.clone(),
                     flush_interval: self.config.offset_flush_interval,
@@ -283,15 +285,17 @@ impl Worker {
                         id,
                     )
                     .map(|c| c.header().to_string()),
-                    bootstrap: self.config.bootstrap_servers.clone(),
-                    producer_props,
-                    consumer_props: vec![
-                        self.config.consumer.clone(),
-                        prefixed(connector_config, "consumer.override."),
-                    ],
-                    topics,
-                    topics_regex,
-                    admin: self.admin.clone(),
+                    input: SinkInput::Kafka {
+                        bootstrap: self.config.bootstrap_servers.clone(),
+                        producer_props,
+                        consumer_props: vec![
+                            self.config.consumer.clone(),
+                            prefixed(connector_config, "consumer.override."),
+                        ],
+                        topics,
+                        topics_regex,
+                        admin: self.admin.clone(),
+                    },
                     status: self.status.clone(),
                     metrics: self.metrics.clone(),
                     flush_interval: self.config.offset_flush_interval,

@@ -127,7 +127,7 @@ impl OriginalRecord {
         };
         let conv = json();
         Self {
-            topic: r.topic.clone(),
+            topic: r.topic.to_string(),
             partition: r.kafka_partition,
             offset: None,
             timestamp: r.timestamp,
@@ -138,7 +138,10 @@ impl OriginalRecord {
                 .iter()
                 .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
                 .collect(),
-            source: Some((r.source_partition.clone(), r.source_offset.clone())),
+            source: Some((
+                r.source_partition.as_map().clone(),
+                r.source_offset.to_map(),
+            )),
         }
     }
 }
@@ -277,7 +280,7 @@ mod tests {
         sp.insert("filename".into(), "a.txt".into());
         let mut so = OffsetMap::new();
         so.insert("position".into(), 12.into());
-        let r = SourceRecord::new(sp, so, "t", None, Value::String("x".into()));
+        let r = SourceRecord::new(sp.into(), so.into(), "t", None, Value::String("x".into()));
         let orig = OriginalRecord::from_source(&r);
         assert_eq!(orig.value.as_deref(), Some(&b"\"x\""[..]));
         assert_eq!(orig.key, None);

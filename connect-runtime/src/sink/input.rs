@@ -6,7 +6,7 @@ use rdkafka::Message;
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::message::{BorrowedMessage, Headers, Timestamp};
 use sluice_connect_api::schema::converter::ConvertError;
-use sluice_connect_api::{Header, SinkRecord, TimestampType, TopicPartition};
+use sluice_connect_api::{Header, SinkRecord, TimestampType, Topic, TopicPartition};
 
 use super::consumer::SinkConsumerContext;
 use crate::converters::TaskConverter;
@@ -142,8 +142,21 @@ pub(super) enum Failed {
 /// The consuming side, kept apart from the task so a pending `recv` can
 /// be held across an await.
 pub(super) struct Input {
-    pub consumer: std::sync::Arc<TaskConsumer>,
+    pub feed: Feed,
     pub pipeline: Pipeline,
+}
+
+/// Where consumed records come from.
+pub(super) enum Feed {
+    Kafka(std::sync::Arc<TaskConsumer>),
+    /// Benchmarks and executor tests: `end` records of the same value from
+    /// partition 0 of `topic`, then nothing.
+    Null {
+        topic: String,
+        value: Vec<u8>,
+        next: i64,
+        end: i64,
+    },
 }
 
 /// What turns consumed bytes into `put` records.
@@ -155,6 +168,9 @@ pub(super) struct Pipeline {
     pub retries: bool,
     /// Keep the consumed bytes of put records (a DLQ is configured).
     pub keep_originals: bool,
+    /// The topic of the last record, shared by the records after it that
+    /// come from the same topic (no string per record).
+    pub last_topic: Option<Topic>,
 }
 
 fn conversion_failure(stage: Stage, class: &'static str, e: &ConvertError) -> StageFailure {
@@ -167,21 +183,59 @@ fn conversion_failure(stage: Stage, class: &'static str, e: &ConvertError) -> St
 }
 
 impl Input {
+    /// The Kafka consumer (`None` for the null feed).
+    pub(super) fn consumer(&self) -> Option<&std::sync::Arc<TaskConsumer>> {
+        match &self.feed {
+            Feed::Kafka(c) => Some(c),
+            Feed::Null { .. } => None,
+        }
+    }
+
     /// Waits for one record, then takes whatever else is ready, up to
     /// [`MAX_BATCH`] records or a record to retry.
     pub(super) async fn next_batch(&mut self) -> Batch {
-        let first = self.consumer.recv().await;
         let mut batch = Batch {
             records: Vec::with_capacity(64),
             ..Batch::default()
         };
-        self.pipeline.push(first, &mut batch);
-        // Every consumed record counts, put or not, so a run of filtered or
-        // errant records cannot grow a batch without bound.
-        while batch.consumed < MAX_BATCH && batch.retry.is_none() {
-            match self.consumer.recv().now_or_never() {
-                Some(m) => self.pipeline.push(m, &mut batch),
-                None => break,
+        match &mut self.feed {
+            Feed::Kafka(consumer) => {
+                let first = consumer.recv().await;
+                self.pipeline.push_message(first, &mut batch);
+                // Every consumed record counts, put or not, so a run of
+                // filtered or errant records cannot grow a batch without
+                // bound.
+                while batch.consumed < MAX_BATCH && batch.retry.is_none() {
+                    match consumer.recv().now_or_never() {
+                        Some(m) => self.pipeline.push_message(m, &mut batch),
+                        None => break,
+                    }
+                }
+            }
+            Feed::Null {
+                topic,
+                value,
+                next,
+                end,
+            } => {
+                if *next >= *end {
+                    std::future::pending::<()>().await;
+                }
+                while batch.consumed < MAX_BATCH && batch.retry.is_none() && *next < *end {
+                    let offset = *next;
+                    let parts = || Raw {
+                        topic,
+                        partition: 0,
+                        offset,
+                        key: None,
+                        value: Some(value),
+                        timestamp: Some(0),
+                        timestamp_type: TimestampType::CreateTime,
+                        headers: Vec::new(),
+                    };
+                    self.pipeline.push(parts(), parts, &mut batch);
+                    *next += 1;
+                }
             }
         }
         batch
@@ -189,7 +243,11 @@ impl Input {
 }
 
 impl Pipeline {
-    fn push(&mut self, m: rdkafka::error::KafkaResult<BorrowedMessage<'_>>, batch: &mut Batch) {
+    fn push_message(
+        &mut self,
+        m: rdkafka::error::KafkaResult<BorrowedMessage<'_>>,
+        batch: &mut Batch,
+    ) {
         let m = match m {
             Ok(m) => m,
             Err(e) => {
@@ -197,28 +255,31 @@ impl Pipeline {
                 return;
             }
         };
+        self.push(raw(&m), || raw(&m), batch);
+    }
+
+    /// One consumed record: `again` gives its parts a second time (the
+    /// first ones lose their headers to the record).
+    fn push<'a>(&mut self, mut parts: Raw<'a>, again: impl Fn() -> Raw<'a>, batch: &mut Batch) {
         batch.consumed += 1;
-        let mut parts = raw(&m);
         match self.make_record(&mut parts) {
             Ok(Some(r)) => {
                 if self.keep_originals {
-                    batch.originals.push(raw(&m).original());
+                    batch.originals.push(again().original());
                 }
                 batch.records.push(r);
             }
             Ok(None) => {}
-            // The headers were moved out of `parts`: take the original
-            // record from the message again.
             Err(Failed::Retriable(failure)) if self.retries => {
                 batch.retry = Some(Retry {
-                    original: raw(&m).original(),
+                    original: again().original(),
                     timestamp_type: parts.timestamp_type,
                     failure,
                 });
                 return;
             }
             Err(Failed::Retriable(failure) | Failed::Errant(failure)) => {
-                batch.errant.push((failure, raw(&m).original()));
+                batch.errant.push((failure, again().original()));
             }
         }
         batch.note_position(parts.topic, parts.partition, parts.offset + 1);
@@ -245,8 +306,16 @@ impl Pipeline {
             .converter
             .to_connect(raw.topic, raw.value)
             .map_err(|e| fail(Stage::ValueConverter, self.value_converter.class_name, e))?;
+        let topic = match &self.last_topic {
+            Some(t) if **t == *raw.topic => t.clone(),
+            _ => {
+                let t: Topic = raw.topic.into();
+                self.last_topic = Some(t.clone());
+                t
+            }
+        };
         let mut record = SinkRecord {
-            topic: raw.topic.to_string(),
+            topic,
             kafka_partition: raw.partition,
             kafka_offset: raw.offset,
             key_schema: key.schema,

@@ -4,7 +4,9 @@
 
 mod consumer;
 mod executor;
+#[cfg(test)]
+mod executor_tests;
 mod input;
 mod lag;
 
-pub use executor::{SinkTaskParams, run_sink_task};
+pub use executor::{SinkInput, SinkTaskParams, run_sink_task};

@@ -331,8 +331,8 @@ mod tests {
     use serde_json::json;
     use sluice_connect_api::OffsetMap;
 
-    fn m(v: serde_json::Value) -> OffsetMap {
-        v.as_object().cloned().unwrap()
+    fn m<T: From<OffsetMap>>(v: serde_json::Value) -> T {
+        T::from(v.as_object().cloned().unwrap())
     }
 
     fn offsets(pos: u64) -> PartitionOffsets {
@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(t.in_flight(), 1);
         t.ack(opaque(a, 0), meta(1));
         let c = t.take_committable();
-        assert_eq!(c.offsets.entries()[0].1["position"], 20);
+        assert_eq!(c.offsets.entries()[0].1.get_i64("position").unwrap(), 20);
         assert!(c.records.is_empty());
         assert_eq!(t.in_flight(), 0);
         let d = t.try_open().unwrap();
@@ -432,7 +432,13 @@ mod tests {
         t.seal(b, 1, offsets(2), Vec::new());
         t.ack(opaque(a, 0), meta(0));
         t.ack(opaque(b, 0), meta(1));
-        assert_eq!(t.take_committable().offsets.entries()[0].1["position"], 2);
+        assert_eq!(
+            t.take_committable().offsets.entries()[0]
+                .1
+                .get_i64("position")
+                .unwrap(),
+            2
+        );
         assert_eq!(t.in_flight(), 0);
     }
 
@@ -444,7 +450,13 @@ mod tests {
         t.seal(ids[0], 1, offsets(1), Vec::new());
         assert_eq!(t.try_open(), None, "the front is not done yet");
         t.ack(opaque(ids[0], 0), meta(0));
-        assert_eq!(t.take_committable().offsets.entries()[0].1["position"], 1);
+        assert_eq!(
+            t.take_committable().offsets.entries()[0]
+                .1
+                .get_i64("position")
+                .unwrap(),
+            1
+        );
         let next = t.try_open().expect("a slot freed");
         // The reused slot starts unsealed: nothing is committable yet.
         t.ack(opaque(next, 0), meta(1));
@@ -479,7 +491,10 @@ mod tests {
         assert_eq!(t.acked(), 200 * per_batch as u64);
         assert_eq!(t.in_flight(), 0);
         let done = t.take_committable();
-        assert_eq!(done.offsets.entries()[0].1["position"], 199);
+        assert_eq!(
+            done.offsets.entries()[0].1.get_i64("position").unwrap(),
+            199
+        );
         assert_eq!(t.try_open(), Some(200));
     }
 

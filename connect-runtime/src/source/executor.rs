@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use sluice_connect_api::{Config, ConnectError, ConnectResult, SourceTask, SourceTaskContext};
@@ -7,6 +8,7 @@ use tokio::sync::watch;
 
 use super::acks::{AckContext, AckTracker};
 use super::offsets::PartitionOffsets;
+use super::output::{NullProducer, Produce};
 use super::poller::Poller;
 use super::sender::{Sender, TaskProducer};
 use crate::converters::TaskConverter;
@@ -28,11 +30,9 @@ pub struct SourceTaskParams {
     pub errors: ErrorConfig,
     /// Gives records a correlation id header (`None`: off).
     pub correlation: Option<crate::correlation::Correlation>,
-    pub bootstrap: String,
-    /// Worker `producer.*` then connector `producer.override.*` settings.
-    pub producer_props: Vec<BTreeMap<String, String>>,
+    /// Where records go.
+    pub output: SourceOutput,
     pub offsets: Arc<dyn OffsetStore>,
-    pub admin: Arc<TopicAdmin>,
     pub status: Arc<StatusStore>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub flush_interval: Duration,
@@ -40,6 +40,24 @@ pub struct SourceTaskParams {
     pub stop: watch::Receiver<bool>,
     /// `true` while the connector is PAUSED: no polling, commits go on.
     pub paused: watch::Receiver<bool>,
+}
+
+/// Where a source task's records go.
+#[derive(Debug)]
+pub enum SourceOutput {
+    /// A worker's tasks: a Kafka producer per task, topics created as
+    /// `topic.creation.*` says.
+    Kafka {
+        bootstrap: String,
+        /// Worker `producer.*` then connector `producer.override.*` settings.
+        producer_props: Vec<BTreeMap<String, String>>,
+        admin: Arc<TopicAdmin>,
+    },
+    /// Benchmarks and executor tests: no Kafka client at all. Every record
+    /// is acknowledged the moment it is handed over (at the next offset of
+    /// partition 0) and no topic is created, so what is measured or tested
+    /// is the executor itself.
+    Null,
 }
 
 impl std::fmt::Debug for SourceTaskParams {
@@ -80,10 +98,8 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         transforms,
         errors,
         correlation,
-        bootstrap,
-        producer_props,
+        output,
         offsets,
-        admin,
         status,
         metrics,
         flush_interval,
@@ -95,27 +111,43 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     // Whether records are kept for per-record acknowledgements is known
     // after `start` (the task's acknowledger says).
     let tracker = Arc::new(AckTracker::new(false));
-    let layers: Vec<&BTreeMap<String, String>> = producer_props.iter().collect();
-    let mut cfg = client_config(&bootstrap, &layers, PRODUCER_DEFAULTS);
-    cfg.set(
-        "client.id",
-        format!("connector-producer-{connector}-{task_id}"),
-    );
-    let producer: TaskProducer = cfg
-        .create_with_context(AckContext {
-            tracker: tracker.clone(),
-            log: LogContext,
-            stats: Some(metrics.client(&connector, task_id, "producer")),
-        })
-        .map_err(|e| {
-            ConnectError::fatal_from(
-                "cannot create the Kafka producer (check producer.* settings)",
-                e,
-            )
-        })?;
+    let (producer, admin): (Box<dyn Produce>, Option<Arc<TopicAdmin>>) = match output {
+        SourceOutput::Null => (
+            Box::new(NullProducer {
+                tracker: tracker.clone(),
+                next_offset: AtomicI64::new(0),
+            }),
+            None,
+        ),
+        SourceOutput::Kafka {
+            bootstrap,
+            producer_props,
+            admin,
+        } => {
+            let layers: Vec<&BTreeMap<String, String>> = producer_props.iter().collect();
+            let mut cfg = client_config(&bootstrap, &layers, PRODUCER_DEFAULTS);
+            cfg.set(
+                "client.id",
+                format!("connector-producer-{connector}-{task_id}"),
+            );
+            let p: TaskProducer = cfg
+                .create_with_context(AckContext {
+                    tracker: tracker.clone(),
+                    log: LogContext,
+                    stats: Some(metrics.client(&connector, task_id, "producer")),
+                })
+                .map_err(|e| {
+                    ConnectError::fatal_from(
+                        "cannot create the Kafka producer (check producer.* settings)",
+                        e,
+                    )
+                })?;
+            (Box::new(p), Some(admin))
+        }
+    };
     // Validated before the task was started; an error here names the key.
     let topic_creation = crate::connector_config::source_topic_creation(&config)?;
-    if let Some(dlq) = &errors.dlq_topic {
+    if let (Some(dlq), Some(admin)) = (&errors.dlq_topic, &admin) {
         admin
             .ensure_retrying(dlq, 1, errors.dlq_replication)
             .await
@@ -151,6 +183,8 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         flush_timeout,
         pending: PartitionOffsets::default(),
         stop: stop.clone(),
+        key_buf: Vec::new(),
+        value_buf: Vec::new(),
     };
     let ctx = SourceTaskContext::new(Arc::new(ConnectorOffsetReader::new(
         offsets,
@@ -173,6 +207,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tick.tick().await;
     let tracker = sender.tracker.clone();
+    let mut poll_loop_ended = false;
     let outcome: ConnectResult<()> = loop {
         if *stop.borrow() {
             break Ok(());
@@ -190,9 +225,12 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
                 // The poll loop sees it too; the state follows the loop.
                 paused.borrow_and_update();
             }
-            changed = poller.paused.changed() => {
+            changed = poller.paused.changed(), if !poll_loop_ended => {
                 if changed.is_err() {
-                    break Ok(()); // the poll loop ended; finish() says how
+                    // The poll loop ended (finish() says how): produce the
+                    // batches it queued before; the queue then ends.
+                    poll_loop_ended = true;
+                    continue;
                 }
                 let p = *poller.paused.borrow_and_update();
                 status.set_task(&connector, task_id, task_state(p), None);

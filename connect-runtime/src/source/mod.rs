@@ -3,8 +3,11 @@
 
 mod acks;
 mod executor;
+#[cfg(test)]
+mod executor_tests;
 mod offsets;
+mod output;
 mod poller;
 mod sender;
 
-pub use executor::{SourceTaskParams, run_source_task};
+pub use executor::{SourceOutput, SourceTaskParams, run_source_task};

@@ -290,8 +290,8 @@ mod tests {
         }
     }
 
-    fn m(v: serde_json::Value) -> OffsetMap {
-        v.as_object().cloned().unwrap_or_default()
+    fn m<T: From<OffsetMap>>(v: serde_json::Value) -> T {
+        T::from(v.as_object().cloned().unwrap_or_default())
     }
 
     #[async_trait::async_trait]
@@ -349,7 +349,7 @@ mod tests {
     fn numbers(b: &Polled) -> Vec<u64> {
         b.records
             .iter()
-            .filter_map(|r| r.source_offset["n"].as_u64())
+            .filter_map(|r| r.source_offset.get_i64("n").map(|n| n as u64))
             .collect()
     }
 

@@ -9,11 +9,13 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, ThreadedProducer};
 use sluice_connect_api::schema::converter::ConvertError;
-use sluice_connect_api::{ConnectError, ConnectResult, SourceAcknowledger, SourceRecord};
+use sluice_connect_api::schema::{SchemaRef, Value};
+use sluice_connect_api::{ConnectError, ConnectResult, SourceAcknowledger, SourceRecord, Topic};
 use tokio::sync::watch;
 
 use super::acks::{AckContext, AckTracker, opaque};
 use super::offsets::PartitionOffsets;
+use super::output::{Outgoing, Produce};
 use crate::converters::TaskConverter;
 use crate::errors::context::{DATA_EXCEPTION, RETRIABLE_EXCEPTION};
 use crate::errors::{ErrorHandler, OriginalRecord, Stage, StageFailure};
@@ -26,7 +28,7 @@ pub(super) type TaskProducer = ThreadedProducer<AckContext>;
 
 pub(super) struct Sender {
     pub(super) connector: String,
-    pub(super) producer: TaskProducer,
+    pub(super) producer: Box<dyn Produce>,
     pub(super) tracker: Arc<AckTracker>,
     pub(super) key_converter: TaskConverter,
     pub(super) value_converter: TaskConverter,
@@ -40,7 +42,8 @@ pub(super) struct Sender {
     pub(super) acknowledger: Option<Arc<dyn SourceAcknowledger>>,
     /// Keep every record until acknowledged (`commit_record`).
     pub(super) per_record: bool,
-    pub(super) admin: Arc<TopicAdmin>,
+    /// Creates missing topics; `None` with the null producer.
+    pub(super) admin: Option<Arc<TopicAdmin>>,
     pub(super) offsets: Arc<dyn OffsetStore>,
     pub(super) status: Arc<StatusStore>,
     /// How a missing topic is created (`topic.creation.default.*`).
@@ -49,13 +52,27 @@ pub(super) struct Sender {
     /// Acknowledged offsets not yet stored (kept across a failed commit).
     pub(super) pending: PartitionOffsets,
     pub(super) stop: watch::Receiver<bool>,
+    /// The converted key and value of the record being produced, reused
+    /// from record to record (librdkafka copies them).
+    pub(super) key_buf: Vec<u8>,
+    pub(super) value_buf: Vec<u8>,
 }
 
-/// Bytes of a converted record.
+/// Where the converted key and value are.
+#[derive(Clone, Copy)]
 struct Converted {
-    key: Option<Vec<u8>>,
-    value: Option<Vec<u8>>,
-    headers: Vec<(String, Option<Vec<u8>>)>,
+    key: Bytes,
+    value: Bytes,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Bytes {
+    Null,
+    /// In the sender's reused buffer.
+    Buffer,
+    /// The record's own bytes (the converter's `borrowed_bytes`): no copy
+    /// before librdkafka's.
+    Borrowed,
 }
 
 impl Sender {
@@ -86,7 +103,7 @@ impl Sender {
         let mut sent = 0usize;
         let mut result = Ok(());
         // Topic checks once per run of records to the same topic, not per record.
-        let mut checked_topic: Option<String> = None;
+        let mut checked_topic: Option<Topic> = None;
         // Per-record acknowledgements: the records as polled, by index.
         let mut kept: Vec<SourceRecord> = Vec::new();
         for (i, mut record) in records.into_iter().enumerate() {
@@ -108,8 +125,8 @@ impl Sender {
             };
             let step = match step {
                 Ok(true) => {
-                    let topic_ok = match checked_topic.as_deref() {
-                        Some(t) if t == record.topic => Ok(()),
+                    let topic_ok = match &checked_topic {
+                        Some(t) if Arc::ptr_eq(t, &record.topic) || *t == record.topic => Ok(()),
                         _ => self.ensure_topic(&record.topic).await.map(|()| {
                             checked_topic = Some(record.topic.clone());
                         }),
@@ -118,7 +135,7 @@ impl Sender {
                         Err(e) => Err(e),
                         Ok(()) => match self.convert(&record).await {
                             Ok(c) => self
-                                .produce_record(opaque(id, kept.len()), &record, &c, i)
+                                .produce_record(opaque(id, kept.len()), &record, c, i)
                                 .await
                                 .map(|()| 1),
                             // Retries cut short by a stop: not errant, just
@@ -181,24 +198,34 @@ impl Sender {
         }
     }
 
-    /// Key, value and headers as bytes, retrying a retriable converter
-    /// failure (registry away) within `errors.retry.timeout`.
-    async fn convert(&self, r: &SourceRecord) -> Result<Converted, StageFailure> {
+    /// Key and value as bytes in the reused buffers, retrying a retriable
+    /// converter failure (registry away) within `errors.retry.timeout`.
+    async fn convert(&mut self, r: &SourceRecord) -> Result<Converted, StageFailure> {
+        let mut key_buf = std::mem::take(&mut self.key_buf);
         let key = self
-            .convert_one(&self.key_converter, Stage::KeyConverter, r, true)
-            .await?;
+            .convert_one(
+                &self.key_converter,
+                Stage::KeyConverter,
+                r,
+                true,
+                &mut key_buf,
+            )
+            .await;
+        self.key_buf = key_buf;
+        let mut value_buf = std::mem::take(&mut self.value_buf);
         let value = self
-            .convert_one(&self.value_converter, Stage::ValueConverter, r, false)
-            .await?;
-        let headers = r
-            .headers
-            .iter()
-            .map(|h| (h.key.clone(), crate::headers::to_bytes(h)))
-            .collect();
+            .convert_one(
+                &self.value_converter,
+                Stage::ValueConverter,
+                r,
+                false,
+                &mut value_buf,
+            )
+            .await;
+        self.value_buf = value_buf;
         Ok(Converted {
-            key,
-            value,
-            headers,
+            key: key?,
+            value: value?,
         })
     }
 
@@ -208,14 +235,20 @@ impl Sender {
         stage: Stage,
         r: &SourceRecord,
         is_key: bool,
-    ) -> Result<Option<Vec<u8>>, StageFailure> {
+        out: &mut Vec<u8>,
+    ) -> Result<Bytes, StageFailure> {
         let (schema, value) = if is_key {
             (r.key_schema.as_ref(), &r.key)
         } else {
             (r.value_schema.as_ref(), &r.value)
         };
-        let first = conv.converter.from_connect(&r.topic, schema, value);
-        let result = match first {
+        if conv.converter.borrowed_bytes(schema, value).is_some() {
+            return Ok(Bytes::Borrowed);
+        }
+        let result = match conv
+            .converter
+            .from_connect_into(&r.topic, schema, value, out)
+        {
             Err(e) if e.is_retriable() => {
                 let mut stop = self.stop.clone();
                 self.handler
@@ -225,32 +258,54 @@ impl Sender {
                         &mut stop,
                     )
                     .await
+                    .map(|bytes| match bytes {
+                        Some(b) => {
+                            *out = b;
+                            true
+                        }
+                        None => false,
+                    })
             }
             other => other,
         };
-        result.map_err(|e| {
-            let class = if e.is_retriable() {
-                RETRIABLE_EXCEPTION
-            } else {
-                DATA_EXCEPTION
-            };
-            StageFailure::new(stage, conv.class_name, class, &e)
-        })
+        result
+            .map(|some| if some { Bytes::Buffer } else { Bytes::Null })
+            .map_err(|e| {
+                let class = if e.is_retriable() {
+                    RETRIABLE_EXCEPTION
+                } else {
+                    DATA_EXCEPTION
+                };
+                StageFailure::new(stage, conv.class_name, class, &e)
+            })
     }
 
     async fn produce_record(
         &self,
         opaque: usize,
         r: &SourceRecord,
-        c: &Converted,
+        c: Converted,
         index: usize,
     ) -> ConnectResult<()> {
-        let mut record: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(&r.topic, opaque);
-        if let Some(k) = c.key.as_deref() {
+        let mut record: Outgoing<'_> = BaseRecord::with_opaque_to(&r.topic, opaque);
+        let key = bytes(
+            c.key,
+            &self.key_converter,
+            r.key_schema.as_ref(),
+            &r.key,
+            &self.key_buf,
+        );
+        if let Some(k) = key {
             record = record.key(k);
         }
-        if let Some(v) = c.value.as_deref() {
+        let value = bytes(
+            c.value,
+            &self.value_converter,
+            r.value_schema.as_ref(),
+            &r.value,
+            &self.value_buf,
+        );
+        if let Some(v) = value {
             record = record.payload(v);
         }
         if let Some(p) = r.kafka_partition {
@@ -259,12 +314,15 @@ impl Sender {
         if let Some(ts) = r.timestamp {
             record = record.timestamp(ts);
         }
-        if !c.headers.is_empty() {
-            let mut hs = OwnedHeaders::new_with_capacity(c.headers.len());
-            for (k, v) in &c.headers {
+        if !r.headers.is_empty() {
+            // Straight into librdkafka's header list: string and byte
+            // values are borrowed, not copied first.
+            let mut hs = OwnedHeaders::new_with_capacity(r.headers.len());
+            for h in &r.headers {
+                let value = crate::headers::value_bytes(h);
                 hs = hs.insert(KafkaHeader {
-                    key: k,
-                    value: v.as_deref(),
+                    key: &h.key,
+                    value: value.as_deref(),
                 });
             }
             record = record.headers(hs);
@@ -273,8 +331,8 @@ impl Sender {
             format!(
                 "record {index} of the batch for topic {} (source partition {}, offset {})",
                 r.topic,
-                serde_json::Value::Object(r.source_partition.clone()),
-                serde_json::Value::Object(r.source_offset.clone())
+                serde_json::Value::Object(r.source_partition.as_map().clone()),
+                serde_json::Value::Object(r.source_offset.to_map())
             )
         };
         self.produce(record, describe).await
@@ -283,7 +341,7 @@ impl Sender {
     /// Hands a record to the producer, waiting while its queue is full.
     async fn produce(
         &self,
-        mut record: BaseRecord<'_, [u8], [u8], usize>,
+        mut record: Outgoing<'_>,
         describe: impl Fn() -> String,
     ) -> ConnectResult<()> {
         loop {
@@ -310,7 +368,10 @@ impl Sender {
     }
 
     async fn ensure_topic(&self, topic: &str) -> ConnectResult<()> {
-        self.admin
+        let Some(admin) = &self.admin else {
+            return Ok(());
+        };
+        admin
             .ensure_with_configs(
                 topic,
                 self.topic_creation.partitions,
@@ -362,7 +423,7 @@ impl Sender {
         if self.pending.is_empty() {
             return Ok(false);
         }
-        let entries = self.pending.clone().into_store_entries();
+        let entries = self.pending.to_store_entries();
         let n = entries.len();
         self.offsets
             .put_all(&self.connector, entries)
@@ -371,5 +432,20 @@ impl Sender {
         self.pending = PartitionOffsets::default();
         tracing::debug!(partitions = n, "committed source offsets");
         Ok(true)
+    }
+}
+
+/// The bytes [`Sender::convert`] decided on.
+fn bytes<'a>(
+    at: Bytes,
+    conv: &TaskConverter,
+    schema: Option<&SchemaRef>,
+    value: &'a Value,
+    buffer: &'a [u8],
+) -> Option<&'a [u8]> {
+    match at {
+        Bytes::Null => None,
+        Bytes::Buffer => Some(buffer),
+        Bytes::Borrowed => conv.converter.borrowed_bytes(schema, value),
     }
 }

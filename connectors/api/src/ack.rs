@@ -25,7 +25,7 @@
 
 use std::fmt;
 
-use crate::record::{OffsetMap, RecordMetadata, SourceRecord};
+use crate::record::{RecordMetadata, SourceOffset, SourcePartition, SourceRecord};
 
 /// Hears about records Kafka acknowledged. Implementations must not block:
 /// hand the acknowledgement to the upstream client (a channel its
@@ -45,5 +45,5 @@ pub trait SourceAcknowledger: Send + Sync + fmt::Debug {
 
     /// Every record polled up to these offsets is done. One entry per
     /// source partition, with the latest offset seen, in first-seen order.
-    fn commit_offsets(&self, _acknowledged: &[(OffsetMap, OffsetMap)]) {}
+    fn commit_offsets(&self, _acknowledged: &[(SourcePartition, SourceOffset)]) {}
 }

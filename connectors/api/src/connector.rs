@@ -99,9 +99,15 @@ pub trait SinkTask: Send {
     }
 
     /// Deliver a batch. It may buffer; durability is promised by `flush`.
-    /// On a [`crate::ConnectError::Retriable`] error the runtime calls `put`
-    /// again with the same batch after a backoff.
-    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()>;
+    ///
+    /// The records are the task's to take: a buffering task moves them out
+    /// (`buffer.append(records)`, `records.drain(..)`) instead of cloning
+    /// them. On a [`crate::ConnectError::Retriable`] error the runtime calls
+    /// `put` again after a backoff with what the task left in `records`: a
+    /// task that wrote part of the batch before the error removes that part
+    /// and leaves the rest; a task that wrote nothing leaves it all. On
+    /// success, whatever is left is dropped.
+    async fn put(&mut self, records: &mut Vec<SinkRecord>) -> ConnectResult<()>;
 
     /// Make everything `put` so far durable. `offsets` holds, per partition,
     /// the offset of the next record to consume.

@@ -43,7 +43,8 @@ pub use plugin::{
     ConnectorPlugin, ConnectorType, ConverterFactory, ConverterPlugin, Registry, TaskFactory,
 };
 pub use record::{
-    Header, OffsetMap, RecordMetadata, SinkRecord, SourceRecord, TimestampType, TopicPartition,
+    Header, OffsetMap, RecordMetadata, SinkRecord, SourceOffset, SourcePartition, SourceRecord,
+    TimestampType, Topic, TopicPartition,
 };
 pub use simple::{ConfigConnector, TaskSplit};
 pub use transform::{ConnectRecord, Predicate, PredicatePlugin, TransformPlugin, Transformation};

@@ -45,7 +45,7 @@ macro_rules! common_record_accessors {
             &self.topic
         }
         fn set_topic(&mut self, topic: String) {
-            self.topic = topic;
+            self.topic = topic.into();
         }
         fn timestamp(&self) -> Option<i64> {
             self.timestamp

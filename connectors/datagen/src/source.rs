@@ -10,8 +10,8 @@ use sluice_connect_api::config::{
 };
 use sluice_connect_api::schema::{Schema, SchemaRef, Value};
 use sluice_connect_api::{
-    Config, ConfigConnector, ConnectError, ConnectResult, OffsetMap, SourceRecord, SourceTask,
-    SourceTaskContext,
+    Config, ConfigConnector, ConnectError, ConnectResult, OffsetMap, SourceOffset, SourcePartition,
+    SourceRecord, SourceTask, SourceTaskContext, Topic,
 };
 use tokio::time::Instant;
 
@@ -309,8 +309,8 @@ impl Pacer {
 #[derive(Debug)]
 struct Generator {
     task: u32,
-    topic: String,
-    partition: OffsetMap,
+    topic: Topic,
+    partition: SourcePartition,
     value_schema: SchemaRef,
     key: Option<(SchemaRef, String)>,
     bytes: bool,
@@ -342,12 +342,10 @@ impl Generator {
             ),
             ValueFormat::Bytes => (format!("{}-", s.task), padding, Schema::bytes()),
         };
-        let mut partition = OffsetMap::new();
-        partition.insert(TASK_FIELD.to_string(), json!(s.task));
         Self {
             task: s.task,
-            topic: s.topic,
-            partition,
+            topic: s.topic.into(),
+            partition: SourcePartition::one(TASK_FIELD, s.task),
             value_schema,
             key: match s.key {
                 KeyMode::None => None,
@@ -387,8 +385,7 @@ impl Generator {
     }
 
     fn record(&self, seq: u64) -> SourceRecord {
-        let mut offset = OffsetMap::new();
-        offset.insert(SEQ_FIELD.to_string(), json!(seq + 1));
+        let offset = SourceOffset::int(SEQ_FIELD, i64::try_from(seq + 1).unwrap_or(i64::MAX));
         let mut r = SourceRecord::new(
             self.partition.clone(),
             offset,
@@ -545,7 +542,7 @@ mod tests {
 
     fn seqs(rs: &[SourceRecord]) -> Vec<u64> {
         rs.iter()
-            .map(|r| r.source_offset["seq"].as_u64().unwrap())
+            .map(|r| r.source_offset.get_i64("seq").unwrap() as u64)
             .collect()
     }
 
@@ -576,10 +573,10 @@ mod tests {
         assert_eq!(seqs(&rs), [1, 2, 3, 4, 5]);
         for r in &rs {
             assert_eq!(
-                serde_json::Value::Object(r.source_partition.clone()),
+                serde_json::Value::Object(r.source_partition.as_map().clone()),
                 json!({"task": 2})
             );
-            assert_eq!(r.topic, "t");
+            assert_eq!(&*r.topic, "t");
             assert_eq!(r.value_schema, Some(Schema::optional_string()));
             assert_eq!(r.key, Value::Null);
             assert_eq!(r.key_schema, None);

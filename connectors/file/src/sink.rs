@@ -90,11 +90,11 @@ impl SinkTask for FileStreamSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
+    async fn put(&mut self, records: &mut Vec<SinkRecord>) -> ConnectResult<()> {
         // The whole batch as text first, then one write: an async write per
         // record costs more than the formatting.
         self.line.clear();
-        for r in records {
+        for r in records.iter() {
             to_java_string(&mut self.line, r.value_schema.as_deref(), &r.value).map_err(|e| {
                 ConnectError::fatal_from(
                     format!(
@@ -167,7 +167,7 @@ mod tests {
         c.insert("file".into(), p.display().to_string());
         let mut t = FileStreamSinkTask::default();
         t.start(c, SinkTaskContext::new()).await.unwrap();
-        t.put(&[rec("a", 0), rec("b", 1)]).await.unwrap();
+        t.put(&mut vec![rec("a", 0), rec("b", 1)]).await.unwrap();
         t.flush(&BTreeMap::new()).await.unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "existing\na\nb\n");
         t.stop().await.unwrap();

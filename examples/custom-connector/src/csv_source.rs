@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use sluice_connect_api::config::{ConfigKey, ConnectorConfig, Importance, TypedDef, Validator};
 use sluice_connect_api::schema::{SchemaBuilder, SchemaRef, Struct, Value};
 use sluice_connect_api::{
-    Config, ConfigConnector, ConnectError, ConnectResult, OffsetMap, SourceRecord, SourceTask,
-    SourceTaskContext,
+    Config, ConfigConnector, ConnectError, ConnectResult, SourceOffset, SourcePartition,
+    SourceRecord, SourceTask, SourceTaskContext, Topic,
 };
 
 /// The source's configuration, declared once: parsing, validation, the
@@ -58,12 +58,14 @@ pub type CsvSourceConnector = ConfigConnector<CsvSourceConfig>;
 #[derive(Debug, Default)]
 pub struct CsvSourceTask {
     file: PathBuf,
-    topic: String,
+    /// Shared: cloning it into a record is a reference count.
+    topic: Topic,
     batch: usize,
     /// Rows read so far (the source offset of the last record returned).
     rows: u64,
     schema: Option<SchemaRef>,
-    partition: OffsetMap,
+    /// Built once, cloned into every record (a reference count).
+    partition: SourcePartition,
 }
 
 impl CsvSourceTask {
@@ -97,8 +99,7 @@ impl CsvSourceTask {
         for (field, cell) in schema.fields.iter().zip(row.split(',')) {
             value.set(&field.name, Value::String(cell.trim().to_string()))?;
         }
-        let mut offset = OffsetMap::new();
-        offset.insert("rows".into(), number.into());
+        let offset = SourceOffset::int("rows", i64::try_from(number).unwrap_or(i64::MAX));
         Ok(SourceRecord::new(
             self.partition.clone(),
             offset,
@@ -114,10 +115,9 @@ impl SourceTask for CsvSourceTask {
     async fn start(&mut self, config: Config, ctx: SourceTaskContext) -> ConnectResult<()> {
         let c = CsvSourceConfig::parse(&config)?;
         self.file = c.file;
-        self.topic = c.topic;
+        self.topic = c.topic.into();
         self.batch = usize::try_from(c.batch_size).unwrap_or(1);
-        self.partition
-            .insert("file".into(), self.file.display().to_string().into());
+        self.partition = SourcePartition::one("file", self.file.display().to_string());
         // Resume after the last row whose offset was committed.
         if let Some(o) = ctx.offset_reader().offset(&self.partition).await? {
             self.rows = o

@@ -89,8 +89,8 @@ impl SinkTask for JsonLinesSinkTask {
         Ok(())
     }
 
-    async fn put(&mut self, records: &[SinkRecord]) -> ConnectResult<()> {
-        for r in records {
+    async fn put(&mut self, records: &mut Vec<SinkRecord>) -> ConnectResult<()> {
+        for r in records.iter() {
             self.buffer.push_str(&to_json(&r.value).to_string());
             self.buffer.push('\n');
         }

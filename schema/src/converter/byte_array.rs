@@ -25,10 +25,34 @@ impl ByteArrayConverter {
 impl Converter for ByteArrayConverter {
     fn from_connect(
         &self,
-        _topic: &str,
+        topic: &str,
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>, ConvertError> {
+        let mut out = Vec::new();
+        Ok(self
+            .from_connect_into(topic, schema, value, &mut out)?
+            .then_some(out))
+    }
+
+    fn borrowed_bytes<'v>(&self, schema: Option<&SchemaRef>, value: &'v Value) -> Option<&'v [u8]> {
+        if schema.is_some_and(|s| s.schema_type != SchemaType::Bytes) {
+            return None; // from_connect_into reports it
+        }
+        match value {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn from_connect_into(
+        &self,
+        _topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        out.clear();
         if let Some(schema) = schema
             && schema.schema_type != SchemaType::Bytes
         {
@@ -38,8 +62,11 @@ impl Converter for ByteArrayConverter {
             )));
         }
         match value {
-            Value::Null => Ok(None),
-            Value::Bytes(bytes) => Ok(Some(bytes.clone())),
+            Value::Null => Ok(false),
+            Value::Bytes(bytes) => {
+                out.extend_from_slice(bytes);
+                Ok(true)
+            }
             other => Err(ConvertError::data(format!(
                 "ByteArrayConverter is not compatible with objects of type {}",
                 other.schema_type().map_or("null", SchemaType::upper_name)

@@ -38,6 +38,42 @@ pub trait Converter: Send + Sync + std::fmt::Debug {
         value: &Value,
     ) -> Result<Option<Vec<u8>>, ConvertError>;
 
+    /// [`Self::from_connect`] into a buffer the caller reuses from record
+    /// to record: `out` is cleared, then holds the bytes; `Ok(false)` means
+    /// null bytes. The default calls `from_connect` and moves its vector
+    /// in; converters that write bytes themselves override it so the hot
+    /// path allocates nothing per record.
+    #[allow(clippy::wrong_self_convention)] // named after Kafka's method
+    fn from_connect_into(
+        &self,
+        topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        out.clear();
+        match self.from_connect(topic, schema, value)? {
+            None => Ok(false),
+            Some(bytes) => {
+                *out = bytes;
+                Ok(true)
+            }
+        }
+    }
+
+    /// The bytes `from_connect` would give, when they are the value's own
+    /// bytes: borrowed, no copy (StringConverter's strings,
+    /// ByteArrayConverter's byte arrays). `None`: convert with
+    /// [`Self::from_connect_into`]. A converter that overrides this must
+    /// return exactly what `from_connect` returns.
+    fn borrowed_bytes<'v>(
+        &self,
+        _schema: Option<&SchemaRef>,
+        _value: &'v Value,
+    ) -> Option<&'v [u8]> {
+        None
+    }
+
     /// Kafka Connect's `toConnectData`. `None` bytes give
     /// [`SchemaAndValue::NULL`] (schema `None`, `Value::Null`) unless the
     /// converter says otherwise.

@@ -64,21 +64,46 @@ impl StringConverter {
 impl Converter for StringConverter {
     fn from_connect(
         &self,
-        _topic: &str,
+        topic: &str,
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>, ConvertError> {
+        let mut out = Vec::new();
+        Ok(self
+            .from_connect_into(topic, schema, value, &mut out)?
+            .then_some(out))
+    }
+
+    fn borrowed_bytes<'v>(&self, schema: Option<&SchemaRef>, value: &'v Value) -> Option<&'v [u8]> {
+        match value {
+            Value::String(s) => Some(s.as_bytes()),
+            Value::Bytes(b) if logical(schema.map(|s| &**s), value).is_none() => Some(b),
+            _ => None,
+        }
+    }
+
+    fn from_connect_into(
+        &self,
+        _topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        out.clear();
         let schema = schema.map(|s| &**s);
         match value {
-            Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(s.as_bytes().to_vec())),
-            Value::Bytes(b) if logical(schema, value).is_none() => Ok(Some(b.clone())),
+            Value::Null => return Ok(false),
+            Value::String(s) => out.extend_from_slice(s.as_bytes()),
+            Value::Bytes(b) if logical(schema, value).is_none() => out.extend_from_slice(b),
             other => {
-                let mut out = String::new();
-                to_java_string(&mut out, schema, other)?;
-                Ok(Some(out.into_bytes()))
+                // The cleared buffer is valid (empty) UTF-8: write the text
+                // into it without a new allocation.
+                let mut text = String::from_utf8(std::mem::take(out)).unwrap_or_default();
+                to_java_string(&mut text, schema, other)?;
+                *out = text.into_bytes();
             }
         }
+        Ok(true)
     }
 
     fn to_connect(
@@ -210,6 +235,46 @@ mod tests {
             .unwrap()
             .unwrap();
         String::from_utf8(bytes).unwrap()
+    }
+
+    /// The hot path's borrowed bytes are exactly what `from_connect` and
+    /// `from_connect_into` give, or absent.
+    #[test]
+    fn borrowed_bytes_match_from_connect() {
+        let dec = decimal_schema(2).build();
+        let cases: Vec<(Option<SchemaRef>, Value)> = vec![
+            (Some(Schema::string()), Value::from("héllo")),
+            (None, Value::Bytes(vec![0xff, 0x00])),
+            (Some(dec), Value::Bytes(vec![0x00, 0x9c])),
+            (Some(Schema::int32()), Value::Int32(7)),
+            (None, Value::Null),
+        ];
+        let byte_array = super::super::ByteArrayConverter::default();
+        let converters: [&dyn Converter; 2] = [&conv(), &byte_array];
+        for c in converters {
+            for (schema, value) in &cases {
+                let whole = c.from_connect("t", schema.as_ref(), value);
+                let mut buf = b"old bytes".to_vec();
+                let into = c.from_connect_into("t", schema.as_ref(), value, &mut buf);
+                if let Some(b) = c.borrowed_bytes(schema.as_ref(), value) {
+                    let expected = whole.as_ref().ok().cloned().flatten();
+                    assert_eq!(expected.as_deref(), Some(b));
+                }
+                match (whole, into) {
+                    (Ok(Some(w)), Ok(true)) => assert_eq!(w, buf),
+                    (Ok(None), Ok(false)) => {}
+                    (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                    (w, i) => {
+                        panic!("{c:?} {value:?}: from_connect {w:?}, from_connect_into {i:?}")
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            conv().borrowed_bytes(None, &Value::from("x")),
+            Some(&b"x"[..])
+        );
+        assert_eq!(conv().borrowed_bytes(None, &Value::Int32(1)), None);
     }
 
     #[test]

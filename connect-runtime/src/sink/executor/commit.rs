@@ -48,12 +48,17 @@ impl Loop {
         if tpl.count() == 0 {
             return Ok(());
         }
+        let Some(consumer) = self.input.consumer().cloned() else {
+            // The null feed: nothing to tell a broker.
+            self.last_committed.extend(committed);
+            return Ok(());
+        };
         let res = match mode {
             // On the blocking pool and bounded by offset.flush.timeout.ms:
             // with the broker gone a synchronous commit may never return,
             // and the task (and the worker's shutdown) must not wait on it.
             CommitMode::Sync => {
-                let (consumer, list) = (self.input.consumer.clone(), tpl.clone());
+                let list = tpl.clone();
                 let commit =
                     tokio::task::spawn_blocking(move || consumer.commit(&list, CommitMode::Sync));
                 match tokio::time::timeout(self.flush_timeout, commit).await {
@@ -71,7 +76,7 @@ impl Loop {
                     }
                 }
             }
-            CommitMode::Async => self.input.consumer.commit(&tpl, CommitMode::Async),
+            CommitMode::Async => consumer.commit(&tpl, CommitMode::Async),
         };
         res.map_err(|e| ConnectError::retriable_from("cannot commit consumer offsets", e))?;
         tracing::debug!(partitions = committed.len(), "committed sink offsets");

@@ -46,7 +46,7 @@ impl Loop {
             let kept = originals
                 .iter()
                 .filter(same_place)
-                .find(|o| o.topic == r.topic)
+                .find(|o| *o.topic == *r.topic)
                 .or_else(|| originals.iter().find(same_place));
             let original = match kept {
                 Some(o) => o.clone(),
@@ -82,7 +82,7 @@ fn reserialize(r: &SinkRecord, key: &TaskConverter, value: &TaskConverter) -> Or
             })
     };
     OriginalRecord {
-        topic: r.topic.clone(),
+        topic: r.topic.to_string(),
         partition: Some(r.kafka_partition),
         offset: Some(r.kafka_offset),
         timestamp: r.timestamp,

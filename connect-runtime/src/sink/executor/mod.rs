@@ -18,7 +18,7 @@ use crate::converters::TaskConverter;
 use crate::errors::{DlqWriter, ErrorConfig, ErrorHandler};
 use crate::kafka::{CONSUMER_DEFAULTS, LogContext, TopicAdmin, client_config};
 use crate::sink::consumer::{RebalanceEvent, SinkConsumerContext};
-use crate::sink::input::{Batch, Failed, Input, Pipeline, Raw, Retry, TaskConsumer};
+use crate::sink::input::{Batch, Failed, Feed, Input, Pipeline, Raw, Retry, TaskConsumer};
 use crate::status::{State, StatusStore};
 use crate::transforms::TransformChain;
 
@@ -36,15 +36,8 @@ pub struct SinkTaskParams {
     pub errors: ErrorConfig,
     /// The correlation id header, named in error logs.
     pub correlation_header: Option<String>,
-    pub bootstrap: String,
-    /// Worker `consumer.*` then connector `consumer.override.*` settings.
-    pub consumer_props: Vec<BTreeMap<String, String>>,
-    /// Worker `producer.*` then connector `producer.override.*` settings,
-    /// for the dead letter queue producer.
-    pub producer_props: Vec<BTreeMap<String, String>>,
-    pub topics: Vec<String>,
-    pub topics_regex: Option<String>,
-    pub admin: Arc<TopicAdmin>,
+    /// Where records come from.
+    pub input: SinkInput,
     pub status: Arc<StatusStore>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub flush_interval: Duration,
@@ -53,6 +46,32 @@ pub struct SinkTaskParams {
     pub stop: watch::Receiver<bool>,
     /// `true` while the connector is PAUSED: no polling, commits go on.
     pub paused: watch::Receiver<bool>,
+}
+
+/// Where a sink task's records come from.
+#[derive(Debug)]
+pub enum SinkInput {
+    /// A worker's tasks: a consumer in the connector's group.
+    Kafka {
+        bootstrap: String,
+        /// Worker `consumer.*` then connector `consumer.override.*` settings.
+        consumer_props: Vec<BTreeMap<String, String>>,
+        /// Worker `producer.*` then connector `producer.override.*`
+        /// settings, for the dead letter queue producer.
+        producer_props: Vec<BTreeMap<String, String>>,
+        topics: Vec<String>,
+        topics_regex: Option<String>,
+        admin: Arc<TopicAdmin>,
+    },
+    /// Benchmarks and executor tests: no Kafka client at all. `records`
+    /// records whose value is `value` (no key, no headers), from partition
+    /// 0 of `topic`, assigned at start; commits only remember offsets. No
+    /// dead letter queue.
+    Null {
+        topic: String,
+        records: u64,
+        value: Vec<u8>,
+    },
 }
 
 impl std::fmt::Debug for SinkTaskParams {
@@ -120,12 +139,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         transforms,
         errors,
         correlation_header,
-        bootstrap,
-        consumer_props,
-        producer_props,
-        topics,
-        topics_regex,
-        admin,
+        input,
         status,
         metrics,
         flush_interval,
@@ -134,80 +148,115 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         mut paused,
     } = p;
     let error_metrics = metrics.errors(&connector, task_id);
-    let dlq = match &errors.dlq_topic {
-        Some(topic) => Some(
-            DlqWriter::start(
-                topic,
-                errors.dlq_replication,
-                &bootstrap,
-                &producer_props,
-                &admin,
-                format!("connector-dlq-producer-{connector}-{task_id}"),
-                (
-                    metrics.client(&connector, task_id, "dlq-producer"),
-                    error_metrics.dlq_failures.clone(),
-                ),
-            )
-            .await?,
-        ),
-        None => None,
-    };
     let (tx, events) = unbounded_channel();
-    let layers: Vec<&BTreeMap<String, String>> = consumer_props.iter().collect();
-    let mut cfg = client_config(&bootstrap, &layers, CONSUMER_DEFAULTS);
-    cfg.set("group.id", format!("connect-{connector}"));
-    cfg.set(
-        "client.id",
-        format!("connector-consumer-{connector}-{task_id}"),
-    );
-    let consumer: TaskConsumer = cfg
-        .create_with_context(SinkConsumerContext {
-            events: tx,
-            log: LogContext,
-            stats: Some(metrics.client(&connector, task_id, "consumer")),
-        })
-        .map_err(|e| {
-            ConnectError::fatal_from(
-                "cannot create the Kafka consumer (check consumer.* settings)",
-                e,
-            )
-        })?;
-    let subscription: Vec<String> = match &topics_regex {
-        // Kafka matches topics.regex against the whole topic name.
-        Some(r) => vec![format!("^(?:{r})$")],
-        None => {
-            for t in &topics {
-                // The broker may not auto-create; a sink started before its
-                // source would otherwise wait for metadata refreshes.
-                admin.ensure_retrying(t, 1, -1).await?;
+    let (feed, dlq, subscribed, _lag_probe) = match input {
+        SinkInput::Null {
+            topic,
+            records,
+            value,
+        } => {
+            if errors.dlq_topic.is_some() {
+                return Err(ConnectError::fatal(
+                    "the null sink input has no dead letter queue",
+                ));
             }
-            topics.clone()
+            let _ = tx.send(RebalanceEvent::Assigned(BTreeSet::from([
+                TopicPartition::new(&*topic, 0),
+            ])));
+            let feed = Feed::Null {
+                topic: topic.clone(),
+                value,
+                next: 0,
+                end: i64::try_from(records).unwrap_or(i64::MAX),
+            };
+            (feed, None, topic, None)
+        }
+        SinkInput::Kafka {
+            bootstrap,
+            consumer_props,
+            producer_props,
+            topics,
+            topics_regex,
+            admin,
+        } => {
+            let dlq = match &errors.dlq_topic {
+                Some(topic) => Some(
+                    DlqWriter::start(
+                        topic,
+                        errors.dlq_replication,
+                        &bootstrap,
+                        &producer_props,
+                        &admin,
+                        format!("connector-dlq-producer-{connector}-{task_id}"),
+                        (
+                            metrics.client(&connector, task_id, "dlq-producer"),
+                            error_metrics.dlq_failures.clone(),
+                        ),
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            let layers: Vec<&BTreeMap<String, String>> = consumer_props.iter().collect();
+            let mut cfg = client_config(&bootstrap, &layers, CONSUMER_DEFAULTS);
+            cfg.set("group.id", format!("connect-{connector}"));
+            cfg.set(
+                "client.id",
+                format!("connector-consumer-{connector}-{task_id}"),
+            );
+            let consumer: TaskConsumer = cfg
+                .create_with_context(SinkConsumerContext {
+                    events: tx,
+                    log: LogContext,
+                    stats: Some(metrics.client(&connector, task_id, "consumer")),
+                })
+                .map_err(|e| {
+                    ConnectError::fatal_from(
+                        "cannot create the Kafka consumer (check consumer.* settings)",
+                        e,
+                    )
+                })?;
+            let subscription: Vec<String> = match &topics_regex {
+                // Kafka matches topics.regex against the whole topic name.
+                Some(r) => vec![format!("^(?:{r})$")],
+                None => {
+                    for t in &topics {
+                        // The broker may not auto-create; a sink started
+                        // before its source would otherwise wait for
+                        // metadata refreshes.
+                        admin.ensure_retrying(t, 1, -1).await?;
+                    }
+                    topics.clone()
+                }
+            };
+            let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+            consumer.subscribe(&refs).map_err(|e| {
+                ConnectError::fatal_from(format!("cannot subscribe to {}", refs.join(",")), e)
+            })?;
+            let consumer = Arc::new(consumer);
+            // Ends with this function, however it ends (a failed start
+            // included).
+            let lag_probe = super::lag::AbortOnDrop(tokio::spawn(super::lag::probe(
+                consumer.clone(),
+                metrics.families().sink.lag.clone(),
+                connector.clone(),
+                task_id.to_string(),
+                flush_interval.clamp(Duration::from_millis(200), Duration::from_secs(5)),
+                stop.clone(),
+            )));
+            (Feed::Kafka(consumer), dlq, refs.join(","), Some(lag_probe))
         }
     };
-    let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
-    consumer.subscribe(&refs).map_err(|e| {
-        ConnectError::fatal_from(format!("cannot subscribe to {}", refs.join(",")), e)
-    })?;
-
     let reporter = ErrantRecordReporter::new();
-    let consumer = Arc::new(consumer);
-    // Ends with this function, however it ends (a failed start included).
-    let _lag_probe = super::lag::AbortOnDrop(tokio::spawn(super::lag::probe(
-        consumer.clone(),
-        metrics.families().sink.lag.clone(),
-        connector.clone(),
-        task_id.to_string(),
-        flush_interval.clamp(Duration::from_millis(200), Duration::from_secs(5)),
-        stop.clone(),
-    )));
     let mut l = Loop {
         task,
         input: Input {
-            consumer,
+            feed,
             pipeline: Pipeline {
                 key_converter,
                 value_converter,
                 keep_originals: errors.tolerate_all && errors.dlq_topic.is_some(),
+                last_topic: None,
                 transforms,
                 retries: errors.retry_timeout != Some(Duration::ZERO),
             },
@@ -238,7 +287,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
     metrics.task_started(true);
     let task_state = |p: bool| if p { State::Paused } else { State::Running };
     status.set_task(&connector, task_id, task_state(*paused.borrow()), None);
-    tracing::info!(topics = %refs.join(","), "sink task started");
+    tracing::info!(topics = %subscribed, "sink task started");
 
     let mut tick = tokio::time::interval(flush_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -296,7 +345,9 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
     if let Err(e) = l.task.stop().await {
         tracing::warn!(error = %e.trace(), "error stopping sink task");
     }
-    l.input.consumer.unsubscribe();
+    if let Some(c) = l.input.consumer() {
+        c.unsubscribe();
+    }
     outcome
 }
 
@@ -349,7 +400,7 @@ impl Loop {
         stop: &mut watch::Receiver<bool>,
     ) -> ConnectResult<()> {
         let Batch {
-            records,
+            mut records,
             positions,
             errant,
             retry,
@@ -365,7 +416,7 @@ impl Loop {
                 return Err(e);
             }
         }
-        if !self.put(&records, stop).await? {
+        if !self.put(&mut records, stop).await? {
             return Ok(()); // stopped while retrying
         }
         self.handle_reports(&originals).await?;
@@ -405,7 +456,7 @@ impl Loop {
         }
         match outcome {
             Ok(Some(record)) => {
-                if !self.put(std::slice::from_ref(&record), stop).await? {
+                if !self.put(&mut vec![record], stop).await? {
                     return Ok(());
                 }
                 self.handle_reports(std::slice::from_ref(&original)).await?;
@@ -421,28 +472,37 @@ impl Loop {
     }
 
     /// Hands a batch to the task, retrying retriable errors with backoff
-    /// until it succeeds or the task is stopped (`Ok(false)`).
+    /// (with what the task left in `records`) until it succeeds or the task
+    /// is stopped (`Ok(false)`).
     async fn put(
         &mut self,
-        records: &[SinkRecord],
+        records: &mut Vec<SinkRecord>,
         stop: &mut watch::Receiver<bool>,
     ) -> ConnectResult<bool> {
         if records.is_empty() {
             return Ok(true);
         }
+        let n = records.len();
         let mut backoff = Duration::from_millis(100);
         let started = std::time::Instant::now();
         loop {
             match self.task.put(records).await {
                 Ok(()) => {
-                    self.uncommitted += records.len() as i64;
-                    self.tm
-                        .put(records.len(), started.elapsed(), self.uncommitted);
+                    self.uncommitted += n as i64;
+                    self.tm.put(n, started.elapsed(), self.uncommitted);
+                    return Ok(true);
+                }
+                Err(e) if e.is_retriable() && records.is_empty() => {
+                    // The task took everything before failing: nothing
+                    // is left to put again.
+                    tracing::warn!(error = %e.trace(), "retriable error from put after the task took the whole batch");
+                    self.uncommitted += n as i64;
+                    self.tm.put(n, started.elapsed(), self.uncommitted);
                     return Ok(true);
                 }
                 Err(e) if e.is_retriable() => {
                     self.tm.alive();
-                    tracing::warn!(error = %e.trace(), backoff_ms = backoff.as_millis() as u64, "retriable error from put; retrying the same batch");
+                    tracing::warn!(error = %e.trace(), left = records.len(), backoff_ms = backoff.as_millis() as u64, "retriable error from put; retrying what the task left");
                     tokio::select! {
                         _ = stop.changed() => return Ok(false),
                         _ = tokio::time::sleep(backoff) => {}
@@ -468,10 +528,13 @@ impl Loop {
         if tpl.count() == 0 {
             return Ok(());
         }
+        let Some(consumer) = self.input.consumer() else {
+            return Ok(()); // the null feed has nothing to pause
+        };
         let res = if paused {
-            self.input.consumer.pause(&tpl)
+            consumer.pause(&tpl)
         } else {
-            self.input.consumer.resume(&tpl)
+            consumer.resume(&tpl)
         };
         res.map_err(|e| ConnectError::retriable_from("cannot pause or resume partitions", e))
     }
@@ -494,32 +557,31 @@ impl Loop {
         for p in &resume {
             self.task_paused.remove(p);
         }
-        if !pause.is_empty() {
-            self.input
-                .consumer
-                .pause(&tpl(&pause))
-                .map_err(|e| ConnectError::retriable_from("cannot pause partitions", e))?;
+        if let Some(consumer) = self.input.consumer().cloned() {
+            if !pause.is_empty() {
+                consumer
+                    .pause(&tpl(&pause))
+                    .map_err(|e| ConnectError::retriable_from("cannot pause partitions", e))?;
+            }
+            if !resume.is_empty() {
+                consumer
+                    .resume(&tpl(&resume))
+                    .map_err(|e| ConnectError::retriable_from("cannot resume partitions", e))?;
+            }
+            for (tp, off) in &offsets {
+                consumer
+                    .seek(
+                        &tp.topic,
+                        tp.partition,
+                        Offset::Offset(*off),
+                        Duration::from_secs(5),
+                    )
+                    .map_err(|e| {
+                        ConnectError::retriable_from(format!("cannot seek {tp} to {off}"), e)
+                    })?;
+            }
         }
-        if !resume.is_empty() {
-            self.input
-                .consumer
-                .resume(&tpl(&resume))
-                .map_err(|e| ConnectError::retriable_from("cannot resume partitions", e))?;
-        }
-        for (tp, off) in offsets {
-            self.input
-                .consumer
-                .seek(
-                    &tp.topic,
-                    tp.partition,
-                    Offset::Offset(off),
-                    Duration::from_secs(5),
-                )
-                .map_err(|e| {
-                    ConnectError::retriable_from(format!("cannot seek {tp} to {off}"), e)
-                })?;
-            self.current.insert(tp, off);
-        }
+        self.current.extend(offsets);
         if commit {
             self.commit(CommitMode::Async).await?;
         }

@@ -1,11 +1,21 @@
 //! Records that flow between tasks and the runtime.
 
+use std::sync::Arc;
+
 use sluice_schema::{SchemaRef, Value};
 
-/// A source partition or source offset: a small JSON object, exactly Kafka
-/// Connect's `Map<String, ?>` model, so the offsets REST API and the offsets
-/// topic round-trip it.
+mod source_position;
+
+pub use source_position::{SourceOffset, SourcePartition};
+
+/// A source partition or source offset as stored: a small JSON object,
+/// exactly Kafka Connect's `Map<String, ?>` model, so the offsets REST API
+/// and the offsets topic round-trip it.
 pub type OffsetMap = serde_json::Map<String, serde_json::Value>;
+
+/// A topic name, shared: records to the same topic point at one string.
+/// `&str`, `String` and `Arc<str>` all convert into it.
+pub type Topic = Arc<str>;
 
 /// A Kafka topic partition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -48,12 +58,13 @@ pub enum TimestampType {
 /// A record produced by a source task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceRecord {
-    /// Where in the source system this record comes from (e.g. a file name).
-    pub source_partition: OffsetMap,
+    /// Where in the source system this record comes from (e.g. a file
+    /// name). Build it once and clone it into each record.
+    pub source_partition: SourcePartition,
     /// The position after this record in that partition; stored once Kafka
     /// acknowledged the record and given back to the task on restart.
-    pub source_offset: OffsetMap,
-    pub topic: String,
+    pub source_offset: SourceOffset,
+    pub topic: Topic,
     /// Kafka partition; `None` lets the producer's partitioner choose.
     pub kafka_partition: Option<i32>,
     pub key_schema: Option<SchemaRef>,
@@ -68,9 +79,9 @@ pub struct SourceRecord {
 impl SourceRecord {
     /// A record with a value only (no key, no headers), the common case.
     pub fn new(
-        source_partition: OffsetMap,
-        source_offset: OffsetMap,
-        topic: impl Into<String>,
+        source_partition: SourcePartition,
+        source_offset: SourceOffset,
+        topic: impl Into<Topic>,
         value_schema: Option<SchemaRef>,
         value: Value,
     ) -> Self {
@@ -92,7 +103,7 @@ impl SourceRecord {
 /// A record handed to a sink task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SinkRecord {
-    pub topic: String,
+    pub topic: Topic,
     pub kafka_partition: i32,
     pub kafka_offset: i64,
     pub key_schema: Option<SchemaRef>,
@@ -106,7 +117,7 @@ pub struct SinkRecord {
 
 impl SinkRecord {
     pub fn topic_partition(&self) -> TopicPartition {
-        TopicPartition::new(self.topic.clone(), self.kafka_partition)
+        TopicPartition::new(&*self.topic, self.kafka_partition)
     }
 }
 

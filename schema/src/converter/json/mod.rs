@@ -168,27 +168,44 @@ impl JsonConverter {
 impl Converter for JsonConverter {
     fn from_connect(
         &self,
-        _topic: &str,
+        topic: &str,
         schema: Option<&SchemaRef>,
         value: &Value,
     ) -> Result<Option<Vec<u8>>, ConvertError> {
+        let mut out = Vec::with_capacity(128);
+        Ok(self
+            .from_connect_into(topic, schema, value, &mut out)?
+            .then_some(out))
+    }
+
+    fn from_connect_into(
+        &self,
+        _topic: &str,
+        schema: Option<&SchemaRef>,
+        value: &Value,
+        out: &mut Vec<u8>,
+    ) -> Result<bool, ConvertError> {
+        out.clear();
         if schema.is_none() && value.is_null() {
-            return Ok(None);
+            return Ok(false);
         }
-        let mut out = String::with_capacity(128);
+        // The cleared buffer is valid (empty) UTF-8: the JSON text is
+        // written into it without a new allocation.
+        let mut text = String::from_utf8(std::mem::take(out)).unwrap_or_default();
         if self.schemas_enable {
-            out.push_str("{\"schema\":");
+            text.push_str("{\"schema\":");
             match schema {
-                Some(s) => out.push_str(&self.cached_schema_json(s)?),
-                None => out.push_str("null"),
+                Some(s) => text.push_str(&self.cached_schema_json(s)?),
+                None => text.push_str("null"),
             }
-            out.push_str(",\"payload\":");
+            text.push_str(",\"payload\":");
         }
-        write::write_value(&mut out, &self.settings, schema.map(|s| &**s), value)?;
+        write::write_value(&mut text, &self.settings, schema.map(|s| &**s), value)?;
         if self.schemas_enable {
-            out.push('}');
+            text.push('}');
         }
-        Ok(Some(out.into_bytes()))
+        *out = text.into_bytes();
+        Ok(true)
     }
 
     fn to_connect(

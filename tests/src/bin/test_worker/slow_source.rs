@@ -15,9 +15,9 @@ use async_trait::async_trait;
 use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType, Importance, Validator};
 use sluice_connect_api::schema::Value;
 use sluice_connect_api::{
-    Config, ConnectError, ConnectResult, Connector, ConnectorContext, ConnectorPlugin, OffsetMap,
-    RecordMetadata, Registry, SourceAcknowledger, SourceRecord, SourceTask, SourceTaskContext,
-    TaskFactory,
+    Config, ConnectError, ConnectResult, Connector, ConnectorContext, ConnectorPlugin,
+    RecordMetadata, Registry, SourceAcknowledger, SourceOffset, SourcePartition, SourceRecord,
+    SourceTask, SourceTaskContext, TaskFactory,
 };
 
 pub(crate) fn register(r: &mut Registry) {
@@ -115,10 +115,8 @@ struct SlowSourceTask {
     acks: Option<Arc<FileAcks>>,
 }
 
-fn partition() -> OffsetMap {
-    let mut p = OffsetMap::new();
-    p.insert("task".into(), 0.into());
-    p
+fn partition() -> SourcePartition {
+    SourcePartition::one("task", 0)
 }
 
 #[async_trait]
@@ -163,11 +161,9 @@ impl SourceTask for SlowSourceTask {
         let n = remaining.min(self.per_poll);
         let records = (self.next..self.next + n)
             .map(|i| {
-                let mut offset = OffsetMap::new();
-                offset.insert("next".into(), (i + 1).into());
                 SourceRecord::new(
                     partition(),
-                    offset,
+                    SourceOffset::int("next", i64::try_from(i + 1).unwrap_or(i64::MAX)),
                     self.topic.clone(),
                     None,
                     Value::String(format!("rec-{i}")),
@@ -216,12 +212,12 @@ impl SourceAcknowledger for FileAcks {
         }
     }
 
-    fn commit_offsets(&self, acknowledged: &[(OffsetMap, OffsetMap)]) {
+    fn commit_offsets(&self, acknowledged: &[(SourcePartition, SourceOffset)]) {
         if self.per_record {
             return;
         }
         for (_, offset) in acknowledged {
-            if let Some(n) = offset.get("next").and_then(serde_json::Value::as_u64) {
+            if let Some(n) = offset.get_i64("next") {
                 self.line(&format!("next {n}"));
             }
         }
