@@ -18,6 +18,11 @@ pub const PRODUCER: &[(&str, &str)] = &[
     ("message.timeout.ms", "0"),
 ];
 
+/// What a plain client script sets (the confluent-kafka script:
+/// librdkafka defaults plus these two); Sluice runs with no `producer.*`
+/// keys at all beside it (its out-of-the-box defaults).
+pub const PLAIN_PRODUCER: &[(&str, &str)] = &[("linger.ms", "5"), ("batch.num.messages", "10000")];
+
 /// Consumer settings used by Sluice (`consumer.*`) and the reference
 /// consumer alike.
 pub const CONSUMER: &[(&str, &str)] = &[

@@ -3,7 +3,7 @@
 //! acknowledgement. What a framework-free program does; Sluice's file
 //! source is compared with it.
 //!
-//! `ref_produce --bootstrap HOST:PORT --topic T --input FILE`
+//! `ref_produce --bootstrap HOST:PORT --topic T --input FILE [--settings plain]`
 
 use std::io::BufRead;
 use std::time::Duration;
@@ -17,7 +17,12 @@ fn main() -> anyhow::Result<()> {
     let topic = sluice_bench::arg(&args, "topic")?;
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", sluice_bench::arg(&args, "bootstrap")?);
-    for (k, v) in sluice_bench::PRODUCER {
+    // `--settings plain`: what a plain client script sets; else pinned.
+    let settings = match args.get("settings").map(String::as_str) {
+        Some("plain") => sluice_bench::PLAIN_PRODUCER,
+        _ => sluice_bench::PRODUCER,
+    };
+    for (k, v) in settings {
         cfg.set(*k, *v);
     }
     let producer: ThreadedProducer<DefaultProducerContext> = cfg.create()?;
