@@ -10,7 +10,7 @@ use super::acks::{AckContext, AckTracker};
 use super::offsets::PartitionOffsets;
 use super::output::{NullProducer, Produce};
 use super::poller::Poller;
-use super::sender::{Sender, TaskProducer};
+use super::sender::{CommitDone, CommitJob, Sender, TaskProducer};
 use crate::converters::TaskConverter;
 use crate::errors::{ErrorConfig, ErrorHandler};
 use crate::kafka::{LogContext, PRODUCER_DEFAULTS, TopicAdmin, client_config};
@@ -208,6 +208,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     tick.tick().await;
     let tracker = sender.tracker.clone();
     let mut poll_loop_ended = false;
+    let mut committing: Option<CommitJob> = None;
     let outcome: ConnectResult<()> = loop {
         if *stop.borrow() {
             break Ok(());
@@ -241,15 +242,27 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
                 // Kafka Connect's write counters follow acknowledgements.
                 tm.acknowledged(tracker.acked(), tracker.in_flight());
             }
-            _ = tick.tick() => {
-                let started = std::time::Instant::now();
-                let committed = sender.commit().await;
-                tm.committed(started.elapsed(), committed.is_ok());
+            // One store write at a time, in the background: producing goes
+            // on while it syncs.
+            _ = tick.tick(), if committing.is_none() => {
+                committing = sender.start_commit();
                 tm.acknowledged(tracker.acked(), tracker.in_flight());
-                match committed {
-                    Ok(true) => poller.request_commit(),
-                    Ok(false) => {}
-                    Err(e) => tracing::warn!(error = %e.trace(), "offset commit failed; will retry at the next interval"),
+            }
+            done = async { committing.as_mut().expect("guarded").await }, if committing.is_some() => {
+                committing = None;
+                match done {
+                    Ok(CommitDone { result: Ok(()), took, .. }) => {
+                        tm.committed(took, true);
+                        poller.request_commit();
+                    }
+                    Ok(CommitDone { result: Err(e), offsets, took }) => {
+                        tm.committed(took, false);
+                        sender.restore(offsets);
+                        tracing::warn!(error = %e.trace(), "offset commit failed; will retry at the next interval");
+                    }
+                    Err(e) => {
+                        break Err(ConnectError::fatal(format!("the offset commit job ended abnormally: {e}")));
+                    }
                 }
             }
             polled = poller.batches.recv() => match polled {
@@ -271,6 +284,14 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     // what Kafka acknowledged, then let the task release its resources.
     let (task, polled) = poller.finish().await;
     let outcome = outcome.and(polled);
+    // A commit still running finishes first (a failed one is retried by
+    // the final commit), so offsets are stored in order.
+    if let Some(job) = committing.take()
+        && let Ok(done) = job.await
+        && done.result.is_err()
+    {
+        sender.restore(done.offsets);
+    }
     sender.drain().await;
     match sender.commit().await {
         Ok(_) => {}

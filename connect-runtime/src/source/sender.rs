@@ -416,8 +416,45 @@ impl Sender {
         self.pending.merge(done.offsets);
     }
 
-    /// Stores the offsets of acknowledged records (one batch, one sync).
-    /// `Ok(true)` when something was stored.
+    /// Starts storing the offsets of acknowledged records in the
+    /// background (one batch, one sync), so producing goes on meanwhile;
+    /// `None` when there is nothing to store. The job gives back what it
+    /// stored, for [`Self::restore`] when it failed.
+    pub(super) fn start_commit(&mut self) -> Option<CommitJob> {
+        self.acknowledge();
+        if self.pending.is_empty() {
+            return None;
+        }
+        let taken = std::mem::take(&mut self.pending);
+        let entries = taken.to_store_entries();
+        let (store, connector) = (self.offsets.clone(), self.connector.clone());
+        let started = std::time::Instant::now();
+        Some(tokio::spawn(async move {
+            let n = entries.len();
+            let result = store
+                .put_all(&connector, entries)
+                .await
+                .map_err(|e| ConnectError::retriable_from("cannot store source offsets", e));
+            if result.is_ok() {
+                tracing::debug!(partitions = n, "committed source offsets");
+            }
+            CommitDone {
+                result,
+                offsets: taken,
+                took: started.elapsed(),
+            }
+        }))
+    }
+
+    /// Puts back offsets whose store write failed, under anything
+    /// acknowledged since (which is newer), for the next commit.
+    pub(super) fn restore(&mut self, failed: PartitionOffsets) {
+        let newer = std::mem::replace(&mut self.pending, failed);
+        self.pending.merge(newer);
+    }
+
+    /// Stores the offsets of acknowledged records (one batch, one sync)
+    /// and waits for it. `Ok(true)` when something was stored.
     pub(super) async fn commit(&mut self) -> ConnectResult<bool> {
         self.acknowledge();
         if self.pending.is_empty() {
@@ -433,6 +470,18 @@ impl Sender {
         tracing::debug!(partitions = n, "committed source offsets");
         Ok(true)
     }
+}
+
+/// A background offset commit ([`Sender::start_commit`]).
+pub(super) type CommitJob = tokio::task::JoinHandle<CommitDone>;
+
+/// How a background offset commit ended.
+#[derive(Debug)]
+pub(super) struct CommitDone {
+    pub(super) result: ConnectResult<()>,
+    /// What it stored (or failed to).
+    pub(super) offsets: PartitionOffsets,
+    pub(super) took: Duration,
 }
 
 /// The bytes [`Sender::convert`] decided on.
