@@ -436,11 +436,21 @@ pub(crate) async fn stop(
     set_target(&s, &name, TargetState::Stopped).await
 }
 
+/// Booleans as Kafka Connect reads them (`True` from a Python client is
+/// true); unknown parameters are ignored.
 #[derive(Debug, Deserialize)]
 pub(crate) struct RestartQuery {
-    #[serde(rename = "includeTasks", default)]
+    #[serde(
+        rename = "includeTasks",
+        default,
+        deserialize_with = "super::query::jax_bool"
+    )]
     include_tasks: bool,
-    #[serde(rename = "onlyFailed", default)]
+    #[serde(
+        rename = "onlyFailed",
+        default,
+        deserialize_with = "super::query::jax_bool"
+    )]
     only_failed: bool,
 }
 
@@ -472,10 +482,16 @@ pub(crate) async fn restart_task(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `connectorsOnly` defaults to true; any value but `true` (any case) is
+/// false, as `Boolean.valueOf` has it.
 #[derive(Debug, Deserialize)]
 pub(crate) struct PluginQuery {
-    #[serde(rename = "connectorsOnly")]
-    connectors_only: Option<bool>,
+    #[serde(
+        rename = "connectorsOnly",
+        default = "super::query::default_true",
+        deserialize_with = "super::query::jax_bool_default_true"
+    )]
+    connectors_only: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -501,7 +517,7 @@ pub(crate) async fn connector_plugins(
             version: Some(p.version),
         })
         .collect();
-    if q.connectors_only == Some(false) {
+    if !q.connectors_only {
         out.extend(registry.converters().iter().map(|c| PluginInfo {
             class: c.class_name,
             plugin_type: "converter",

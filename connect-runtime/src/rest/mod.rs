@@ -11,6 +11,7 @@ mod loggers;
 mod offsets;
 mod openapi;
 mod plugins;
+mod query;
 
 use std::sync::{Arc, OnceLock};
 
@@ -39,7 +40,19 @@ pub struct RestState {
 /// Largest request body accepted; larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub fn app(state: Arc<RestState>) -> Router {
+/// The REST service: the routes behind Kafka Connect's request
+/// normalization (a trailing slash is ignored).
+pub type App =
+    tower::util::MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request>;
+
+pub fn app(state: Arc<RestState>) -> App {
+    tower::ServiceExt::map_request(
+        routes(state),
+        query::trim_trailing_slash as fn(axum::extract::Request) -> axum::extract::Request,
+    )
+}
+
+fn routes(state: Arc<RestState>) -> Router {
     Router::new()
         .route("/", get(handlers::root))
         .route(
@@ -119,7 +132,7 @@ pub async fn serve(
     state: Arc<RestState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    axum::serve(listener, axum::ServiceExt::into_make_service(app(state)))
         .with_graceful_shutdown(shutdown)
         .await
 }
@@ -199,6 +212,60 @@ mod tests {
     async fn get(path: &str) -> (StatusCode, serde_json::Value) {
         let (s, j, _) = call(&state(), "GET", path, "").await;
         (s, j)
+    }
+
+    /// What Kafka Connect's JAX-RS resources accept, and clients send: a
+    /// Python client's `True`/`False`, trailing slashes, unknown
+    /// parameters, repeated `expand`.
+    #[tokio::test]
+    async fn parameters_read_as_kafka_connect_reads_them() {
+        let st = state();
+        let body = r#"{"name":"src","config":{"connector.class":"FileStreamSource","topic":"t","file":"/nonexistent"},"initial_state":"STOPPED"}"#;
+        let (code, json, _) = call(&st, "POST", "/connectors/", body).await;
+        assert_eq!(code, StatusCode::CREATED, "{json}");
+        let (code, json, _) = call(&st, "GET", "/connectors/?unknown=1", "").await;
+        assert_eq!((code, json), (StatusCode::OK, serde_json::json!(["src"])));
+        let (code, json, _) = call(&st, "GET", "/connectors/src/status/", "").await;
+        assert_eq!(code, StatusCode::OK, "{json}");
+        assert_eq!(json["connector"]["state"], "STOPPED");
+        let (_, json, _) = call(&st, "GET", "/connectors/?expand=status&expand=info", "").await;
+        assert_eq!(json["src"]["info"]["type"], "source");
+        // Python's str(True) / str(False): 202 with what restarts, as
+        // includeTasks=true&onlyFailed=false gives.
+        let (code, json, _) = call(
+            &st,
+            "POST",
+            "/connectors/src/restart?includeTasks=True&onlyFailed=False",
+            "",
+        )
+        .await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{json}");
+        assert_eq!(json["name"], "src");
+        // Anything but "true" is false: both false restarts the connector
+        // only, 204.
+        let (code, _, _) = call(
+            &st,
+            "POST",
+            "/connectors/src/restart?includeTasks=yes&onlyFailed=0&extra=1",
+            "",
+        )
+        .await;
+        assert_eq!(code, StatusCode::NO_CONTENT);
+        // connectorsOnly defaults to true; "False" lists transforms too.
+        let (_, only) = get("/connector-plugins").await;
+        let (_, all) = get("/connector-plugins/?connectorsOnly=False").await;
+        let types = |v: &serde_json::Value| -> Vec<String> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["type"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        assert!(!types(&only).iter().any(|t| t == "transformation"));
+        assert!(types(&all).iter().any(|t| t == "transformation"));
+        let (code, root) = get("/").await;
+        assert_eq!(code, StatusCode::OK);
+        assert!(root["version"].is_string(), "{root}");
     }
 
     #[tokio::test]
