@@ -15,6 +15,17 @@ pub struct TaskConverter {
     pub class_name: &'static str,
 }
 
+impl TaskConverter {
+    /// Kafka Connect's StringConverter with no settings, for a key or a
+    /// value alike (benchmarks and executor tests).
+    pub fn string() -> Self {
+        Self {
+            converter: Box::new(sluice_schema::converter::StringConverter::default()),
+            class_name: sluice_schema::converter::StringConverter::CLASS_NAME,
+        }
+    }
+}
+
 pub fn build(
     registry: &Registry,
     worker: &ConverterSpec,

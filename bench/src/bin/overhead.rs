@@ -20,7 +20,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_connect_api::schema::converter::{ConverterConfig, StringConverter};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
@@ -56,13 +55,6 @@ fn process_cpu_ns() -> u64 {
         .sum()
 }
 
-fn string_converter(is_key: bool) -> anyhow::Result<TaskConverter> {
-    Ok(TaskConverter {
-        converter: Box::new(StringConverter::new(&ConverterConfig::new(is_key))?),
-        class_name: StringConverter::CLASS_NAME,
-    })
-}
-
 /// One round through the real source executor; CPU ns per record.
 fn source_round(correlation: bool) -> anyhow::Result<f64> {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -94,8 +86,8 @@ fn source_round(correlation: bool) -> anyhow::Result<f64> {
             task_id: 0,
             config,
             task: Box::new(DataGenSourceTask::default()),
-            key_converter: string_converter(true)?,
-            value_converter: string_converter(false)?,
+            key_converter: TaskConverter::string(),
+            value_converter: TaskConverter::string(),
             transforms: TransformChain::build(&registry, &Config::new())
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             errors: ErrorConfig::default(),
@@ -180,8 +172,8 @@ fn sink_round() -> anyhow::Result<f64> {
             config: Config::new(),
             connector_class: "bench.CountingSink",
             task: Box::new(CountingSink(put.clone())),
-            key_converter: string_converter(true)?,
-            value_converter: string_converter(false)?,
+            key_converter: TaskConverter::string(),
+            value_converter: TaskConverter::string(),
             transforms: TransformChain::build(&registry, &Config::new())
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             errors: ErrorConfig::default(),

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sluice_connect_api::schema::converter::{ConverterConfig, StringConverter};
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
 };
@@ -73,13 +72,6 @@ impl SinkTask for HalfThenAll {
     }
 }
 
-fn string_converter(is_key: bool) -> TaskConverter {
-    TaskConverter {
-        converter: Box::new(StringConverter::new(&ConverterConfig::new(is_key)).unwrap()),
-        class_name: StringConverter::CLASS_NAME,
-    }
-}
-
 #[tokio::test]
 async fn put_again_gets_what_the_task_left_and_every_record_once() {
     const N: i64 = 5000;
@@ -92,8 +84,8 @@ async fn put_again_gets_what_the_task_left_and_every_record_once() {
         config: Config::new(),
         connector_class: "test.HalfThenAll",
         task: Box::new(HalfThenAll(seen.clone())),
-        key_converter: string_converter(true),
-        value_converter: string_converter(false),
+        key_converter: TaskConverter::string(),
+        value_converter: TaskConverter::string(),
         transforms: TransformChain::default(),
         errors: ErrorConfig::default(),
         correlation_header: None,

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sluice_connect_api::schema::Value;
-use sluice_connect_api::schema::converter::{ConverterConfig, StringConverter};
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, SourceAcknowledger, SourceOffset, SourcePartition,
     SourceRecord, SourceTask, SourceTaskContext,
@@ -112,13 +111,6 @@ struct Run {
     task: tokio::task::JoinHandle<Option<String>>,
 }
 
-fn string_converter(is_key: bool) -> TaskConverter {
-    TaskConverter {
-        converter: Box::new(StringConverter::new(&ConverterConfig::new(is_key)).unwrap()),
-        class_name: StringConverter::CLASS_NAME,
-    }
-}
-
 fn start(task: Numbers) -> Run {
     let offsets = Arc::new(MemoryOffsetStore::default());
     let (stop_tx, stop) = watch::channel(false);
@@ -128,8 +120,8 @@ fn start(task: Numbers) -> Run {
         task_id: 0,
         config: Config::new(),
         task: Box::new(task),
-        key_converter: string_converter(true),
-        value_converter: string_converter(false),
+        key_converter: TaskConverter::string(),
+        value_converter: TaskConverter::string(),
         transforms: TransformChain::default(),
         errors: ErrorConfig::default(),
         correlation: None,
