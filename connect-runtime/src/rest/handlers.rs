@@ -489,7 +489,7 @@ pub(crate) struct PluginQuery {
     #[serde(
         rename = "connectorsOnly",
         default = "super::query::default_true",
-        deserialize_with = "super::query::jax_bool_default_true"
+        deserialize_with = "super::query::jax_bool"
     )]
     connectors_only: bool,
 }

@@ -14,11 +14,7 @@ pub(crate) fn jax_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error
     Ok(text.eq_ignore_ascii_case("true"))
 }
 
-/// [`jax_bool`] for a parameter whose absence means `true`.
-pub(crate) fn jax_bool_default_true<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    jax_bool(d)
-}
-
+/// The default of a [`jax_bool`] parameter whose absence means `true`.
 pub(crate) fn default_true() -> bool {
     true
 }
@@ -48,7 +44,7 @@ mod tests {
     struct Q {
         #[serde(default, deserialize_with = "jax_bool")]
         flag: bool,
-        #[serde(default = "default_true", deserialize_with = "jax_bool_default_true")]
+        #[serde(default = "default_true", deserialize_with = "jax_bool")]
         on: bool,
     }
 

@@ -105,7 +105,8 @@ pub trait SinkTask: Send {
     /// them. On a [`crate::ConnectError::Retriable`] error the runtime calls
     /// `put` again after a backoff with what the task left in `records`: a
     /// task that wrote part of the batch before the error removes that part
-    /// and leaves the rest; a task that wrote nothing leaves it all. On
+    /// and leaves the rest; a task that wrote nothing leaves it all. A
+    /// retriable error with nothing left counts as delivered (logged). On
     /// success, whatever is left is dropped.
     async fn put(&mut self, records: &mut Vec<SinkRecord>) -> ConnectResult<()>;
 
