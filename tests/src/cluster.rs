@@ -35,7 +35,7 @@ pub fn write_distributed_props(
          offset.flush.interval.ms=1000\n\
          session.timeout.ms=6000\n\
          heartbeat.interval.ms=1000\n\
-         scheduled.rebalance.max.delay.ms=3000\n\
+         scheduled.rebalance.max.delay.ms=2000\n\
          consumer.session.timeout.ms=6000\n\
          consumer.heartbeat.interval.ms=1000\n{extra}\n",
         dir.join(format!("state{index}")).display()

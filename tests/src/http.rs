@@ -12,7 +12,8 @@ pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
 /// A minimal HTTP/1.1 request with a JSON body: returns (status, body).
 pub fn http_request(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).context("connect")?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // A config write may wait out a rebalance for up to 90 s.
+    s.set_read_timeout(Some(Duration::from_secs(120)))?;
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

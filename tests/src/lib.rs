@@ -100,7 +100,8 @@ pub fn wait_connector_state(
 /// then waits for the connector to be `want`.
 pub fn set_target_state(port: u16, name: &str, action: &str, want: &str) -> anyhow::Result<()> {
     let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/{action}"), "")?;
-    anyhow::ensure!(code == 202, "{action}: {code} {body}");
+    let want_code = if action == "stop" { 204 } else { 202 };
+    anyhow::ensure!(code == want_code, "{action}: {code} {body}");
     wait_connector_state(port, name, want, None).map(|_| ())
 }
 

@@ -468,45 +468,53 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
     println!("committed after the clean bounces: {clean_end:?}");
     assert_eq!(clean_end.len(), 3, "{body}");
 
-    // Hard bounces; each one measures failover.
-    // The target is session.timeout.ms + scheduled.rebalance.max.delay.ms
-    // + 5 s = 14 s. Medians met it in 9 of 10 runs on a loaded 2-core
-    // machine (tansu pauses 3 s in every forming round, PAUSE_MS in its
-    // group administrator, and a failed sync costs 3 s more), so the times
-    // and the median are printed against it, and each kill must end
-    // within twice the target.
-    let target = Duration::from_secs(6 + 3 + 5);
+    // Hard bounces; each one measures failover: from the kill until every
+    // task runs on another worker. Issue 23's target with the settings
+    // the tests use (session.timeout.ms 6 s, scheduled.rebalance.max.delay.ms
+    // 2 s) is their sum + 3 s = 11 s for the median; the times, median
+    // and range are printed against it, and each kill must end within
+    // twice the target.
+    let target = Duration::from_secs(6 + 2 + 3);
     let bound = 2 * target;
+    // `make test` kills 3 times; `make test-bounce` 10 times (issue 23's
+    // median), as SLUICE_BOUNCE_KILLS says.
+    let kills = std::env::var("SLUICE_BOUNCE_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3usize);
+    let logs = |c: &Cluster| format!("{}\n{}", c.dump_logs(), broker.describe());
     let mut failovers = Vec::new();
-    for i in 0..3 {
+    for k in 0..kills {
+        let i = k % 3;
         let other = c.port((i + 1) % 3);
         let dead = vec![c.id(i)];
         c.worker(i)?.kill9()?;
         let t0 = Instant::now();
-        wait_running(other, "gen", 3, &dead, bound).with_context(|| c.dump_logs())?;
-        wait_running(other, "sink", 1, &dead, bound).with_context(|| c.dump_logs())?;
-        failovers.push(t0.elapsed());
-        c.start(i)?;
-        std::thread::sleep(Duration::from_secs(3));
+        wait_running(other, "gen", 3, &dead, bound).with_context(|| logs(&c))?;
+        wait_running(other, "sink", 1, &dead, bound).with_context(|| logs(&c))?;
+        let took = t0.elapsed();
+        println!("kill -9 of worker {i}: all tasks RUNNING elsewhere after {took:?}");
+        failovers.push(took);
+        c.start(i).with_context(|| logs(&c))?;
+        // The restarted worker rejoins and takes work back; the next kill
+        // waits until the group has been quiet for 3 s.
+        wait_running_after_first_round(&c).with_context(|| logs(&c))?;
+        settle(&c, Duration::from_secs(3));
+        wait_running(other, "gen", 3, &[], bound).with_context(|| logs(&c))?;
     }
     failovers.sort();
+    let mid = median(&failovers);
     println!(
-        "kill -9 failover times (all tasks RUNNING elsewhere): {failovers:?}, median {:?}",
-        failovers[1]
-    );
-    println!(
-        "median failover {:?} against the target {target:?}: {}",
-        failovers[1],
-        if failovers[1] <= target {
-            "met"
-        } else {
-            "missed"
-        }
+        "FAILOVER after kill -9 over {} kills: median {mid:?}, range {:?}..{:?}, against the target {target:?}: {}; all: {failovers:?}",
+        failovers.len(),
+        failovers.first().copied().unwrap_or_default(),
+        failovers.last().copied().unwrap_or_default(),
+        if mid <= target { "met" } else { "missed" }
     );
 
     // Stop producing, let the sink catch up, then count.
     let (code, _) = rest(c.port(0), "PUT", "/connectors/gen/stop", "")?;
-    assert_eq!(code, 202);
+    assert_eq!(code, 204);
     std::thread::sleep(Duration::from_secs(3));
     let topic_pairs = parse_seq(topic_values(&broker, &topic)?)?;
     let total = count(&topic_pairs);
@@ -569,8 +577,8 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         ));
     }
     // A kill repeats at most the records since the last offset commit (1 s
-    // at 50 records/s per task, plus in-flight): 3 kills × 3 tasks.
-    if total.duplicates > 3 * 3 * 150 {
+    // at 50 records/s per task, plus in-flight) per kill and task.
+    if total.duplicates > kills * 3 * 150 {
         problems.push(format!(
             "too many duplicates: {}: {}",
             total.duplicates,
@@ -585,4 +593,215 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         println!("{}", dump.lines().last().unwrap_or_default());
     }
     Ok(())
+}
+
+/// Leader rounds so far, over every worker's logs (only a leader computes
+/// an assignment, once per round).
+fn rounds(c: &Cluster) -> usize {
+    (0..c.workers.len())
+        .map(|i| {
+            c.logs(i)
+                .lines()
+                .filter(|l| l.contains("computed the assignment as leader"))
+                .count()
+        })
+        .sum()
+}
+
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// One REST call, no retry: it must answer `want` the first time.
+fn once(port: u16, method: &str, path: &str, body: &str, want: u16) -> Result<Duration> {
+    let t0 = Instant::now();
+    let (code, text) = sluice_tests::http_request(port, method, path, body)?;
+    if code != want {
+        bail!("{method} {path} via :{port}: {code} {text} (wanted {want})");
+    }
+    Ok(t0.elapsed())
+}
+
+/// Waits until the cluster has been quiet (no new leader round) for `quiet`.
+fn settle(c: &Cluster, quiet: Duration) -> usize {
+    let mut last = rounds(c);
+    let mut since = Instant::now();
+    let start = Instant::now();
+    while since.elapsed() < quiet && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(200));
+        let now = rounds(c);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+    }
+    last
+}
+
+/// Config writes in a row, as a script or Terraform sends them, with no
+/// client-side retry: each waits out the rebalance the one before caused
+/// instead of answering 409. Through one worker, then through all three
+/// in turn; then pauses, resumes and deletes the same way. Prints the
+/// median call time and the leader rounds each phase cost.
+#[test]
+fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let broker = Broker::start()?;
+    let c = Cluster::new(&broker, 3)?;
+    let topic = unique("row");
+    create_topic(&broker.bootstrap, &topic)?;
+    let config = |name: &str| {
+        serde_json::json!({"name": name, "config": {"connector.class": "DataGen",
+            "tasks.max": "1", "topic": topic, "records.per.second": "1"}})
+        .to_string()
+    };
+    // One create on a settled cluster: how many rounds, how long to RUNNING.
+    wait_running_after_first_round(&c)?;
+    let r0 = settle(&c, Duration::from_secs(4));
+    let t0 = Instant::now();
+    once(c.port(1), "POST", "/connectors", &config("single"), 201)?;
+    wait_running(c.port(0), "single", 1, &[], Duration::from_secs(60))
+        .with_context(|| c.dump_logs())?;
+    let single_running = t0.elapsed();
+    let single_rounds = settle(&c, Duration::from_secs(4)) - r0;
+    println!(
+        "one create on a settled cluster: RUNNING after {single_running:?}, {single_rounds} leader rounds"
+    );
+
+    let mut report = Vec::new();
+    let mut phase = |c: &Cluster,
+                     label: &str,
+                     calls: &mut dyn Iterator<Item = (u16, String, String, String, u16)>|
+     -> Result<()> {
+        let r = rounds(c);
+        let t = Instant::now();
+        let mut times = Vec::new();
+        for (port, method, path, body, want) in calls {
+            times.push(once(port, &method, &path, &body, want).with_context(|| c.dump_logs())?);
+        }
+        let total = t.elapsed();
+        let line = format!(
+            "{label}: {} calls, none refused; median {:?}, max {:?}, all in {total:?}; {} leader rounds while they ran",
+            times.len(),
+            median(&times),
+            times.iter().max().copied().unwrap_or_default(),
+            rounds(c) - r
+        );
+        println!("{line}");
+        report.push(line);
+        Ok(())
+    };
+    let names: Vec<String> = (0..20).map(|i| format!("row-{i:02}")).collect();
+    let ports: Vec<u16> = (0..3).map(|i| c.port(i)).collect();
+    phase(
+        &c,
+        "10 creates through one worker",
+        &mut names[..10].iter().map(|n| {
+            (
+                ports[0],
+                "POST".into(),
+                "/connectors".into(),
+                config(n),
+                201,
+            )
+        }),
+    )?;
+    phase(
+        &c,
+        "10 creates through the three workers in turn",
+        &mut names[10..].iter().enumerate().map(|(k, n)| {
+            (
+                ports[k % 3],
+                "POST".into(),
+                "/connectors".into(),
+                config(n),
+                201,
+            )
+        }),
+    )?;
+    let t = Instant::now();
+    for n in &names {
+        wait_running(c.port(2), n, 1, &[], Duration::from_secs(120))
+            .with_context(|| c.dump_logs())?;
+    }
+    println!("all 20 RUNNING {:?} after the last create", t.elapsed());
+    phase(
+        &c,
+        "20 pauses through the three workers in turn",
+        &mut names.iter().enumerate().map(|(k, n)| {
+            (
+                ports[k % 3],
+                "PUT".into(),
+                format!("/connectors/{n}/pause"),
+                String::new(),
+                202,
+            )
+        }),
+    )?;
+    sluice_tests::wait_until(Duration::from_secs(60), "every connector PAUSED", || {
+        names
+            .iter()
+            .all(|n| {
+                let st = task_states(c.port(1), n);
+                st.len() == 1 && st[0].1 == "PAUSED"
+            })
+            .then_some(())
+    })
+    .with_context(|| c.dump_logs())?;
+    phase(
+        &c,
+        "20 config updates (PUT) through the three workers in turn",
+        &mut names.iter().enumerate().map(|(k, n)| {
+            let body = serde_json::json!({"connector.class": "DataGen", "tasks.max": "1",
+                "topic": topic, "records.per.second": "2"})
+            .to_string();
+            (
+                ports[k % 3],
+                "PUT".into(),
+                format!("/connectors/{n}/config"),
+                body,
+                200,
+            )
+        }),
+    )?;
+    phase(
+        &c,
+        "20 deletes through the three workers in turn",
+        &mut names.iter().enumerate().map(|(k, n)| {
+            (
+                ports[k % 3],
+                "DELETE".into(),
+                format!("/connectors/{n}"),
+                String::new(),
+                204,
+            )
+        }),
+    )?;
+    for i in 0..3 {
+        let (_, list) = sluice_tests::http_get(c.port(i), "/connectors")?;
+        let list: Vec<String> = serde_json::from_str(&list)?;
+        assert_eq!(list, vec!["single".to_string()], "worker {i}");
+    }
+    println!("CONFIG WRITES IN A ROW:\n{}", report.join("\n"));
+    if std::env::var_os("SLUICE_TEST_KEEP_LOGS").is_some() {
+        let dump = c.dump_logs();
+        println!("{}", dump.lines().last().unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// Waits until every worker of `c` took part in a round (`GET /health`
+/// answers 200 once a worker joined and started its work).
+fn wait_running_after_first_round(c: &Cluster) -> Result<()> {
+    sluice_tests::wait_until(Duration::from_secs(60), "every worker in the group", || {
+        (0..c.workers.len())
+            .all(|i| {
+                sluice_tests::http_get(c.port(i), "/health").is_ok_and(|(code, _)| code == 200)
+            })
+            .then_some(())
+    })
 }

@@ -28,7 +28,7 @@ fn wait_task_state(
 /// (the connector must be STOPPED).
 fn committed_sink_offset(port: u16, name: &str) -> anyhow::Result<Option<i64>> {
     let (code, body) = http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?;
-    anyhow::ensure!(code == 202, "stop: {code} {body}");
+    anyhow::ensure!(code == 204, "stop: {code} {body}");
     let v = wait_until(Duration::from_secs(30), "the connector to stop", || {
         let v = connector_status(port, name)?;
         (v["connector"]["state"] == "STOPPED").then_some(v)

@@ -79,7 +79,7 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
 
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
-        202
+        204
     );
     wait_connector_state(port, name, "STOPPED", Some(0))?;
     assert!(w.stop()?.success(), "log:\n{}", w.log_text());
@@ -115,7 +115,7 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
     // stop → the committed offset is visible → reset → resume re-reads the file.
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
-        202
+        204
     );
     wait_connector_state(port, name, "STOPPED", Some(0))?;
     let (code, offsets) = http_get(port, &format!("/connectors/{name}/offsets"))?;
@@ -132,7 +132,7 @@ fn create_pause_resume_stop_survive_restart_delete() -> anyhow::Result<()> {
     assert_eq!(code, 400, "offsets change only while STOPPED: {body}");
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
-        202
+        204
     );
     wait_connector_state(port, name, "STOPPED", Some(0))?;
     assert_eq!(

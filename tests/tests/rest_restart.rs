@@ -144,7 +144,7 @@ fn failed_task_restart_over_rest() -> anyhow::Result<()> {
     // Fix the offset and restart the task alone: data flows.
     assert_eq!(
         http_request(port, "PUT", &format!("/connectors/{name}/stop"), "")?.0,
-        202
+        204
     );
     wait_until(Duration::from_secs(30), "STOPPED", || {
         (status(port, name)["connector"]["state"] == "STOPPED").then_some(())

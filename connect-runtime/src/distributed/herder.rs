@@ -11,7 +11,7 @@ use std::time::Duration;
 use sluice_connect_api::{Config, Connector, ConnectorPlugin, ConnectorRequest, OffsetMap};
 use sluice_group::assignor::Assignor;
 use sluice_group::{TaskId, Work};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use super::config::DistributedConfig;
 use super::config_topic::{self, ConfigState};
@@ -27,6 +27,10 @@ use crate::worker::{TaskHandle, Worker};
 
 /// How long a write waits for the config topic to be read back.
 pub(super) const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a config write waits for a rebalance to end before it is
+/// answered 409: Kafka Connect's REST request timeout.
+pub(super) const REBALANCE_WAIT: Duration = Duration::from_secs(90);
 
 /// A connector instance this worker runs.
 pub(super) struct RunningConnector {
@@ -73,7 +77,9 @@ pub struct DistributedHerder {
     pub(super) offsets: Arc<KafkaOffsetStore>,
     pub(super) generation: Arc<AtomicI32>,
     pub(super) local: tokio::sync::Mutex<Local>,
-    pub(super) group: Mutex<GroupView>,
+    /// This worker's view of the group; config writes wait on it while a
+    /// round is in progress.
+    pub(super) group: watch::Sender<GroupView>,
     /// The leader's assignor (its memory of earlier rounds).
     pub(super) assignor: Mutex<Assignor>,
     /// What the last assignment computed here was based on.
@@ -103,10 +109,7 @@ fn not_found(name: &str) -> HerderError {
 
 impl DistributedHerder {
     pub(super) fn group_view(&self) -> GroupView {
-        self.group
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.group.borrow().clone()
     }
 
     pub(super) fn snapshot(&self) -> ConfigState {
@@ -121,12 +124,18 @@ impl DistributedHerder {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// `Ok` on the leader outside a rebalance; otherwise where to go.
-    fn on_leader(&self) -> Result<(), HerderError> {
-        let g = self.group_view();
-        if g.rebalancing || g.leader_url.is_empty() {
-            return Err(HerderError::Rebalancing);
-        }
+    /// `Ok` on the leader outside a rebalance; otherwise where to go. A
+    /// request that arrives during a round waits for it to end (up to
+    /// [`REBALANCE_WAIT`]) instead of being refused: requests that arrive
+    /// during one round are all applied after it, and the changes they
+    /// make are assigned together in the next.
+    async fn on_leader(&self) -> Result<(), HerderError> {
+        let settled = |g: &GroupView| !g.rebalancing && !g.leader_url.is_empty();
+        let mut rx = self.group.subscribe();
+        let g = match tokio::time::timeout(REBALANCE_WAIT, rx.wait_for(settled)).await {
+            Ok(Ok(g)) => g.clone(),
+            _ => return Err(HerderError::Rebalancing),
+        };
         if g.is_leader() {
             Ok(())
         } else {
@@ -238,7 +247,7 @@ impl Herder for DistributedHerder {
         initial: Option<TargetState>,
         allow_update: bool,
     ) -> Result<(bool, ConnectorInfo), HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         connector_config::validate(&self.worker.registry, &config)?;
         let exists = self.snapshot().connectors.contains_key(name);
         if exists && !allow_update {
@@ -264,13 +273,13 @@ impl Herder for DistributedHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         let config = crate::herder::apply_patch(self.entry(name)?.config, name, patch);
         Ok(self.put_connector(name, config, None, true).await?.1)
     }
 
     async fn delete(&self, name: &str) -> Result<(), HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         self.entry(name)?;
         self.write_config(vec![
             (format!("connector-{name}"), None),
@@ -286,8 +295,14 @@ impl Herder for DistributedHerder {
         Ok(())
     }
 
+    /// Pause and resume are written by the worker that received them, with
+    /// no leader and no wait for a rebalance (Kafka Connect does the same:
+    /// a target state is one record every worker acts on). Stop goes
+    /// through the leader, which also writes the empty task list.
     async fn set_target(&self, name: &str, target: TargetState) -> Result<(), HerderError> {
-        self.on_leader()?;
+        if target == TargetState::Stopped {
+            self.on_leader().await?;
+        }
         self.entry(name)?;
         let (k, v) = config_topic::target_record(name, target);
         self.write_config(vec![(k, Some(v))]).await
@@ -299,7 +314,7 @@ impl Herder for DistributedHerder {
         include_tasks: bool,
         only_failed: bool,
     ) -> Result<ConnectorStatus, HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         self.entry(name)?;
         let mut status = self.status(name).ok_or_else(|| {
             HerderError::NotFound(format!("Status for connector {name} not found"))
@@ -325,14 +340,30 @@ impl Herder for DistributedHerder {
             return Err(HerderError::TaskNotFound(format!("{name}-{id}")));
         }
         let tid = TaskId::new(name, id);
-        if self.local.lock().await.owned.tasks.contains(&tid) {
-            return self.restart_local_task(&tid).await;
-        }
-        match self.cluster_status.task(name, id) {
-            Some(StateInfo { worker_id, .. }) if worker_id != self.worker.status.worker_id() => {
-                Err(HerderError::Forward(format!("http://{worker_id}")))
+        // A task between owners (a round in progress) is waited for, as
+        // config writes are, up to REBALANCE_WAIT.
+        let deadline = tokio::time::Instant::now() + REBALANCE_WAIT;
+        let mut rx = self.group.subscribe();
+        loop {
+            if self.local.lock().await.owned.tasks.contains(&tid) {
+                return self.restart_local_task(&tid).await;
             }
-            _ => Err(HerderError::Rebalancing),
+            let settled = !rx.borrow_and_update().rebalancing;
+            match self.cluster_status.task(name, id) {
+                Some(StateInfo {
+                    worker_id, state, ..
+                }) if worker_id != self.worker.status.worker_id() && state != State::Unassigned => {
+                    return Err(HerderError::Forward(format!("http://{worker_id}")));
+                }
+                _ if tokio::time::Instant::now() >= deadline => {
+                    return Err(HerderError::Rebalancing);
+                }
+                // Settled but nowhere yet: the status record is on its way.
+                _ if settled => tokio::time::sleep(Duration::from_millis(200)).await,
+                _ => {
+                    let _ = tokio::time::timeout_at(deadline, rx.changed()).await;
+                }
+            }
         }
     }
 
@@ -364,7 +395,7 @@ impl Herder for DistributedHerder {
         name: &str,
         entries: Vec<(OffsetMap, Option<OffsetMap>)>,
     ) -> Result<(), HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         let e = self.require_stopped(name)?;
         if self.is_sink(&e) {
             return crate::herder::sink_offsets_alter(&self.worker, name, entries).await;
@@ -374,7 +405,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn reset_offsets(&self, name: &str) -> Result<(), HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         let e = self.require_stopped(name)?;
         if self.is_sink(&e) {
             return crate::herder::sink_offsets_reset(&self.worker, name).await;
@@ -384,7 +415,7 @@ impl Herder for DistributedHerder {
     }
 
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError> {
-        self.on_leader()?;
+        self.on_leader().await?;
         let e = self.entry(name)?;
         if e.tasks == configs {
             return Ok(());

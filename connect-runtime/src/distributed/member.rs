@@ -20,6 +20,19 @@ use tokio::sync::watch;
 
 use super::herder::{DistributedHerder, READ_TIMEOUT};
 
+/// A config change waits this long for another before its round starts.
+const GATHER_QUIET: Duration = Duration::from_millis(300);
+/// ... and at most this long after the first.
+const GATHER_MAX: Duration = Duration::from_millis(1500);
+/// How long after noticing a round a follower's join is answered (tansu
+/// sleeps 3 s first) and its sync done, with a margin.
+const FOLLOWER_JOIN_HOLD: Duration = Duration::from_millis(4_000);
+
+/// How far into a round (from the leader's first join) the leader may
+/// wait for held work's deadline before it assigns: the others' joins are
+/// held about 3 s by tansu, so assigning before then costs no time.
+const HOLD_WITHIN_ROUND_MS: u64 = 2_600;
+
 /// Counts consecutive checks that found a problem (`bad`); true once `n`
 /// in a row did.
 fn in_a_row(count: &mut u32, bad: bool, n: u32) -> bool {
@@ -34,10 +47,11 @@ fn now_ms(start: Instant) -> u64 {
 
 impl DistributedHerder {
     fn set_rebalancing(&self, on: bool) {
-        self.group
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .rebalancing = on;
+        self.group.send_if_modified(|g| {
+            let changed = g.rebalancing != on;
+            g.rebalancing = on;
+            changed
+        });
     }
 
     async fn metadata(&self) -> MemberMetadata {
@@ -104,24 +118,50 @@ impl DistributedHerder {
             );
         }
         let reported = self.reported(&configured);
+        let round = |now: u64| Round {
+            leader_id: &joined.member_id,
+            leader_url: &self.url,
+            config_offset: snap.offset,
+            configured: &configured,
+            members: &members,
+            reported: &reported,
+            clock: Clock {
+                // Credit at most 5 s of the round (tansu pauses 3 s in
+                // each) so a long round cannot eat the whole delay.
+                round_started_ms: round_started_ms.max(now.saturating_sub(5_000)),
+                now_ms: now,
+            },
+        };
+        // Work of a departed worker whose delay ends within this round's
+        // own wait is released in this round, after the deadline, rather
+        // than one round later (each costs seconds): the leader tries the
+        // assignment first and, if it would only hold work for a moment
+        // more, waits that out.
+        let trial = self
+            .assignor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+            .assign(&round(now_ms(clock)));
+        let hold_ms = trial
+            .values()
+            .filter_map(|a| u64::try_from(a.delay_ms).ok().filter(|d| *d > 0))
+            .min();
+        if let Some(hold_ms) = hold_ms {
+            let into_round = now_ms(clock).saturating_sub(round_started_ms);
+            if into_round.saturating_add(hold_ms) <= HOLD_WITHIN_ROUND_MS {
+                tracing::info!(
+                    hold_ms,
+                    "a departed worker's work is held until shortly; assigning after its deadline, in this round"
+                );
+                tokio::time::sleep(Duration::from_millis(hold_ms + 20)).await;
+            }
+        }
         let result = self
             .assignor
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .assign(&Round {
-                leader_id: &joined.member_id,
-                leader_url: &self.url,
-                config_offset: snap.offset,
-                configured: &configured,
-                members: &members,
-                reported: &reported,
-                clock: Clock {
-                    // Credit at most 5 s of the round (tansu pauses 3 s in
-                    // each) so a long round cannot eat the whole delay.
-                    round_started_ms: round_started_ms.max(now_ms(clock).saturating_sub(5_000)),
-                    now_ms: now_ms(clock),
-                },
-            });
+            .assign(&round(now_ms(clock)));
         *self
             .last_configured
             .lock()
@@ -265,6 +305,15 @@ impl DistributedHerder {
         // leaves first and joins with a new member id; the leader keys its
         // memory by worker URL, which does not change.
         let mut force = false;
+        // A member that rejoins a round another member started sends the
+        // metadata it last joined with: tansu holds a follower's JoinGroup
+        // 3 s and then treats changed metadata as a reason for yet another
+        // generation, which fails this round's sync for everyone. What the
+        // member runs now reaches the leader anyway: the leader keeps what
+        // it assigned, and a member follows the leader's whole view of it.
+        // A rejoin this worker starts (with a new member id) sends fresh
+        // metadata.
+        let mut last_protocols: Option<[(String, bytes::Bytes); 1]> = None;
         'rounds: loop {
             if *stop.borrow() {
                 break;
@@ -274,8 +323,15 @@ impl DistributedHerder {
             }
             self.set_rebalancing(true);
             let round_started_ms = now_ms(clock);
-            let meta = self.metadata().await;
-            let protocols = [(PROTOCOL_NAME.to_string(), encode_metadata(&meta))];
+            let round_started = tokio::time::Instant::now();
+            let protocols = match &last_protocols {
+                Some(p) if !client.member_id().is_empty() => p.clone(),
+                _ => {
+                    let meta = self.metadata().await;
+                    [(PROTOCOL_NAME.to_string(), encode_metadata(&meta))]
+                }
+            };
+            last_protocols = Some(protocols.clone());
             let joined = tokio::select! {
                 r = client.join(&protocols) => r,
                 _ = stop.changed() => break,
@@ -339,15 +395,11 @@ impl DistributedHerder {
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .reset();
             }
-            {
-                let mut g = self
-                    .group
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.group.send_modify(|g| {
                 g.member_id = joined.member_id.clone();
                 g.leader_id = a.leader.clone();
                 g.leader_url = a.leader_url.clone();
-            }
+            });
             if a.error != 0 {
                 tracing::info!("config offsets differ in the group; catching up and rejoining");
                 let _ = self.config_log.read_to_end(READ_TIMEOUT).await;
@@ -362,6 +414,9 @@ impl DistributedHerder {
                 force = true;
                 continue;
             }
+            // The round is over: config writes waiting for it go ahead
+            // (they serialize with the apply below on the local lock).
+            self.set_rebalancing(false);
             // Apply while heartbeating: stopping tasks can take longer than
             // the session timeout.
             let mut rejoin = false;
@@ -381,11 +436,27 @@ impl DistributedHerder {
                     }
                 }
             }
-            self.set_rebalancing(false);
             self.ready.store(true, Ordering::Release);
             let _ = self.reassert_status();
+            // The others may still be finishing this round: they notice it
+            // at their next heartbeat and tansu holds a follower's join 3 s
+            // before it even reads it. A round this worker starts sooner
+            // fails their sync and costs every member another round.
+            let followers_done = if joined.members.len() > 1 {
+                round_started + hb + FOLLOWER_JOIN_HOLD
+            } else {
+                round_started
+            };
             if !a.revoked.is_empty() {
-                // The revoked work is assigned in a follow-up round.
+                // The revoked work is assigned in a follow-up round, once
+                // the others are done with this one.
+                while !rejoin && tokio::time::Instant::now() < followers_done {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(followers_done) => {}
+                        _ = tokio::time::sleep(hb) => rejoin = client.heartbeat().await.is_err(),
+                        _ = stop.changed() => break 'rounds,
+                    }
+                }
                 force = true;
                 continue;
             }
@@ -396,9 +467,18 @@ impl DistributedHerder {
             // a departed worker; the others follow its rebalance.
             let leads = self.group_view().is_leader();
             let deadline = (a.delay_ms > 0 && leads).then(|| {
-                tokio::time::Instant::now()
-                    + Duration::from_millis(u64::try_from(a.delay_ms).unwrap_or(0))
+                (tokio::time::Instant::now()
+                    + Duration::from_millis(u64::try_from(a.delay_ms).unwrap_or(0)))
+                .max(followers_done)
             });
+            // A config change rebalances once changes stop coming for
+            // GATHER_QUIET (at most GATHER_MAX after the first), and not
+            // before the others finished this round: a burst of changes
+            // (a script creating connectors one after the other, the task
+            // configs of connectors started in this round) is assigned in
+            // one round. Config writes go ahead meanwhile.
+            let mut first_change: Option<tokio::time::Instant> = None;
+            let mut rejoin_at: Option<tokio::time::Instant> = None;
             let mut watchdog = tokio::time::interval(Duration::from_secs(5));
             watchdog.reset();
             let mut unrun_checks = 0u32;
@@ -407,6 +487,12 @@ impl DistributedHerder {
                 let delay = async {
                     match deadline {
                         Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let changes_gathered = async {
+                    match rejoin_at {
+                        Some(t) => tokio::time::sleep_until(t).await,
                         None => std::future::pending().await,
                     }
                 };
@@ -420,10 +506,24 @@ impl DistributedHerder {
                     _ = self.rejoin.notified() => {
                         // A wake-up left from before the last round is stale.
                         if self.work_changed() {
-                            tracing::info!("connectors or tasks changed; rebalancing");
+                            let now = tokio::time::Instant::now();
+                            let first = *first_change.get_or_insert(now);
+                            rejoin_at = Some(
+                                (now + GATHER_QUIET).min(first + GATHER_MAX).max(followers_done),
+                            );
+                        }
+                    }
+                    _ = changes_gathered => {
+                        if self.work_changed() {
+                            tracing::info!(
+                                gathered_ms = first_change.map_or(0, |f| f.elapsed().as_millis()),
+                                "connectors or tasks changed; rebalancing"
+                            );
                             force = true;
                             continue 'rounds;
                         }
+                        first_change = None;
+                        rejoin_at = None;
                     }
                     _ = delay => {
                         tracing::info!("scheduled rebalance delay ended; rejoining");

@@ -204,7 +204,7 @@ pub async fn run(
         offsets,
         generation,
         local: tokio::sync::Mutex::new(herder::Local::default()),
-        group: Mutex::new(herder::GroupView::default()),
+        group: watch::Sender::new(herder::GroupView::default()),
         assignor: Mutex::new(Assignor::new(dcfg.rebalance_delay)),
         last_configured: Mutex::new(None),
         publish_seq: Mutex::new(BTreeMap::new()),

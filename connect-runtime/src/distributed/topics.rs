@@ -75,18 +75,31 @@ pub async fn ensure_topic(
         }
     }
     let name = spec.name.clone();
-    let partitions = {
-        let admin_client = admin.inner();
-        let md = admin_client
+    // A broker slow to answer (a loaded machine, a broker restarting) is
+    // waited for until the deadline, not a reason for the worker to exit.
+    let partitions = loop {
+        match admin
+            .inner()
             .fetch_metadata(Some(&name), Duration::from_secs(10))
-            .map_err(|e| {
-                format!("cannot read the metadata of internal topic {name} ({key}): {e}")
-            })?;
-        md.topics()
-            .iter()
-            .find(|t| t.name() == name)
-            .map(|t| t.partitions().len())
-            .unwrap_or(0)
+        {
+            Ok(md) => {
+                break md
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == name)
+                    .map(|t| t.partitions().len())
+                    .unwrap_or(0);
+            }
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(topic = %name, error = %e, "cannot read the internal topic's metadata yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot read the metadata of internal topic {name} ({key}): {e}"
+                ));
+            }
+        }
     };
     let partitions = i32::try_from(partitions).unwrap_or(i32::MAX);
     if partitions == 0 {
@@ -99,10 +112,23 @@ pub async fn ensure_topic(
             spec.partitions
         ));
     }
-    let described = admin
-        .describe_configs([&ResourceSpecifier::Topic(&name)], &opts)
-        .await
-        .map_err(|e| format!("cannot describe internal topic {name} ({key}): {e}"))?;
+    let described = loop {
+        match admin
+            .describe_configs([&ResourceSpecifier::Topic(&name)], &opts)
+            .await
+        {
+            Ok(d) => break d,
+            Err(e) if tokio::time::Instant::now() < deadline => {
+                tracing::warn!(topic = %name, error = %e, "cannot describe the internal topic yet; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot describe internal topic {name} ({key}): {e}"
+                ));
+            }
+        }
+    };
     let mut delete_retention_ms = DEFAULT_DELETE_RETENTION_MS;
     for r in described {
         let r = r.map_err(|e| format!("cannot describe internal topic {name} ({key}): {e}"))?;

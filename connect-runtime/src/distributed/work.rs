@@ -189,7 +189,8 @@ impl DistributedHerder {
                     .http
                     .post(&url)
                     .header("content-type", "application/json")
-                    .timeout(Duration::from_secs(30))
+                    // The leader may wait out a rebalance (up to 90 s).
+                    .timeout(Duration::from_secs(100))
                     .body(serde_json::to_vec(configs).map_err(|e| e.to_string())?)
                     .send()
                     .await

@@ -1,8 +1,10 @@
 //! Requests another worker must serve (the leader for config writes, a
 //! task's owner for its restart) are sent on to it and its answer is
-//! returned, as Kafka Connect's REST server does. A request that was
-//! already forwarded once is not forwarded again: it gets 409, the answer
-//! Kafka Connect gives during a rebalance.
+//! returned, as Kafka Connect's REST server does. As there, a request may
+//! cross two workers at most (the first worker forwards it, the second may
+//! forward it once more when leadership moved while it waited for a
+//! round); past that, or when the client sent `forward=false`, the answer
+//! is 409.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,8 +18,24 @@ use axum::response::{IntoResponse, Response};
 use super::error::{ApiError, ForwardTo};
 use super::{MAX_BODY_BYTES, RestState};
 
-/// Marks a request sent on by another worker.
+/// Marks a request sent on by another worker; its value counts the hops.
 pub const FORWARDED_HEADER: &str = "x-sluice-forwarded";
+
+/// How many times one request may be forwarded, as in Kafka Connect.
+const MAX_HOPS: u32 = 2;
+
+/// How many times this request was forwarded already (a header without a
+/// number, from an older worker, counts as one).
+fn hops(req: &Request) -> u32 {
+    req.headers().get(FORWARDED_HEADER).map_or(0, |v| {
+        v.to_str().ok().and_then(|v| v.parse().ok()).unwrap_or(1)
+    })
+}
+
+/// Kafka Connect's `forward` query parameter: `false` forbids forwarding.
+fn forward_param(query: Option<&str>) -> Option<bool> {
+    super::query::first(query, "forward").map(|v| v.eq_ignore_ascii_case("true"))
+}
 
 pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: Next) -> Response {
     if req.method() == Method::GET || req.method() == Method::HEAD {
@@ -25,7 +43,8 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     }
     let method = req.method().clone();
     let uri = req.uri().clone();
-    let forwarded = req.headers().contains_key(FORWARDED_HEADER);
+    let hops = hops(&req);
+    let may_forward = hops < MAX_HOPS && forward_param(req.uri().query()) != Some(false);
     let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
@@ -38,7 +57,8 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let Some(ForwardTo(target)) = resp.extensions().get::<ForwardTo>().cloned() else {
         return resp;
     };
-    if forwarded {
+    if !may_forward {
+        tracing::info!(%method, %uri, hops, target = %target, "not forwarding a request again");
         return ApiError::new(
             StatusCode::CONFLICT,
             "Cannot complete request because of a conflicting operation (e.g. worker rebalance)",
@@ -51,7 +71,7 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let mut out = s
         .http
         .request(method, &url)
-        .header(FORWARDED_HEADER, "1")
+        .header(FORWARDED_HEADER, (hops + 1).to_string())
         .timeout(Duration::from_secs(90))
         .body(bytes);
     if let Some(ct) = content_type {
@@ -75,5 +95,39 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
             format!("Error trying to forward REST request: {e}"),
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(header: Option<&str>) -> Request {
+        let mut b = Request::builder().uri("/connectors");
+        if let Some(h) = header {
+            b = b.header(FORWARDED_HEADER, h);
+        }
+        b.body(Body::empty()).expect("request")
+    }
+
+    #[test]
+    fn hops_count_the_forwarding_header() {
+        assert_eq!(hops(&req(None)), 0);
+        assert_eq!(hops(&req(Some("1"))), 1);
+        assert_eq!(hops(&req(Some("2"))), 2);
+        // An older worker sent "1" always; anything unreadable counts once.
+        assert_eq!(hops(&req(Some("yes"))), 1);
+    }
+
+    #[test]
+    fn the_forward_parameter_reads_as_jax_rs_reads_it() {
+        assert_eq!(forward_param(None), None);
+        assert_eq!(forward_param(Some("expand=status")), None);
+        assert_eq!(forward_param(Some("forward=false")), Some(false));
+        assert_eq!(forward_param(Some("forward=False&x=1")), Some(false));
+        assert_eq!(forward_param(Some("a=b&forward=TRUE")), Some(true));
+        // Boolean.valueOf: anything but "true" is false.
+        assert_eq!(forward_param(Some("forward=1")), Some(false));
+        assert_eq!(forward_param(Some("forward")), Some(false));
     }
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -63,18 +63,18 @@ impl From<ConnectorInfo> for InfoBody {
     }
 }
 
-/// `?expand=status&expand=info` (repeated) for `GET /connectors`.
-fn expands(query: Option<&str>) -> (bool, bool) {
-    let mut status = false;
-    let mut info = false;
-    for pair in query.unwrap_or_default().split('&') {
-        match pair.split_once('=') {
-            Some(("expand", "status")) => status = true,
-            Some(("expand", "info")) => info = true,
-            _ => {}
-        }
+/// `?expand=status&expand=info` (repeated) for `GET /connectors`: `None`
+/// without any `expand`; with one, a map even when no value is known (as
+/// Kafka Connect answers `?expand=bogus`).
+fn expands(query: Option<&str>) -> Option<(bool, bool)> {
+    let values = super::query::all(query, "expand");
+    if values.is_empty() {
+        return None;
     }
-    (status, info)
+    Some((
+        values.iter().any(|v| v == "status"),
+        values.iter().any(|v| v == "info"),
+    ))
 }
 
 pub(crate) async fn list_connectors(
@@ -82,10 +82,9 @@ pub(crate) async fn list_connectors(
     uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
     let names = s.herder.connector_names().await;
-    let (with_status, with_info) = expands(uri.query());
-    if !with_status && !with_info {
+    let Some((with_status, with_info)) = expands(uri.query()) else {
         return Ok(Json(names).into_response());
-    }
+    };
     let mut out = serde_json::Map::new();
     for name in names {
         let mut entry = serde_json::Map::new();
@@ -110,7 +109,41 @@ pub(crate) async fn list_connectors(
 struct CreateRequest {
     name: Option<String>,
     config: Option<serde_json::Value>,
-    initial_state: Option<TargetState>,
+    initial_state: Option<String>,
+}
+
+/// `initial_state` in any case, as Kafka Connect's `InitialState.forValue`
+/// reads it (`STARTED`, the config topic's name for RUNNING, too).
+fn initial_state(text: &str) -> Result<TargetState, ApiError> {
+    match text.trim().to_ascii_uppercase().as_str() {
+        "RUNNING" | "STARTED" => Ok(TargetState::Running),
+        "PAUSED" => Ok(TargetState::Paused),
+        "STOPPED" => Ok(TargetState::Stopped),
+        _ => Err(ApiError::bad_request(format!(
+            "Invalid initial_state '{text}': expected RUNNING, PAUSED or STOPPED"
+        ))),
+    }
+}
+
+/// A path segment percent-encoded (everything but RFC 3986's unreserved
+/// characters), for the `Location` of a created connector.
+fn encode_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn location(name: &str) -> (header::HeaderName, String) {
+    (
+        header::LOCATION,
+        format!("/connectors/{}", encode_segment(name)),
+    )
 }
 
 fn check_name(name: &str, config: &mut Config) -> Result<(), ApiError> {
@@ -143,6 +176,23 @@ pub(crate) async fn create_connector(
             "Connector name {name} must not contain '/'"
         )));
     }
+    // Kafka Connect's `name` validator refuses control characters.
+    let controls: Vec<String> = name
+        .chars()
+        .filter(|c| c.is_control())
+        .map(|c| u32::from(c).to_string())
+        .collect();
+    if !controls.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "Connector name {name:?} may not contain control sequences but had the following ASCII chars: {}",
+            controls.join(", ")
+        )));
+    }
+    let initial = req
+        .initial_state
+        .as_deref()
+        .map(initial_state)
+        .transpose()?;
     let mut config = body::config(
         req.config
             .unwrap_or(serde_json::Value::Object(Default::default())),
@@ -153,13 +203,13 @@ pub(crate) async fn create_connector(
         .put_connector(
             &name,
             config,
-            Some(req.initial_state.unwrap_or(TargetState::Running)),
+            Some(initial.unwrap_or(TargetState::Running)),
             false,
         )
         .await?;
     Ok((
         StatusCode::CREATED,
-        [(header::LOCATION, format!("/connectors/{name}"))],
+        [location(&name)],
         Json(InfoBody::from(info)),
     )
         .into_response())
@@ -211,11 +261,10 @@ pub(crate) async fn put_config(
     } else {
         StatusCode::OK
     };
-    let mut res = (code, Json(InfoBody::from(info))).into_response();
-    if created && let Ok(v) = format!("/connectors/{name}").parse() {
-        res.headers_mut().insert(header::LOCATION, v);
+    if created {
+        return Ok((code, [location(&name)], Json(InfoBody::from(info))).into_response());
     }
-    Ok(res)
+    Ok((code, Json(InfoBody::from(info))).into_response())
 }
 
 /// Merges keys into the config; a `null` value removes the key.
@@ -406,13 +455,19 @@ pub(crate) async fn task_status(
     Ok(Json(t).into_response())
 }
 
+/// Pause and resume answer 202, stop 204 (Kafka Connect's `void`
+/// `stopConnector`).
 async fn set_target(
     s: &RestState,
     name: &str,
     target: TargetState,
 ) -> Result<StatusCode, ApiError> {
     s.herder.set_target(name, target).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(if target == TargetState::Stopped {
+        StatusCode::NO_CONTENT
+    } else {
+        StatusCode::ACCEPTED
+    })
 }
 
 pub(crate) async fn pause(
@@ -436,36 +491,19 @@ pub(crate) async fn stop(
     set_target(&s, &name, TargetState::Stopped).await
 }
 
-/// Booleans as Kafka Connect reads them (`True` from a Python client is
-/// true); unknown parameters are ignored.
-#[derive(Debug, Deserialize)]
-pub(crate) struct RestartQuery {
-    #[serde(
-        rename = "includeTasks",
-        default,
-        deserialize_with = "super::query::jax_bool"
-    )]
-    include_tasks: bool,
-    #[serde(
-        rename = "onlyFailed",
-        default,
-        deserialize_with = "super::query::jax_bool"
-    )]
-    only_failed: bool,
-}
-
 /// Both flags false: restart the connector only, 204. Otherwise 202 with
-/// the status showing what is RESTARTING.
+/// the status showing what is RESTARTING. Booleans as Kafka Connect reads
+/// them (`True` from a Python client is true); unknown parameters are
+/// ignored.
 pub(crate) async fn restart(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
-    Query(q): Query<RestartQuery>,
+    uri: axum::http::Uri,
 ) -> Result<Response, ApiError> {
-    let status = s
-        .herder
-        .restart(&name, q.include_tasks, q.only_failed)
-        .await?;
-    if !q.include_tasks && !q.only_failed {
+    let include_tasks = super::query::flag(uri.query(), "includeTasks", false);
+    let only_failed = super::query::flag(uri.query(), "onlyFailed", false);
+    let status = s.herder.restart(&name, include_tasks, only_failed).await?;
+    if !include_tasks && !only_failed {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok((StatusCode::ACCEPTED, Json(status)).into_response())
@@ -482,18 +520,6 @@ pub(crate) async fn restart_task(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `connectorsOnly` defaults to true; any value but `true` (any case) is
-/// false, as `Boolean.valueOf` has it.
-#[derive(Debug, Deserialize)]
-pub(crate) struct PluginQuery {
-    #[serde(
-        rename = "connectorsOnly",
-        default = "super::query::default_true",
-        deserialize_with = "super::query::jax_bool"
-    )]
-    connectors_only: bool,
-}
-
 #[derive(Debug, Serialize)]
 pub(crate) struct PluginInfo {
     class: &'static str,
@@ -503,10 +529,13 @@ pub(crate) struct PluginInfo {
     version: Option<&'static str>,
 }
 
+/// `connectorsOnly` defaults to true; any value but `true` (any case) is
+/// false, as `Boolean.valueOf` has it.
 pub(crate) async fn connector_plugins(
     State(s): State<Arc<RestState>>,
-    Query(q): Query<PluginQuery>,
+    uri: axum::http::Uri,
 ) -> Json<Vec<PluginInfo>> {
+    let connectors_only = super::query::flag(uri.query(), "connectorsOnly", true);
     let registry = &s.herder.worker().registry;
     let mut out: Vec<PluginInfo> = registry
         .connectors()
@@ -517,7 +546,7 @@ pub(crate) async fn connector_plugins(
             version: Some(p.version),
         })
         .collect();
-    if !q.connectors_only {
+    if !connectors_only {
         out.extend(registry.converters().iter().map(|c| PluginInfo {
             class: c.class_name,
             plugin_type: "converter",

@@ -7,13 +7,17 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 
 use super::{ApiError, RestState, body};
+use crate::logging::LevelError;
 
 pub(crate) async fn all(State(s): State<Arc<RestState>>) -> Json<serde_json::Value> {
     let map: serde_json::Map<String, serde_json::Value> = s
         .log_levels
         .all()
         .into_iter()
-        .map(|(k, v)| (k, serde_json::json!({ "level": v })))
+        .map(|(k, v)| {
+            let last = s.log_levels.last_modified(&k);
+            (k, serde_json::json!({ "level": v, "last_modified": last }))
+        })
         .collect();
     Json(serde_json::Value::Object(map))
 }
@@ -22,9 +26,10 @@ pub(crate) async fn get(
     State(s): State<Arc<RestState>>,
     Path(logger): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
+    let last = s.log_levels.last_modified(&logger);
     s.log_levels
         .get(&logger)
-        .map(|l| Json(serde_json::json!({ "level": l })))
+        .map(|l| Json(serde_json::json!({ "level": l, "last_modified": last })))
         .ok_or_else(|| ApiError::not_found(format!("Logger {logger} not found.")))
 }
 
@@ -45,5 +50,8 @@ pub(crate) async fn put(
     s.log_levels
         .set(&logger, &level)
         .map(Json)
-        .map_err(ApiError::bad_request)
+        .map_err(|e| match e {
+            LevelError::UnknownLevel(m) => ApiError::not_found(m),
+            LevelError::Invalid(m) => ApiError::bad_request(m),
+        })
 }

@@ -268,6 +268,98 @@ mod tests {
         assert!(root["version"].is_string(), "{root}");
     }
 
+    /// What a walk of Kafka Connect's resources (`ConnectorsResource`,
+    /// `ConnectorPluginsResource`, `LoggingResource`) found that clients
+    /// rely on.
+    #[tokio::test]
+    async fn routes_answer_as_kafka_connect_resources_do() {
+        let st = state();
+        // initial_state in any case (InitialState.forValue upper-cases).
+        let body = r#"{"name":"a b","config":{"connector.class":"FileStreamSource","topic":"t","file":"/nonexistent"},"initial_state":"paused"}"#;
+        let (code, json, loc) = call(&st, "POST", "/connectors", body).await;
+        assert_eq!(code, StatusCode::CREATED, "{json}");
+        // The Location is percent-encoded.
+        assert_eq!(loc.as_deref(), Some("/connectors/a%20b"));
+        let (_, json, _) = call(&st, "GET", "/connectors/a%20b/status", "").await;
+        assert_eq!(json["connector"]["state"], "PAUSED");
+        let body = r#"{"name":"x","config":{"connector.class":"FileStreamSource","topic":"t","file":"/f"},"initial_state":"sleeping"}"#;
+        let (code, json, _) = call(&st, "POST", "/connectors", body).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{json}");
+        assert!(
+            json["message"].as_str().unwrap().contains("initial_state"),
+            "{json}"
+        );
+        // Control characters in a name: 400, and nothing is created.
+        let body = r#"{"name":"ab","config":{"connector.class":"FileStreamSource","topic":"t","file":"/f"}}"#;
+        let (code, json, _) = call(&st, "POST", "/connectors", body).await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{json}");
+        assert!(
+            json["message"].as_str().unwrap().contains("control"),
+            "{json}"
+        );
+        let (_, json, _) = call(&st, "GET", "/connectors", "").await;
+        assert_eq!(json, serde_json::json!(["a b"]));
+        // Any expand gives the map, even with no value it knows.
+        let (_, json, _) = call(&st, "GET", "/connectors?expand=bogus", "").await;
+        assert_eq!(json, serde_json::json!({"a b": {}}));
+        let (_, json, _) = call(&st, "GET", "/connectors?expand=info&expand=info", "").await;
+        assert_eq!(json["a b"]["info"]["name"], "a b");
+        // Stop is 204 (a void resource method); pause and resume 202.
+        let (code, _, _) = call(&st, "PUT", "/connectors/a%20b/stop", "").await;
+        assert_eq!(code, StatusCode::NO_CONTENT);
+        let (code, _, _) = call(&st, "PUT", "/connectors/a%20b/resume", "").await;
+        assert_eq!(code, StatusCode::ACCEPTED);
+        let (code, _, _) = call(&st, "PUT", "/connectors/a%20b/pause", "").await;
+        assert_eq!(code, StatusCode::ACCEPTED);
+        // Repeated parameters: the first counts (JAX-RS), no 400.
+        let (code, json, _) = call(
+            &st,
+            "POST",
+            "/connectors/a%20b/restart?includeTasks=true&includeTasks=false",
+            "",
+        )
+        .await;
+        assert_eq!(code, StatusCode::ACCEPTED, "{json}");
+        // An unknown plugin's config definition: 404, Kafka's message.
+        let (code, json, _) = call(&st, "GET", "/connector-plugins/Bogus/config", "").await;
+        assert_eq!(
+            (code, json),
+            (
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error_code": 404, "message": "Unknown plugin Bogus."})
+            )
+        );
+        // Loggers: last_modified null until set; log4j level names in any
+        // case; an unknown level is 404; root in any case.
+        let (_, json, _) = call(&st, "GET", "/admin/loggers/root", "").await;
+        assert_eq!(
+            json,
+            serde_json::json!({"level": "INFO", "last_modified": null})
+        );
+        let (code, json, _) = call(&st, "PUT", "/admin/loggers/ROOT", r#"{"level":"loud"}"#).await;
+        assert_eq!(
+            (code, json),
+            (
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"error_code": 404, "message": "invalid log level 'loud'."})
+            )
+        );
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/admin/loggers/sluice_runtime",
+            r#"{"level":"fatal"}"#,
+        )
+        .await;
+        assert_eq!(
+            (code, json),
+            (StatusCode::OK, serde_json::json!(["sluice_runtime"]))
+        );
+        let (_, json, _) = call(&st, "GET", "/admin/loggers/sluice_runtime", "").await;
+        assert_eq!(json["level"], "ERROR");
+        assert!(json["last_modified"].is_u64(), "{json}");
+    }
+
     #[tokio::test]
     async fn connector_lifecycle_without_tasks() {
         let st = state();
@@ -475,13 +567,8 @@ mod tests {
         assert_eq!(topic["required"], true);
         assert_eq!(topic["importance"], "HIGH");
         let (code, json) = get("/connector-plugins/com.acme.Nope/config").await;
-        assert_eq!(code, StatusCode::BAD_REQUEST);
-        assert!(
-            json["message"]
-                .as_str()
-                .unwrap()
-                .contains("available connectors are")
-        );
+        assert_eq!(code, StatusCode::NOT_FOUND);
+        assert_eq!(json["message"], "Unknown plugin com.acme.Nope.");
     }
 
     #[tokio::test]
@@ -640,7 +727,7 @@ mod tests {
             (code, json),
             (
                 StatusCode::OK,
-                serde_json::json!({"root": {"level": "INFO"}})
+                serde_json::json!({"root": {"level": "INFO", "last_modified": null}})
             )
         );
         let (code, json, _) = call(
@@ -655,7 +742,8 @@ mod tests {
             (StatusCode::OK, serde_json::json!(["sluice_runtime::sink"]))
         );
         let (_, json, _) = call(&st, "GET", "/admin/loggers/sluice_runtime::sink", "").await;
-        assert_eq!(json, serde_json::json!({"level": "DEBUG"}));
+        assert_eq!(json["level"], "DEBUG");
+        assert!(json["last_modified"].is_u64(), "{json}");
         assert_eq!(
             call(&st, "GET", "/admin/loggers/nope", "").await.0,
             StatusCode::NOT_FOUND
@@ -664,7 +752,7 @@ mod tests {
             call(&st, "PUT", "/admin/loggers/x", r#"{"level":"LOUD"}"#)
                 .await
                 .0,
-            StatusCode::BAD_REQUEST
+            StatusCode::NOT_FOUND
         );
         assert_eq!(
             call(&st, "PUT", "/admin/loggers/x", r#"{}"#).await.0,

@@ -148,7 +148,7 @@ pub(crate) const OPERATIONS: &[Op] = &[
         "/connectors/{name}/stop",
         "Stop: tasks shut down and release resources",
         None,
-        "202",
+        "204",
         None,
     ),
     (

@@ -108,7 +108,10 @@ pub(crate) async fn plugin_config(
     } else if let Some(p) = registry.predicate(&name) {
         (p.new)().config_def()
     } else {
-        full_def(&find(registry, &name)?)
+        let plugin = registry
+            .connector(&name)
+            .ok_or_else(|| ApiError::not_found(format!("Unknown plugin {name}.")))?;
+        full_def(plugin)
     };
     Ok(Json(
         def.keys()

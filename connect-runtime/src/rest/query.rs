@@ -1,22 +1,31 @@
 //! Request details read the way Kafka Connect's JAX-RS resources read them,
 //! so clients written against Kafka Connect work unchanged: boolean query
-//! parameters with `Boolean.valueOf` semantics, a trailing slash ignored.
+//! parameters with `Boolean.valueOf` semantics, the first of repeated
+//! parameters, unknown ones ignored, a trailing slash ignored.
 
 use axum::extract::Request;
 use axum::http::Uri;
-use serde::{Deserialize, Deserializer};
 
-/// A boolean query parameter as `Boolean.valueOf` reads it: `true` in any
-/// case is true, anything else (`False`, `1`, `yes`, empty) is false. A
-/// Python client sends `True`; a strict parser would answer 400.
-pub(crate) fn jax_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    let text = String::deserialize(d)?;
-    Ok(text.eq_ignore_ascii_case("true"))
+/// Every value of a query parameter, percent-decoded, in order.
+pub(crate) fn all(query: Option<&str>, key: &str) -> Vec<String> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .collect()
 }
 
-/// The default of a [`jax_bool`] parameter whose absence means `true`.
-pub(crate) fn default_true() -> bool {
-    true
+/// A single-valued query parameter: JAX-RS takes the first when it is
+/// repeated.
+pub(crate) fn first(query: Option<&str>, key: &str) -> Option<String> {
+    all(query, key).into_iter().next()
+}
+
+/// A boolean query parameter as `Boolean.valueOf` reads it: `true` in any
+/// case is true, anything else (`False`, `1`, `yes`, empty) is false; an
+/// absent one is `default`. A Python client sends `True`; a strict parser
+/// would answer 400.
+pub(crate) fn flag(query: Option<&str>, key: &str, default: bool) -> bool {
+    first(query, key).map_or(default, |v| v.eq_ignore_ascii_case("true"))
 }
 
 /// `/connectors/` is `/connectors`, as Jersey matches it. The root stays.
@@ -40,37 +49,49 @@ pub(crate) fn trim_trailing_slash(mut req: Request) -> Request {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Deserialize)]
-    struct Q {
-        #[serde(default, deserialize_with = "jax_bool")]
-        flag: bool,
-        #[serde(default = "default_true", deserialize_with = "jax_bool")]
-        on: bool,
-    }
-
-    fn q(query: &str) -> Q {
-        let uri: Uri = format!("/x?{query}").parse().unwrap();
-        axum::extract::Query::<Q>::try_from_uri(&uri).unwrap().0
-    }
-
     #[test]
     fn booleans_read_like_boolean_value_of() {
         for (text, expected) in [
             ("true", true),
             ("True", true),
             ("TRUE", true),
+            ("%74rue", true),
             ("False", false),
             ("false", false),
             ("1", false),
             ("yes", false),
             ("", false),
         ] {
-            assert_eq!(q(&format!("flag={text}")).flag, expected, "{text}");
+            assert_eq!(
+                flag(Some(&format!("f={text}")), "f", false),
+                expected,
+                "{text}"
+            );
+            assert_eq!(
+                flag(Some(&format!("f={text}")), "f", true),
+                expected,
+                "{text}"
+            );
         }
-        let none = q("unknown=1");
-        assert!(!none.flag);
-        assert!(none.on, "absent means true");
-        assert!(!q("on=False").on);
+        assert!(!flag(Some("unknown=1"), "f", false));
+        assert!(
+            flag(Some("unknown=1"), "f", true),
+            "absent means the default"
+        );
+        assert!(flag(None, "f", true));
+        // Repeated: the first counts, as in JAX-RS.
+        assert!(flag(Some("f=true&f=false"), "f", false));
+        assert!(!flag(Some("f=no&f=true"), "f", false));
+    }
+
+    #[test]
+    fn repeated_values_are_kept_in_order_and_decoded() {
+        assert_eq!(
+            all(Some("expand=status&x=1&expand=in%66o&expand"), "expand"),
+            vec!["status", "info", ""]
+        );
+        assert!(all(None, "expand").is_empty());
+        assert_eq!(first(Some("a=1&a=2"), "a").as_deref(), Some("1"));
     }
 
     #[test]
