@@ -487,11 +487,33 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
     for k in 0..kills {
         let i = k % 3;
         let other = c.port((i + 1) % 3);
-        let dead = vec![c.id(i)];
+        let dead = [c.id(i)];
         c.worker(i)?.kill9()?;
         let t0 = Instant::now();
-        wait_running(other, "gen", 3, &dead, bound).with_context(|| logs(&c))?;
-        wait_running(other, "sink", 1, &dead, bound).with_context(|| logs(&c))?;
+        // Status answers from every surviving worker throughout.
+        let survivors: Vec<u16> = (0..3).filter(|k| *k != i).map(|k| c.port(k)).collect();
+        sluice_tests::wait_until(bound, "every task RUNNING off the killed worker", || {
+            for p in &survivors {
+                match sluice_tests::http_get(*p, "/connectors?expand=status") {
+                    Ok((200, _)) => {}
+                    other => {
+                        return Some(Err(anyhow::anyhow!(
+                            "GET /connectors?expand=status on :{p} during failover: {other:?}"
+                        )));
+                    }
+                }
+            }
+            let moved = |name: &str, n: usize| {
+                let st = task_states(other, name);
+                st.len() == n
+                    && st
+                        .iter()
+                        .all(|(_, s, w)| s == "RUNNING" && !dead.contains(w))
+            };
+            (moved("gen", 3) && moved("sink", 1)).then_some(Ok(()))
+        })
+        .and_then(|r| r)
+        .with_context(|| logs(&c))?;
         let took = t0.elapsed();
         println!("kill -9 of worker {i}: all tasks RUNNING elsewhere after {took:?}");
         failovers.push(took);
@@ -676,7 +698,7 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
     let mut phase = |c: &Cluster,
                      label: &str,
                      calls: &mut dyn Iterator<Item = (u16, String, String, String, u16)>|
-     -> Result<()> {
+     -> Result<(Instant, usize)> {
         let r = rounds(c);
         let t = Instant::now();
         let mut times = Vec::new();
@@ -684,20 +706,26 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
             times.push(once(port, &method, &path, &body, want).with_context(|| c.dump_logs())?);
         }
         let total = t.elapsed();
+        let during = rounds(c) - r;
         let line = format!(
-            "{label}: {} calls, none refused; median {:?}, max {:?}, all in {total:?}; {} leader rounds while they ran",
+            "{label}: {} calls, none refused; median {:?}, max {:?}, all in {total:?}; {during} leader rounds while they ran",
             times.len(),
             median(&times),
             times.iter().max().copied().unwrap_or_default(),
-            rounds(c) - r
         );
         println!("{line}");
         report.push(line);
-        Ok(())
+        Ok((t + total, r))
+    };
+    // Rounds since `r0` once the group has been quiet for 5 s.
+    let quiet = |c: &Cluster, label: &str, r0: usize| {
+        let n = settle(c, Duration::from_secs(5)) - r0;
+        println!("{label}: {n} leader rounds in all");
+        n
     };
     let names: Vec<String> = (0..20).map(|i| format!("row-{i:02}")).collect();
     let ports: Vec<u16> = (0..3).map(|i| c.port(i)).collect();
-    phase(
+    let (_, creates_from) = phase(
         &c,
         "10 creates through one worker",
         &mut names[..10].iter().map(|n| {
@@ -710,7 +738,7 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
             )
         }),
     )?;
-    phase(
+    let (last_create, _) = phase(
         &c,
         "10 creates through the three workers in turn",
         &mut names[10..].iter().enumerate().map(|(k, n)| {
@@ -723,13 +751,16 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
             )
         }),
     )?;
-    let t = Instant::now();
     for n in &names {
         wait_running(c.port(2), n, 1, &[], Duration::from_secs(120))
             .with_context(|| c.dump_logs())?;
     }
-    println!("all 20 RUNNING {:?} after the last create", t.elapsed());
-    phase(
+    println!(
+        "all 20 RUNNING {:?} after the last create",
+        last_create.elapsed()
+    );
+    quiet(&c, "20 creates", creates_from);
+    let (_, r) = phase(
         &c,
         "20 pauses through the three workers in turn",
         &mut names.iter().enumerate().map(|(k, n)| {
@@ -752,7 +783,8 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
             .then_some(())
     })
     .with_context(|| c.dump_logs())?;
-    phase(
+    quiet(&c, "20 pauses", r);
+    let (_, r) = phase(
         &c,
         "20 config updates (PUT) through the three workers in turn",
         &mut names.iter().enumerate().map(|(k, n)| {
@@ -768,7 +800,8 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
             )
         }),
     )?;
-    phase(
+    quiet(&c, "20 config updates", r);
+    let (_, r) = phase(
         &c,
         "20 deletes through the three workers in turn",
         &mut names.iter().enumerate().map(|(k, n)| {
@@ -781,6 +814,7 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
             )
         }),
     )?;
+    quiet(&c, "20 deletes", r);
     for i in 0..3 {
         let (_, list) = sluice_tests::http_get(c.port(i), "/connectors")?;
         let list: Vec<String> = serde_json::from_str(&list)?;

@@ -447,9 +447,16 @@ impl DistributedHerder {
             } else {
                 round_started
             };
-            if !a.revoked.is_empty() {
-                // The revoked work is assigned in a follow-up round, once
-                // the others are done with this one.
+            // Revoked work that is still configured is assigned in a
+            // follow-up round, once the others are done with this one;
+            // revoked work that was deleted needs none.
+            let mut moved = a.revoked.clone();
+            {
+                let mut deleted = a.revoked.clone();
+                deleted.remove_all(&self.snapshot().work());
+                moved.remove_all(&deleted);
+            }
+            if !moved.is_empty() {
                 while !rejoin && tokio::time::Instant::now() < followers_done {
                     tokio::select! {
                         _ = tokio::time::sleep_until(followers_done) => {}
