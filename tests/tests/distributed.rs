@@ -519,9 +519,10 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         failovers.push(took);
         c.start(i).with_context(|| logs(&c))?;
         // The restarted worker rejoins and takes work back; the next kill
-        // waits until the group has been quiet for 3 s.
+        // waits until the group has been quiet for 7 s (a follow-up round
+        // after a revocation comes up to heartbeat + 4 s after the last).
         wait_running_after_first_round(&c).with_context(|| logs(&c))?;
-        settle(&c, Duration::from_secs(3));
+        settle(&c, Duration::from_secs(7));
         wait_running(other, "gen", 3, &[], bound).with_context(|| logs(&c))?;
     }
     failovers.sort();
@@ -683,13 +684,13 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
     };
     // One create on a settled cluster: how many rounds, how long to RUNNING.
     wait_running_after_first_round(&c)?;
-    let r0 = settle(&c, Duration::from_secs(4));
+    let r0 = settle(&c, Duration::from_secs(7));
     let t0 = Instant::now();
     once(c.port(1), "POST", "/connectors", &config("single"), 201)?;
     wait_running(c.port(0), "single", 1, &[], Duration::from_secs(60))
         .with_context(|| c.dump_logs())?;
     let single_running = t0.elapsed();
-    let single_rounds = settle(&c, Duration::from_secs(4)) - r0;
+    let single_rounds = settle(&c, Duration::from_secs(7)) - r0;
     println!(
         "one create on a settled cluster: RUNNING after {single_running:?}, {single_rounds} leader rounds"
     );
@@ -717,9 +718,10 @@ fn config_writes_in_a_row_wait_out_rebalances() -> Result<()> {
         report.push(line);
         Ok((t + total, r))
     };
-    // Rounds since `r0` once the group has been quiet for 5 s.
+    // Rounds since `r0` once the group has been quiet for 7 s (longer than
+    // the spacing between rounds a worker starts).
     let quiet = |c: &Cluster, label: &str, r0: usize| {
-        let n = settle(c, Duration::from_secs(5)) - r0;
+        let n = settle(c, Duration::from_secs(7)) - r0;
         println!("{label}: {n} leader rounds in all");
         n
     };

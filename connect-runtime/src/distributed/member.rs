@@ -350,12 +350,16 @@ impl DistributedHerder {
             // others noticed the round (one heartbeat) and joins again
             // (same metadata: same generation) to see who really is in
             // this round and what they run, then syncs before their held
-            // joins return.
-            let joined = if joined.is_leader() && joined.members.len() > 1 {
-                tokio::time::sleep(
-                    (hb + Duration::from_millis(500)).min(Duration::from_millis(2500)),
-                )
-                .await;
+            // joins return. A join that itself took that long (tansu held
+            // it: this worker became leader as a follower, the old leader
+            // gone) already saw the round as the others see it.
+            let notice =
+                round_started + (hb + Duration::from_millis(500)).min(Duration::from_millis(2500));
+            let joined = if joined.is_leader()
+                && joined.members.len() > 1
+                && tokio::time::Instant::now() < notice
+            {
+                tokio::time::sleep_until(notice).await;
                 match client.join(&protocols).await {
                     Ok(j) => j,
                     Err(e) => {
