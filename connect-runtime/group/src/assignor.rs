@@ -37,9 +37,10 @@
 //!    `⌈t/n⌉` and the others `⌊t/n⌋`; the extra slots go to the most
 //!    loaded members first (ties by URL). A member above its share gives up
 //!    the excess: work given back in step 3 first, then running work, the
-//!    highest names / task ids first. Running work taken away is revoked
-//!    and *not* reassigned in this round (its owner must stop it first and
-//!    rejoins at once; the next round assigns it).
+//!    highest names / task ids first. Work taken away is revoked and *not*
+//!    reassigned in this round (its owner must stop it first and rejoins;
+//!    the next round assigns it); given-back work counts as running, as a
+//!    member whose metadata was stale may be running it.
 //! 5. **Unassigned work** (configured, not kept, not revoked in this round,
 //!    not held) goes one item at a time, in order, to the member with the
 //!    fewest items of that kind (ties: fewest items in all, then URL, then
@@ -561,8 +562,11 @@ impl<T: Ord + Clone> Part<T> {
 
 /// Cuts every member down to its share of `total` items: `total % n`
 /// members (most loaded first, then by URL) may keep one above the floor.
-/// Returned work goes first (it becomes unassigned), then running work
-/// (revoked), highest first.
+/// Returned work goes first, then running work, highest first; both are
+/// revoked (assigned elsewhere in the next round, never in this one):
+/// work "returned" to a member whose metadata was stale may well be
+/// running there, and handing it to another member in the same round
+/// would run it twice.
 fn trim<T: Ord + Clone>(total: usize, parts: &mut [&mut Part<T>], keys: &[(&str, &str)]) {
     let n = parts.len();
     if n == 0 {
@@ -590,13 +594,11 @@ fn trim<T: Ord + Clone>(total: usize, parts: &mut [&mut Part<T>], keys: &[(&str,
             floor
         };
         for _ in share..load {
-            if part.returned.pop_last().is_none() {
-                match part.kept.pop_last() {
-                    Some(item) => {
-                        part.revoked.insert(item);
-                    }
-                    None => break,
+            match part.returned.pop_last().or_else(|| part.kept.pop_last()) {
+                Some(item) => {
+                    part.revoked.insert(item);
                 }
+                None => break,
             }
         }
     }
@@ -876,6 +878,10 @@ mod tests {
                 claims.extend(owned);
             }
         }
+        let mut all_assigned = Work::default();
+        for a in out.values() {
+            all_assigned.extend(&a.assigned);
+        }
         for (url, (owned, a)) in by_url {
             let mut known = owned.clone();
             if let Some(r) = reported.get(url) {
@@ -885,8 +891,16 @@ mod tests {
                 assert!(a.assigned.is_empty() && a.revoked.is_empty());
                 continue;
             }
-            assert!(a.revoked.connectors.is_subset(&known.connectors));
-            assert!(a.revoked.tasks.is_subset(&known.tasks));
+            // Revoked: what the member claims or is seen running, or work
+            // the leader placed there that stale metadata left out (it may
+            // run there), which then goes to nobody in this round.
+            let mut unclaimed = a.revoked.clone();
+            unclaimed.remove_all(&known);
+            assert!(
+                unclaimed.connectors.is_disjoint(&all_assigned.connectors)
+                    && unclaimed.tasks.is_disjoint(&all_assigned.tasks),
+                "revoked from {url} and handed out in the same round: {unclaimed:?}"
+            );
             assert!(a.assigned.connectors.is_disjoint(&owned.connectors));
             assert!(a.assigned.tasks.is_disjoint(&owned.tasks));
             assert!(a.assigned.connectors.is_subset(&config.connectors));
@@ -1343,6 +1357,39 @@ mod tests {
     /// A member id a restarted worker had before, still listed with the
     /// work it ran then, does not take back work the last round moved to
     /// another worker (tansu lists such ids).
+    /// tansu answers with a member's metadata from before its last round:
+    /// a task it was just given is missing from its claims. When a new
+    /// worker joins in that round, the task must not go to another member
+    /// while the first may still run it: it is revoked, then reassigned.
+    #[test]
+    fn work_missing_from_stale_metadata_is_not_handed_to_another_in_the_same_round() {
+        let mut sim = Sim::three_workers();
+        let owned = sim.owned("m2");
+        let t = owned.tasks.iter().next().cloned().unwrap();
+        let mut stale = sim.members["m2"].clone();
+        let mut stale_owned = owned.clone();
+        stale_owned.tasks.remove(&t);
+        stale.owned = Some(stale_owned);
+        sim.join("m4", "w4");
+        let mut view = sim.member_list();
+        for m in &mut view {
+            if m.member_id == "m2" {
+                m.metadata = stale.clone();
+            }
+        }
+        let out = sim.round_seeing(view);
+        for (id, a) in &out {
+            if id != "m2" {
+                assert!(
+                    !a.assigned.tasks.contains(&t),
+                    "{id} got {t:?} while m2 may run it: {out:?}"
+                );
+            }
+        }
+        sim.settle();
+        sim.assert_balanced();
+    }
+
     #[test]
     fn a_stale_member_id_does_not_take_back_moved_work() {
         let mut sim = Sim::three_workers();

@@ -335,16 +335,17 @@ impl Herder for DistributedHerder {
     }
 
     async fn restart_task(&self, name: &str, id: u32) -> Result<(), HerderError> {
-        let entry = self.entry(name)?;
-        if usize::try_from(id).map_or(true, |i| i >= entry.tasks.len()) {
-            return Err(HerderError::TaskNotFound(format!("{name}-{id}")));
-        }
         let tid = TaskId::new(name, id);
         // A task between owners (a round in progress) is waited for, as
-        // config writes are, up to REBALANCE_WAIT.
+        // config writes are, up to REBALANCE_WAIT; the connector and task
+        // are looked up again each time (a delete meanwhile is a 404).
         let deadline = tokio::time::Instant::now() + REBALANCE_WAIT;
         let mut rx = self.group.subscribe();
         loop {
+            let entry = self.entry(name)?;
+            if usize::try_from(id).map_or(true, |i| i >= entry.tasks.len()) {
+                return Err(HerderError::TaskNotFound(format!("{name}-{id}")));
+            }
             if self.local.lock().await.owned.tasks.contains(&tid) {
                 return self.restart_local_task(&tid).await;
             }

@@ -332,6 +332,7 @@ impl DistributedHerder {
                 }
             };
             last_protocols = Some(protocols.clone());
+            let join_started = tokio::time::Instant::now();
             let joined = tokio::select! {
                 r = client.join(&protocols) => r,
                 _ = stop.changed() => break,
@@ -354,7 +355,7 @@ impl DistributedHerder {
             // it: this worker became leader as a follower, the old leader
             // gone) already saw the round as the others see it.
             let notice =
-                round_started + (hb + Duration::from_millis(500)).min(Duration::from_millis(2500));
+                join_started + (hb + Duration::from_millis(500)).min(Duration::from_millis(2500));
             let joined = if joined.is_leader()
                 && joined.members.len() > 1
                 && tokio::time::Instant::now() < notice
@@ -446,10 +447,12 @@ impl DistributedHerder {
             // at their next heartbeat and tansu holds a follower's join 3 s
             // before it even reads it. A round this worker starts sooner
             // fails their sync and costs every member another round.
-            let followers_done = if joined.members.len() > 1 {
-                round_started + hb + FOLLOWER_JOIN_HOLD
-            } else {
+            // (Only a leader that was alone in the round skips this; a
+            // follower is never told who else is in it.)
+            let followers_done = if joined.is_leader() && joined.members.len() <= 1 {
                 round_started
+            } else {
+                round_started + hb + FOLLOWER_JOIN_HOLD
             };
             // Revoked work that is still configured is assigned in a
             // follow-up round, once the others are done with this one;
@@ -511,6 +514,20 @@ impl DistributedHerder {
                     _ = tokio::time::sleep(hb) => {
                         if let Err(e) = client.heartbeat().await {
                             tracing::info!(error = %e, "rebalance needed");
+                            // tansu answers REBALANCE_IN_PROGRESS only to the
+                            // member whose heartbeat found another's session
+                            // expired, and keeps the generation: the others
+                            // learn nothing until this member opens a round,
+                            // and a plain rejoin would first sit 3 s in its
+                            // join hold to get the old generation back. A
+                            // second heartbeat that succeeds tells that case
+                            // apart (a real round answers it 27 again).
+                            if e == sluice_group::client::GroupError::RebalanceInProgress
+                                && client.heartbeat().await.is_ok()
+                            {
+                                tracing::info!("a member's session expired and the coordinator kept the generation; opening a round");
+                                force = true;
+                            }
                             continue 'rounds;
                         }
                     }

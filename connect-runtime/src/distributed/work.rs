@@ -189,8 +189,9 @@ impl DistributedHerder {
                     .http
                     .post(&url)
                     .header("content-type", "application/json")
-                    // The leader may wait out a rebalance (up to 90 s).
-                    .timeout(Duration::from_secs(100))
+                    // The leader may wait out a rebalance (up to 90 s)
+                    // and read its write back (30 s).
+                    .timeout(Duration::from_secs(130))
                     .body(serde_json::to_vec(configs).map_err(|e| e.to_string())?)
                     .send()
                     .await

@@ -72,7 +72,9 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
         .http
         .request(method, &url)
         .header(FORWARDED_HEADER, (hops + 1).to_string())
-        .timeout(Duration::from_secs(90))
+        // The target may wait out a rebalance (90 s) and then read its
+        // write back (30 s).
+        .timeout(Duration::from_secs(130))
         .body(bytes);
     if let Some(ct) = content_type {
         out = out.header(header::CONTENT_TYPE, ct);

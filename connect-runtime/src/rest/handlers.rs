@@ -139,6 +139,22 @@ fn encode_segment(text: &str) -> String {
     out
 }
 
+/// Kafka Connect's `name` validator refuses control characters.
+fn no_control_chars(name: &str) -> Result<(), ApiError> {
+    let controls: Vec<String> = name
+        .chars()
+        .filter(|c| c.is_control())
+        .map(|c| u32::from(c).to_string())
+        .collect();
+    if controls.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "Connector name {name:?} may not contain control sequences but had the following ASCII chars: {}",
+        controls.join(", ")
+    )))
+}
+
 fn location(name: &str) -> (header::HeaderName, String) {
     (
         header::LOCATION,
@@ -176,18 +192,7 @@ pub(crate) async fn create_connector(
             "Connector name {name} must not contain '/'"
         )));
     }
-    // Kafka Connect's `name` validator refuses control characters.
-    let controls: Vec<String> = name
-        .chars()
-        .filter(|c| c.is_control())
-        .map(|c| u32::from(c).to_string())
-        .collect();
-    if !controls.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Connector name {name:?} may not contain control sequences but had the following ASCII chars: {}",
-            controls.join(", ")
-        )));
-    }
+    no_control_chars(&name)?;
     let initial = req
         .initial_state
         .as_deref()
@@ -253,6 +258,7 @@ pub(crate) async fn put_config(
     Path(name): Path<String>,
     body::RawBody(bytes): body::RawBody,
 ) -> Result<Response, ApiError> {
+    no_control_chars(&name)?;
     let mut config = body::config(body::parse(&bytes)?)?;
     check_name(&name, &mut config)?;
     let (created, info) = s.herder.put_connector(&name, config, None, true).await?;

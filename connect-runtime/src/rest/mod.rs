@@ -297,6 +297,14 @@ mod tests {
             json["message"].as_str().unwrap().contains("control"),
             "{json}"
         );
+        let (code, _, _) = call(
+            &st,
+            "PUT",
+            "/connectors/a%01b/config",
+            r#"{"connector.class":"FileStreamSource","topic":"t","file":"/f"}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST);
         let (_, json, _) = call(&st, "GET", "/connectors", "").await;
         assert_eq!(json, serde_json::json!(["a b"]));
         // Any expand gives the map, even with no value it knows.
