@@ -82,7 +82,7 @@ test: tools
 	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
 
 # The distributed bounce test alone (clean and kill -9 restarts, counts
-# and failover times over 10 kills; `make test` runs it with 3).
+# and failover times over 10 kills; `make test` runs it with 2).
 test-bounce: tools
 	cargo build -p sluice-runtime --bin sluice
 	SLUICE_BOUNCE_KILLS=$${SLUICE_BOUNCE_KILLS:-10} cargo test -p sluice-tests --test distributed clean_and_hard_bounces_lose_nothing -- --nocapture

@@ -44,16 +44,17 @@ pub fn write_distributed_props(
     Ok(p)
 }
 
-/// A REST call that retries while the answer is 409 (rebalancing) or the
-/// worker is unreachable, for up to a minute.
+/// A REST call that retries while the answer is 409 (a rebalance that
+/// outlasted the worker's own 90 s wait, or a leader that moved twice) or
+/// the worker is unreachable, for up to 150 s.
 pub fn rest(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
     let start = Instant::now();
+    let window = Duration::from_secs(150);
     loop {
         match crate::http_request(port, method, path, body) {
-            Ok((409, b))
-                if start.elapsed() < Duration::from_secs(60) && !b.contains("already exists") => {}
+            Ok((409, b)) if start.elapsed() < window && !b.contains("already exists") => {}
             Ok(r) => return Ok(r),
-            Err(e) if start.elapsed() > Duration::from_secs(60) => return Err(e),
+            Err(e) if start.elapsed() > window => return Err(e),
             Err(_) => {}
         }
         std::thread::sleep(Duration::from_millis(250));
