@@ -8,18 +8,20 @@ TANSU := $(TOOLS)/bin/tansu
 TANSU_VERSION := 0.6.0
 DATA := data
 BROKER_PORT ?= 9092
-APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl
+APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl mariadb-client
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
 .PHONY: all tools apt build run broker broker-stop test test-bounce bench lint fmt clean
 
 all: build
 
-## Installs Debian packages (clang for RocksDB's bindings) and the tansu broker.
+## Installs Debian packages (clang for RocksDB's bindings; psql and mariadb, the
+## clients the JDBC tests drive their databases with) and the tansu broker.
 tools: apt $(TANSU)
 
 apt:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

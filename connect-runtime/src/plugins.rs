@@ -15,6 +15,8 @@ pub fn registry() -> Registry {
     sluice_connector_file::register(&mut r);
     #[cfg(feature = "datagen")]
     sluice_connector_datagen::register(&mut r);
+    #[cfg(feature = "jdbc")]
+    sluice_connector_jdbc::register(&mut r);
     r
 }
 

@@ -7,11 +7,13 @@
 
 mod broker;
 pub mod cluster;
+mod db;
 mod http;
 mod kafka;
 mod worker;
 
 pub use broker::Broker;
+pub use db::{MyDb, PgDb};
 pub use http::{http_get, http_request};
 pub use kafka::{
     Consumed, KeyValue, ValueWithHeaders, consume_all, consume_from_start, consume_records,

@@ -207,5 +207,15 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.kill9();
+        // For debugging a failing test: `SLUICE_TEST_PRINT_LOGS=1`.
+        if std::env::var_os("SLUICE_TEST_PRINT_LOGS").is_some() {
+            let text = self.log_text();
+            let tail: Vec<&str> = text.lines().rev().take(150).collect();
+            eprintln!(
+                "--- end of {} ---\n{}",
+                self.log.display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
     }
 }
