@@ -11,7 +11,7 @@ BROKER_PORT ?= 9092
 APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl mariadb-client
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
-.PHONY: all tools apt build run broker broker-stop test test-bounce bench lint fmt clean
+.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce bench lint fmt clean
 
 all: build
 
@@ -67,6 +67,25 @@ run: tools build broker
 	$(SLUICE) standalone examples/quickstart/worker.properties \
 	  examples/quickstart/file-source.properties examples/quickstart/file-sink.json
 
+## The JDBC example: PostgreSQL table orders -> topic pg-orders (Avro) ->
+## MariaDB table orders, on the machine's PostgreSQL and MariaDB.
+run-jdbc: tools build broker
+	@mkdir -p $(DATA)/jdbc
+	@psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'sluice_example'" | grep -q 1 \
+	  || psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE sluice_example"
+	@psql -h 127.0.0.1 -U postgres -d sluice_example -q -f examples/jdbc/setup.sql
+	@mariadb -h 127.0.0.1 -u root -e "CREATE DATABASE IF NOT EXISTS sluice_example"
+	@echo
+	@echo "Sluice JDBC example: PostgreSQL sluice_example.orders -> topic pg-orders (Avro, registry on :8081) -> MariaDB sluice_example.orders"
+	@echo "  add a row:     psql -h 127.0.0.1 -U postgres -d sluice_example -c \"INSERT INTO orders (customer, amount) VALUES ('new', 1.50)\""
+	@echo "  update a row:  psql -h 127.0.0.1 -U postgres -d sluice_example -c \"UPDATE orders SET amount = 99, updated_at = now() WHERE id = 1\""
+	@echo "  see MariaDB:   mariadb -h 127.0.0.1 -u root sluice_example -e 'SELECT * FROM orders'"
+	@echo "  offsets:       curl -s localhost:8083/connectors/pg-orders-source/offsets"
+	@echo "  stop:          Ctrl-C (then 'make broker-stop')"
+	@echo
+	$(SLUICE) standalone examples/jdbc/worker.properties \
+	  examples/jdbc/pg-source.properties examples/jdbc/mariadb-sink.properties
+
 ## Benchmarks (release build; numbers are printed, never asserted). So far:
 ## converter cost per record, JsonConverter vs AvroConverter.
 ## Benchmarks (release build): micro benchmarks, then Sluice against minimal
@@ -77,6 +96,7 @@ bench: tools
 	cargo run --release -p sluice-schema --example converter_cost
 	cargo run --release -p sluice-transforms --example transform_cost
 	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/bench
+	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/jdbc_bench
 
 ## All tests: unit tests and end-to-end tests against a real broker.
 test: tools

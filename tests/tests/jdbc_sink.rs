@@ -292,3 +292,75 @@ fn every_type_travels_postgres_to_mariadb_and_compares_equal() -> anyhow::Result
     }
     Ok(())
 }
+
+/// Insert mode with `auto.create` and `auto.evolve`, then update mode by
+/// the value's id, on one database.
+fn insert_evolve_update(
+    url: &str,
+    query: &dyn Fn(&str) -> Vec<Vec<String>>,
+    quote: char,
+) -> anyhow::Result<()> {
+    let broker = Broker::start()?;
+    let table = unique("modes").replace('-', "_");
+    let (ins, upd) = (format!("{table}_in"), format!("{table}_up"));
+    create_topic(&broker.bootstrap, &ins)?;
+    create_topic(&broker.bootstrap, &upd)?;
+    produce_keyed(
+        &broker.bootstrap,
+        &ins,
+        &[
+            (key(1), Some(value(1, "a", 1, None))),
+            (key(2), Some(value(2, "b", 2, None))),
+            (key(3), Some(value(3, "c", 3, Some("with a new field")))),
+        ],
+    )?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let insert = format!(
+        "name=ins\nconnector.class=JdbcSink\ntopics={ins}\nconnection.url={url}\ntable.name.format={table}\n\
+         auto.create=true\nauto.evolve=true\n{JSON_SCHEMAS}"
+    );
+    let update = format!(
+        "name=upd\nconnector.class=JdbcSink\ntopics={upd}\nconnection.url={url}\ntable.name.format={table}\n\
+         insert.mode=update\npk.mode=record_value\npk.fields=id\n{JSON_SCHEMAS}"
+    );
+    let _w = start_worker(
+        dir.path(),
+        &broker.bootstrap,
+        rest,
+        &[("ins.properties", insert), ("upd.properties", update)],
+        "w.log",
+    )?;
+    let q = format!("SELECT id, name, qty, note FROM {quote}{table}{quote} ORDER BY id");
+    let rows = wait_until(WAIT, "3 inserted rows", || {
+        let r = query(&q);
+        (r.len() == 3).then_some(r)
+    })?;
+    assert_eq!(
+        rows[2][1..],
+        ["c".to_string(), "3".into(), "with a new field".into()]
+    );
+    produce_keyed(
+        &broker.bootstrap,
+        &upd,
+        &[(key(2), Some(value(2, "b2", 42, Some("updated"))))],
+    )?;
+    let rows = wait_until(WAIT, "row 2 updated", || {
+        let r = query(&q);
+        (r.get(1).is_some_and(|r| r[2] == "42")).then_some(r)
+    })?;
+    assert_eq!(
+        rows[1][1..],
+        ["b2".to_string(), "42".into(), "updated".into()]
+    );
+    assert_eq!(rows.len(), 3, "update mode inserts nothing");
+    Ok(())
+}
+
+#[test]
+fn insert_evolve_and_update_modes_on_both_databases() -> anyhow::Result<()> {
+    let my = MyDb::create()?;
+    insert_evolve_update(&my.url(), &|sql| my.query(sql).unwrap_or_default(), '`')?;
+    let pg = PgDb::create()?;
+    insert_evolve_update(&pg.url(), &|sql| pg.query(sql).unwrap_or_default(), '"')
+}

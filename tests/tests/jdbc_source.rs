@@ -288,3 +288,118 @@ fn mariadb_timestamp_incrementing_reads_inserts_once_and_updates_again() -> anyh
     );
     Ok(())
 }
+
+#[test]
+fn postgres_types_read_back_exactly_through_avro_and_the_registry() -> anyhow::Result<()> {
+    use sluice_schema::converter::{AvroConverter, Converter, ConverterConfig};
+    use sluice_schema::logical::Decimal;
+    use sluice_schema::{SchemaType, Value as C};
+
+    let db = PgDb::create()?;
+    db.exec(
+        "CREATE TABLE measures (
+           id BIGINT PRIMARY KEY, amount NUMERIC(38,10) NOT NULL, small NUMERIC(5,2),
+           at TIMESTAMP(6) NOT NULL, at_tz TIMESTAMPTZ, day DATE, tod TIME, flag BOOLEAN,
+           tags TEXT[], nums INT[], doc JSONB, uid UUID, raw BYTEA, r REAL, d DOUBLE PRECISION);
+         INSERT INTO measures VALUES (1, 1234567890123456789012345678.0123456789, -999.99,
+           '2024-02-29 23:59:59.999999', '2024-02-29 23:59:59.5+01', '0001-01-01', '12:34:56.789',
+           true, ARRAY['a', NULL, 'c'], ARRAY[1, 2], '{\"k\": 1}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+           '\\xdeadbeef', 0.25, 1e300);",
+    )?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let (rest, registry) = (free_port()?, free_port()?);
+    let extra = format!(
+        "offset.flush.interval.ms=200\nschema.registry.embedded=true\n\
+         schema.registry.listeners=http://127.0.0.1:{registry}\nschema.registry.kafkastore.topic={}\n\
+         value.converter=io.confluent.connect.avro.AvroConverter\n\
+         value.converter.schema.registry.url=http://127.0.0.1:{registry}\n",
+        unique("_schemas")
+    );
+    let props = write_worker_props(dir.path(), &broker.bootstrap, &extra)?;
+    let prefix = format!("{}-", unique("avro"));
+    let conn = write_file(
+        dir.path(),
+        "jdbc.properties",
+        &format!(
+            "name=jdbc-avro\nconnector.class=JdbcSource\nconnection.url={}\nmode=bulk\n\
+             topic.prefix={prefix}\npoll.interval.ms=60000\n",
+            db.url()
+        ),
+    )?;
+    let _w = Worker::start(
+        dir.path(),
+        rest,
+        &[&props.display().to_string(), &conn.display().to_string()],
+        &[],
+        "w.log",
+    )?;
+    let topic = format!("{prefix}measures");
+    let rec = wait_until(WAIT, "the row in the topic", || {
+        consume_records(&broker.bootstrap, &topic, 1, Duration::from_secs(3))
+            .ok()?
+            .into_iter()
+            .next()
+    })?;
+    let converter = AvroConverter::new(&ConverterConfig::new(false).with(
+        "schema.registry.url",
+        format!("http://127.0.0.1:{registry}"),
+    ))?;
+    let back = converter.to_connect(&topic, rec.value.as_deref())?;
+    let schema = back.schema.clone().expect("a schema");
+    assert_eq!(schema.name.as_deref(), Some("measures"));
+    let C::Struct(s) = back.value else {
+        anyhow::bail!("not a struct: {:?}", back.value)
+    };
+    let field = |n: &str| s.get(n).cloned().unwrap_or(C::Null);
+    let decimal = |n: &str| -> anyhow::Result<Decimal> {
+        let f = schema
+            .field(n)
+            .ok_or_else(|| anyhow::anyhow!("no field {n}"))?;
+        Ok(Decimal::from_value(&f.schema, &field(n))?)
+    };
+    assert_eq!(
+        decimal("amount")?,
+        Decimal::new(12_345_678_901_234_567_890_123_456_780_123_456_789, 10)
+    );
+    assert_eq!(decimal("small")?, Decimal::new(-99_999, 2));
+    assert!(
+        !schema.field("amount").is_some_and(|f| f.schema.optional),
+        "NOT NULL is required"
+    );
+    assert!(schema.field("small").is_some_and(|f| f.schema.optional));
+    // 2024-02-29T23:59:59.999999 (db.timezone UTC) in milliseconds.
+    assert_eq!(field("at"), C::Int64(1_709_251_199_999));
+    assert_eq!(field("at_tz"), C::Int64(1_709_247_599_500));
+    assert_eq!(field("day"), C::Int32(-719_162));
+    assert_eq!(field("tod"), C::Int32(45_296_789));
+    assert_eq!(field("flag"), C::Boolean(true));
+    assert_eq!(
+        field("tags"),
+        C::Array(vec![C::String("a".into()), C::Null, C::String("c".into())])
+    );
+    assert_eq!(field("nums"), C::Array(vec![C::Int32(1), C::Int32(2)]));
+    assert_eq!(field("doc"), C::String("{\"k\": 1}".into()));
+    assert_eq!(
+        field("uid"),
+        C::String("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11".into())
+    );
+    assert_eq!(field("raw"), C::Bytes(vec![0xde, 0xad, 0xbe, 0xef]));
+    assert_eq!(field("r"), C::Float32(0.25));
+    assert_eq!(field("d"), C::Float64(1e300));
+    assert_eq!(
+        schema.field("at").map(|f| f.schema.name.clone()),
+        Some(Some("org.apache.kafka.connect.data.Timestamp".to_string()))
+    );
+    assert_eq!(
+        schema.field("tags").map(|f| f.schema.schema_type),
+        Some(SchemaType::Array)
+    );
+    // The value schema is in the registry under the topic's subject.
+    let (code, body) = http_get(
+        registry,
+        &format!("/subjects/{topic}-value/versions/latest"),
+    )?;
+    assert_eq!(code, 200, "{body}");
+    Ok(())
+}

@@ -232,6 +232,27 @@ impl Conn {
         }
     }
 
+    /// The largest value of an integer column (`None` for an empty table).
+    pub async fn max_i64(
+        &mut self,
+        table: &TableId,
+        column: &str,
+        quoting: crate::dialect::Quoting,
+    ) -> Result<Option<i64>, DbError> {
+        let d = self.dialect();
+        let (col, t) = (d.ident(column, quoting), table.sql(d, quoting));
+        match self {
+            Conn::Pg(c) => {
+                c.scalar_i64(&format!("SELECT MAX({col})::bigint FROM {t}"))
+                    .await
+            }
+            Conn::My(c) => {
+                c.scalar_i64(&format!("SELECT CAST(MAX({col}) AS SIGNED) FROM {t}"))
+                    .await
+            }
+        }
+    }
+
     /// Runs statements that return no rows.
     pub async fn execute_batch(&mut self, sql: &str) -> Result<(), DbError> {
         match self {

@@ -74,6 +74,15 @@ impl MyConn {
         let _ = self.conn.disconnect().await;
     }
 
+    pub async fn scalar_i64(&mut self, sql: &str) -> Result<Option<i64>, DbError> {
+        let v: Option<Option<i64>> = self
+            .conn
+            .exec_first(sql, ())
+            .await
+            .map_err(|e| DbError::from_mysql(format!("running '{sql}'"), &e))?;
+        Ok(v.flatten())
+    }
+
     pub fn conn_mut(&mut self) -> &mut mysql_async::Conn {
         &mut self.conn
     }

@@ -134,6 +134,16 @@ impl PgConn {
         let _ = self.driver.await;
     }
 
+    pub async fn scalar_i64(&mut self, sql: &str) -> Result<Option<i64>, DbError> {
+        let row = self
+            .client
+            .query_one(sql, &[])
+            .await
+            .map_err(|e| DbError::from_pg(format!("running '{sql}'"), &e))?;
+        row.try_get(0)
+            .map_err(|e| DbError::from_pg(format!("running '{sql}'"), &e))
+    }
+
     pub fn client(&self) -> &Client {
         &self.client
     }

@@ -104,6 +104,8 @@ pub struct Writer {
     pub(crate) stages: HashMap<String, String>,
     /// Names staging tables uniquely on a connection.
     pub(crate) stage_seq: u64,
+    /// The table of the last topic seen.
+    last_table: Option<(sluice_connect_api::Topic, TableId)>,
 }
 
 impl Writer {
@@ -114,6 +116,7 @@ impl Writer {
             metas: Vec::new(),
             stages: HashMap::new(),
             stage_seq: 0,
+            last_table: None,
         }
     }
 
@@ -140,7 +143,14 @@ impl Writer {
 
     /// The record's place: table, fields and whether it deletes.
     fn route(&mut self, r: &SinkRecord) -> Result<(TableId, FieldsMeta, bool), String> {
-        let table = self.table_for(&r.topic)?;
+        let table = match &self.last_table {
+            Some((topic, t)) if **topic == *r.topic => t.clone(),
+            _ => {
+                let t = self.table_for(&r.topic)?;
+                self.last_table = Some((r.topic.clone(), t.clone()));
+                t
+            }
+        };
         let delete = r.value.is_null();
         if delete && !self.s.delete_enabled {
             return Err(self.requires_value(r));

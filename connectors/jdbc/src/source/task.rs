@@ -46,6 +46,11 @@ struct Querier {
     next_run: Instant,
     /// Incrementing mode: a gap after this id, first seen then.
     gap: Option<(i64, Instant)>,
+    /// Incrementing mode, table mode: the largest id when runs started.
+    /// Ids below one seen `incrementing.gap.wait.ms` ago were taken that
+    /// long ago, so gaps below it are not waited for (old deleted or
+    /// rolled-back ids would otherwise cost a wait each).
+    watermarks: std::collections::VecDeque<(Instant, i64)>,
     /// Columns of the last run and what they became.
     plan: Option<RunPlan>,
     failures: u32,
@@ -93,6 +98,33 @@ fn classify(e: DbError) -> ConnectError {
         ConnectError::retriable_from(e.to_string(), e)
     } else {
         fatal(e)
+    }
+}
+
+impl Querier {
+    /// The largest id seen at least `wait` ago, if any.
+    fn settled(&self, wait: Duration) -> Option<i64> {
+        let now = Instant::now();
+        self.watermarks
+            .iter()
+            .filter(|(t, _)| now.duration_since(*t) >= wait)
+            .map(|(_, m)| *m)
+            .max()
+    }
+
+    /// Remembers the largest id now; keeps the newest old-enough sample
+    /// and the younger ones.
+    fn note_watermark(&mut self, max: i64, wait: Duration) {
+        let now = Instant::now();
+        self.watermarks.push_back((now, max));
+        while self.watermarks.len() > 1
+            && self
+                .watermarks
+                .get(1)
+                .is_some_and(|(t, _)| now.duration_since(*t) >= wait)
+        {
+            self.watermarks.pop_front();
+        }
     }
 }
 
@@ -247,6 +279,18 @@ impl JdbcSourceTask {
         } else {
             None
         };
+        let gap_wait = self.config.incrementing_gap_wait;
+        if querier.criteria.mode == Mode::Incrementing
+            && !gap_wait.is_zero()
+            && let (Target::Table(t), Some(col)) = (&querier.target, &querier.criteria.incrementing)
+            && let Some(max) = conn
+                .max_i64(t, col, self.config.quoting)
+                .await
+                .map_err(classify)?
+        {
+            self.queriers[q].note_watermark(max, gap_wait);
+        }
+        let querier = &self.queriers[q];
         let sql = querier.criteria.sql(
             dialect,
             self.config.quoting,
@@ -451,6 +495,7 @@ impl JdbcSourceTask {
                 && !gap_wait.is_zero()
                 && let (Some(prev), Some(id)) = (querier.pos.incrementing, pos.incrementing)
                 && id > prev.saturating_add(1)
+                && querier.settled(gap_wait).is_none_or(|s| id - 1 > s)
             {
                 let now = Instant::now();
                 match querier.gap {
@@ -627,6 +672,7 @@ impl SourceTask for JdbcSourceTask {
                 pos,
                 next_run: now,
                 gap: None,
+                watermarks: std::collections::VecDeque::new(),
                 plan: None,
                 failures: 0,
                 checked: false,
@@ -697,6 +743,7 @@ mod tests {
             pos: Position::default(),
             next_run: Instant::now(),
             gap: None,
+            watermarks: std::collections::VecDeque::new(),
             plan: None,
             failures: 0,
             checked: true,
@@ -802,6 +849,31 @@ mod tests {
         }
         drop(tx);
         assert_eq!(t.drain().await.unwrap().len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gaps_below_an_old_watermark_are_not_waited_for() {
+        let wait = Duration::from_secs(5);
+        let (mut t, tx) = task(Mode::Incrementing, 10, 5_000);
+        t.queriers[0].note_watermark(50, wait);
+        tokio::time::advance(Duration::from_secs(6)).await;
+        t.queriers[0].note_watermark(60, wait);
+        assert_eq!(t.queriers[0].settled(wait), Some(50));
+        for id in [1, 3, 7, 55, 70] {
+            tx.send(row(id, 0)).await.unwrap();
+        }
+        drop(tx);
+        let out = t.drain().await.unwrap();
+        // 1 → 3 → 7: ids taken long ago, gone for good. 7 → 55: ids up
+        // to 54 may belong to transactions still open.
+        assert_eq!(
+            offsets(&out),
+            vec![
+                json!({"incrementing": 1}),
+                json!({"incrementing": 3}),
+                json!({"incrementing": 7})
+            ]
+        );
     }
 
     #[tokio::test]
