@@ -364,6 +364,28 @@ impl Bench {
         Ok(start.elapsed().as_secs_f64())
     }
 
+    /// The in-process run of `jdbc_inproc` (sink or source task driven
+    /// directly, no broker): its seconds.
+    fn inproc(&self, mode: &str) -> Result<f64> {
+        let bin = self.sluice.with_file_name("jdbc_inproc");
+        let out = run(
+            Command::new(&bin).args([
+                "--rows",
+                &self.rows.to_string(),
+                "--mode",
+                mode,
+                "--pg_db",
+                &self.pg_db,
+                "--my_db",
+                &self.my_db,
+            ]),
+            "jdbc_inproc",
+        )?;
+        out.trim()
+            .parse()
+            .with_context(|| format!("jdbc_inproc printed {out:?}"))
+    }
+
     fn timed(f: impl FnOnce() -> Result<()>) -> Result<f64> {
         let start = Instant::now();
         f()?;
@@ -422,8 +444,75 @@ fn main() -> Result<()> {
         Ok(())
     };
     let csv = b.csv.display().to_string();
+    let script = b.upsert_sql.display().to_string();
     case(
-        "sink PostgreSQL insert: psql \\copy (A) vs JdbcSink (B)",
+        "sink PostgreSQL insert, in process: psql \\copy (A) vs JdbcSinkTask (B)",
+        "≥ 0.7×",
+        &mut |b| {
+            b.pg_fresh()?;
+            Bench::timed(|| {
+                psql(&b.pg_db, &["-c", &format!("\\copy t FROM '{csv}' CSV")]).map(|_| ())
+            })
+        },
+        &mut |b| {
+            b.pg_fresh()?;
+            b.inproc("pg-insert")
+        },
+        &mut b,
+    )?;
+    case(
+        "sink PostgreSQL upsert, in process: multi-row INSERT ON CONFLICT script (A) vs JdbcSinkTask upsert (B)",
+        "≥ 1×",
+        &mut |b| {
+            b.pg_fresh()?;
+            Bench::timed(|| psql(&b.pg_db, &["-f", &script]).map(|_| ()))
+        },
+        &mut |b| {
+            b.pg_fresh()?;
+            b.inproc("pg-upsert")
+        },
+        &mut b,
+    )?;
+    case(
+        "sink MariaDB insert, in process: LOAD DATA LOCAL INFILE (A) vs JdbcSinkTask (B)",
+        "report",
+        &mut |b| {
+            b.my_fresh()?;
+            Bench::timed(|| {
+                mariadb(
+                    Some(&b.my_db),
+                    &[
+                        "--local-infile=1",
+                        "-e",
+                        &format!(
+                            "LOAD DATA LOCAL INFILE '{csv}' INTO TABLE t FIELDS TERMINATED BY ','"
+                        ),
+                    ],
+                )
+                .map(|_| ())
+            })
+        },
+        &mut |b| {
+            b.my_fresh()?;
+            b.inproc("my-insert")
+        },
+        &mut b,
+    )?;
+    b.pg_fresh()?;
+    psql(&b.pg_db, &["-c", &format!("\\copy t FROM '{csv}' CSV")])?;
+    case(
+        "source PostgreSQL bulk, in process: psql \\copy TO /dev/null (A) vs JdbcSourceTask polls (B)",
+        "≥ 0.5×",
+        &mut |b| {
+            Bench::timed(|| {
+                psql(&b.pg_db, &["-c", "\\copy (SELECT * FROM t) TO '/dev/null'"]).map(|_| ())
+            })
+        },
+        &mut |b| b.inproc("pg-source"),
+        &mut b,
+    )?;
+    case(
+        "sink PostgreSQL insert through Kafka: psql \\copy (A) vs worker + JdbcSink (B)",
         "≥ 0.7×",
         &mut |b| {
             b.pg_fresh()?;
@@ -438,9 +527,8 @@ fn main() -> Result<()> {
         },
         &mut b,
     )?;
-    let script = b.upsert_sql.display().to_string();
     case(
-        "sink PostgreSQL upsert: multi-row INSERT ON CONFLICT script (A) vs JdbcSink upsert (B)",
+        "sink PostgreSQL upsert through Kafka: multi-row INSERT ON CONFLICT script (A) vs worker + JdbcSink upsert (B)",
         "≥ 1×",
         &mut |b| {
             b.pg_fresh()?;
@@ -454,7 +542,7 @@ fn main() -> Result<()> {
         &mut b,
     )?;
     case(
-        "sink MariaDB insert: LOAD DATA LOCAL INFILE (A) vs JdbcSink (B)",
+        "sink MariaDB insert through Kafka: LOAD DATA LOCAL INFILE (A) vs worker + JdbcSink (B)",
         "report",
         &mut |b| {
             b.my_fresh()?;
@@ -483,7 +571,7 @@ fn main() -> Result<()> {
     b.pg_fresh()?;
     psql(&b.pg_db, &["-c", &format!("\\copy t FROM '{csv}' CSV")])?;
     case(
-        "source PostgreSQL bulk: psql \\copy TO /dev/null (A) vs JdbcSource into Kafka (B)",
+        "source PostgreSQL bulk through Kafka: psql \\copy TO /dev/null (A) vs worker + JdbcSource until Kafka acknowledged (B)",
         "≥ 0.5×",
         &mut |b| {
             Bench::timed(|| {

@@ -67,6 +67,10 @@ pub enum UrlError {
     NoHost(String),
     #[error("JDBC URL '{url}': bad percent-encoding in '{part}'")]
     Encoding { url: String, part: String },
+    #[error(
+        "JDBC URL '{url}' asks for TLS ({param}): encrypted database connections are not supported yet (the security issue adds them); remove it to connect in plain text"
+    )]
+    Tls { url: String, param: String },
 }
 
 impl JdbcUrl {
@@ -131,6 +135,21 @@ impl JdbcUrl {
         for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let v = decode(v, &shown)?;
+            let lower = v.to_ascii_lowercase();
+            let tls = match k {
+                "sslmode" | "sslMode" => !matches!(
+                    lower.as_str(),
+                    "disable" | "allow" | "prefer" | "preferred" | "disabled"
+                ),
+                "ssl" | "useSSL" | "requireSSL" | "useSsl" => lower == "true",
+                _ => false,
+            };
+            if tls {
+                return Err(UrlError::Tls {
+                    url: shown,
+                    param: format!("{k}={v}"),
+                });
+            }
             match k {
                 "user" => out.user = Some(v),
                 "password" => out.password = Some(v),
@@ -140,6 +159,28 @@ impl JdbcUrl {
             }
         }
         Ok(out)
+    }
+}
+
+/// Checks `dialect.name` against the URL: empty and
+/// `GenericDatabaseDialect` take the URL's; a named dialect must match it.
+pub fn dialect_matches(dialect_name: &str, url: &str) -> Result<(), String> {
+    let Ok(u) = JdbcUrl::parse(url) else {
+        return Ok(()); // connection.url reports its own error
+    };
+    let ok = match dialect_name.trim() {
+        "" | "GenericDatabaseDialect" => true,
+        "PostgreSqlDatabaseDialect" => u.flavor == Flavor::Postgres,
+        "MySqlDatabaseDialect" => u.flavor.is_mysql_family(),
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "dialect {dialect_name} does not match connection.url {}",
+            redact(url)
+        ))
     }
 }
 
@@ -276,6 +317,11 @@ mod tests {
             redact("jdbc:mysql://u:pw@h/db?password=x&user=u"),
             "jdbc:mysql://u:[hidden]@h/db?password=[hidden]&user=u"
         );
+        let e = JdbcUrl::parse("jdbc:postgresql://h/db?sslmode=require").unwrap_err();
+        assert!(e.to_string().contains("sslmode=require"), "{e}");
+        assert!(JdbcUrl::parse("jdbc:postgresql://h/db?sslmode=disable").is_ok());
+        assert!(JdbcUrl::parse("jdbc:mysql://h/db?useSSL=true").is_err());
+        assert!(JdbcUrl::parse("jdbc:mysql://h/db?useSSL=false").is_ok());
         let dbg = format!("{:?}", JdbcUrl::parse("jdbc:mysql://u:pw@h/db").unwrap());
         assert!(!dbg.contains("pw\""), "{dbg}");
     }

@@ -199,6 +199,9 @@ impl ConnectorConfig for JdbcSinkConfig {
             )
             .check_with(|c| {
                 let mut out = Vec::new();
+                if let Err(e) = crate::url::dialect_matches(&c.dialect_name, &c.connection_url) {
+                    out.push(("dialect.name", e));
+                }
                 if c.delete_enabled && c.pk_mode != PkMode::RecordKey {
                     out.push(("pk.mode", DELETE_NEEDS_RECORD_KEY.to_string()));
                     out.push(("delete.enabled", DELETE_NEEDS_RECORD_KEY.to_string()));

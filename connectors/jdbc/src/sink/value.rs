@@ -29,11 +29,17 @@ pub enum SqlValue {
     Array(Vec<SqlValue>),
 }
 
-/// `value` (of `schema`) as a column value.
+/// `value` (of `schema`) as a column value; a null takes the schema's
+/// default (`replace.null.with.default`).
 pub fn to_sql(schema: &Schema, value: &Value) -> Result<SqlValue, String> {
+    to_sql_with(schema, value, true)
+}
+
+/// [`to_sql`], with `use_default` false writing a null as NULL.
+pub fn to_sql_with(schema: &Schema, value: &Value, use_default: bool) -> Result<SqlValue, String> {
     if value.is_null() {
         return Ok(match &schema.default {
-            Some(d) if !d.is_null() => to_sql(schema, d)?,
+            Some(d) if use_default && !d.is_null() => to_sql(schema, d)?,
             _ => SqlValue::Null,
         });
     }

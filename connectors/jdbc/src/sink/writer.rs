@@ -10,7 +10,7 @@ use sluice_connect_api::schema::{SchemaRef, Value};
 use super::config::{InsertMode, JdbcSinkConfig, PkMode};
 use super::ddl;
 use super::fields::{self, FieldsMeta, SinkField};
-use super::value::{SqlValue, to_sql};
+use super::value::{SqlValue, to_sql_with};
 use super::{my_write, pg_write};
 use crate::db::{Conn, DbColumn, DbError};
 use crate::dialect::{Dialect, Quoting};
@@ -60,6 +60,7 @@ pub struct WriterSettings {
     pub batch_size: usize,
     pub connector: String,
     pub zone: crate::types::time::DbZone,
+    pub replace_null_with_default: bool,
 }
 
 impl WriterSettings {
@@ -88,6 +89,7 @@ impl WriterSettings {
             batch_size: usize::try_from(c.batch_size).unwrap_or(3000),
             connector: connector.to_string(),
             zone: c.zone(),
+            replace_null_with_default: c.replace_null_with_default,
         }
     }
 }
@@ -253,7 +255,7 @@ impl Writer {
                     continue;
                 }
             };
-            let row = match row_of(r, &meta, delete) {
+            let row = match row_of(r, &meta, delete, self.s.replace_null_with_default) {
                 Ok(row) => row,
                 Err(e) => {
                     errors.push((i, format!("{} {e}", position(r))));
@@ -400,7 +402,12 @@ fn position(r: &SinkRecord) -> String {
 }
 
 /// A record's column values: keys then values (keys only for a delete).
-fn row_of(r: &SinkRecord, meta: &FieldsMeta, delete: bool) -> Result<Vec<SqlValue>, String> {
+fn row_of(
+    r: &SinkRecord,
+    meta: &FieldsMeta,
+    delete: bool,
+    use_default: bool,
+) -> Result<Vec<SqlValue>, String> {
     let fields: Box<dyn Iterator<Item = &SinkField>> = if delete {
         Box::new(meta.keys.iter())
     } else {
@@ -410,7 +417,8 @@ fn row_of(r: &SinkRecord, meta: &FieldsMeta, delete: bool) -> Result<Vec<SqlValu
     for f in fields {
         let v = fields::field_value(r, &f.source);
         let value: &Value = v.get();
-        let sql = to_sql(&f.schema, value).map_err(|e| format!("field {}: {e}", f.name))?;
+        let sql = to_sql_with(&f.schema, value, use_default)
+            .map_err(|e| format!("field {}: {e}", f.name))?;
         if sql == SqlValue::Null && !f.optional() {
             return Err(format!(
                 "field {} is null but its column is NOT NULL",

@@ -334,6 +334,9 @@ impl ConnectorConfig for JdbcSourceConfig {
 impl JdbcSourceConfig {
     fn cross_checks(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        if let Err(e) = crate::url::dialect_matches(&self.dialect_name, &self.connection_url) {
+            out.push(("dialect.name", e));
+        }
         let Some(mode) = self.mode else {
             out.push(("mode", "Query mode must be specified".to_string()));
             return out;
