@@ -109,6 +109,14 @@ enum PreparedInner {
 /// One row, or the error that ended the stream.
 pub type RowResult = Result<Vec<Cell>, DbError>;
 
+/// Rows as a stream sends them: as many as were ready (at most
+/// [`CHUNK_ROWS`]), or the error that ended the stream.
+pub type RowChunk = Result<Vec<Vec<Cell>>, DbError>;
+
+/// Most rows per chunk: a busy stream sends few, large messages; a
+/// trickling one sends each row as it comes.
+pub const CHUNK_ROWS: usize = 256;
+
 /// An open connection.
 #[derive(Debug)]
 pub enum Conn {
@@ -208,7 +216,7 @@ impl Conn {
         self,
         prepared: &Prepared,
         params: Vec<Param>,
-        tx: mpsc::Sender<RowResult>,
+        tx: mpsc::Sender<RowChunk>,
     ) -> JoinHandle<Conn> {
         let sql = prepared.sql.clone();
         match (self, &prepared.inner) {

@@ -6,7 +6,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Column as MyColumn, OptsBuilder, Statement, Value as MyValue};
 use tokio::sync::mpsc;
 
-use super::{ConnectSettings, DbColumn, DbError, Param, RowResult, TableQuery};
+use super::{
+    CHUNK_ROWS, ConnectSettings, DbColumn, DbError, Param, RowChunk, RowResult, TableQuery,
+};
 use crate::table_id::TableId;
 use crate::types::time::{DbZone, MICROS_PER_SECOND, civil_from_micros, days_from_civil};
 use crate::types::{Cell, Column, ColumnKind, parse_decimal};
@@ -199,7 +201,7 @@ impl MyConn {
         st: Statement,
         columns: Vec<Column>,
         params: Vec<Param>,
-        tx: mpsc::Sender<RowResult>,
+        tx: mpsc::Sender<RowChunk>,
     ) -> Self {
         let zone = self.zone.clone();
         let bound: Vec<MyValue> = params.into_iter().map(|p| to_param(p, &zone)).collect();
@@ -211,16 +213,34 @@ impl MyConn {
                 return self;
             }
         };
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
         loop {
             let item = match result.next().await {
                 Ok(Some(row)) => decode_row(row, &columns, &zone),
                 Ok(None) => break,
                 Err(e) => Err(DbError::from_mysql(context, &e)),
             };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                break;
+            match item {
+                Ok(cells) => {
+                    chunk.push(cells);
+                    if chunk.len() >= CHUNK_ROWS
+                        && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err()
+                    {
+                        chunk.clear();
+                        break;
+                    }
+                }
+                Err(e) => {
+                    if !chunk.is_empty() {
+                        let _ = tx.send(Ok(std::mem::take(&mut chunk))).await;
+                    }
+                    let _ = tx.send(Err(e)).await;
+                    break;
+                }
             }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.send(Ok(chunk)).await;
         }
         // Reads (and drops) what is left, so the connection can be reused.
         if let Err(e) = result.drop_result().await {

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 use std::error::Error as StdError;
 
 use bytes::BytesMut;
-use futures::{StreamExt, pin_mut};
+use futures::{FutureExt, StreamExt, pin_mut};
 use sluice_connect_api::schema::logical::Decimal;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_postgres::types::{FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Statement};
 
-use super::{DbColumn, DbError, Param, RowResult, TableQuery};
+use super::{CHUNK_ROWS, DbColumn, DbError, Param, RowChunk, RowResult, TableQuery};
 use crate::table_id::TableId;
 use crate::types::time::{DbZone, MICROS_PER_DAY};
 use crate::types::{Cell, Column, ColumnKind};
@@ -341,7 +341,7 @@ impl PgConn {
         self,
         p: PgPrepared,
         params: Vec<Param>,
-        tx: mpsc::Sender<RowResult>,
+        tx: mpsc::Sender<RowChunk>,
     ) -> Self {
         let bound: Vec<PgParam> = params
             .into_iter()
@@ -360,19 +360,53 @@ impl PgConn {
             }
         };
         pin_mut!(rows);
-        while let Some(row) = rows.next().await {
-            let item = match row {
-                Ok(row) => decode_row(&p, &row),
-                Err(e) => Err(DbError::from_pg(context(), &e)),
+        let mut chunk = Vec::with_capacity(CHUNK_ROWS);
+        loop {
+            // Take what is ready without waiting; wait only with nothing
+            // in hand.
+            let next = if chunk.is_empty() {
+                rows.next().await
+            } else {
+                match rows.next().now_or_never() {
+                    Some(r) => r,
+                    None => {
+                        if tx.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
+                            return self;
+                        }
+                        continue;
+                    }
+                }
             };
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                // The reader went away (task stopping, or it stopped at a
-                // gap): dropping the stream ends the query.
-                break;
+            match next.map(|r| {
+                r.map_err(|e| DbError::from_pg(context(), &e))
+                    .and_then(|row| decode_row(&p, &row))
+            }) {
+                Some(Ok(cells)) => {
+                    chunk.push(cells);
+                    if chunk.len() >= CHUNK_ROWS
+                        && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err()
+                    {
+                        // The reader went away (task stopping, or it
+                        // stopped at a gap): dropping the stream ends the
+                        // query.
+                        return self;
+                    }
+                }
+                Some(Err(e)) => {
+                    if !chunk.is_empty() && tx.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
+                        return self;
+                    }
+                    let _ = tx.send(Err(e)).await;
+                    return self;
+                }
+                None => {
+                    if !chunk.is_empty() {
+                        let _ = tx.send(Ok(chunk)).await;
+                    }
+                    return self;
+                }
             }
         }
-        self
     }
 }
 

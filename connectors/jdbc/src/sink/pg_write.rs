@@ -126,6 +126,9 @@ pub(super) async fn write(
     }
     // Staging: a temporary table with the columns' types, emptied at commit.
     let stage = stage_for(w, c, &seg.table.unquoted(), &table, &col_list).await?;
+    if !w.dirty_stages.insert(stage.clone()) {
+        run(c, &format!("TRUNCATE {stage}")).await?;
+    }
     let rows = last_per_key(seg);
     copy(
         c,
@@ -169,7 +172,6 @@ pub(super) async fn write(
         }
     };
     run(c, &sql).await?;
-    run(c, &format!("TRUNCATE {stage}")).await?;
     Ok(())
 }
 

@@ -132,6 +132,7 @@ impl JdbcSinkTask {
             .writer
             .as_mut()
             .ok_or(WriteError::Db(DbError::data("task not started")))?;
+        writer.begin();
         if let Err(e) = writer.write(conn, &segments).await {
             Self::rollback(conn).await;
             if matches!(e, WriteError::Db(_)) {
@@ -155,6 +156,9 @@ impl JdbcSinkTask {
         Self::begin(conn)
             .await
             .map_err(|e| ConnectError::retriable_from(e.to_string(), e))?;
+        if let Some(w) = self.writer.as_mut() {
+            w.begin();
+        }
         for r in records {
             let conn = self
                 .conn

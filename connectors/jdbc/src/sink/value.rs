@@ -141,6 +141,16 @@ pub enum PgColumnType {
 pub fn copy_text(out: &mut String, v: &SqlValue, col: PgColumnType, zone: &DbZone) {
     match v {
         SqlValue::Null => out.push_str("\\N"),
+        // Nothing to escape in these: written straight into the buffer.
+        SqlValue::Bool(_)
+        | SqlValue::Int(_)
+        | SqlValue::F32(_)
+        | SqlValue::F64(_)
+        | SqlValue::Decimal(_)
+        | SqlValue::Date(_)
+        | SqlValue::Time(_)
+        | SqlValue::Timestamp(_) => literal(out, v, col, zone, false),
+        SqlValue::Text(s) | SqlValue::Json(s) => escape_copy(out, s),
         other => {
             let mut text = String::new();
             literal(&mut text, other, col, zone, false);

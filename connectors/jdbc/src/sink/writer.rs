@@ -106,6 +106,9 @@ pub struct Writer {
     pub(crate) stages: HashMap<String, String>,
     /// Names staging tables uniquely on a connection.
     pub(crate) stage_seq: u64,
+    /// Staging tables filled in the current transaction (emptied at
+    /// commit by `ON COMMIT DELETE ROWS`; a second use must empty first).
+    pub(crate) dirty_stages: std::collections::HashSet<String>,
     /// The table of the last topic seen.
     last_table: Option<(sluice_connect_api::Topic, TableId)>,
 }
@@ -118,6 +121,7 @@ impl Writer {
             metas: Vec::new(),
             stages: HashMap::new(),
             stage_seq: 0,
+            dirty_stages: std::collections::HashSet::new(),
             last_table: None,
         }
     }
@@ -376,6 +380,11 @@ impl Writer {
         self.stages
             .retain(|k, _| !k.starts_with(&seg.table.unquoted()));
         Ok(cols)
+    }
+
+    /// A transaction begins: staging tables are empty again.
+    pub fn begin(&mut self) {
+        self.dirty_stages.clear();
     }
 
     /// Writes segments in the connection's open transaction.

@@ -20,14 +20,14 @@ use tokio::time::Instant;
 
 use super::config::{JdbcSourceConfig, Mode};
 use super::querier::{Criteria, Position, Target, partition_query, partition_v0, partition_v1};
-use crate::db::{Conn, ConnectSettings, DbError, Param, RowResult};
+use crate::db::{Conn, ConnectSettings, DbError, Param, RowChunk};
 use crate::dialect::Dialect;
 use crate::table_id::split_list;
 use crate::types::{self, Cell, Column, FieldPlan};
 use sluice_connect_api::config::ConnectorConfig;
 
-/// Rows read ahead of `poll`.
-const READ_AHEAD: usize = 1024;
+/// Chunks (of up to 256 rows) read ahead of `poll`.
+const READ_AHEAD: usize = 8;
 /// Longest `poll` waits for a table to come due before returning nothing.
 const IDLE_WAIT: Duration = Duration::from_millis(500);
 
@@ -71,7 +71,9 @@ struct RunPlan {
 #[derive(Debug)]
 struct Run {
     querier: usize,
-    rx: mpsc::Receiver<RowResult>,
+    rx: mpsc::Receiver<RowChunk>,
+    /// Rows of the last chunk not handed out yet.
+    pending: std::collections::VecDeque<Vec<Cell>>,
     /// `None` in unit tests that feed rows themselves.
     reader: Option<JoinHandle<Conn>>,
     /// Timestamp mode: a record waiting for the next row, which decides
@@ -249,6 +251,7 @@ impl JdbcSourceTask {
                 self.run = Some(Run {
                     querier: q,
                     rx,
+                    pending: std::collections::VecDeque::new(),
                     reader: Some(reader),
                     held: None,
                 });
@@ -477,17 +480,22 @@ impl JdbcSourceTask {
         let mut ended = None;
         while out.len() < max {
             let Some(run) = self.run.as_mut() else { break };
-            let item = run.rx.recv().await;
-            let cells = match item {
-                None => {
-                    ended = Some(Ok(()));
-                    break;
-                }
-                Some(Err(e)) => {
-                    ended = Some(Err(e));
-                    break;
-                }
-                Some(Ok(cells)) => cells,
+            let cells = match run.pending.pop_front() {
+                Some(cells) => cells,
+                None => match run.rx.recv().await {
+                    None => {
+                        ended = Some(Ok(()));
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        ended = Some(Err(e));
+                        break;
+                    }
+                    Some(Ok(rows)) => {
+                        run.pending.extend(rows);
+                        continue;
+                    }
+                },
             };
             let (record, pos) = self.record(q, cells)?;
             let querier = &mut self.queriers[q];
@@ -724,7 +732,7 @@ mod tests {
 
     /// A task with one table querier whose rows come from the returned
     /// sender instead of a database.
-    fn task(mode: Mode, batch: i32, gap_wait_ms: u64) -> (JdbcSourceTask, mpsc::Sender<RowResult>) {
+    fn task(mode: Mode, batch: i32, gap_wait_ms: u64) -> (JdbcSourceTask, mpsc::Sender<RowChunk>) {
         let mut t = JdbcSourceTask::default();
         t.config.batch_max_rows = batch;
         t.config.poll_interval = Duration::from_millis(10);
@@ -758,14 +766,15 @@ mod tests {
         t.run = Some(Run {
             querier: 0,
             rx,
+            pending: Default::default(),
             reader: None,
             held: None,
         });
         (t, tx)
     }
 
-    fn row(id: i64, at_us: i64) -> RowResult {
-        Ok(vec![Cell::Int(id), Cell::Timestamp(at_us)])
+    fn row(id: i64, at_us: i64) -> RowChunk {
+        Ok(vec![vec![Cell::Int(id), Cell::Timestamp(at_us)]])
     }
 
     fn offsets(records: &[SourceRecord]) -> Vec<serde_json::Value> {
@@ -832,6 +841,7 @@ mod tests {
         t.run = Some(Run {
             querier: 0,
             rx,
+            pending: Default::default(),
             reader: None,
             held: None,
         });
@@ -896,7 +906,7 @@ mod tests {
         assert_eq!(t.queriers[0].failures, 1);
         // A NULL incrementing value fails the task, naming the column.
         let (mut t, tx) = task(Mode::Incrementing, 10, 0);
-        tx.send(Ok(vec![Cell::Null, Cell::Timestamp(0)]))
+        tx.send(Ok(vec![vec![Cell::Null, Cell::Timestamp(0)]]))
             .await
             .unwrap();
         let e = t.drain().await.unwrap_err().to_string();
