@@ -251,7 +251,39 @@ impl Writer {
         let mut by_table: Vec<Segment> = Vec::new();
         let mut open: HashMap<TableId, usize> = HashMap::new();
         let mut errors = Vec::new();
+        // The previous record's topic, schemas, operation and segment: a
+        // record like it (same shared schemas) skips routing.
+        let mut prev: Option<(usize, usize)> = None;
+        let same_arc = |a: &Option<SchemaRef>, b: &Option<SchemaRef>| match (a, b) {
+            (Some(x), Some(y)) => std::sync::Arc::ptr_eq(x, y),
+            (None, None) => true,
+            _ => false,
+        };
+        let batch_size = self.s.batch_size;
+        let full = |s: &Segment| batch_size > 0 && s.rows.len() >= batch_size.max(1);
         for (i, r) in records.iter().enumerate() {
+            let delete = r.value.is_null();
+            if let Some((pi, j)) = prev {
+                let p = &records[pi];
+                let seg = &mut by_table[j];
+                if *p.topic == *r.topic
+                    && p.value.is_null() == delete
+                    && r.value_schema.is_some() != delete
+                    && same_arc(&p.key_schema, &r.key_schema)
+                    && same_arc(&p.value_schema, &r.value_schema)
+                    && !full(seg)
+                {
+                    match row_of(r, &seg.meta, delete, self.s.replace_null_with_default) {
+                        Ok(row) => {
+                            seg.rows.push(row);
+                            seg.indexes.push(i);
+                            prev = Some((i, j));
+                        }
+                        Err(e) => errors.push((i, format!("{} {e}", position(r)))),
+                    }
+                    continue;
+                }
+            }
             let (table, meta, delete) = match self.route(r) {
                 Ok(x) => x,
                 Err(e) => {
@@ -266,15 +298,19 @@ impl Writer {
                     continue;
                 }
             };
-            let batch_full =
-                |s: &Segment| self.s.batch_size > 0 && s.rows.len() >= self.s.batch_size.max(1);
-            match open.get(&table).map(|&j| &mut by_table[j]) {
-                Some(seg) if seg.meta == meta && seg.delete == delete && !batch_full(seg) => {
-                    seg.rows.push(row);
-                    seg.indexes.push(i);
+            match open.get(&table).copied() {
+                Some(j)
+                    if by_table[j].meta == meta
+                        && by_table[j].delete == delete
+                        && !full(&by_table[j]) =>
+                {
+                    by_table[j].rows.push(row);
+                    by_table[j].indexes.push(i);
+                    prev = Some((i, j));
                 }
                 _ => {
                     open.insert(table.clone(), by_table.len());
+                    prev = Some((i, by_table.len()));
                     by_table.push(Segment {
                         table,
                         meta,
@@ -445,11 +481,23 @@ pub fn last_per_key(seg: &Segment) -> Vec<&Vec<SqlValue>> {
     if nkeys == 0 {
         return seg.rows.iter().collect();
     }
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (i, row) in seg.rows.iter().enumerate() {
-        seen.insert(format!("{:?}", &row[..nkeys]), i);
-    }
-    let mut keep: Vec<usize> = seen.into_values().collect();
+    let mut keep: Vec<usize> =
+        if nkeys == 1 && seg.rows.iter().all(|r| matches!(r[0], SqlValue::Int(_))) {
+            // The common case, one integer key: no key text built.
+            let mut seen: HashMap<i64, usize> = HashMap::with_capacity(seg.rows.len());
+            for (i, row) in seg.rows.iter().enumerate() {
+                if let SqlValue::Int(k) = row[0] {
+                    seen.insert(k, i);
+                }
+            }
+            seen.into_values().collect()
+        } else {
+            let mut seen: HashMap<String, usize> = HashMap::with_capacity(seg.rows.len());
+            for (i, row) in seg.rows.iter().enumerate() {
+                seen.insert(format!("{:?}", &row[..nkeys]), i);
+            }
+            seen.into_values().collect()
+        };
     keep.sort_unstable();
     keep.into_iter().map(|i| &seg.rows[i]).collect()
 }

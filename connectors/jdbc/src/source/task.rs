@@ -437,16 +437,15 @@ impl JdbcSourceTask {
             }
         }
         let mut values = Vec::with_capacity(plan.fields.len());
-        let mut cells: Vec<Option<Cell>> = cells.into_iter().map(Some).collect();
+        let mut cells = cells;
         for (i, f) in &plan.fields {
             let cell = cells
                 .get_mut(*i)
-                .and_then(Option::take)
-                .unwrap_or(Cell::Null);
+                .map_or(Cell::Null, |c| std::mem::replace(c, Cell::Null));
             let value = types::to_value(cell, &f.conv, &f.name).map_err(|e| {
                 ConnectError::fatal(format!("{e} (row after offset {:?})", querier.pos))
             })?;
-            if value == Value::Null && !f.schema.optional {
+            if value.is_null() && !f.schema.optional {
                 return Err(ConnectError::fatal(format!(
                     "column '{}' is NULL but declared NOT NULL",
                     f.name
