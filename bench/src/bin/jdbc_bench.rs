@@ -623,7 +623,7 @@ fn main() -> Result<()> {
     std::fs::write(
         &file,
         format!(
-            "# Sluice JDBC benchmark\n\n{n} rows (id, name, qty, price, note), {} rounds in process (the cases through Kafka: BENCH_JDBC_E2E_ROUNDS, default 1), medians. In process: the connector's task driven directly, records built in memory (their building counted). Through Kafka: records are JSON with an inline schema, tansu memory storage, Sluice's time includes its worker's start; tansu serves a consumer about 15,000 such records/s, which bounds the sink cases.\n\n| case | A | B | B/A | goal |\n| --- | --- | --- | --- | --- |\n{table}",
+            "# Sluice JDBC benchmark\n\n{n} rows (id, name, qty, price, note), {} rounds in process (the cases through Kafka: BENCH_JDBC_E2E_ROUNDS, default 1), medians. In process: the connector's task driven directly, sink records built before the clock starts. Through Kafka: records are JSON with an inline schema, tansu memory storage, Sluice's time includes its worker's start; tansu serves a consumer about 15,000 such records/s, which bounds the sink cases.\n\n| case | A | B | B/A | goal |\n| --- | --- | --- | --- | --- |\n{table}",
             b.rounds
         ),
     )?;
