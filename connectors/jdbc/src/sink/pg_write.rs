@@ -168,16 +168,15 @@ pub(super) async fn write(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            InsertMode::Insert => unreachable_insert(),
+            // (Plain inserts COPY straight into the table above; through
+            // the stage it would be this.)
+            InsertMode::Insert => {
+                format!("INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage}")
+            }
         }
     };
     run(c, &sql).await?;
     Ok(())
-}
-
-fn unreachable_insert() -> String {
-    // Handled above with a direct COPY.
-    String::new()
 }
 
 async fn run(c: &PgConn, sql: &str) -> Result<(), DbError> {

@@ -97,29 +97,13 @@ impl JdbcSinkTask {
         }
     }
 
-    /// Writes `records` in one transaction; `skip` are indexes not to write.
-    async fn write_all(
-        &mut self,
-        records: &[SinkRecord],
-        skip: &[usize],
-    ) -> Result<(), WriteError> {
+    /// Writes `records` in one transaction.
+    async fn write_all(&mut self, records: &[SinkRecord]) -> Result<(), WriteError> {
         let writer = self
             .writer
             .as_mut()
             .ok_or(WriteError::Db(DbError::data("task not started")))?;
-        let kept: Vec<SinkRecord>;
-        let batch: &[SinkRecord] = if skip.is_empty() {
-            records
-        } else {
-            kept = records
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !skip.contains(i))
-                .map(|(_, r)| r.clone())
-                .collect();
-            &kept
-        };
-        let (segments, errors) = writer.segments(batch);
+        let (segments, errors) = writer.segments(records);
         if let Some((index, message)) = errors.into_iter().next() {
             return Err(WriteError::Record { index, message });
         }
@@ -256,7 +240,7 @@ impl SinkTask for JdbcSinkTask {
             return Ok(());
         }
         self.connection().await?;
-        match self.write_all(records, &[]).await {
+        match self.write_all(records).await {
             Ok(()) => {
                 self.retries_left = self.max_retries;
                 Ok(())

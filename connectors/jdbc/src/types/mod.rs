@@ -6,7 +6,7 @@ pub mod time;
 
 use sluice_connect_api::config::ConfigEnum;
 use sluice_connect_api::schema::logical::{self, Decimal};
-use sluice_connect_api::schema::{Schema, SchemaBuilder, SchemaRef, Value};
+use sluice_connect_api::schema::{SchemaBuilder, SchemaRef, Value};
 
 /// One value as a driver read it, before it becomes a Connect value.
 /// Times are UTC instants; wall-clock columns were already read in
@@ -415,11 +415,6 @@ pub fn struct_schema(name: Option<&str>, fields: &[FieldPlan]) -> SchemaRef {
         b = b.field(f.name.clone(), f.schema.clone());
     }
     b.build()
-}
-
-/// True for a schema this module would build for a nullable column.
-pub fn is_optional(schema: &Schema) -> bool {
-    schema.optional
 }
 
 #[cfg(test)]
