@@ -64,3 +64,25 @@ pub fn arg(args: &BTreeMap<String, String>, key: &str) -> anyhow::Result<String>
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("missing --{key}"))
 }
+
+/// A child process killed when dropped: SIGTERM first (a worker stops
+/// cleanly), SIGKILL after 10 s.
+#[derive(Debug)]
+pub struct Proc(pub std::process::Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -21,6 +21,7 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Timestamp;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use sluice_bench::Proc;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -57,27 +58,6 @@ impl Drop for Env {
         let _ = self.broker.kill();
         let _ = self.broker.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Kills a child process when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        // SIGTERM first, so a worker stops cleanly.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 

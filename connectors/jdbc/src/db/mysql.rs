@@ -10,7 +10,9 @@ use super::{
     CHUNK_ROWS, ConnectSettings, DbColumn, DbError, Param, RowChunk, RowResult, TableQuery,
 };
 use crate::table_id::TableId;
-use crate::types::time::{DbZone, MICROS_PER_SECOND, civil_from_micros, days_from_civil};
+use crate::types::time::{
+    DbZone, MICROS_PER_SECOND, civil_from_days, civil_from_micros, days_from_civil,
+};
 use crate::types::{Cell, Column, ColumnKind, parse_decimal};
 
 /// The `binary` character set: BLOB and BINARY columns hold bytes.
@@ -204,8 +206,14 @@ impl MyConn {
         tx: mpsc::Sender<RowChunk>,
     ) -> Self {
         let zone = self.zone.clone();
-        let bound: Vec<MyValue> = params.into_iter().map(|p| to_param(p, &zone)).collect();
         let context = "querying";
+        let bound: Vec<MyValue> = match params.into_iter().map(|p| to_param(p, &zone)).collect() {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(Err(DbError::data(format!("{context}: {e}")))).await;
+                return self;
+            }
+        };
         let mut result = match self.conn.exec_iter(&st, bound).await {
             Ok(r) => r,
             Err(e) => {
@@ -433,20 +441,27 @@ fn year_days(year: i64) -> Result<i32, String> {
     i32::try_from(days_from_civil(year, 1, 1)).map_err(|_| format!("year {year} out of range"))
 }
 
-fn to_param(p: Param, zone: &DbZone) -> MyValue {
+fn to_param(p: Param, zone: &DbZone) -> Result<MyValue, String> {
     match p {
-        Param::Int(i) => MyValue::Int(i),
-        Param::Timestamp(us) => {
-            let (y, mo, d, h, mi, s, micros) = civil_from_micros(zone.utc_to_wall(us));
-            MyValue::Date(
-                u16::try_from(y).unwrap_or(0),
-                mo as u8,
-                d as u8,
-                h as u8,
-                mi as u8,
-                s as u8,
-                micros,
-            )
-        }
+        Param::Int(i) => Ok(MyValue::Int(i)),
+        Param::Timestamp(us) => wall_datetime(us, zone),
     }
+}
+
+/// An instant (µs since the epoch) as MySQL's DATETIME value: wall-clock
+/// time in db.timezone (the session's zone). Years MySQL cannot hold are
+/// an error, never a different date.
+pub(crate) fn wall_datetime(us: i64, zone: &DbZone) -> Result<MyValue, String> {
+    let (y, mo, d, h, mi, s, micros) = civil_from_micros(zone.utc_to_wall(us));
+    let year = u16::try_from(y).map_err(|_| format!("year {y} is out of MySQL's range"))?;
+    Ok(MyValue::Date(
+        year, mo as u8, d as u8, h as u8, mi as u8, s as u8, micros,
+    ))
+}
+
+/// Days since the epoch as MySQL's DATE value.
+pub(crate) fn date_value(days: i32) -> Result<MyValue, String> {
+    let (y, m, d) = civil_from_days(i64::from(days));
+    let year = u16::try_from(y).map_err(|_| format!("year {y} is out of MySQL's range"))?;
+    Ok(MyValue::Date(year, m as u8, d as u8, 0, 0, 0, 0))
 }

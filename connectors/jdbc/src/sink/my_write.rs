@@ -9,8 +9,9 @@ use super::value::SqlValue;
 use super::writer::{Segment, WriteError, Writer};
 use crate::db::DbError;
 use crate::db::mysql::MyConn;
+use crate::db::mysql::{date_value, wall_datetime};
 use crate::dialect::Dialect;
-use crate::types::time::{DbZone, MICROS_PER_DAY, civil_from_days, civil_from_micros};
+use crate::types::time::{DbZone, MICROS_PER_DAY};
 
 /// MySQL's limit on placeholders in one statement.
 const MAX_PARAMS: usize = 65_535;
@@ -44,11 +45,12 @@ pub(super) async fn write(w: &mut Writer, c: &mut MyConn, seg: &Segment) -> Resu
                 .collect::<Vec<_>>()
                 .join(" AND ")
         );
-        let params: Vec<Vec<MyValue>> = seg
+        let params = seg
             .rows
             .iter()
-            .map(|r| r.iter().map(|v| my_value(v, &zone)).collect())
-            .collect();
+            .enumerate()
+            .map(|(i, r)| row_params(seg, i, r.iter(), &zone))
+            .collect::<Result<Vec<_>, _>>()?;
         c.conn_mut()
             .exec_batch(sql.as_str(), params)
             .await
@@ -69,17 +71,12 @@ pub(super) async fn write(w: &mut Writer, c: &mut MyConn, seg: &Segment) -> Resu
                 .join(" AND ")
         );
         let nk = keys.len();
-        let params: Vec<Vec<MyValue>> = seg
+        let params = seg
             .rows
             .iter()
-            .map(|r| {
-                r[nk..]
-                    .iter()
-                    .chain(r[..nk].iter())
-                    .map(|v| my_value(v, &zone))
-                    .collect()
-            })
-            .collect();
+            .enumerate()
+            .map(|(i, r)| row_params(seg, i, r[nk..].iter().chain(r[..nk].iter()), &zone))
+            .collect::<Result<Vec<_>, _>>()?;
         c.conn_mut()
             .exec_batch(sql.as_str(), params)
             .await
@@ -126,11 +123,10 @@ pub(super) async fn write(w: &mut Writer, c: &mut MyConn, seg: &Segment) -> Resu
             sql.push_str(&tuple);
         }
         sql.push_str(&tail);
-        let params: Vec<MyValue> = seg.rows[start..end]
-            .iter()
-            .flatten()
-            .map(|v| my_value(v, &zone))
-            .collect();
+        let mut params = Vec::with_capacity(n * cols.len());
+        for i in start..end {
+            params.extend(row_params(seg, i, seg.rows[i].iter(), &zone)?);
+        }
         c.conn_mut()
             .exec_drop(sql.as_str(), params)
             .await
@@ -138,6 +134,22 @@ pub(super) async fn write(w: &mut Writer, c: &mut MyConn, seg: &Segment) -> Resu
         start = end;
     }
     Ok(())
+}
+
+/// One row's parameters; a value MySQL cannot hold names its record.
+fn row_params<'a>(
+    seg: &Segment,
+    i: usize,
+    values: impl Iterator<Item = &'a SqlValue>,
+    zone: &DbZone,
+) -> Result<Vec<MyValue>, WriteError> {
+    values
+        .map(|v| my_value(v, zone))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|message| WriteError::Record {
+            index: seg.indexes[i],
+            message,
+        })
 }
 
 fn approx_len(v: &SqlValue) -> usize {
@@ -150,8 +162,8 @@ fn approx_len(v: &SqlValue) -> usize {
 
 /// A column value as a MySQL parameter; times as wall-clock times in
 /// db.timezone (the session's zone).
-pub(super) fn my_value(v: &SqlValue, zone: &DbZone) -> MyValue {
-    match v {
+pub(super) fn my_value(v: &SqlValue, zone: &DbZone) -> Result<MyValue, String> {
+    Ok(match v {
         SqlValue::Null => MyValue::NULL,
         SqlValue::Bool(b) => MyValue::Int(i64::from(*b)),
         SqlValue::Int(i) => MyValue::Int(*i),
@@ -160,10 +172,7 @@ pub(super) fn my_value(v: &SqlValue, zone: &DbZone) -> MyValue {
         SqlValue::Decimal(d) => MyValue::Bytes(d.to_string().into_bytes()),
         SqlValue::Text(s) | SqlValue::Json(s) => MyValue::Bytes(s.clone().into_bytes()),
         SqlValue::Bytes(b) => MyValue::Bytes(b.clone()),
-        SqlValue::Date(days) => {
-            let (y, m, d) = civil_from_days(i64::from(*days));
-            MyValue::Date(u16::try_from(y).unwrap_or(0), m as u8, d as u8, 0, 0, 0, 0)
-        }
+        SqlValue::Date(days) => return date_value(*days),
         SqlValue::Time(us) => {
             let us = us.rem_euclid(MICROS_PER_DAY);
             let s = us / 1_000_000;
@@ -176,20 +185,9 @@ pub(super) fn my_value(v: &SqlValue, zone: &DbZone) -> MyValue {
                 (us % 1_000_000) as u32,
             )
         }
-        SqlValue::Timestamp(us) => {
-            let (y, mo, d, h, mi, s, micros) = civil_from_micros(zone.utc_to_wall(*us));
-            MyValue::Date(
-                u16::try_from(y).unwrap_or(0),
-                mo as u8,
-                d as u8,
-                h as u8,
-                mi as u8,
-                s as u8,
-                micros,
-            )
-        }
+        SqlValue::Timestamp(us) => return wall_datetime(*us, zone),
         SqlValue::Array(_) => MyValue::Bytes(array_json(v).into_bytes()),
-    }
+    })
 }
 
 fn array_json(v: &SqlValue) -> String {

@@ -83,20 +83,9 @@ pub(super) async fn write(
             let values = (0..fields.len()).map(lit).collect::<Vec<_>>().join(",");
             match w.s.insert_mode {
                 InsertMode::Insert => format!("INSERT INTO {table} ({col_list}) VALUES ({values})"),
-                InsertMode::Upsert if non_keys.is_empty() => {
-                    format!(
-                        "INSERT INTO {table} ({col_list}) VALUES ({values}) ON CONFLICT ({}) DO NOTHING",
-                        keys.join(",")
-                    )
-                }
                 InsertMode::Upsert => format!(
-                    "INSERT INTO {table} ({col_list}) VALUES ({values}) ON CONFLICT ({}) DO UPDATE SET {}",
-                    keys.join(","),
-                    non_keys
-                        .iter()
-                        .map(|c| format!("{c}=EXCLUDED.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(",")
+                    "INSERT INTO {table} ({col_list}) VALUES ({values}){}",
+                    on_conflict(&keys, &non_keys)
                 ),
                 InsertMode::Update => format!(
                     "UPDATE {table} SET {} WHERE {key_match}",
@@ -147,18 +136,9 @@ pub(super) async fn write(
         format!("DELETE FROM {table} t USING {stage} s WHERE {on_keys}")
     } else {
         match w.s.insert_mode {
-            InsertMode::Upsert if non_keys.is_empty() => format!(
-                "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage} ON CONFLICT ({}) DO NOTHING",
-                keys.join(",")
-            ),
             InsertMode::Upsert => format!(
-                "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage} ON CONFLICT ({}) DO UPDATE SET {}",
-                keys.join(","),
-                non_keys
-                    .iter()
-                    .map(|c| format!("{c}=EXCLUDED.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
+                "INSERT INTO {table} ({col_list}) SELECT {col_list} FROM {stage}{}",
+                on_conflict(&keys, &non_keys)
             ),
             InsertMode::Update => format!(
                 "UPDATE {table} t SET {} FROM {stage} s WHERE {on_keys}",
@@ -177,6 +157,23 @@ pub(super) async fn write(
     };
     run(c, &sql).await?;
     Ok(())
+}
+
+/// Confluent's upsert clause: update the non-key columns, or nothing when
+/// every column is a key.
+fn on_conflict(keys: &[String], non_keys: &[String]) -> String {
+    if non_keys.is_empty() {
+        return format!(" ON CONFLICT ({}) DO NOTHING", keys.join(","));
+    }
+    let set: Vec<String> = non_keys
+        .iter()
+        .map(|c| format!("{c}=EXCLUDED.{c}"))
+        .collect();
+    format!(
+        " ON CONFLICT ({}) DO UPDATE SET {}",
+        keys.join(","),
+        set.join(",")
+    )
 }
 
 async fn run(c: &PgConn, sql: &str) -> Result<(), DbError> {

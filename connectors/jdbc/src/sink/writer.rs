@@ -345,7 +345,7 @@ impl Writer {
                 }
                 None if !self.s.auto_create => {
                     return Err(record_error(format!(
-                        "Table {} is missing and auto-creation is disabled (record key: {})",
+                        "Table {} is missing and auto-creation is disabled (record key: {}): create it, or set auto.create=true",
                         seg.table,
                         seg.rows
                             .first()
@@ -453,13 +453,14 @@ fn row_of(
     delete: bool,
     use_default: bool,
 ) -> Result<Vec<SqlValue>, String> {
-    let fields: Box<dyn Iterator<Item = &SinkField>> = if delete {
-        Box::new(meta.keys.iter())
+    // A delete binds the keys only (they come first).
+    let n = if delete {
+        meta.keys.len()
     } else {
-        Box::new(meta.all())
+        meta.keys.len() + meta.values.len()
     };
-    let mut row = Vec::new();
-    for f in fields {
+    let mut row = Vec::with_capacity(n);
+    for f in meta.all().take(n) {
         let v = fields::field_value(r, &f.source);
         let value: &Value = v.get();
         let sql = to_sql_with(&f.schema, value, use_default)
