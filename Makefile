@@ -11,7 +11,7 @@ BROKER_PORT ?= 9092
 APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl mariadb-client
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
-.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce bench lint fmt clean
+.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce db-setup bench lint fmt clean
 
 all: build
 
@@ -99,9 +99,18 @@ bench: tools
 	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/jdbc_bench
 
 ## All tests: unit tests and end-to-end tests against a real broker.
-test: tools
+test: tools db-setup
 	cargo build -p sluice-runtime --bin sluice
 	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
+
+# Logical decoding for the CDC tests: wal_level=logical (ALTER SYSTEM and a
+# restart with the machine's start command) when it is not on yet.
+db-setup:
+	@if [ "$$(psql -h 127.0.0.1 -U postgres -tAc 'SHOW wal_level')" != logical ]; then \
+	  echo "PostgreSQL: setting wal_level = logical (ALTER SYSTEM) and restarting it for change data capture"; \
+	  psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET wal_level = logical" && \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main restart; \
+	fi
 
 # The distributed bounce test alone (clean and kill -9 restarts, counts
 # and failover times over 10 kills; `make test` runs it with 2).

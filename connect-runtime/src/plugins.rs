@@ -17,6 +17,8 @@ pub fn registry() -> Registry {
     sluice_connector_datagen::register(&mut r);
     #[cfg(feature = "jdbc")]
     sluice_connector_jdbc::register(&mut r);
+    #[cfg(feature = "cdc")]
+    sluice_connector_cdc::register(&mut r);
     r
 }
 

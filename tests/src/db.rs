@@ -83,8 +83,49 @@ impl PgDb {
     }
 }
 
+/// Turns on logical decoding for the CDC tests when it is off: sets
+/// `wal_level = logical` with ALTER SYSTEM and restarts the server with the
+/// machine's start command (`make test` does the same first, so a test run
+/// restarts nothing). Says what it changed. Safe to call again.
+pub fn ensure_pg_logical() -> Result<()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    if psql("postgres", "SHOW wal_level")?.trim() == "logical" {
+        return Ok(());
+    }
+    eprintln!(
+        "PostgreSQL: setting wal_level = logical (ALTER SYSTEM) and restarting the server for change data capture"
+    );
+    psql("postgres", "ALTER SYSTEM SET wal_level = logical")?;
+    let restart = PG_START.replace(" start", " restart");
+    run(
+        Command::new("sh").args(["-c", &restart]),
+        "pg_ctlcluster",
+        PG_START,
+    )?;
+    crate::wait_until(
+        std::time::Duration::from_secs(60),
+        "PostgreSQL back with wal_level = logical",
+        || {
+            psql("postgres", "SHOW wal_level")
+                .ok()
+                .filter(|l| l.trim() == "logical")
+        },
+    )?;
+    Ok(())
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
+        // Slots of this database keep it from being dropped.
+        let _ = psql(
+            "postgres",
+            &format!(
+                "SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = '{0}' AND active_pid IS NOT NULL;
+                 SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '{0}' AND NOT active",
+                self.name
+            ),
+        );
         let _ = psql(
             "postgres",
             &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),

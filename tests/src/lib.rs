@@ -13,7 +13,7 @@ mod kafka;
 mod worker;
 
 pub use broker::Broker;
-pub use db::{MyDb, PgDb};
+pub use db::{MyDb, PgDb, ensure_pg_logical};
 pub use http::{http_get, http_request};
 pub use kafka::{
     Consumed, KeyValue, ValueWithHeaders, consume_all, consume_from_start, consume_records,
