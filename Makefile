@@ -97,6 +97,8 @@ bench: tools
 	cargo run --release -p sluice-transforms --example transform_cost
 	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/bench
 	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/jdbc_bench
+	$(MAKE) db-setup
+	$(CARGO_TARGET_DIR)/release/cdc_bench
 
 ## All tests: unit tests and end-to-end tests against a real broker.
 test: tools db-setup

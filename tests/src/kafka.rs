@@ -259,3 +259,68 @@ pub fn consume_records(
     }
     Ok(out)
 }
+
+/// A consumer that stays assigned to partition 0 of a topic from its
+/// start and keeps what it read, for topics too large to fetch from the
+/// start in one go (the test broker times out on such fetches): it reads
+/// as the topic grows, in small fetches.
+pub struct TopicReader {
+    consumer: BaseConsumer,
+    pub records: Vec<Consumed>,
+}
+
+impl std::fmt::Debug for TopicReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TopicReader")
+            .field("records", &self.records.len())
+            .finish()
+    }
+}
+
+impl TopicReader {
+    pub fn new(bootstrap: &str, topic: &str) -> Result<Self> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", crate::unique("test-reader"))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "false")
+            .set("max.partition.fetch.bytes", "2097152")
+            .set("fetch.max.bytes", "4194304")
+            .create()?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
+        consumer.assign(&tpl)?;
+        Ok(Self {
+            consumer,
+            records: Vec::new(),
+        })
+    }
+
+    /// Reads until nothing came for `quiet`; returns how many were new.
+    pub fn read_more(&mut self, quiet: Duration) -> Result<usize> {
+        let before = self.records.len();
+        let mut last = Instant::now();
+        while last.elapsed() < quiet {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    self.records.push(Consumed {
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: m.payload().map(<[u8]>::to_vec),
+                        headers: Vec::new(),
+                    });
+                    last = Instant::now();
+                }
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    if !text.contains("UnknownTopicOrPartition") && !text.contains("Unknown topic")
+                    {
+                        return Err(e).context("consume");
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(self.records.len() - before)
+    }
+}

@@ -16,8 +16,9 @@ pub use broker::Broker;
 pub use db::{MyDb, PgDb, ensure_pg_logical};
 pub use http::{http_get, http_request};
 pub use kafka::{
-    Consumed, KeyValue, ValueWithHeaders, consume_all, consume_from_start, consume_records,
-    create_topic, produce_bytes, produce_strings, produce_with_headers, wait_for_records,
+    Consumed, KeyValue, TopicReader, ValueWithHeaders, consume_all, consume_from_start,
+    consume_records, create_topic, produce_bytes, produce_strings, produce_with_headers,
+    wait_for_records,
 };
 pub use worker::{Worker, sluice_binary};
 

@@ -43,6 +43,8 @@ pub struct TaskFamilies {
     pub commit_failure_pct: GaugeVec,
     pub batch_size_max: GaugeVec,
     pub batch_size_avg: GaugeVec,
+    /// Numbers tasks report about themselves (`TaskGauges`).
+    pub reported: IntGaugeVec,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +162,13 @@ impl Families {
                 ),
             },
             task: TaskFamilies {
+                reported: family!(
+                    r,
+                    IntGaugeVec,
+                    "kafka_connect_task_reported",
+                    "A number the task reports about itself (e.g. replication-slot-lag-bytes)",
+                    &["connector", "task", "metric"]
+                ),
                 status: family!(
                     r,
                     IntGaugeVec,

@@ -122,6 +122,8 @@ pub struct Metrics {
     rates: Mutex<rates::Rates>,
     flows: FlowMonitor,
     heartbeats: task::Heartbeats,
+    /// Gauges tasks report about themselves, per (connector, task).
+    reported: Mutex<HashMap<(String, u32), sluice_connect_api::TaskGauges>>,
     /// One scrape at a time: a refresh resets the status series.
     scrape: Mutex<()>,
 }
@@ -149,6 +151,7 @@ impl Metrics {
             clocks: Mutex::new(HashMap::new()),
             rates: Mutex::new(rates::Rates::default()),
             heartbeats: Arc::default(),
+            reported: Mutex::new(HashMap::new()),
             scrape: Mutex::new(()),
         })
     }
@@ -163,6 +166,34 @@ impl Metrics {
 
     pub fn source_task(&self, connector: &str, task: u32) -> SourceTaskMetrics {
         SourceTaskMetrics::new(&self.f, &self.heartbeats, connector, task, self.window)
+    }
+
+    /// The gauges a task reports about itself, shown until
+    /// [`Self::forget_task_gauges`].
+    pub fn task_gauges(&self, connector: &str, task: u32) -> sluice_connect_api::TaskGauges {
+        let g = sluice_connect_api::TaskGauges::default();
+        self.reported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((connector.to_string(), task), g.clone());
+        g
+    }
+
+    pub fn forget_task_gauges(&self, connector: &str, task: u32) {
+        self.reported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&(connector.to_string(), task));
+    }
+
+    /// A task's reported gauges, for its status.
+    pub fn reported(&self, connector: &str, task: u32) -> Vec<(String, i64)> {
+        self.reported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(connector.to_string(), task))
+            .map(sluice_connect_api::TaskGauges::values)
+            .unwrap_or_default()
     }
 
     pub fn sink_task(&self, connector: &str, task: u32) -> SinkTaskMetrics {
@@ -212,6 +243,10 @@ impl Metrics {
     /// Drops every series of a deleted connector, its error history too.
     pub fn forget_connector(&self, connector: &str) {
         self.flows.remove(connector);
+        self.reported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|(c, _), _| c != connector);
         let e = &self.f.errors;
         for c in [
             &e.record_failures,
@@ -282,6 +317,18 @@ impl Metrics {
         }
         f.connector.status.reset();
         f.task.status.reset();
+        f.task.reported.reset();
+        for ((c, t), g) in self
+            .reported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let t = t.to_string();
+            for (name, v) in g.values() {
+                f.task.reported.with_label_values(&[c, &t, &name]).set(v);
+            }
+        }
         for (_, g) in &f.worker.connector_tasks {
             g.reset();
         }

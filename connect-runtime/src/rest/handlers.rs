@@ -404,6 +404,29 @@ pub(crate) async fn connector_status(
             format!("cannot render the status: {e}"),
         )
     })?;
+    // Numbers tasks report about themselves (a replication slot's lag), as
+    // an extra "metrics" object of the task (clients ignore extra fields).
+    if let Some(tasks) = v.get_mut("tasks").and_then(serde_json::Value::as_array_mut) {
+        for t in tasks {
+            let Some(id) = t.get("id").and_then(serde_json::Value::as_u64) else {
+                continue;
+            };
+            let reported = s
+                .herder
+                .worker()
+                .metrics
+                .reported(&name, u32::try_from(id).unwrap_or(u32::MAX));
+            if !reported.is_empty()
+                && let Some(obj) = t.as_object_mut()
+            {
+                let m: serde_json::Map<String, serde_json::Value> = reported
+                    .into_iter()
+                    .map(|(k, v)| (k, serde_json::Value::from(v)))
+                    .collect();
+                obj.insert("metrics".into(), serde_json::Value::Object(m));
+            }
+        }
+    }
     // An extra field (Kafka Connect clients ignore it) while any flow
     // anomaly is active, so a healthy connector's status keeps Kafka
     // Connect's exact shape.

@@ -189,7 +189,8 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     let ctx = SourceTaskContext::new(Arc::new(ConnectorOffsetReader::new(
         offsets,
         connector.clone(),
-    )));
+    )))
+    .with_gauges(metrics.task_gauges(&connector, task_id));
     if let Err(e) = task.start(config, ctx).await {
         metrics.task_started(false);
         return Err(e);
@@ -305,5 +306,6 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
             tracing::warn!(error = %e.trace(), "error stopping source task");
         }
     }
+    metrics.forget_task_gauges(&connector, task_id);
     outcome
 }

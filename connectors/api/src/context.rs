@@ -33,19 +33,78 @@ pub trait OffsetReader: Send + Sync + fmt::Debug {
     }
 }
 
+/// One number a task reports about itself.
+#[derive(Debug, Clone, Default)]
+pub struct TaskGauge(Arc<std::sync::atomic::AtomicI64>);
+
+impl TaskGauge {
+    pub fn set(&self, v: i64) {
+        self.0.store(v, std::sync::atomic::Ordering::Relaxed);
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Numbers a task reports about itself (a replication slot's lag in bytes,
+/// the rows an incremental snapshot has left): the runtime shows them in
+/// the task's status (`"metrics"`) and exports them as
+/// `kafka_connect_task_reported{connector,task,metric}`. Names are
+/// lower-case with `-`, as Kafka Connect's metric names.
+#[derive(Debug, Clone, Default)]
+pub struct TaskGauges(Arc<Mutex<Vec<(String, TaskGauge)>>>);
+
+impl TaskGauges {
+    /// The gauge called `name`, made at 0 the first time.
+    pub fn gauge(&self, name: &str) -> TaskGauge {
+        let mut g = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, x)) = g.iter().find(|(n, _)| n == name) {
+            return x.clone();
+        }
+        let x = TaskGauge::default();
+        g.push((name.to_string(), x.clone()));
+        x
+    }
+
+    /// Every gauge's name and value, in the order they were made.
+    pub fn values(&self) -> Vec<(String, i64)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(n, g)| (n.clone(), g.get()))
+            .collect()
+    }
+}
+
 /// Given to [`crate::SourceTask::start`].
 #[derive(Debug, Clone)]
 pub struct SourceTaskContext {
     offset_reader: Arc<dyn OffsetReader>,
+    gauges: TaskGauges,
 }
 
 impl SourceTaskContext {
     pub fn new(offset_reader: Arc<dyn OffsetReader>) -> Self {
-        Self { offset_reader }
+        Self {
+            offset_reader,
+            gauges: TaskGauges::default(),
+        }
+    }
+
+    /// The same, with gauges the runtime shows.
+    pub fn with_gauges(mut self, gauges: TaskGauges) -> Self {
+        self.gauges = gauges;
+        self
     }
 
     pub fn offset_reader(&self) -> &dyn OffsetReader {
         self.offset_reader.as_ref()
+    }
+
+    /// Where the task reports numbers about itself.
+    pub fn gauges(&self) -> &TaskGauges {
+        &self.gauges
     }
 }
 

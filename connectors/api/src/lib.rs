@@ -36,7 +36,7 @@ pub use ack::SourceAcknowledger;
 pub use connector::{Connector, SinkTask, SourceTask};
 pub use context::{
     ConnectorContext, ConnectorRequest, ErrantRecordReporter, ErrantReport, OffsetReader,
-    SinkTaskContext, SinkTaskRequests, SourceTaskContext,
+    SinkTaskContext, SinkTaskRequests, SourceTaskContext, TaskGauge, TaskGauges,
 };
 pub use error::{ConnectError, ConnectResult};
 pub use plugin::{

@@ -131,6 +131,44 @@ pub fn envelope(
     ))
 }
 
+/// `io.debezium.connector.common.TransactionMetadataKey`.
+pub fn transaction_key_schema() -> SchemaRef {
+    SchemaBuilder::struct_()
+        .name("io.debezium.connector.common.TransactionMetadataKey")
+        .version(1)
+        .field("id", SchemaBuilder::string().build())
+        .build()
+}
+
+/// `event.collection`: events of one table in a transaction.
+pub fn event_collection_schema() -> SchemaRef {
+    SchemaBuilder::struct_()
+        .optional()
+        .name("event.collection")
+        .version(1)
+        .field("data_collection", SchemaBuilder::string().build())
+        .field("event_count", SchemaBuilder::int64().build())
+        .build()
+}
+
+/// `io.debezium.connector.common.TransactionMetadataValue`.
+pub fn transaction_value_schema() -> SchemaRef {
+    SchemaBuilder::struct_()
+        .name("io.debezium.connector.common.TransactionMetadataValue")
+        .version(1)
+        .field("status", SchemaBuilder::string().build())
+        .field("id", SchemaBuilder::string().build())
+        .field("event_count", SchemaBuilder::int64().optional().build())
+        .field(
+            "data_collections",
+            SchemaBuilder::array(event_collection_schema())
+                .optional()
+                .build(),
+        )
+        .field("ts_ms", SchemaBuilder::int64().build())
+        .build()
+}
+
 /// `io.debezium.connector.common.ServerNameKey`.
 pub fn heartbeat_key_schema() -> SchemaRef {
     SchemaBuilder::struct_()

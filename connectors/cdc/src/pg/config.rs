@@ -97,6 +97,9 @@ pub struct PgCdcConfig {
     pub snapshot_fetch_size: i32,
     pub skipped_operations: Vec<String>,
     pub schema_name_adjustment: String,
+    pub signal_data_collection: String,
+    pub signal_channels: Vec<String>,
+    pub chunk_size: i32,
 }
 
 const CONN: &str = "Connection";
@@ -324,6 +327,21 @@ impl ConnectorConfig for PgCdcConfig {
                     .doc("none: schema names are <topic.prefix>.<schema>.<table>.Key/.Value/.Envelope as they are; avro: characters Avro does not allow in names become _ (use it with the AvroConverter when names have such characters)."),
                 |c, v| c.schema_name_adjustment = v,
             )
+            .field(
+                ConfigKey::named("signal.data.collection").default_value("").importance(Importance::Medium).group(EVENTS, 18)
+                    .doc("The signal table, <schema>.<table> (a <database>. prefix is accepted): rows inserted into it drive incremental snapshots (type execute-snapshot, data {\"data-collections\": [\"public.t\"], \"type\": \"incremental\"}; stop-snapshot). Columns: id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048)."),
+                |c, v| c.signal_data_collection = v,
+            )
+            .field(
+                ConfigKey::named("signal.enabled.channels").default_value("source").importance(Importance::Low).group(EVENTS, 19)
+                    .doc("Where signals come from: source (the signal table)."),
+                |c, v| c.signal_channels = v,
+            )
+            .field(
+                ConfigKey::named("incremental.snapshot.chunk.size").default_value("1024").validator(Validator::at_least(1.0)).importance(Importance::Medium).group(EVENTS, 20)
+                    .doc("Rows per incremental snapshot chunk (one query, one watermark window)."),
+                |c, v| c.chunk_size = v,
+            )
             .check_with(|c| c.cross_checks())
     }
 }
@@ -386,11 +404,18 @@ impl PgCdcConfig {
                 "column.include.list and column.exclude.list cannot both be set".to_string(),
             ));
         }
-        if self.provide_transaction_metadata {
+        for ch in &self.signal_channels {
+            if !matches!(ch.trim(), "source" | "") {
+                out.push((
+                    "signal.enabled.channels",
+                    format!("channel '{ch}' is not supported; use source (the signal table)"),
+                ));
+            }
+        }
+        if !self.signal_data_collection.trim().is_empty() && self.signal_table().is_none() {
             out.push((
-                "provide.transaction.metadata",
-                "transaction metadata is not supported yet; remove the key or set it to false"
-                    .to_string(),
+                "signal.data.collection",
+                "must be <schema>.<table>".to_string(),
             ));
         }
         if let Err(e) = crate::filters::KeyColumns::parse(&self.message_key_columns) {
@@ -419,6 +444,17 @@ impl PgCdcConfig {
             &self.column_exclude,
             &self.message_key_columns,
         )
+    }
+
+    /// `signal.data.collection` as (schema, table).
+    pub fn signal_table(&self) -> Option<(String, String)> {
+        let parts: Vec<&str> = self.signal_data_collection.trim().split('.').collect();
+        match parts.as_slice() {
+            [s, t] | [_, s, t] if !s.is_empty() && !t.is_empty() => {
+                Some((s.to_string(), t.to_string()))
+            }
+            _ => None,
+        }
     }
 
     pub fn prefix(&self) -> &str {

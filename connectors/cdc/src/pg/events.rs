@@ -31,6 +31,9 @@ pub struct Settings {
     pub max_batch: usize,
     pub heartbeat_topic: Topic,
     pub avro_names: bool,
+    /// `provide.transaction.metadata`: BEGIN/END records on this topic and
+    /// the `transaction` block in events.
+    pub tx_topic: Option<Topic>,
 }
 
 impl Settings {
@@ -53,6 +56,9 @@ impl Settings {
             max_batch: usize::try_from(c.max_batch_size).unwrap_or(2048).max(1),
             heartbeat_topic: Arc::from(c.heartbeat_topic()),
             avro_names: c.schema_name_adjustment == "avro",
+            tx_topic: c
+                .provide_transaction_metadata
+                .then(|| Arc::from(format!("{}.transaction", c.prefix()))),
         })
     }
 
@@ -290,6 +296,77 @@ pub fn emit(
         }
     }
     Ok(())
+}
+
+/// A BEGIN or END record of the transaction topic; `collections` only for
+/// END.
+pub fn transaction_record(
+    s: &Settings,
+    topic: &Topic,
+    id: &str,
+    ts_ms: i64,
+    end: Option<&[(String, i64)]>,
+    offset: SourceOffset,
+) -> SourceRecord {
+    let key = Struct::from_parts_unchecked(
+        envelope::transaction_key_schema(),
+        vec![Value::String(id.to_string())],
+    );
+    let (status, count, collections) = match end {
+        None => ("BEGIN", Value::Null, Value::Null),
+        Some(per) => {
+            let schema = envelope::event_collection_schema();
+            (
+                "END",
+                Value::Int64(per.iter().map(|(_, n)| n).sum()),
+                Value::Array(
+                    per.iter()
+                        .map(|(t, n)| {
+                            Value::Struct(Struct::from_parts_unchecked(
+                                schema.clone(),
+                                vec![Value::String(t.clone()), Value::Int64(*n)],
+                            ))
+                        })
+                        .collect(),
+                ),
+            )
+        }
+    };
+    let value = Struct::from_parts_unchecked(
+        envelope::transaction_value_schema(),
+        vec![
+            Value::String(status.into()),
+            Value::String(id.to_string()),
+            count,
+            collections,
+            Value::Int64(ts_ms),
+        ],
+    );
+    let mut r = SourceRecord::new(
+        s.partition.clone(),
+        offset,
+        topic.clone(),
+        Some(envelope::transaction_value_schema()),
+        Value::Struct(value),
+    );
+    r.key_schema = Some(envelope::transaction_key_schema());
+    r.key = Value::Struct(key);
+    r
+}
+
+/// Sets an event's `transaction` block.
+pub fn set_transaction(r: &mut SourceRecord, id: &str, total: i64, in_table: i64) {
+    if let Value::Struct(env) = &mut r.value {
+        let block = Struct::from_parts_unchecked(
+            envelope::transaction_block_schema(),
+            vec![
+                Value::String(id.to_string()),
+                Value::Int64(total),
+                Value::Int64(in_table),
+            ],
+        );
+        let _ = env.set("transaction", Value::Struct(block));
+    }
 }
 
 /// A heartbeat record.

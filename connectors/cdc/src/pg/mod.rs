@@ -5,6 +5,7 @@ pub mod catalog;
 pub mod config;
 pub mod decode;
 pub mod events;
+pub mod incremental;
 pub mod lsn;
 pub mod offsets;
 pub mod pgoutput;

@@ -90,6 +90,10 @@ pub struct SnapshotPlan<'a> {
     pub exported: Option<&'a str>,
     /// The stream's start: the snapshot's offsets carry it.
     pub lsn: Lsn,
+    /// `snapshot-rows-done` and `snapshot-rows-estimated` (the catalog's
+    /// estimate), for the status and metrics.
+    pub done: sluice_connect_api::TaskGauge,
+    pub estimated: sluice_connect_api::TaskGauge,
 }
 
 /// Reads every table and sends its rows. Returns the number of rows.
@@ -125,6 +129,16 @@ pub async fn run(
         .await
         .map(|r| r.get(0))
         .unwrap_or_else(|_| now_micros());
+    let oids: Vec<i64> = plan.tables.iter().map(|t| i64::from(t.oid)).collect();
+    let estimate: i64 = client
+        .query_one(
+            "SELECT coalesce(sum(greatest(reltuples, 0)), 0)::int8 FROM pg_class WHERE oid::int8 = ANY($1)",
+            &[&oids],
+        )
+        .await?
+        .get(0);
+    plan.estimated.set(estimate);
+    plan.done.set(0);
     let mut tables = Vec::new();
     for t in plan.tables {
         let cols = catalog::describe(client, t.oid).await?;
@@ -183,6 +197,9 @@ pub async fn run(
                 }
             }
             row_no += 1;
+            if row_no.is_multiple_of(1024) {
+                plan.done.set(i64::try_from(row_no).unwrap_or(i64::MAX));
+            }
             let marker = if ti == 0 && first_in_table {
                 "first"
             } else if first_in_table {
@@ -230,6 +247,7 @@ pub async fn run(
         out.extend(recs);
     }
     send(tx, &mut out).await?;
+    plan.done.set(i64::try_from(row_no).unwrap_or(i64::MAX));
     client.batch_execute("COMMIT").await?;
     tracing::info!(rows = row_no, "snapshot done");
     Ok(row_no)

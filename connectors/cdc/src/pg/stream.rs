@@ -20,6 +20,7 @@ use crate::error::CdcError;
 use crate::pg::catalog::{self, ColDesc};
 use crate::pg::decode::PgType;
 use crate::pg::events::{self, Change, Settings, SourcePoint};
+use crate::pg::incremental::{self, Incremental};
 use crate::pg::lsn::Lsn;
 use crate::pg::offsets::{self, Pos};
 use crate::pg::pgoutput::{self, Datum, Message, Relation};
@@ -37,6 +38,10 @@ pub struct Progress {
 /// The stream's settings beyond the events'.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
+    /// `signal.data.collection` as (schema, table), for incremental
+    /// snapshots.
+    pub signal_table: Option<(String, String)>,
+    pub chunk_size: usize,
     pub status_interval: Duration,
     pub heartbeat_interval: Duration,
     pub heartbeat_query: String,
@@ -66,6 +71,12 @@ pub struct Streamer {
     pub confirmed: Lsn,
     /// The last snapshot record's position, if a snapshot just ran.
     pub last_emitted: Option<Pos>,
+    /// `replication-slot-lag-bytes`: the server's WAL end minus the
+    /// confirmed position.
+    pub lag: sluice_connect_api::TaskGauge,
+    /// `incremental-snapshot-rows-done` / `-estimated`.
+    pub inc_done: sluice_connect_api::TaskGauge,
+    pub inc_estimated: sluice_connect_api::TaskGauge,
 }
 
 impl std::fmt::Debug for Streamer {
@@ -87,6 +98,22 @@ struct State {
     acked: Option<Pos>,
     target: Lsn,
     keepalive: Lsn,
+    /// The server's WAL end as last reported.
+    server_end: Lsn,
+    tx: TxMeta,
+    /// The signal table's relation id, once described.
+    signal_rel: Option<u32>,
+    incremental: Incremental,
+}
+
+/// Transaction metadata of the open transaction.
+#[derive(Debug, Default)]
+struct TxMeta {
+    begun: bool,
+    total: i64,
+    /// Events per `schema.table`, in first-seen order.
+    per_table: Vec<(String, i64)>,
+    last_lsn: Lsn,
 }
 
 /// Pops the transactions whose records were all acknowledged.
@@ -136,6 +163,10 @@ impl Streamer {
             acked: None,
             target: self.confirmed,
             keepalive: Lsn(0),
+            server_end: Lsn(0),
+            tx: TxMeta::default(),
+            signal_rel: None,
+            incremental: Incremental::default(),
         };
         let tick = self.opts.status_interval.min(Duration::from_millis(200));
         let mut ticker = tokio::time::interval(tick);
@@ -156,6 +187,7 @@ impl Streamer {
                         self.confirm(&mut st, false).await?;
                         last_status = Instant::now();
                     }
+                    self.incremental_step(&mut st).await?;
                     if !self.opts.heartbeat_interval.is_zero()
                         && last_heartbeat.elapsed() >= self.opts.heartbeat_interval
                     {
@@ -167,12 +199,14 @@ impl Streamer {
                     let msg = msg?;
                     match msg.tag {
                         b'd' => match parse_copy_data(msg.body)? {
-                            ReplMsg::XLogData { start, data, .. } => {
+                            ReplMsg::XLogData { start, end, data } => {
+                                st.server_end = st.server_end.max(end);
                                 self.progress.received.fetch_max(start.0, std::sync::atomic::Ordering::Relaxed);
                                 self.on_message(&mut st, start, pgoutput::parse(data)?).await?;
                             }
                             ReplMsg::Keepalive { end, reply } => {
                                 st.keepalive = st.keepalive.max(end);
+                                st.server_end = st.server_end.max(end);
                                 self.idle_confirm(&mut st);
                                 if reply {
                                     self.confirm(&mut st, false).await?;
@@ -221,6 +255,8 @@ impl Streamer {
                 .confirmed
                 .store(self.confirmed.0, std::sync::atomic::Ordering::Relaxed);
         }
+        let lag = st.server_end.0.saturating_sub(self.confirmed.0);
+        self.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
         self.conn.writer.standby_status(self.confirmed, reply).await
     }
 
@@ -271,8 +307,36 @@ impl Streamer {
         }
     }
 
+    /// Reads the next incremental snapshot chunk, if one is due.
+    async fn incremental_step(&mut self, st: &mut State) -> Result<(), CdcError> {
+        if !st.incremental.active() {
+            return Ok(());
+        }
+        let Some((schema, table)) = &self.opts.signal_table else {
+            return Ok(());
+        };
+        let quoted = format!("{}.{}", catalog::quote(schema), catalog::quote(table));
+        let cx = incremental::Ctx {
+            client: &self.client,
+            settings: &self.settings,
+            signal_table: &quoted,
+            chunk_size: self.opts.chunk_size,
+            done: &self.inc_done,
+            estimated: &self.inc_estimated,
+        };
+        st.incremental.step(&cx).await
+    }
+
     async fn relation(&mut self, st: &mut State, rel: Relation) -> Result<(), CdcError> {
-        if !self.settings.filters.table(&rel.schema, &rel.name) {
+        let is_signal = self
+            .opts
+            .signal_table
+            .as_ref()
+            .is_some_and(|(s, t)| *s == rel.schema && *t == rel.name);
+        if is_signal {
+            st.signal_rel = Some(rel.id);
+        }
+        if !is_signal && !self.settings.filters.table(&rel.schema, &rel.name) {
             st.tables.insert(rel.id, None);
             return Ok(());
         }
@@ -316,18 +380,41 @@ impl Streamer {
                     commit: final_lsn,
                     ts_us: commit_ts + PG_EPOCH_UNIX_MICROS,
                 });
+                st.tx = TxMeta::default();
             }
             Message::Commit {
                 commit_lsn,
                 end_lsn,
                 ..
             } => {
+                if let (Some(topic), Some(txn)) = (&self.settings.tx_topic, &st.txn)
+                    && st.tx.begun
+                {
+                    let id = format!("{}:{}", txn.xid, commit_lsn.0);
+                    let offset = offsets::stream_offset(
+                        txn.commit,
+                        st.tx.last_lsn,
+                        txn.xid,
+                        txn.ts_us,
+                        "COMMIT",
+                    );
+                    let r = events::transaction_record(
+                        &self.settings,
+                        topic,
+                        &id,
+                        txn.ts_us / 1000,
+                        Some(&st.tx.per_table),
+                        offset,
+                    );
+                    st.batch.push(r);
+                }
                 st.txn = None;
                 st.last_commit = Some(commit_lsn);
                 st.pending.push_back((st.last_emitted, end_lsn));
                 self.flush(st).await?;
                 // A transaction without records may be settled already.
                 settle(st);
+                self.incremental_step(st).await?;
             }
             Message::Relation(rel) => self.relation(st, rel).await?,
             Message::Insert { rel, new } => {
@@ -371,6 +458,9 @@ impl Streamer {
                 return Ok(());
             }
             self.skip = None;
+        }
+        if st.signal_rel == Some(rel) {
+            return self.signal(st, lsn, rel, kind, tuples);
         }
         let t = match st.tables.get(&rel) {
             Some(Some(t)) => t,
@@ -439,12 +529,104 @@ impl Streamer {
             ),
         };
         r.map_err(CdcError::Data)?;
+        if st.incremental.active() {
+            let table = format!("{}.{}", t.schema, t.name);
+            for r in &st.batch[before..] {
+                st.incremental.on_change(&table, &r.key);
+            }
+        }
         if st.batch.len() > before {
             st.last_emitted = Some((txn.commit.0, lsn.0));
+            if let Some(topic) = &self.settings.tx_topic {
+                let id = format!("{}:{}", txn.xid, lsn.0);
+                if !st.tx.begun {
+                    st.tx.begun = true;
+                    let begin = events::transaction_record(
+                        &self.settings,
+                        topic,
+                        &id,
+                        txn.ts_us / 1000,
+                        None,
+                        offset.clone(),
+                    );
+                    st.batch.insert(before, begin);
+                }
+                st.tx.last_lsn = lsn;
+                let name = format!("{}.{}", t.schema, t.name);
+                for r in st.batch[before..].iter_mut().filter(|r| {
+                    !r.value.is_null() && !std::ptr::eq(r.topic.as_ref(), topic.as_ref())
+                }) {
+                    st.tx.total += 1;
+                    let n = match st.tx.per_table.iter_mut().find(|(k, _)| *k == name) {
+                        Some((_, n)) => {
+                            *n += 1;
+                            *n
+                        }
+                        None => {
+                            st.tx.per_table.push((name.clone(), 1));
+                            1
+                        }
+                    };
+                    events::set_transaction(r, &id, st.tx.total, n);
+                }
+            }
         }
         if st.batch.len() >= self.settings.max_batch {
             self.flush(st).await?;
         }
+        Ok(())
+    }
+}
+
+impl Streamer {
+    /// A change of the signal table: a signal, or a window mark.
+    fn signal(
+        &mut self,
+        st: &mut State,
+        lsn: Lsn,
+        rel: u32,
+        kind: &'static str,
+        tuples: &Tuples,
+    ) -> Result<(), CdcError> {
+        let (Tuples::Insert(new), Some(Some(t)), Some(txn)) =
+            (tuples, st.tables.get(&rel), &st.txn)
+        else {
+            return Ok(());
+        };
+        let _ = kind;
+        let raw = raw_of(t, new)?;
+        let row = t.row(&raw, None, true).map_err(CdcError::Data)?;
+        let field = |name: &str| match &row {
+            sluice_connect_api::schema::Value::Struct(s) => s
+                .get(name)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string(),
+            _ => String::new(),
+        };
+        let signal = incremental::Signal {
+            id: field("id"),
+            kind: field("type"),
+            data: field("data"),
+        };
+        let released = match st.incremental.on_signal(&signal) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(signal = %signal.id, "signal refused: {e}");
+                return Ok(());
+            }
+        };
+        if released.is_empty() {
+            return Ok(());
+        }
+        // The released rows carry the close mark's position: everything
+        // before it was sent, so a restart goes on from there.
+        let offset = offsets::stream_offset(txn.commit, lsn, txn.xid, txn.ts_us, "INSERT");
+        for mut r in released {
+            r.source_offset = offset.clone();
+            st.batch.push(r);
+        }
+        st.last_emitted = Some((txn.commit.0, lsn.0));
         Ok(())
     }
 }

@@ -137,7 +137,31 @@ async fn prepare(
         }
     }
     let tables = catalog::list_tables(client, &s.filters).await?;
-    catalog::ensure_publication(client, &c.publication_name, c.autocreate, &tables).await?;
+    let mut published = tables.clone();
+    if let Some((schema, table)) = c.signal_table() {
+        let exists = client
+            .query_opt(
+                "SELECT c.oid::int8 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                &[&schema, &table],
+            )
+            .await?;
+        match exists {
+            Some(r) => {
+                let oid: i64 = r.get(0);
+                if !published.iter().any(|t| t.oid == oid as u32) {
+                    published.push(catalog::TableName {
+                        oid: oid as u32,
+                        schema,
+                        name: table,
+                    });
+                }
+            }
+            None => tracing::warn!(
+                "signal.data.collection names {schema}.{table}, which does not exist: create it (id VARCHAR(42) PRIMARY KEY, type VARCHAR(32) NOT NULL, data VARCHAR(2048)) to send signals"
+            ),
+        }
+    }
+    catalog::ensure_publication(client, &c.publication_name, c.autocreate, &published).await?;
     let has_offset = stored.is_some();
     let snapshot_done = stored.is_some_and(|s| s.snapshot_done);
     let snapshot = match c.snapshot_mode {
@@ -218,6 +242,15 @@ impl SourceTask for PgCdcTask {
             .offset(settings.partition.as_map())
             .await?
             .map(|m| parse_stored(&m));
+        let lag = ctx.gauges().gauge("replication-slot-lag-bytes");
+        let (inc_done, inc_estimated) = (
+            ctx.gauges().gauge("incremental-snapshot-rows-done"),
+            ctx.gauges().gauge("incremental-snapshot-rows-estimated"),
+        );
+        let (rows_done, rows_estimated) = (
+            ctx.gauges().gauge("snapshot-rows-done"),
+            ctx.gauges().gauge("snapshot-rows-estimated"),
+        );
         let client = connect_client(&info).await?;
         let mut conn = ReplConn::connect(&info).await?;
         let plan = prepare(&c, &settings, &client, &mut conn, stored).await?;
@@ -235,6 +268,8 @@ impl SourceTask for PgCdcTask {
         let (stop_tx, stop_rx) = watch::channel(false);
         let progress = Arc::new(Progress::default());
         let opts = StreamOptions {
+            signal_table: c.signal_table(),
+            chunk_size: usize::try_from(c.chunk_size).unwrap_or(1024).max(1),
             status_interval: c.status_update_interval.max(Duration::from_millis(100)),
             heartbeat_interval: c.heartbeat_interval,
             heartbeat_query: c.heartbeat_action_query.clone(),
@@ -256,6 +291,8 @@ impl SourceTask for PgCdcTask {
                             tables: &plan.tables,
                             exported: plan.exported.as_deref(),
                             lsn: plan.start,
+                            done: rows_done,
+                            estimated: rows_estimated,
                         },
                         &tx,
                     )
@@ -290,6 +327,9 @@ impl SourceTask for PgCdcTask {
                     skip: plan.skip,
                     confirmed: plan.start,
                     last_emitted,
+                    lag,
+                    inc_done,
+                    inc_estimated,
                 }
                 .run()
                 .await
