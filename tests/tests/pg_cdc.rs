@@ -624,3 +624,111 @@ fn incremental_snapshot_while_updates_continue_ends_equal_to_the_table() -> anyh
     );
     Ok(())
 }
+
+/// Debezium's tutorial registration, posted to the REST API as it is with
+/// only the host and database names changed: defaults for the plugin,
+/// slot and publication, `schema.include.list`, JSON with schemas.
+#[test]
+fn debezium_tutorial_registration_runs_unchanged() -> anyhow::Result<()> {
+    ensure_pg_logical()?;
+    let db = PgDb::create()?;
+    db.exec(
+        "CREATE SCHEMA inventory;
+         CREATE TABLE inventory.customers (id SERIAL PRIMARY KEY, first_name VARCHAR(255) NOT NULL,
+           last_name VARCHAR(255) NOT NULL, email VARCHAR(255) NOT NULL UNIQUE);
+         INSERT INTO inventory.customers (first_name, last_name, email) VALUES
+           ('Sally', 'Thomas', 'sally.thomas@acme.com'), ('Anne', 'Kretchmar', 'annek@noanswer.org');
+         CREATE TABLE public.elsewhere (id INT PRIMARY KEY);
+         INSERT INTO public.elsewhere VALUES (1);",
+    )?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let props = write_worker_props(
+        dir.path(),
+        &broker.bootstrap,
+        "offset.flush.interval.ms=200\nkey.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter=org.apache.kafka.connect.json.JsonConverter\n",
+    )?;
+    let _worker = Worker::start(
+        dir.path(),
+        rest,
+        &[&props.display().to_string()],
+        &[],
+        "w1.log",
+    )?;
+    let body = json!({
+        "name": "inventory-connector",
+        "config": {
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+            "tasks.max": "1",
+            "database.hostname": "127.0.0.1",
+            "database.port": "5432",
+            "database.user": "postgres",
+            "database.password": "postgres",
+            "database.dbname": db.name,
+            "topic.prefix": "dbserver1",
+            "schema.include.list": "inventory"
+        }
+    });
+    let (code, text) = http_request(rest, "POST", "/connectors", &body.to_string())?;
+    assert_eq!(code, 201, "{text}");
+    let recs = records(&broker.bootstrap, "dbserver1.inventory.customers", 2)?;
+    assert_eq!(recs[1].1["payload"]["after"]["email"], "annek@noanswer.org");
+    assert_eq!(recs[1].1["payload"]["source"]["snapshot"], "last");
+    db.exec("UPDATE inventory.customers SET first_name = 'Anne Marie' WHERE id = 2")?;
+    let recs = records(&broker.bootstrap, "dbserver1.inventory.customers", 3)?;
+    assert_eq!(recs[2].1["payload"]["op"], "u");
+    assert_eq!(recs[2].1["payload"]["after"]["first_name"], "Anne Marie");
+    // Not in schema.include.list: no topic, no records.
+    assert!(
+        consume_records(
+            &broker.bootstrap,
+            "dbserver1.public.elsewhere",
+            1,
+            Duration::from_secs(2)
+        )?
+        .is_empty()
+    );
+    // The default slot and publication were made.
+    assert_eq!(
+        db.query("SELECT count(*) FROM pg_publication WHERE pubname = 'dbz_publication'")?[0][0],
+        "1"
+    );
+    let (code, _) = http_request(rest, "DELETE", "/connectors/inventory-connector", "")?;
+    assert_eq!(code, 204);
+    Ok(())
+}
+
+/// A slot another consumer holds is a clear error naming what to do.
+#[test]
+fn a_slot_in_use_fails_the_second_task_with_a_clear_error() -> anyhow::Result<()> {
+    ensure_pg_logical()?;
+    let db = PgDb::create()?;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY)")?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let prefix = unique("busy");
+    let first = connector(&db, &prefix, "");
+    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &first, "w1.log")?;
+    wait_connector_state(rest, "pg-cdc", "RUNNING", Some(1))?;
+    db.exec("INSERT INTO t VALUES (1)")?;
+    records(&broker.bootstrap, &format!("{prefix}.public.t"), 1)?;
+    let second = json!({"name": "second", "config": {
+        "connector.class": "PostgresCdc", "database.hostname": "127.0.0.1",
+        "database.user": "postgres", "database.dbname": db.name,
+        "topic.prefix": format!("{prefix}-2"), "slot.name": format!("{}_slot", db.name),
+        "publication.name": format!("{}_pub", db.name)}});
+    let (code, text) = http_request(rest, "POST", "/connectors", &second.to_string())?;
+    assert_eq!(code, 201, "{text}");
+    let trace = wait_until(WAIT, "the second task to fail", || {
+        let st = connector_status(rest, "second")?;
+        let t = &st["tasks"][0];
+        (t["state"] == "FAILED").then(|| t["trace"].as_str().unwrap_or_default().to_string())
+    })?;
+    assert!(
+        trace.contains("in use by another consumer") && trace.contains("slot.name"),
+        "{trace}"
+    );
+    Ok(())
+}
