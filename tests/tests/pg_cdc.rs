@@ -732,3 +732,118 @@ fn a_slot_in_use_fails_the_second_task_with_a_clear_error() -> anyhow::Result<()
     );
     Ok(())
 }
+
+fn b64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Debezium's mapping of PostgreSQL types, value by value, and the TOAST
+/// placeholder for a large value an update left alone.
+#[test]
+fn types_and_unchanged_toast_values_as_debezium_maps_them() -> anyhow::Result<()> {
+    ensure_pg_logical()?;
+    let db = PgDb::create()?;
+    db.exec(
+        "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+         CREATE TABLE ty (id INT PRIMARY KEY, n_fixed NUMERIC(10,2), n_free NUMERIC, n_i128 NUMERIC,
+           n_big NUMERIC, i2 SMALLINT, f8 FLOAT8, b BOOL, d DATE, t TIME, ts TIMESTAMP,
+           ts3 TIMESTAMP(3), tz TIMESTAMPTZ, tz0 TIMESTAMPTZ(0), ttz TIMETZ, iv INTERVAL,
+           j JSONB, u UUID, by BYTEA, arr INT[], tarr TEXT[], m mood, cash MONEY, big TEXT);",
+    )?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let prefix = unique("types");
+    let conn = connector(&db, &prefix, "");
+    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let topic = format!("{prefix}.public.ty");
+    wait_connector_state(rest, "pg-cdc", "RUNNING", Some(1))?;
+    db.exec(
+        "SET TIME ZONE 'UTC';
+         INSERT INTO ty VALUES (1, 12.34, 1.50, 98765432109876543210987654321098765432,
+           123456789012345678901234567890123456789012345678901, 7, 1.5, true, '2024-03-01',
+           '12:34:56.5', '2024-03-01 12:34:56.789012', '2024-03-01 12:34:56.789',
+           '2024-03-01 12:34:56.789+02', '2024-03-01 12:34:56.789+02', '12:34:56.5+02',
+           '1 day 2 hours', '{\"a\": 1}', '12345678-9abc-def0-0001-020304050607', '\\x0102',
+           '{1,NULL,3}', '{x,y}', 'ok', 12.34,
+           (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 600) g));",
+    )?;
+    // The stream may start after the insert: then the row is a snapshot read.
+    let first = records(&broker.bootstrap, &topic, 1)?;
+    let v = &first[0].1;
+    let after = &v["payload"]["after"];
+    let field = |name: &str| -> Value {
+        v["schema"]["fields"][1]["fields"]
+            .as_array()
+            .and_then(|f| f.iter().find(|x| x["field"] == name).cloned())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(after["n_fixed"], b64(&[0x04, 0xd2]));
+    assert_eq!(
+        field("n_fixed")["parameters"],
+        json!({"scale": "2", "connect.decimal.precision": "10"})
+    );
+    assert_eq!(after["n_free"], json!({"scale": 1, "value": b64(&[15])}));
+    assert_eq!(
+        field("n_free")["name"],
+        "io.debezium.data.VariableScaleDecimal"
+    );
+    let i128_bytes = 98765432109876543210987654321098765432i128.to_be_bytes();
+    let first_needed = i128_bytes.iter().position(|b| *b != 0).unwrap_or(0);
+    let mut want = i128_bytes[first_needed..].to_vec();
+    if want[0] & 0x80 != 0 {
+        want.insert(0, 0);
+    }
+    assert_eq!(after["n_i128"], json!({"scale": 0, "value": b64(&want)}));
+    // 51 digits, more than any i128: 2^166 < n < 2^167, so 21 bytes with
+    // the sign bit (28 base64 characters).
+    let big = after["n_big"]["value"].as_str().unwrap_or("");
+    assert_eq!(big.len(), 28, "{big}");
+    assert_eq!(after["i2"], 7);
+    assert_eq!(after["f8"], 1.5);
+    assert_eq!(after["b"], true);
+    assert_eq!(after["d"], 19783);
+    assert_eq!(field("d")["name"], "io.debezium.time.Date");
+    assert_eq!(after["t"], 45_296_500_000i64);
+    assert_eq!(field("t")["name"], "io.debezium.time.MicroTime");
+    assert_eq!(after["ts"], 1_709_296_496_789_012i64);
+    assert_eq!(field("ts")["name"], "io.debezium.time.MicroTimestamp");
+    assert_eq!(after["ts3"], 1_709_296_496_789i64);
+    assert_eq!(field("ts3")["name"], "io.debezium.time.Timestamp");
+    assert_eq!(after["tz"], "2024-03-01T10:34:56.789000Z");
+    assert_eq!(after["tz0"], "2024-03-01T10:34:57Z");
+    assert_eq!(after["ttz"], "10:34:56.5Z");
+    assert_eq!(after["iv"], 93_600_000_000i64);
+    assert_eq!(after["j"], "{\"a\": 1}");
+    assert_eq!(field("j")["name"], "io.debezium.data.Json");
+    assert_eq!(after["u"], "12345678-9abc-def0-0001-020304050607");
+    assert_eq!(after["by"], b64(&[1, 2]));
+    assert_eq!(after["arr"], json!([1, null, 3]));
+    assert_eq!(after["tarr"], json!(["x", "y"]));
+    assert_eq!(after["m"], "ok");
+    assert_eq!(field("m")["parameters"], json!({"allowed": "sad,ok,happy"}));
+    assert_eq!(after["cash"], b64(&[0x04, 0xd2]));
+    assert_eq!(after["big"].as_str().map(str::len), Some(19_200));
+
+    // An update that leaves the TOASTed text alone: the placeholder.
+    db.exec("UPDATE ty SET i2 = 8 WHERE id = 1")?;
+    let recs = records(&broker.bootstrap, &topic, 2)?;
+    let after = &recs[1].1["payload"]["after"];
+    assert_eq!(after["i2"], 8);
+    assert_eq!(after["big"], "__debezium_unavailable_value");
+    Ok(())
+}

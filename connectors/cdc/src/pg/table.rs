@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use sluice_connect_api::schema::{SchemaBuilder, SchemaRef, Struct, Value};
+use sluice_connect_api::schema::{SchemaBuilder, SchemaRef, SchemaType, Struct, Value};
 
 use crate::envelope::envelope_schema;
 use crate::filters::Filters;
@@ -23,6 +23,8 @@ pub enum Raw<'a> {
 #[derive(Debug, Clone)]
 struct Col {
     name: String,
+    /// The field's schema (set when mapped).
+    schema: Option<SchemaRef>,
     mapped: Option<Mapped>,
     optional: bool,
     /// In the row value (mapped, and not excluded by the column filters).
@@ -96,6 +98,7 @@ impl TableInfo {
                 let kept = mapped.is_some() && filters.column(schema, name, &c.name);
                 Col {
                     name: c.name.clone(),
+                    schema: mapped.as_ref().map(|m| m.ty.schema(modes, !c.not_null)),
                     mapped,
                     optional: !c.not_null,
                     kept,
@@ -239,6 +242,12 @@ impl TableInfo {
                 value(m, self.modes, Some(b)).map_err(|e| format!("column '{}': {e}", c.name))?
             }
         };
+        // Struct values (VariableScaleDecimal) carry their field's exact
+        // schema, optional or not, as converters check.
+        let v = match &c.schema {
+            Some(s) => conform(v, s),
+            None => v,
+        };
         if v.is_null() && !c.optional {
             if fallback {
                 return Ok(fallback_value(&m.ty, self.modes));
@@ -266,6 +275,23 @@ impl TableInfo {
             schema.clone(),
             values,
         )))
+    }
+}
+
+/// A value with struct parts re-labelled with `schema`'s struct schemas.
+fn conform(v: Value, schema: &SchemaRef) -> Value {
+    match v {
+        Value::Struct(s) if schema.schema_type == SchemaType::Struct => {
+            let (_, values) = s.into_parts();
+            Value::Struct(Struct::from_parts_unchecked(schema.clone(), values))
+        }
+        Value::Array(items) => match &schema.value_schema {
+            Some(el) if el.schema_type == SchemaType::Struct => {
+                Value::Array(items.into_iter().map(|i| conform(i, el)).collect())
+            }
+            _ => Value::Array(items),
+        },
+        other => other,
     }
 }
 
