@@ -98,6 +98,9 @@ pub fn snapshot_tables(data: &str) -> Result<Vec<String>, String> {
 struct Window {
     id: String,
     open_seen: bool,
+    /// The chunk's last key, and whether it ended its table.
+    last_key: Option<Vec<Vec<u8>>>,
+    table_done: bool,
     /// Records by key, in key order of arrival.
     rows: Vec<(Value, Vec<SourceRecord>)>,
     index: HashMap<String, usize>,
@@ -112,6 +115,8 @@ struct Current {
     key_cols: Vec<String>,
     /// The last key read, as raw binary values.
     last_key: Option<Vec<Vec<u8>>>,
+    /// The last key of the chunks sent (what a restart goes on after).
+    released_key: Option<Vec<Vec<u8>>>,
     done: bool,
 }
 
@@ -122,6 +127,8 @@ pub struct Incremental {
     current: Option<Current>,
     window: Option<Window>,
     chunk_no: u64,
+    /// From a stored offset: where the first queued table goes on.
+    resume_key: Option<Vec<Vec<u8>>>,
 }
 
 /// What the stream needs to run chunks.
@@ -142,6 +149,35 @@ fn key_text(v: &Value) -> String {
 impl Incremental {
     pub fn active(&self) -> bool {
         self.current.is_some() || !self.queue.is_empty() || self.window.is_some()
+    }
+
+    /// Goes on with a snapshot a stored offset recorded.
+    pub fn restore(&mut self, p: crate::pg::offsets::IncProgress) {
+        tracing::info!(tables = ?p.tables, "incremental snapshot resumed from the stored offset");
+        self.queue = p.tables.into();
+        self.resume_key = p.key;
+    }
+
+    /// What offsets record while a snapshot runs: tables not fully sent,
+    /// and the last key sent of the first.
+    pub fn progress(&self) -> Option<crate::pg::offsets::IncProgress> {
+        if !self.active() {
+            return None;
+        }
+        let mut tables = Vec::new();
+        let mut key = None;
+        if let Some(c) = &self.current {
+            let sent_all = c.done && self.window.is_none();
+            if !sent_all {
+                tables.push(format!("{}.{}", c.name.schema, c.name.name));
+                key = c.released_key.clone();
+            }
+        }
+        if tables.is_empty() {
+            key = self.resume_key.clone();
+        }
+        tables.extend(self.queue.iter().cloned());
+        (!tables.is_empty()).then_some(crate::pg::offsets::IncProgress { tables, key })
     }
 
     /// A signal row arrived in the stream. Returns records to send (the
@@ -171,8 +207,18 @@ impl Incremental {
             }
             "snapshot-window-close" => match &self.window {
                 Some(w) if s.id == format!("{}-close", w.id) => {
-                    let w = self.window.take().map(|w| w.rows).unwrap_or_default();
-                    Ok(w.into_iter().flat_map(|(_, r)| r).collect())
+                    let Some(w) = self.window.take() else {
+                        return Ok(Vec::new());
+                    };
+                    if let Some(c) = &mut self.current {
+                        if w.last_key.is_some() {
+                            c.released_key = w.last_key.clone();
+                        }
+                        if w.table_done {
+                            c.done = true;
+                        }
+                    }
+                    Ok(w.rows.into_iter().flat_map(|(_, r)| r).collect())
                 }
                 _ => Ok(Vec::new()),
             },
@@ -208,7 +254,20 @@ impl Incremental {
             let Some(next) = self.queue.pop_front() else {
                 return Ok(());
             };
-            self.current = Some(self.open_table(cx, &next).await?);
+            let mut cur = match self.open_table(cx, &next).await {
+                Ok(c) => c,
+                Err(CdcError::Data(e)) => {
+                    tracing::warn!("{e}; the table is skipped");
+                    self.resume_key = None;
+                    return Ok(());
+                }
+                Err(e) => return Err(e),
+            };
+            if let Some(k) = self.resume_key.take() {
+                cur.last_key = Some(k.clone());
+                cur.released_key = Some(k);
+            }
+            self.current = Some(cur);
             return Ok(());
         }
         let Some(cur) = self.current.as_mut() else {
@@ -267,6 +326,8 @@ impl Incremental {
         let mut window = Window {
             id: id.clone(),
             open_seen: false,
+            last_key: None,
+            table_done: false,
             rows: Vec::new(),
             index: HashMap::new(),
         };
@@ -316,11 +377,12 @@ impl Incremental {
         }
         cx.done.set(cx.done.get() + i64::try_from(n).unwrap_or(0));
         if n < cx.chunk_size {
-            cur.done = true;
-            tracing::info!(table = %cur.info.topic, "incremental snapshot of the table done");
+            window.table_done = true;
+            tracing::info!(table = %cur.info.topic, "incremental snapshot of the table read");
         }
         if let Some(k) = last_key {
-            cur.last_key = Some(k);
+            cur.last_key = Some(k.clone());
+            window.last_key = Some(k);
         }
         cx.client
             .batch_execute(&signal("close", "snapshot-window-close"))
@@ -372,6 +434,7 @@ impl Incremental {
             info,
             key_cols: pk.into_iter().map(|(_, n)| n).collect(),
             last_key: None,
+            released_key: None,
             done: false,
         })
     }
@@ -403,6 +466,8 @@ mod tests {
             window: Some(Window {
                 id: "w1".into(),
                 open_seen: false,
+                last_key: None,
+                table_done: false,
                 rows: Vec::new(),
                 index: HashMap::new(),
             }),

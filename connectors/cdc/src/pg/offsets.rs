@@ -30,14 +30,91 @@ pub fn stream_offset(
     ts_usec: i64,
     message_type: &'static str,
 ) -> SourceOffset {
-    SourceOffset::fields([
+    stream_offset_with(commit, lsn, xid, ts_usec, message_type, None)
+}
+
+/// Where an incremental snapshot stands: the tables left (the one being
+/// read first) and the key of the last row sent of that table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IncProgress {
+    pub tables: Vec<String>,
+    pub key: Option<Vec<Vec<u8>>>,
+}
+
+const KEY_PREFIX: &str = "sluice:";
+
+/// Key values (binary) as `sluice:` + hex of (length, bytes) pairs.
+pub fn encode_key(key: &[Vec<u8>]) -> String {
+    let mut s = String::from(KEY_PREFIX);
+    for part in key {
+        for b in (part.len() as u32).to_be_bytes().iter().chain(part.iter()) {
+            s.push_str(&format!("{b:02x}"));
+        }
+    }
+    s
+}
+
+pub fn decode_key(s: &str) -> Option<Vec<Vec<u8>>> {
+    let hex = s.strip_prefix(KEY_PREFIX)?;
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<_>>()?;
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let len = u32::from_be_bytes(bytes.get(pos..pos + 4)?.try_into().ok()?) as usize;
+        pos += 4;
+        out.push(bytes.get(pos..pos + len)?.to_vec());
+        pos += len;
+    }
+    Some(out)
+}
+
+/// A streaming offset, with Debezium's incremental snapshot keys while one
+/// runs (`incremental_snapshot_collections`; the primary key in Sluice's
+/// own encoding).
+pub fn stream_offset_with(
+    commit: Lsn,
+    lsn: Lsn,
+    xid: u32,
+    ts_usec: i64,
+    message_type: &'static str,
+    inc: Option<&IncProgress>,
+) -> SourceOffset {
+    let mut fields = vec![
         ("messageType", json!(message_type)),
         ("lsn_proc", json!(lsn.0)),
         ("lsn_commit", json!(commit.0)),
         ("lsn", json!(lsn.0)),
         ("txId", json!(xid)),
         ("ts_usec", json!(ts_usec)),
-    ])
+    ];
+    push_incremental(&mut fields, inc);
+    SourceOffset::fields(fields)
+}
+
+fn push_incremental(fields: &mut Vec<(&'static str, Json)>, inc: Option<&IncProgress>) {
+    if let Some(p) = inc {
+        let collections: Vec<Json> = p
+            .tables
+            .iter()
+            .map(|t| {
+                json!({
+                    "incremental_snapshot_collections_id": t,
+                    "incremental_snapshot_collections_additional_condition": null,
+                    "incremental_snapshot_collections_surrogate_key": null
+                })
+            })
+            .collect();
+        fields.push((
+            "incremental_snapshot_collections",
+            json!(Json::Array(collections).to_string()),
+        ));
+        if let Some(k) = &p.key {
+            fields.push(("incremental_snapshot_primary_key", json!(encode_key(k))));
+        }
+    }
 }
 
 pub fn snapshot_offset(lsn: Lsn, xid: i64, ts_usec: i64, last: bool, row: u64) -> SourceOffset {
@@ -53,12 +130,14 @@ pub fn snapshot_offset(lsn: Lsn, xid: i64, ts_usec: i64, last: bool, row: u64) -
 }
 
 /// A heartbeat's offset: everything before `lsn` is in Kafka.
-pub fn heartbeat_offset(lsn: Lsn, ts_usec: i64) -> SourceOffset {
-    SourceOffset::fields([
+pub fn heartbeat_offset(lsn: Lsn, ts_usec: i64, inc: Option<&IncProgress>) -> SourceOffset {
+    let mut fields = vec![
         ("lsn_commit", json!(lsn.0)),
         ("lsn", json!(lsn.0)),
         ("ts_usec", json!(ts_usec)),
-    ])
+    ];
+    push_incremental(&mut fields, inc);
+    SourceOffset::fields(fields)
 }
 
 /// An acknowledged offset's position, for confirming upstream.
@@ -83,6 +162,34 @@ pub struct Stored {
     pub start: Option<Lsn>,
     /// Skip events of the transaction committing at `.0` up to `.1`.
     pub skip: Option<(Lsn, Lsn)>,
+}
+
+/// An incremental snapshot a stored offset says was under way.
+pub fn parse_incremental(map: &OffsetMap) -> Option<IncProgress> {
+    let text = map.get("incremental_snapshot_collections")?.as_str()?;
+    let list: Vec<Json> = serde_json::from_str(text).ok()?;
+    let tables: Vec<String> = list
+        .iter()
+        .filter_map(|c| {
+            c.get("incremental_snapshot_collections_id")
+                .and_then(Json::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    if tables.is_empty() {
+        return None;
+    }
+    let key = map
+        .get("incremental_snapshot_primary_key")
+        .and_then(Json::as_str)
+        .and_then(|k| {
+            let d = decode_key(k);
+            if d.is_none() {
+                tracing::warn!("the stored incremental snapshot position is not Sluice's: the table is read again from its start");
+            }
+            d
+        });
+    Some(IncProgress { tables, key })
 }
 
 fn lsn_of(v: Option<&Json>) -> Option<Lsn> {
@@ -117,6 +224,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn incremental_progress_round_trips() {
+        let p = IncProgress {
+            tables: vec!["public.a".into(), "public.b".into()],
+            key: Some(vec![vec![0, 0, 0, 7], b"abc".to_vec()]),
+        };
+        let o = stream_offset_with(Lsn(1), Lsn(1), 1, 1, "INSERT", Some(&p));
+        assert_eq!(parse_incremental(&o.to_map()), Some(p));
+        assert_eq!(decode_key("sluice:"), Some(Vec::new()));
+        assert!(decode_key("aced0005").is_none());
+        assert!(decode_key("sluice:0000").is_none());
+        let o = stream_offset(Lsn(1), Lsn(1), 1, 1, "INSERT");
+        assert_eq!(parse_incremental(&o.to_map()), None);
+    }
+
+    #[test]
     fn offsets_round_trip() {
         let o = stream_offset(Lsn(200), Lsn(150), 7, 1, "INSERT");
         assert_eq!(ack_pos(&o), Some((200, 150)));
@@ -130,7 +252,7 @@ mod tests {
         assert!(!s.snapshot_done);
         let o = snapshot_offset(Lsn(100), 5, 1, true, 4);
         assert!(parse_stored(&o.to_map()).snapshot_done);
-        let o = heartbeat_offset(Lsn(300), 1);
+        let o = heartbeat_offset(Lsn(300), 1, None);
         assert_eq!(ack_pos(&o), Some((300, 0)));
         let s = parse_stored(&o.to_map());
         assert_eq!((s.start, s.skip), (Some(Lsn(300)), None));

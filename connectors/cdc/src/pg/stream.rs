@@ -69,6 +69,8 @@ pub struct Streamer {
     pub skip: Option<(Lsn, Lsn)>,
     /// The slot's confirmed position at start.
     pub confirmed: Lsn,
+    /// An incremental snapshot the stored offset says was under way.
+    pub resume_incremental: Option<offsets::IncProgress>,
     /// The last snapshot record's position, if a snapshot just ran.
     pub last_emitted: Option<Pos>,
     /// `replication-slot-lag-bytes`: the server's WAL end minus the
@@ -168,6 +170,9 @@ impl Streamer {
             signal_rel: None,
             incremental: Incremental::default(),
         };
+        if let Some(p) = self.resume_incremental.take() {
+            st.incremental.restore(p);
+        }
         let tick = self.opts.status_interval.min(Duration::from_millis(200));
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -276,7 +281,11 @@ impl Streamer {
         }
         let rec = events::heartbeat(
             &self.settings,
-            offsets::heartbeat_offset(pos, crate::envelope::now_micros()),
+            offsets::heartbeat_offset(
+                pos,
+                crate::envelope::now_micros(),
+                st.incremental.progress().as_ref(),
+            ),
         );
         let key: Pos = (pos.0, 0);
         if st.last_emitted.is_none_or(|l| key > l) {
@@ -471,7 +480,15 @@ impl Streamer {
                 )));
             }
         };
-        let offset = offsets::stream_offset(txn.commit, lsn, txn.xid, txn.ts_us, kind);
+        let progress = st.incremental.progress();
+        let offset = offsets::stream_offset_with(
+            txn.commit,
+            lsn,
+            txn.xid,
+            txn.ts_us,
+            kind,
+            progress.as_ref(),
+        );
         let point = SourcePoint {
             ts_us: txn.ts_us,
             snapshot: "false",
@@ -621,7 +638,14 @@ impl Streamer {
         }
         // The released rows carry the close mark's position: everything
         // before it was sent, so a restart goes on from there.
-        let offset = offsets::stream_offset(txn.commit, lsn, txn.xid, txn.ts_us, "INSERT");
+        let offset = offsets::stream_offset_with(
+            txn.commit,
+            lsn,
+            txn.xid,
+            txn.ts_us,
+            "INSERT",
+            st.incremental.progress().as_ref(),
+        );
         for mut r in released {
             r.source_offset = offset.clone();
             st.batch.push(r);

@@ -21,7 +21,7 @@ use crate::pg::catalog::{self, quote};
 use crate::pg::config::{PgCdcConfig, SnapshotMode, skipped_ops};
 use crate::pg::events::Settings;
 use crate::pg::lsn::Lsn;
-use crate::pg::offsets::{Pos, Stored, ack_pos, parse_stored};
+use crate::pg::offsets::{Pos, Stored, ack_pos, parse_incremental, parse_stored};
 use crate::pg::snapshot::{self, SnapshotPlan};
 use crate::pg::stream::{Progress, StreamOptions, Streamer, start_sql};
 use crate::pg::wire::{ConnInfo, ReplConn};
@@ -237,11 +237,12 @@ impl SourceTask for PgCdcTask {
         let skipped = skipped_ops(&c.skipped_operations).map_err(fatal)?;
         let settings = Arc::new(Settings::new(&c, skipped).map_err(fatal)?);
         let info = c.conn_info();
-        let stored = ctx
+        let stored_map = ctx
             .offset_reader()
             .offset(settings.partition.as_map())
-            .await?
-            .map(|m| parse_stored(&m));
+            .await?;
+        let stored = stored_map.as_ref().map(parse_stored);
+        let resume_incremental = stored_map.as_ref().and_then(parse_incremental);
         let lag = ctx.gauges().gauge("replication-slot-lag-bytes");
         let (inc_done, inc_estimated) = (
             ctx.gauges().gauge("incremental-snapshot-rows-done"),
@@ -326,6 +327,11 @@ impl SourceTask for PgCdcTask {
                     progress: worker_progress,
                     skip: plan.skip,
                     confirmed: plan.start,
+                    resume_incremental: if plan.snapshot {
+                        None
+                    } else {
+                        resume_incremental
+                    },
                     last_emitted,
                     lag,
                     inc_done,
