@@ -179,11 +179,19 @@ impl Metrics {
         g
     }
 
-    pub fn forget_task_gauges(&self, connector: &str, task: u32) {
-        self.reported
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&(connector.to_string(), task));
+    /// Forgets a task's gauges, unless a newer run of the task has
+    /// registered its own since.
+    pub fn forget_task_gauges(
+        &self,
+        connector: &str,
+        task: u32,
+        gauges: &sluice_connect_api::TaskGauges,
+    ) {
+        let mut r = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (connector.to_string(), task);
+        if r.get(&key).is_some_and(|g| g.same(gauges)) {
+            r.remove(&key);
+        }
     }
 
     /// A task's reported gauges, for its status.

@@ -186,11 +186,12 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         key_buf: Vec::new(),
         value_buf: Vec::new(),
     };
+    let gauges = metrics.task_gauges(&connector, task_id);
     let ctx = SourceTaskContext::new(Arc::new(ConnectorOffsetReader::new(
         offsets,
         connector.clone(),
     )))
-    .with_gauges(metrics.task_gauges(&connector, task_id));
+    .with_gauges(gauges.clone());
     if let Err(e) = task.start(config, ctx).await {
         metrics.task_started(false);
         return Err(e);
@@ -306,6 +307,6 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
             tracing::warn!(error = %e.trace(), "error stopping source task");
         }
     }
-    metrics.forget_task_gauges(&connector, task_id);
+    metrics.forget_task_gauges(&connector, task_id, &gauges);
     outcome
 }

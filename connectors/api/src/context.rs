@@ -66,6 +66,11 @@ impl TaskGauges {
         x
     }
 
+    /// Whether both are the same set of gauges.
+    pub fn same(&self, other: &TaskGauges) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+
     /// Every gauge's name and value, in the order they were made.
     pub fn values(&self) -> Vec<(String, i64)> {
         self.0

@@ -7,8 +7,6 @@
 //! handling.mode` (Debezium 3.2's key, default `tombstone`) or, when it is
 //! not set, the older `delete.handling.mode` + `drop.tombstones`.
 
-use std::collections::HashMap;
-
 use sluice_connect_api::config::{
     ConfigDef, ConfigEnum, ConfigErrors, ConfigKey, ConnectorConfig, Importance, TypedDef,
 };
@@ -185,8 +183,8 @@ pub struct ExtractNewRecordState {
     headers: Vec<Added>,
     route_by: String,
     drop_header: String,
-    /// Output schema per (row schema, with __deleted).
-    cache: HashMap<(usize, bool), SchemaRef>,
+    /// Output schema per (row schema, deleted), most recent last.
+    cache: Vec<(SchemaRef, bool, SchemaRef)>,
 }
 
 impl ExtractNewRecordState {
@@ -203,8 +201,11 @@ impl ExtractNewRecordState {
         env: &Struct,
         deleted: bool,
     ) -> Result<SchemaRef, DataError> {
-        let key = (std::sync::Arc::as_ptr(row) as usize, deleted);
-        if let Some(s) = self.cache.get(&key) {
+        if let Some((_, _, s)) = self
+            .cache
+            .iter()
+            .find(|(r, d, _)| *d == deleted && (std::sync::Arc::ptr_eq(r, row) || **r == **row))
+        {
             return Ok(s.clone());
         }
         let mut b = SchemaBuilder::struct_();
@@ -226,7 +227,10 @@ impl ExtractNewRecordState {
             }
         }
         let s = b.try_build()?;
-        self.cache.insert(key, s.clone());
+        if self.cache.len() >= 256 {
+            self.cache.remove(0);
+        }
+        self.cache.push((row.clone(), deleted, s.clone()));
         Ok(s)
     }
 

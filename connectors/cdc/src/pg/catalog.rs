@@ -81,7 +81,7 @@ pub async fn describe(client: &Client, oid: u32) -> Result<Vec<ColDesc>, CdcErro
                coalesce(bt.typname, t.typname)::text, \
                coalesce(bt.typtype, t.typtype)::text, \
                (CASE WHEN coalesce(bt.typcategory, t.typcategory) = 'A' THEN coalesce(bt.typelem, t.typelem) ELSE 0 END)::int8, \
-               (SELECT string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) FROM pg_enum e \
+               (SELECT string_agg(e.enumlabel, chr(31) ORDER BY e.enumsortorder) FROM pg_enum e \
                  WHERE e.enumtypid = CASE WHEN coalesce(bt.typcategory, t.typcategory) = 'A' \
                    THEN coalesce(bt.typelem, t.typelem) ELSE coalesce(bt.oid, t.oid) END), \
                et.typname::text, \
@@ -102,7 +102,7 @@ pub async fn describe(client: &Client, oid: u32) -> Result<Vec<ColDesc>, CdcErro
         let type_oid: i64 = r.get(1);
         let elem_oid: i64 = r.get(6);
         let labels: Option<String> = r.get(7);
-        let labels = labels.map(|l| l.split(',').map(str::to_string).collect::<Vec<_>>());
+        let labels = labels.map(|l| l.split('\u{1f}').map(str::to_string).collect::<Vec<_>>());
         let element = (elem_oid != 0).then(|| {
             Box::new(PgType {
                 oid: elem_oid as u32,

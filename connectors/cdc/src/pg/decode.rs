@@ -94,10 +94,13 @@ fn scalar(t: &PgType) -> Option<(DbzType, Dec)> {
         1700 => {
             if m >= 4 {
                 let x = m - 4;
+                // The scale is an 11-bit signed number (PostgreSQL 15
+                // allows negative scales).
+                let scale = ((x & 0x7ff) ^ 1024) - 1024;
                 (
                     DbzType::Decimal {
                         precision: Some(((x >> 16) & 0xffff) as u32),
-                        scale: x & 0xffff,
+                        scale,
                     },
                     Dec::Numeric,
                 )
@@ -369,9 +372,16 @@ pub fn decode(dec: Dec, ty: &DbzType, modes: Modes, b: &[u8]) -> Result<Option<V
             let us = i64::from_be_bytes(take(b)?);
             let days = i32::from_be_bytes(take(b.get(8..).unwrap_or_default())?);
             let months = i32::from_be_bytes(take(b.get(12..).unwrap_or_default())?);
-            Value::Int64(
-                us + i64::from(days) * MICROS_PER_DAY + i64::from(months) * MICROS_PER_MONTH,
-            )
+            if us == i64::MAX || us == i64::MIN {
+                return Ok(None); // infinity (PostgreSQL 17)
+            }
+            let total = i64::from(days)
+                .checked_mul(MICROS_PER_DAY)
+                .zip(i64::from(months).checked_mul(MICROS_PER_MONTH))
+                .and_then(|(d, m)| d.checked_add(m))
+                .and_then(|dm| dm.checked_add(us))
+                .ok_or("interval too long for microseconds in 64 bits")?;
+            Value::Int64(total)
         }
         Dec::Inet => Value::String(inet(b)?),
         Dec::MacAddr => {

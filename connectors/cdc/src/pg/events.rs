@@ -94,8 +94,9 @@ pub struct SourcePoint<'a> {
     pub snapshot: &'a str,
     pub xid: Option<i64>,
     pub lsn: Option<u64>,
-    /// `sequence`: the last commit's LSN before this event and its own.
-    pub sequence: Option<(u64, u64)>,
+    /// `sequence`: the last commit's LSN before this event (if any) and its
+    /// own.
+    pub sequence: Option<(Option<u64>, u64)>,
 }
 
 pub fn source(s: &Settings, t: &TableInfo, p: SourcePoint<'_>) -> Struct {
@@ -109,7 +110,8 @@ pub fn source(s: &Settings, t: &TableInfo, p: SourcePoint<'_>) -> Struct {
             Value::String(p.snapshot.into()),
             Value::String(s.dbname.clone()),
             p.sequence.map_or(Value::Null, |(a, b)| {
-                Value::String(format!("[\"{a}\",\"{b}\"]"))
+                let a = a.map_or("null".to_string(), |a| format!("\"{a}\""));
+                Value::String(format!("[{a},\"{b}\"]"))
             }),
             Value::Int64(p.ts_us),
             Value::Int64(p.ts_us.saturating_mul(1000)),

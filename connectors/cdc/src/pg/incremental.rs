@@ -103,7 +103,8 @@ struct Window {
     table_done: bool,
     /// Records by key, in key order of arrival.
     rows: Vec<(Value, Vec<SourceRecord>)>,
-    index: HashMap<String, usize>,
+    /// Rows by key (several when `message.key.columns` is not unique).
+    index: HashMap<String, Vec<usize>>,
 }
 
 /// The table being snapshotted.
@@ -129,6 +130,8 @@ pub struct Incremental {
     chunk_no: u64,
     /// From a stored offset: where the first queued table goes on.
     resume_key: Option<Vec<Vec<u8>>>,
+    /// A new snapshot began: its progress gauges start at 0.
+    fresh: bool,
 }
 
 /// What the stream needs to run chunks.
@@ -140,6 +143,19 @@ pub struct Ctx<'a> {
     pub chunk_size: usize,
     pub done: &'a TaskGauge,
     pub estimated: &'a TaskGauge,
+}
+
+/// A random number from the standard library's hasher keys.
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
 }
 
 fn key_text(v: &Value) -> String {
@@ -186,6 +202,7 @@ impl Incremental {
         match s.kind.as_str() {
             "execute-snapshot" => {
                 let tables = snapshot_tables(&s.data)?;
+                self.fresh = !self.active();
                 tracing::info!(signal = %s.id, ?tables, "incremental snapshot requested");
                 self.queue.extend(tables);
                 Ok(Vec::new())
@@ -238,8 +255,20 @@ impl Incremental {
         if !w.open_seen || format!("{}.{}", c.name.schema, c.name.name) != table {
             return;
         }
-        if let Some(i) = w.index.remove(&key_text(key)) {
+        for i in w.index.remove(&key_text(key)).unwrap_or_default() {
             w.rows[i].1.clear();
+        }
+    }
+
+    /// `table` was truncated: inside an open window, nothing read before
+    /// is current any more.
+    pub fn on_truncate(&mut self, table: &str) {
+        let (Some(w), Some(c)) = (&mut self.window, &self.current) else {
+            return;
+        };
+        if w.open_seen && format!("{}.{}", c.name.schema, c.name.name) == table {
+            w.rows.clear();
+            w.index.clear();
         }
     }
 
@@ -248,6 +277,10 @@ impl Incremental {
     pub async fn step(&mut self, cx: &Ctx<'_>) -> Result<(), CdcError> {
         if self.window.is_some() {
             return Ok(());
+        }
+        if std::mem::take(&mut self.fresh) {
+            cx.done.set(0);
+            cx.estimated.set(0);
         }
         if self.current.as_ref().is_none_or(|c| c.done) {
             self.current = None;
@@ -274,7 +307,8 @@ impl Incremental {
             return Ok(());
         };
         self.chunk_no += 1;
-        let id = format!("sluice-chunk-{}-{}", std::process::id(), self.chunk_no);
+        // Unique across restarts: marks of an earlier run must not match.
+        let id = format!("sluice-{:016x}-{}", random_u64(), self.chunk_no);
         let signal = |suffix: &str, kind: &str| {
             format!(
                 "INSERT INTO {} VALUES ({}, {}, NULL)",
@@ -371,7 +405,11 @@ impl Incremental {
                     })
                     .collect::<Vec<_>>(),
             );
-            window.index.insert(key_text(&key), window.rows.len());
+            window
+                .index
+                .entry(key_text(&key))
+                .or_default()
+                .push(window.rows.len());
             window.rows.push((key, recs));
             n += 1;
         }

@@ -4,11 +4,15 @@
 //! offsets `{"snapshot": true, "last_snapshot_record", "lsn", "txId",
 //! "ts_usec"}`. LSNs are numbers, as Debezium writes them.
 //!
-//! What they mean here: `lsn_commit` is the commit LSN of the event's
-//! transaction, `lsn_proc` (= `lsn`) the event's own LSN. A restart asks
-//! the server for transactions from `lsn_commit` on and skips the events
-//! of that transaction up to `lsn_proc`: what Kafka has is not sent again,
-//! and nothing after it is skipped.
+//! What they mean here: `lsn_commit` is the commit LSN of the event's own
+//! transaction (Debezium writes the last processed commit there),
+//! `lsn_proc` (= `lsn`) the event's own LSN, and `lsn_events_processed`
+//! (Debezium 3.7's key) how many events of that LSN were sent, since one
+//! WAL record (a multi-row insert, COPY) can carry many changes. A restart
+//! asks the server for transactions from `lsn_commit` on and skips the
+//! events of that transaction up to (`lsn_proc`, `lsn_events_processed`):
+//! what Kafka has is not sent again, and nothing after it is skipped. An
+//! offset Debezium wrote resumes with repeats only, never a gap.
 
 use serde_json::{Value as Json, json};
 use sluice_connect_api::{OffsetMap, SourceOffset, SourcePartition};
@@ -19,9 +23,10 @@ pub fn partition(prefix: &str) -> SourcePartition {
     SourcePartition::one("server", prefix)
 }
 
-/// An event's place in emission order: (commit LSN, event LSN). Snapshot
-/// rows are (0, row number); heartbeats (position, 0).
-pub type Pos = (u64, u64);
+/// An event's place in emission order: (commit LSN, event LSN, index among
+/// the events of that LSN). Snapshot rows are (0, row number, 0);
+/// heartbeats (position, 0, 0).
+pub type Pos = (u64, u64, u64);
 
 pub fn stream_offset(
     commit: Lsn,
@@ -30,7 +35,7 @@ pub fn stream_offset(
     ts_usec: i64,
     message_type: &'static str,
 ) -> SourceOffset {
-    stream_offset_with(commit, lsn, xid, ts_usec, message_type, None)
+    stream_offset_with(commit, (lsn, 1), xid, ts_usec, message_type, None)
 }
 
 /// Where an incremental snapshot stands: the tables left (the one being
@@ -76,7 +81,7 @@ pub fn decode_key(s: &str) -> Option<Vec<Vec<u8>>> {
 /// own encoding).
 pub fn stream_offset_with(
     commit: Lsn,
-    lsn: Lsn,
+    (lsn, events): (Lsn, u64),
     xid: u32,
     ts_usec: i64,
     message_type: &'static str,
@@ -87,6 +92,7 @@ pub fn stream_offset_with(
         ("lsn_proc", json!(lsn.0)),
         ("lsn_commit", json!(commit.0)),
         ("lsn", json!(lsn.0)),
+        ("lsn_events_processed", json!(events)),
         ("txId", json!(xid)),
         ("ts_usec", json!(ts_usec)),
     ];
@@ -144,12 +150,19 @@ pub fn heartbeat_offset(lsn: Lsn, ts_usec: i64, inc: Option<&IncProgress>) -> So
 pub fn ack_pos(offset: &SourceOffset) -> Option<Pos> {
     if offset.get("snapshot").is_some_and(|v| is_snapshot(&v)) {
         let row = offset.get("sluice_snapshot_row").and_then(|v| v.as_u64())?;
-        return Some((0, row));
+        return Some((0, row, 0));
     }
     let commit = offset.get("lsn_commit").and_then(|v| v.as_u64())?;
     Some(match offset.get("lsn_proc").and_then(|v| v.as_u64()) {
-        Some(l) => (commit, l),
-        None => (commit, 0),
+        Some(l) => (
+            commit,
+            l,
+            offset
+                .get("lsn_events_processed")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(1),
+        ),
+        None => (commit, 0, 0),
     })
 }
 
@@ -160,8 +173,9 @@ pub struct Stored {
     pub snapshot_done: bool,
     /// Ask the server for transactions from here on.
     pub start: Option<Lsn>,
-    /// Skip events of the transaction committing at `.0` up to `.1`.
-    pub skip: Option<(Lsn, Lsn)>,
+    /// Skip events of the transaction committing at `.0` up to the `.2`th
+    /// event of LSN `.1` (all of them when the offset does not say).
+    pub skip: Option<(Lsn, Lsn, u64)>,
 }
 
 /// An incremental snapshot a stored offset says was under way.
@@ -212,10 +226,14 @@ pub fn parse_stored(map: &OffsetMap) -> Stored {
     let commit = lsn_of(map.get("lsn_commit"));
     let proc_ = lsn_of(map.get("lsn_proc"));
     let lsn = lsn_of(map.get("lsn"));
+    let events = map
+        .get("lsn_events_processed")
+        .and_then(Json::as_u64)
+        .unwrap_or(u64::MAX);
     Stored {
         snapshot_done: !snapshot || last,
         start: commit.or(lsn),
-        skip: commit.zip(proc_),
+        skip: commit.zip(proc_).map(|(c, p)| (c, p, events)),
     }
 }
 
@@ -229,7 +247,7 @@ mod tests {
             tables: vec!["public.a".into(), "public.b".into()],
             key: Some(vec![vec![0, 0, 0, 7], b"abc".to_vec()]),
         };
-        let o = stream_offset_with(Lsn(1), Lsn(1), 1, 1, "INSERT", Some(&p));
+        let o = stream_offset_with(Lsn(1), (Lsn(1), 1), 1, 1, "INSERT", Some(&p));
         assert_eq!(parse_incremental(&o.to_map()), Some(p));
         assert_eq!(decode_key("sluice:"), Some(Vec::new()));
         assert!(decode_key("aced0005").is_none());
@@ -240,20 +258,20 @@ mod tests {
 
     #[test]
     fn offsets_round_trip() {
-        let o = stream_offset(Lsn(200), Lsn(150), 7, 1, "INSERT");
-        assert_eq!(ack_pos(&o), Some((200, 150)));
+        let o = stream_offset_with(Lsn(200), (Lsn(150), 3), 7, 1, "INSERT", None);
+        assert_eq!(ack_pos(&o), Some((200, 150, 3)));
         let s = parse_stored(&o.to_map());
         assert!(s.snapshot_done);
         assert_eq!(s.start, Some(Lsn(200)));
-        assert_eq!(s.skip, Some((Lsn(200), Lsn(150))));
+        assert_eq!(s.skip, Some((Lsn(200), Lsn(150), 3)));
         let o = snapshot_offset(Lsn(100), 5, 1, false, 3);
-        assert_eq!(ack_pos(&o), Some((0, 3)));
+        assert_eq!(ack_pos(&o), Some((0, 3, 0)));
         let s = parse_stored(&o.to_map());
         assert!(!s.snapshot_done);
         let o = snapshot_offset(Lsn(100), 5, 1, true, 4);
         assert!(parse_stored(&o.to_map()).snapshot_done);
         let o = heartbeat_offset(Lsn(300), 1, None);
-        assert_eq!(ack_pos(&o), Some((300, 0)));
+        assert_eq!(ack_pos(&o), Some((300, 0, 0)));
         let s = parse_stored(&o.to_map());
         assert_eq!((s.start, s.skip), (Some(Lsn(300)), None));
         // Offsets written by hand through the REST API may hold strings.

@@ -215,7 +215,7 @@ pub async fn run(
                 snapshot: marker,
                 xid: Some(xid),
                 lsn: Some(plan.lsn.0),
-                sequence: None,
+                sequence: Some((None, plan.lsn.0)),
             };
             emit(
                 s,

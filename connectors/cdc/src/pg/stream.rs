@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sluice_connect_api::SourceRecord;
+use sluice_connect_api::schema::Value;
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::Client;
 
@@ -66,7 +67,7 @@ pub struct Streamer {
     pub progress: Arc<Progress>,
     /// Events of the transaction committing at `.0` up to `.1` were sent
     /// before a restart.
-    pub skip: Option<(Lsn, Lsn)>,
+    pub skip: Option<(Lsn, Lsn, u64)>,
     /// The slot's confirmed position at start.
     pub confirmed: Lsn,
     /// An incremental snapshot the stored offset says was under way.
@@ -105,6 +106,11 @@ struct State {
     tx: TxMeta,
     /// The signal table's relation id, once described.
     signal_rel: Option<u32>,
+    /// The LSN of the last change message in the open transaction and how
+    /// many change messages carried it.
+    lsn_run: (Lsn, u64),
+    /// The end of the last commit.
+    last_end: Lsn,
     incremental: Incremental,
 }
 
@@ -145,9 +151,7 @@ fn raw_of<'a>(t: &TableInfo, d: &'a [Datum]) -> Result<Vec<Raw<'a>>, CdcError> {
             Datum::Null => Ok(Raw::Null),
             Datum::Unchanged => Ok(Raw::Unchanged),
             Datum::Binary(b) => Ok(Raw::Bytes(b)),
-            Datum::Text(_) => Err(CdcError::Protocol(
-                "a value came as text although binary was asked for".into(),
-            )),
+            Datum::Text(b) => Ok(Raw::Text(b)),
         })
         .collect()
 }
@@ -168,6 +172,8 @@ impl Streamer {
             server_end: Lsn(0),
             tx: TxMeta::default(),
             signal_rel: None,
+            lsn_run: (Lsn(0), 0),
+            last_end: Lsn(0),
             incremental: Incremental::default(),
         };
         if let Some(p) = self.resume_incremental.take() {
@@ -275,7 +281,7 @@ impl Streamer {
             return Ok(());
         }
         // The position everything before which is in the pipeline.
-        let pos = st.keepalive.max(st.last_commit.unwrap_or_default());
+        let pos = st.keepalive.max(st.last_end);
         if pos.0 == 0 {
             return Ok(());
         }
@@ -287,7 +293,7 @@ impl Streamer {
                 st.incremental.progress().as_ref(),
             ),
         );
-        let key: Pos = (pos.0, 0);
+        let key: Pos = (pos.0, 0, 0);
         if st.last_emitted.is_none_or(|l| key > l) {
             st.last_emitted = Some(key);
             st.pending.push_back((Some(key), pos));
@@ -390,6 +396,7 @@ impl Streamer {
                     ts_us: commit_ts + PG_EPOCH_UNIX_MICROS,
                 });
                 st.tx = TxMeta::default();
+                st.lsn_run = (Lsn(0), 0);
             }
             Message::Commit {
                 commit_lsn,
@@ -400,13 +407,17 @@ impl Streamer {
                     && st.tx.begun
                 {
                     let id = format!("{}:{}", txn.xid, commit_lsn.0);
-                    let offset = offsets::stream_offset(
+                    // After every event of the transaction: its own place,
+                    // at the commit's end.
+                    let offset = offsets::stream_offset_with(
                         txn.commit,
-                        st.tx.last_lsn,
+                        (end_lsn, 1),
                         txn.xid,
                         txn.ts_us,
                         "COMMIT",
+                        st.incremental.progress().as_ref(),
                     );
+                    st.last_emitted = Some((txn.commit.0, end_lsn.0, 1));
                     let r = events::transaction_record(
                         &self.settings,
                         topic,
@@ -419,6 +430,7 @@ impl Streamer {
                 }
                 st.txn = None;
                 st.last_commit = Some(commit_lsn);
+                st.last_end = end_lsn;
                 st.pending.push_back((st.last_emitted, end_lsn));
                 self.flush(st).await?;
                 // A transaction without records may be settled already.
@@ -462,14 +474,22 @@ impl Streamer {
                 "a {kind} outside a transaction"
             )));
         };
-        if let Some((c, l)) = self.skip {
-            if txn.commit < c || (txn.commit == c && lsn <= l) {
+        // One WAL record can carry many changes (a multi-row insert, COPY,
+        // a TRUNCATE of several tables): they are told apart by their index.
+        let idx = if st.lsn_run.0 == lsn {
+            st.lsn_run.1 + 1
+        } else {
+            1
+        };
+        st.lsn_run = (lsn, idx);
+        if let Some((c, l, n)) = self.skip {
+            if txn.commit < c || (txn.commit == c && (lsn < l || (lsn == l && idx <= n))) {
                 return Ok(());
             }
             self.skip = None;
         }
         if st.signal_rel == Some(rel) {
-            return self.signal(st, lsn, rel, kind, tuples);
+            return self.signal(st, (lsn, idx), rel, kind, tuples);
         }
         let t = match st.tables.get(&rel) {
             Some(Some(t)) => t,
@@ -483,7 +503,7 @@ impl Streamer {
         let progress = st.incremental.progress();
         let offset = offsets::stream_offset_with(
             txn.commit,
-            lsn,
+            (lsn, idx),
             txn.xid,
             txn.ts_us,
             kind,
@@ -494,12 +514,23 @@ impl Streamer {
             snapshot: "false",
             xid: Some(i64::from(txn.xid)),
             lsn: Some(lsn.0),
-            sequence: Some((st.last_commit.map_or(0, |l| l.0), lsn.0)),
+            sequence: Some((st.last_commit.map(|l| l.0), lsn.0)),
         };
         let before = st.batch.len();
+        // Keys this change touches, for an incremental snapshot's window
+        // (whether or not the change becomes a record).
+        let watching = st.incremental.active();
+        let mut touched: Vec<Value> = Vec::new();
+        let mut truncated = false;
+        let mut touch = |raw: &[Raw<'_>]| {
+            if watching && let Ok(k) = t.key(raw) {
+                touched.push(k);
+            }
+        };
         let r = match tuples {
             Tuples::Insert(new) => {
                 let new = raw_of(t, new)?;
+                touch(&new);
                 events::emit(
                     &self.settings,
                     t,
@@ -518,6 +549,10 @@ impl Streamer {
                     Some((_, o)) => Some(raw_of(t, o)?),
                     None => None,
                 };
+                touch(&new);
+                if let Some(o) = &old_raw {
+                    touch(o);
+                }
                 let full = matches!(old, Some((b'O', _)));
                 let change = Change::Update {
                     old: old_raw.as_deref().map(|o| (full, o)),
@@ -527,6 +562,7 @@ impl Streamer {
             }
             Tuples::Delete(old) => {
                 let old = raw_of(t, old)?;
+                touch(&old);
                 events::emit(
                     &self.settings,
                     t,
@@ -536,24 +572,30 @@ impl Streamer {
                     &mut st.batch,
                 )
             }
-            Tuples::Truncate => events::emit(
-                &self.settings,
-                t,
-                Change::Truncate,
-                point,
-                &offset,
-                &mut st.batch,
-            ),
+            Tuples::Truncate => {
+                truncated = true;
+                events::emit(
+                    &self.settings,
+                    t,
+                    Change::Truncate,
+                    point,
+                    &offset,
+                    &mut st.batch,
+                )
+            }
         };
         r.map_err(CdcError::Data)?;
-        if st.incremental.active() {
+        if watching {
             let table = format!("{}.{}", t.schema, t.name);
-            for r in &st.batch[before..] {
-                st.incremental.on_change(&table, &r.key);
+            if truncated {
+                st.incremental.on_truncate(&table);
+            }
+            for k in &touched {
+                st.incremental.on_change(&table, k);
             }
         }
         if st.batch.len() > before {
-            st.last_emitted = Some((txn.commit.0, lsn.0));
+            st.last_emitted = Some((txn.commit.0, lsn.0, idx));
             if let Some(topic) = &self.settings.tx_topic {
                 let id = format!("{}:{}", txn.xid, lsn.0);
                 if !st.tx.begun {
@@ -600,7 +642,7 @@ impl Streamer {
     fn signal(
         &mut self,
         st: &mut State,
-        lsn: Lsn,
+        (lsn, idx): (Lsn, u64),
         rel: u32,
         kind: &'static str,
         tuples: &Tuples,
@@ -640,7 +682,7 @@ impl Streamer {
         // before it was sent, so a restart goes on from there.
         let offset = offsets::stream_offset_with(
             txn.commit,
-            lsn,
+            (lsn, idx),
             txn.xid,
             txn.ts_us,
             "INSERT",
@@ -650,7 +692,7 @@ impl Streamer {
             r.source_offset = offset.clone();
             st.batch.push(r);
         }
-        st.last_emitted = Some((txn.commit.0, lsn.0));
+        st.last_emitted = Some((txn.commit.0, lsn.0, idx));
         Ok(())
     }
 }

@@ -18,6 +18,9 @@ pub enum Raw<'a> {
     /// An unchanged TOASTed value the stream left out.
     Unchanged,
     Bytes(&'a [u8]),
+    /// A value in text form (the stream sends text for a type without a
+    /// binary form): fine for a column left out, an error for one kept.
+    Text(&'a [u8]),
 }
 
 #[derive(Debug, Clone)]
@@ -241,6 +244,12 @@ impl TableInfo {
             Raw::Bytes(b) => {
                 value(m, self.modes, Some(b)).map_err(|e| format!("column '{}': {e}", c.name))?
             }
+            Raw::Text(_) => {
+                return Err(format!(
+                    "column '{}' ({:?}) came in text form, which is not decoded",
+                    c.name, m.ty
+                ));
+            }
         };
         // Struct values (VariableScaleDecimal) carry their field's exact
         // schema, optional or not, as converters check.
@@ -265,6 +274,13 @@ impl TableInfo {
         let Some(schema) = &self.key_schema else {
             return Ok(Value::Null);
         };
+        if raw.len() != self.cols.len() {
+            return Err(format!(
+                "{} values for {} columns",
+                raw.len(),
+                self.cols.len()
+            ));
+        }
         let mut values = Vec::with_capacity(self.key.len());
         for &i in &self.key {
             let c = &self.cols[i];

@@ -98,7 +98,7 @@ struct Plan {
     snapshot: bool,
     exported: Option<String>,
     start: Lsn,
-    skip: Option<(Lsn, Lsn)>,
+    skip: Option<(Lsn, Lsn, u64)>,
     tables: Vec<catalog::TableName>,
 }
 
@@ -299,15 +299,15 @@ impl SourceTask for PgCdcTask {
                     )
                     .await?;
                     if rows > 0 {
-                        last_emitted = Some((0, rows));
+                        last_emitted = Some((0, rows, 0));
                     }
-                    if initial_only {
-                        tracing::info!(
-                            "snapshot.mode=initial_only: the snapshot is done, no streaming"
-                        );
-                        let _ = stop_rx.changed().await;
-                        return Ok(());
-                    }
+                }
+                if initial_only {
+                    tracing::info!(
+                        "snapshot.mode=initial_only: the snapshot is done, no streaming (the slot is not read: drop it if it is not needed)"
+                    );
+                    let _ = stop_rx.changed().await;
+                    return Ok(());
                 }
                 conn.start_replication(&start_sql(&slot, &publication, plan.start))
                     .await

@@ -82,6 +82,10 @@ pub fn parse_error(mut b: &[u8]) -> ServerError {
     e
 }
 
+/// The largest message accepted (PostgreSQL's own limit is 1 GiB per
+/// value).
+const MAX_MESSAGE: usize = (1 << 30) + 64 * 1024;
+
 /// Reads framed messages from the server.
 #[derive(Debug)]
 pub struct Reader {
@@ -95,7 +99,7 @@ impl Reader {
             if self.buf.len() >= 5 {
                 let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
                     as usize;
-                if len < 4 {
+                if !(4..=MAX_MESSAGE).contains(&len) {
                     return Err(CdcError::Protocol(format!("bad message length {len}")));
                 }
                 if self.buf.len() > len {
