@@ -1014,3 +1014,54 @@ fn kill9_inside_a_copy_loses_no_row_of_a_shared_lsn() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// `initial_only` snapshots and does not stream; `when_needed` snapshots
+/// again when the slot the stored offset points into is gone.
+#[test]
+fn initial_only_stops_after_the_snapshot_and_when_needed_redoes_it_without_the_slot()
+-> anyhow::Result<()> {
+    ensure_pg_logical()?;
+    let db = PgDb::create()?;
+    db.exec("CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3);")?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let prefix = unique("modes");
+    let topic = format!("{prefix}.public.t");
+    let only = connector(&db, &prefix, "snapshot.mode=initial_only\n");
+    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &only, "w1.log")?;
+    let snap = records(&broker.bootstrap, &topic, 3)?;
+    assert!(snap.iter().all(|(_, v)| v["payload"]["op"] == "r"));
+    wait_until(WAIT, "the snapshot's last offset", || {
+        committed_offsets(rest, "pg-cdc")?
+            .into_iter()
+            .find(|(_, o)| o["last_snapshot_record"] == true)
+    })?;
+    db.exec("INSERT INTO t VALUES (4)")?;
+    // Nothing streams: the topic still holds the three reads a while later.
+    let later = consume_records(&broker.bootstrap, &topic, 4, Duration::from_secs(3))?;
+    assert_eq!(later.len(), 3, "initial_only streamed a change");
+    worker.stop()?;
+
+    // The slot disappears while the connector is stopped.
+    wait_until(WAIT, "the slot dropped once its reader is gone", || {
+        db.exec(&format!(
+            "SELECT pg_drop_replication_slot('{}_slot')",
+            db.name
+        ))
+        .ok()
+    })?;
+    let needed = connector(&db, &prefix, "snapshot.mode=when_needed\n");
+    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &needed, "w2.log")?;
+    let all = records(&broker.bootstrap, &topic, 7)?;
+    let ids: Vec<i64> = all[3..]
+        .iter()
+        .filter(|(_, v)| v["payload"]["op"] == "r")
+        .filter_map(|(_, v)| v["payload"]["after"]["id"].as_i64())
+        .collect();
+    assert_eq!(ids, [1, 2, 3, 4], "when_needed read the table again");
+    db.exec("INSERT INTO t VALUES (5)")?;
+    let all = records(&broker.bootstrap, &topic, 8)?;
+    assert_eq!(all[7].1["payload"]["op"], "c");
+    Ok(())
+}
