@@ -194,6 +194,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
     .with_gauges(gauges.clone());
     if let Err(e) = task.start(config, ctx).await {
         metrics.task_started(false);
+        metrics.forget_task_gauges(&connector, task_id, &gauges);
         return Err(e);
     }
     metrics.task_started(true);
