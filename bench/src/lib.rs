@@ -2,6 +2,9 @@
 //! both sides of every comparison, and small helpers.
 
 use std::collections::BTreeMap;
+use std::process::Command;
+
+use anyhow::{Context, bail};
 
 /// Producer settings used by Sluice (`producer.*`) and the reference
 /// producer alike: Sluice's own defaults, written out so both sides are
@@ -85,4 +88,36 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Runs a command; its standard output, or its standard error as the error.
+pub fn run(cmd: &mut Command, what: &str) -> anyhow::Result<String> {
+    let out = cmd.output().with_context(|| format!("cannot run {what}"))?;
+    if !out.status.success() {
+        bail!("{what} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `psql` on the machine's PostgreSQL (user postgres), unaligned, tuples only.
+pub fn psql(db: &str, args: &[&str]) -> anyhow::Result<String> {
+    run(
+        Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+            ])
+            .args(args),
+        "psql",
+    )
 }

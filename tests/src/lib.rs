@@ -244,3 +244,23 @@ pub fn write_file(
     std::fs::write(&p, text)?;
     Ok(p)
 }
+
+/// A standalone worker with one connector (properties text) and offsets
+/// flushed every 200 ms, so kill -9 tests lose little progress.
+pub fn start_standalone(
+    dir: &std::path::Path,
+    bootstrap: &str,
+    rest: u16,
+    connector: &str,
+    log: &str,
+) -> anyhow::Result<Worker> {
+    let props = write_worker_props(dir, bootstrap, "offset.flush.interval.ms=200\n")?;
+    let conn = write_file(dir, "connector.properties", connector)?;
+    Worker::start(
+        dir,
+        rest,
+        &[&props.display().to_string(), &conn.display().to_string()],
+        &[],
+        log,
+    )
+}

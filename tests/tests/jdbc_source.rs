@@ -13,7 +13,6 @@
 //! Each test creates its own database and drops it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -72,24 +71,6 @@ fn counts(ids: &[i64]) -> BTreeMap<i64, usize> {
     m
 }
 
-fn start_worker(
-    dir: &Path,
-    bootstrap: &str,
-    rest: u16,
-    connector: &str,
-    log: &str,
-) -> anyhow::Result<Worker> {
-    let props = write_worker_props(dir, bootstrap, "offset.flush.interval.ms=200\n")?;
-    let conn = write_file(dir, "jdbc.properties", connector)?;
-    Worker::start(
-        dir,
-        rest,
-        &[&props.display().to_string(), &conn.display().to_string()],
-        &[],
-        log,
-    )
-}
-
 const JSON_VALUES: &str = "value.converter=org.apache.kafka.connect.json.JsonConverter\nvalue.converter.schemas.enable=false\n";
 
 #[test]
@@ -110,7 +91,7 @@ fn postgres_incrementing_follows_new_rows_and_tables_and_survives_kill9() -> any
          batch.max.rows=7\n{JSON_VALUES}",
         db.url()
     );
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &connector, "w1.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &connector, "w1.log")?;
     let topic = format!("{prefix}orders");
     let values = json_values(&broker.bootstrap, &topic, 50)?;
     assert_eq!(ids(&values), (1..=50).collect::<Vec<_>>());
@@ -149,7 +130,7 @@ fn postgres_incrementing_follows_new_rows_and_tables_and_survives_kill9() -> any
     db.exec(
         "INSERT INTO orders (item, qty) SELECT 'item-' || g, g FROM generate_series(3001, 3100) g",
     )?;
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &connector, "w2.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &connector, "w2.log")?;
     let values = wait_values(&broker.bootstrap, &topic, "3100 distinct orders", |v| {
         counts(&ids(v)).len() >= 3100
     })?;
@@ -198,7 +179,7 @@ fn postgres_timestamp_mode_keeps_rows_sharing_a_timestamp_across_kill9() -> anyh
         db.url()
     );
     let topic = format!("{prefix}events_slow");
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &connector, "w1.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &connector, "w1.log")?;
     wait_until(WAIT, "the first 100 rows", || {
         let r = consume_records(&broker.bootstrap, &topic, 100, Duration::from_secs(5)).ok()?;
         (r.len() >= 100).then_some(())
@@ -211,7 +192,7 @@ fn postgres_timestamp_mode_keeps_rows_sharing_a_timestamp_across_kill9() -> anyh
         "killed in the middle of the shared timestamp ({first} records out)"
     );
     println!("killed after {first} records; committed then: {committed:?}");
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &connector, "w2.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &connector, "w2.log")?;
     let values = wait_values(&broker.bootstrap, &topic, "3010 distinct events", |v| {
         counts(&ids(v)).len() >= 3010
     })?;
@@ -256,7 +237,7 @@ fn mariadb_timestamp_incrementing_reads_inserts_once_and_updates_again() -> anyh
          numeric.mapping=best_fit\n{JSON_VALUES}",
         db.url()
     );
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &connector, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &connector, "w1.log")?;
     let topic = format!("{prefix}accounts");
     let values = json_values(&broker.bootstrap, &topic, 3)?;
     assert_eq!(ids(&values), vec![1, 2, 3]);

@@ -44,24 +44,6 @@ fn connector(db: &PgDb, prefix: &str, extra: &str) -> String {
     )
 }
 
-fn start_worker(
-    dir: &std::path::Path,
-    bootstrap: &str,
-    rest: u16,
-    connector: &str,
-    log: &str,
-) -> anyhow::Result<Worker> {
-    let props = write_worker_props(dir, bootstrap, "offset.flush.interval.ms=200\n")?;
-    let conn = write_file(dir, "cdc.properties", connector)?;
-    Worker::start(
-        dir,
-        rest,
-        &[&props.display().to_string(), &conn.display().to_string()],
-        &[],
-        log,
-    )
-}
-
 /// Records of `topic` as (key JSON, value JSON), `Null` for null bytes.
 fn records(bootstrap: &str, topic: &str, n: usize) -> anyhow::Result<Vec<(Value, Value)>> {
     wait_until(WAIT, &format!("{n} records in {topic}"), || {
@@ -123,7 +105,7 @@ fn snapshot_then_changes_match_debezium_json() -> anyhow::Result<()> {
         &prefix,
         "table.include.list=public.customers\nskipped.operations=none\n",
     );
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.customers");
 
     let snap = records(&broker.bootstrap, &topic, 2)?;
@@ -237,6 +219,35 @@ fn latest(values: &[Value]) -> std::collections::BTreeMap<i64, i64> {
     seen
 }
 
+/// `id` → `version` of a table.
+fn versions(db: &PgDb, table: &str) -> anyhow::Result<std::collections::BTreeMap<i64, i64>> {
+    Ok(db
+        .query(&format!("SELECT id, version FROM {table}"))?
+        .iter()
+        .map(|r| (r[0].parse().unwrap_or(-1), r[1].parse().unwrap_or(-1)))
+        .collect())
+}
+
+/// What a topic of schemaless events says the table is, replayed in order
+/// (the last event of a key wins), and how many snapshot reads it holds.
+fn replay(records: &[Consumed]) -> Option<(std::collections::BTreeMap<i64, i64>, usize)> {
+    let mut state = std::collections::BTreeMap::new();
+    let mut reads = 0usize;
+    for r in records {
+        let v: Value = serde_json::from_slice(r.value.as_deref()?).ok()?;
+        match v["op"].as_str()? {
+            "d" => {
+                state.remove(&v["before"]["id"].as_i64()?);
+            }
+            op => {
+                reads += usize::from(op == "r");
+                state.insert(v["after"]["id"].as_i64()?, v["after"]["version"].as_i64()?);
+            }
+        }
+    }
+    Some((state, reads))
+}
+
 #[test]
 fn kill9_during_the_snapshot_and_the_stream_loses_no_change() -> anyhow::Result<()> {
     ensure_pg_logical()?;
@@ -250,7 +261,7 @@ fn kill9_during_the_snapshot_and_the_stream_loses_no_change() -> anyhow::Result<
     let rest = free_port()?;
     let prefix = unique("kill");
     let conn = connector(&db, &prefix, "max.batch.size=20\nmax.queue.size=40\n");
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.items");
 
     // A writer commits 400 transactions (a new row and an update each)
@@ -272,7 +283,7 @@ fn kill9_during_the_snapshot_and_the_stream_loses_no_change() -> anyhow::Result<
     // The first kill lands in the snapshot (3,000 rows at 20 a batch).
     let at_kill = records(&broker.bootstrap, &topic, 300)?.len();
     worker.kill9()?;
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
     let values = wait_until(WAIT, "the snapshot done and the stream going", || {
         let v = all_values(&broker.bootstrap, &topic)?;
         v.iter().any(|x| x["payload"]["op"] == "c").then_some(v)
@@ -282,16 +293,12 @@ fn kill9_during_the_snapshot_and_the_stream_loses_no_change() -> anyhow::Result<
         values.len()
     );
     worker.kill9()?;
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w3.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w3.log")?;
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
 
-    let want: std::collections::BTreeMap<i64, i64> = db
-        .query("SELECT id, version FROM items")?
-        .iter()
-        .map(|r| (r[0].parse().unwrap_or(-1), r[1].parse().unwrap_or(-1)))
-        .collect();
+    let want = versions(&db, "items")?;
     assert_eq!(want.len(), 3400);
     let values = wait_until(WAIT, "every committed change in the topic", || {
         let v = all_values(&broker.bootstrap, &topic)?;
@@ -337,7 +344,7 @@ fn idle_and_filtered_changes_move_the_slot_and_heartbeats_flow() -> anyhow::Resu
         "table.include.list=public.watched\npublication.autocreate.mode=filtered\n\
          heartbeat.interval.ms=300\nstatus.update.interval.ms=1000\n",
     );
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let slot_lsn = || -> Option<u64> {
         let rows = db
             .query(&format!(
@@ -464,7 +471,7 @@ fn transaction_metadata_frames_each_transaction() -> anyhow::Result<()> {
     let rest = free_port()?;
     let prefix = unique("tx");
     let conn = connector(&db, &prefix, "provide.transaction.metadata=true\n");
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     // The stream is up once a first change comes through.
     db.exec("INSERT INTO a VALUES (0)")?;
     records(&broker.bootstrap, &format!("{prefix}.public.a"), 1)?;
@@ -534,7 +541,7 @@ fn incremental_snapshot_while_updates_continue_ends_equal_to_the_table() -> anyh
          incremental.snapshot.chunk.size=2000\ntombstones.on.delete=false\n\
          key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n",
     );
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.big");
     // The stream is up once a change comes through.
     db.exec("UPDATE big SET version = 1 WHERE id = 1")?;
@@ -565,11 +572,7 @@ fn incremental_snapshot_while_updates_continue_ends_equal_to_the_table() -> anyh
     writer
         .join()
         .map_err(|_| anyhow::anyhow!("the writer panicked"))??;
-    let want: std::collections::BTreeMap<i64, i64> = db
-        .query("SELECT id, version FROM big")?
-        .iter()
-        .map(|r| (r[0].parse().unwrap_or(-1), r[1].parse().unwrap_or(-1)))
-        .collect();
+    let want = versions(&db, "big")?;
     let done = || -> Option<i64> {
         connector_status(rest, "pg-cdc")?["tasks"][0]["metrics"]["incremental-snapshot-rows-done"]
             .as_i64()
@@ -589,20 +592,7 @@ fn incremental_snapshot_while_updates_continue_ends_equal_to_the_table() -> anyh
         || {
             reader.read_more(Duration::from_secs(3)).ok()?;
             let recs = &reader.records;
-            let mut state = std::collections::BTreeMap::new();
-            let mut reads = 0usize;
-            for r in recs {
-                let v: Value = serde_json::from_slice(r.value.as_deref()?).ok()?;
-                match v["op"].as_str()? {
-                    "d" => {
-                        state.remove(&v["before"]["id"].as_i64()?);
-                    }
-                    op => {
-                        reads += usize::from(op == "r");
-                        state.insert(v["after"]["id"].as_i64()?, v["after"]["version"].as_i64()?);
-                    }
-                }
-            }
+            let (state, reads) = replay(recs)?;
             if state != want {
                 let missing = want.keys().filter(|k| !state.contains_key(k)).count();
                 let extra = state.keys().filter(|k| !want.contains_key(k)).count();
@@ -710,7 +700,7 @@ fn a_slot_in_use_fails_the_second_task_with_a_clear_error() -> anyhow::Result<()
     let rest = free_port()?;
     let prefix = unique("busy");
     let first = connector(&db, &prefix, "");
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &first, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &first, "w1.log")?;
     wait_connector_state(rest, "pg-cdc", "RUNNING", Some(1))?;
     db.exec("INSERT INTO t VALUES (1)")?;
     records(&broker.bootstrap, &format!("{prefix}.public.t"), 1)?;
@@ -769,7 +759,7 @@ fn types_and_unchanged_toast_values_as_debezium_maps_them() -> anyhow::Result<()
     let rest = free_port()?;
     let prefix = unique("types");
     let conn = connector(&db, &prefix, "");
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.ty");
     wait_connector_state(rest, "pg-cdc", "RUNNING", Some(1))?;
     db.exec(
@@ -873,7 +863,7 @@ fn incremental_snapshot_resumes_after_kill9() -> anyhow::Result<()> {
          tombstones.on.delete=false\n\
          key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n",
     );
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.big");
     db.exec("UPDATE big SET version = 1 WHERE id = 1")?;
     records(&broker.bootstrap, &topic, 1)?;
@@ -918,32 +908,16 @@ fn incremental_snapshot_resumes_after_kill9() -> anyhow::Result<()> {
         "the snapshot ended before the kill ({before} reads)"
     );
     db.exec("UPDATE big SET version = 2 WHERE id IN (10, 7000); DELETE FROM big WHERE id = 7001")?;
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
     // The worker keeps the connector's target state: resume it.
     set_target_state(rest, "pg-cdc", "resume", "RUNNING")?;
-    let want: std::collections::BTreeMap<i64, i64> = db
-        .query("SELECT id, version FROM big")?
-        .iter()
-        .map(|r| (r[0].parse().unwrap_or(-1), r[1].parse().unwrap_or(-1)))
-        .collect();
+    let want = versions(&db, "big")?;
     wait_until(
-        Duration::from_secs(120),
+        Duration::from_secs(240),
         "the topic equal to the table",
         || {
             reader.read_more(Duration::from_secs(2)).ok()?;
-            let mut state = std::collections::BTreeMap::new();
-            for r in &reader.records {
-                let v: Value = serde_json::from_slice(r.value.as_deref()?).ok()?;
-                match v["op"].as_str()? {
-                    "d" => {
-                        state.remove(&v["before"]["id"].as_i64()?);
-                    }
-                    _ => {
-                        state.insert(v["after"]["id"].as_i64()?, v["after"]["version"].as_i64()?);
-                    }
-                }
-            }
-            (state == want).then_some(())
+            (replay(&reader.records)?.0 == want).then_some(())
         },
     )?;
     let total = reads(&reader);
@@ -975,7 +949,7 @@ fn kill9_inside_a_copy_loses_no_row_of_a_shared_lsn() -> anyhow::Result<()> {
         "max.batch.size=7\nmax.queue.size=14\n\
          key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n",
     );
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.t");
     wait_connector_state(rest, "pg-cdc", "RUNNING", Some(1))?;
     db.exec("INSERT INTO t VALUES (0)")?;
@@ -990,7 +964,7 @@ fn kill9_inside_a_copy_loses_no_row_of_a_shared_lsn() -> anyhow::Result<()> {
             .find(|(_, o)| o["lsn_events_processed"].as_u64().is_some_and(|n| n > 1))
     })?;
     worker.kill9()?;
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
     let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
     let ids = wait_until(WAIT, "every copied row", || {
         reader.read_more(Duration::from_secs(2)).ok()?;
@@ -1029,7 +1003,7 @@ fn initial_only_stops_after_the_snapshot_and_when_needed_redoes_it_without_the_s
     let prefix = unique("modes");
     let topic = format!("{prefix}.public.t");
     let only = connector(&db, &prefix, "snapshot.mode=initial_only\n");
-    let mut worker = start_worker(dir.path(), &broker.bootstrap, rest, &only, "w1.log")?;
+    let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &only, "w1.log")?;
     let snap = records(&broker.bootstrap, &topic, 3)?;
     assert!(snap.iter().all(|(_, v)| v["payload"]["op"] == "r"));
     wait_until(WAIT, "the snapshot's last offset", || {
@@ -1052,7 +1026,7 @@ fn initial_only_stops_after_the_snapshot_and_when_needed_redoes_it_without_the_s
         .ok()
     })?;
     let needed = connector(&db, &prefix, "snapshot.mode=when_needed\n");
-    let _worker = start_worker(dir.path(), &broker.bootstrap, rest, &needed, "w2.log")?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &needed, "w2.log")?;
     let all = records(&broker.bootstrap, &topic, 7)?;
     let ids: Vec<i64> = all[3..]
         .iter()

@@ -39,15 +39,7 @@ impl OffsetReader for NoOffsets {
 }
 
 fn psql(db: &str, sql: &str) -> Result<String> {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-d", db])
-        .args(["-v", "ON_ERROR_STOP=1", "-X", "-q", "-A", "-t", "-c", sql])
-        .output()
-        .context("cannot run psql")?;
-    if !out.status.success() {
-        bail!("psql: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    sluice_bench::psql(db, &["-c", sql]).map(|s| s.trim().to_string())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {

@@ -153,18 +153,6 @@ pub async fn slot(client: &Client, name: &str) -> Result<Option<SlotInfo>, CdcEr
     }))
 }
 
-/// Bytes of WAL the slot keeps that its consumer has not confirmed.
-pub async fn slot_lag_bytes(client: &Client, name: &str) -> Result<Option<i64>, CdcError> {
-    let row = client
-        .query_opt(
-            "SELECT (pg_current_wal_lsn() - confirmed_flush_lsn)::int8 \
-             FROM pg_replication_slots WHERE slot_name = $1",
-            &[&name],
-        )
-        .await?;
-    Ok(row.and_then(|r| r.get(0)))
-}
-
 /// Makes sure the publication exists (and, in filtered mode, covers
 /// exactly the captured tables).
 pub async fn ensure_publication(

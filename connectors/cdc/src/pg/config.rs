@@ -297,7 +297,7 @@ impl ConnectorConfig for PgCdcConfig {
             )
             .field(
                 ConfigKey::named("snapshot.fetch.size").default_value("10240").validator(Validator::at_least(1.0)).importance(Importance::Low).group(EVENTS, 12)
-                    .doc("Rows read at a time while snapshotting."),
+                    .doc("Accepted for Debezium configs; the snapshot streams each table with COPY, so its memory does not depend on this."),
                 |c, v| c.snapshot_fetch_size = v,
             )
             .field(

@@ -40,7 +40,6 @@ pub enum Dec {
     Numeric,
     Money,
     Text,
-    Char,
     Jsonb,
     Uuid,
     Bytes,
@@ -72,8 +71,7 @@ fn scalar(t: &PgType) -> Option<(DbzType, Dec)> {
     Some(match t.oid {
         16 => (DbzType::Bool, Dec::Bool),
         17 => (DbzType::Bytes, Dec::Bytes),
-        18 => (DbzType::Text(None), Dec::Char),
-        19 | 25 | 1042 | 1043 => (DbzType::Text(None), Dec::Text),
+        18 | 19 | 25 | 1042 | 1043 => (DbzType::Text(None), Dec::Text),
         20 => (DbzType::Int64, Dec::I64),
         21 => (DbzType::Int16, Dec::I16),
         23 => (DbzType::Int32, Dec::I32),
@@ -314,7 +312,6 @@ pub fn decode(dec: Dec, ty: &DbzType, modes: Modes, b: &[u8]) -> Result<Option<V
             decimal_value(&d, ty, modes)?
         }
         Dec::Text => Value::String(utf8(b)?),
-        Dec::Char => Value::String(utf8(b)?),
         Dec::Jsonb => match b.split_first() {
             Some((1, rest)) => Value::String(utf8(rest)?),
             _ => return Err("unsupported jsonb version".into()),

@@ -185,7 +185,7 @@ impl Incremental {
         if let Some(c) = &self.current {
             let sent_all = c.done && self.window.is_none();
             if !sent_all {
-                tables.push(format!("{}.{}", c.name.schema, c.name.name));
+                tables.push(c.info.qualified.clone());
                 key = c.released_key.clone();
             }
         }
@@ -252,7 +252,7 @@ impl Incremental {
         let (Some(w), Some(c)) = (&mut self.window, &self.current) else {
             return;
         };
-        if !w.open_seen || format!("{}.{}", c.name.schema, c.name.name) != table {
+        if !w.open_seen || c.info.qualified != table {
             return;
         }
         for i in w.index.remove(&key_text(key)).unwrap_or_default() {
@@ -266,7 +266,7 @@ impl Incremental {
         let (Some(w), Some(c)) = (&mut self.window, &self.current) else {
             return;
         };
-        if w.open_seen && format!("{}.{}", c.name.schema, c.name.name) == table {
+        if w.open_seen && c.info.qualified == table {
             w.rows.clear();
             w.index.clear();
         }

@@ -29,13 +29,6 @@ use crate::pg::snapshot::Batches;
 use crate::pg::table::{Raw, TableInfo};
 use crate::pg::wire::{PG_EPOCH_UNIX_MICROS, ReplConn, ReplMsg, parse_copy_data};
 
-/// Shared with the task: the position the slot has confirmed.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub confirmed: std::sync::atomic::AtomicU64,
-    pub received: std::sync::atomic::AtomicU64,
-}
-
 /// The stream's settings beyond the events'.
 #[derive(Debug, Clone)]
 pub struct StreamOptions {
@@ -64,7 +57,6 @@ pub struct Streamer {
     pub tx: Batches,
     pub acks: mpsc::UnboundedReceiver<Pos>,
     pub stop: watch::Receiver<bool>,
-    pub progress: Arc<Progress>,
     /// Events of the transaction committing at `.0` up to `.1` were sent
     /// before a restart.
     pub skip: Option<(Lsn, Lsn, u64)>,
@@ -121,7 +113,6 @@ struct TxMeta {
     total: i64,
     /// Events per `schema.table`, in first-seen order.
     per_table: Vec<(String, i64)>,
-    last_lsn: Lsn,
 }
 
 /// Pops the transactions whose records were all acknowledged.
@@ -212,7 +203,6 @@ impl Streamer {
                         b'd' => match parse_copy_data(msg.body)? {
                             ReplMsg::XLogData { start, end, data } => {
                                 st.server_end = st.server_end.max(end);
-                                self.progress.received.fetch_max(start.0, std::sync::atomic::Ordering::Relaxed);
                                 self.on_message(&mut st, start, pgoutput::parse(data)?).await?;
                             }
                             ReplMsg::Keepalive { end, reply } => {
@@ -262,9 +252,6 @@ impl Streamer {
     async fn confirm(&mut self, st: &mut State, reply: bool) -> Result<(), CdcError> {
         if st.target > self.confirmed {
             self.confirmed = st.target;
-            self.progress
-                .confirmed
-                .store(self.confirmed.0, std::sync::atomic::Ordering::Relaxed);
         }
         let lag = st.server_end.0.saturating_sub(self.confirmed.0);
         self.lag.set(i64::try_from(lag).unwrap_or(i64::MAX));
@@ -489,7 +476,7 @@ impl Streamer {
             self.skip = None;
         }
         if st.signal_rel == Some(rel) {
-            return self.signal(st, (lsn, idx), rel, kind, tuples);
+            return self.signal(st, (lsn, idx), rel, tuples);
         }
         let t = match st.tables.get(&rel) {
             Some(Some(t)) => t,
@@ -586,12 +573,11 @@ impl Streamer {
         };
         r.map_err(CdcError::Data)?;
         if watching {
-            let table = format!("{}.{}", t.schema, t.name);
             if truncated {
-                st.incremental.on_truncate(&table);
+                st.incremental.on_truncate(&t.qualified);
             }
             for k in &touched {
-                st.incremental.on_change(&table, k);
+                st.incremental.on_change(&t.qualified, k);
             }
         }
         if st.batch.len() > before {
@@ -610,13 +596,12 @@ impl Streamer {
                     );
                     st.batch.insert(before, begin);
                 }
-                st.tx.last_lsn = lsn;
-                let name = format!("{}.{}", t.schema, t.name);
+                let name = &t.qualified;
                 for r in st.batch[before..].iter_mut().filter(|r| {
                     !r.value.is_null() && !std::ptr::eq(r.topic.as_ref(), topic.as_ref())
                 }) {
                     st.tx.total += 1;
-                    let n = match st.tx.per_table.iter_mut().find(|(k, _)| *k == name) {
+                    let n = match st.tx.per_table.iter_mut().find(|(k, _)| k == name) {
                         Some((_, n)) => {
                             *n += 1;
                             *n
@@ -644,7 +629,6 @@ impl Streamer {
         st: &mut State,
         (lsn, idx): (Lsn, u64),
         rel: u32,
-        kind: &'static str,
         tuples: &Tuples,
     ) -> Result<(), CdcError> {
         let (Tuples::Insert(new), Some(Some(t)), Some(txn)) =
@@ -652,7 +636,6 @@ impl Streamer {
         else {
             return Ok(());
         };
-        let _ = kind;
         let raw = raw_of(t, new)?;
         let row = t.row(&raw, None, true).map_err(CdcError::Data)?;
         let field = |name: &str| match &row {

@@ -38,6 +38,8 @@ struct Col {
 pub struct TableInfo {
     pub schema: String,
     pub name: String,
+    /// `schema.table`.
+    pub qualified: String,
     pub topic: Arc<str>,
     cols: Vec<Col>,
     /// Indices of the key columns.
@@ -161,6 +163,7 @@ impl TableInfo {
         let t = TableInfo {
             schema: schema.to_string(),
             name: name.to_string(),
+            qualified: qualified.clone(),
             topic: Arc::from(format!("{prefix}.{schema}.{name}")),
             cols,
             key,

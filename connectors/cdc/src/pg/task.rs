@@ -23,7 +23,7 @@ use crate::pg::events::Settings;
 use crate::pg::lsn::Lsn;
 use crate::pg::offsets::{Pos, Stored, ack_pos, parse_incremental, parse_stored};
 use crate::pg::snapshot::{self, SnapshotPlan};
-use crate::pg::stream::{Progress, StreamOptions, Streamer, start_sql};
+use crate::pg::stream::{StreamOptions, Streamer, start_sql};
 use crate::pg::wire::{ConnInfo, ReplConn};
 
 type Batch = Result<Vec<SourceRecord>, CdcError>;
@@ -54,8 +54,6 @@ struct Running {
     info: ConnInfo,
     slot: String,
     drop_slot: bool,
-    #[allow(dead_code)]
-    progress: Arc<Progress>,
 }
 
 #[derive(Debug, Default)]
@@ -267,7 +265,6 @@ impl SourceTask for PgCdcTask {
         let (tx, rx) = mpsc::channel::<Batch>((queue / max_batch).max(2));
         let (ack_tx, ack_rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let progress = Arc::new(Progress::default());
         let opts = StreamOptions {
             signal_table: c.signal_table(),
             chunk_size: usize::try_from(c.chunk_size).unwrap_or(1024).max(1),
@@ -278,7 +275,6 @@ impl SourceTask for PgCdcTask {
         let slot = c.slot_name.clone();
         let publication = c.publication_name.clone();
         let initial_only = c.snapshot_mode == SnapshotMode::InitialOnly;
-        let worker_progress = progress.clone();
         let worker = tokio::spawn(async move {
             let errors = tx.clone();
             let mut stop_rx = stop_rx;
@@ -324,7 +320,6 @@ impl SourceTask for PgCdcTask {
                     tx,
                     acks: ack_rx,
                     stop: stop_rx,
-                    progress: worker_progress,
                     skip: plan.skip,
                     confirmed: plan.start,
                     resume_incremental: if plan.snapshot {
@@ -356,7 +351,6 @@ impl SourceTask for PgCdcTask {
             info,
             slot: c.slot_name.clone(),
             drop_slot: c.slot_drop_on_stop,
-            progress,
         });
         Ok(())
     }
