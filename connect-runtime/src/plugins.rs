@@ -19,6 +19,8 @@ pub fn registry() -> Registry {
     sluice_connector_jdbc::register(&mut r);
     #[cfg(feature = "cdc")]
     sluice_connector_cdc::register(&mut r);
+    #[cfg(feature = "mqtt")]
+    sluice_connector_messaging::register(&mut r);
     r
 }
 

@@ -296,6 +296,31 @@ impl TopicReader {
         })
     }
 
+    /// Reads until it holds `n` records or `timeout` passed (not waiting
+    /// for the topic to go quiet, which a steady stream never does).
+    pub fn read_until(&mut self, n: usize, timeout: Duration) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        while self.records.len() < n && Instant::now() < deadline {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => self.records.push(Consumed {
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    headers: Vec::new(),
+                }),
+                Some(Err(e)) => {
+                    let text = e.to_string();
+                    if !text.contains("UnknownTopicOrPartition") && !text.contains("Unknown topic")
+                    {
+                        return Err(e).context("consume");
+                    }
+                }
+                None => {}
+            }
+        }
+        Ok(self.records.len())
+    }
+
     /// Reads until nothing came for `quiet`; returns how many were new.
     pub fn read_more(&mut self, quiet: Duration) -> Result<usize> {
         let before = self.records.len();

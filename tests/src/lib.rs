@@ -10,6 +10,7 @@ pub mod cluster;
 mod db;
 mod http;
 mod kafka;
+mod mqtt;
 mod worker;
 
 pub use broker::Broker;
@@ -20,6 +21,7 @@ pub use kafka::{
     consume_records, create_topic, produce_bytes, produce_strings, produce_with_headers,
     wait_for_records,
 };
+pub use mqtt::{Mosquitto, MqttSubscriber, mqtt_publish, mqtt_publish_paced};
 pub use worker::{Worker, sluice_binary};
 
 use std::time::{Duration, Instant};

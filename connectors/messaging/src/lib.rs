@@ -1,0 +1,83 @@
+//! Message broker connectors. Each acknowledges to its broker only after
+//! Kafka acknowledged the data (sources), and commits Kafka offsets only
+//! after the broker acknowledged the publish (sinks).
+//!
+//! - MQTT 3.1.1 (feature `mqtt`): `io.confluent.connect.mqtt.MqttSourceConnector`
+//!   and `io.confluent.connect.mqtt.MqttSinkConnector`.
+
+mod backoff;
+#[cfg(feature = "mqtt")]
+pub mod mqtt;
+mod sync;
+pub mod template;
+
+use sluice_connect_api::Registry;
+#[cfg(feature = "mqtt")]
+use sluice_connect_api::{ConfigConnector, ConnectorPlugin, TaskFactory, TaskSplit};
+
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The MQTT source plugin.
+#[cfg(feature = "mqtt")]
+pub const MQTT_SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    class_name: "io.confluent.connect.mqtt.MqttSourceConnector",
+    aliases: &[],
+    version: VERSION,
+    new_connector: || Box::new(mqtt::MqttSourceConnector::default()),
+    new_task: TaskFactory::Source(|| Box::new(mqtt::MqttSourceTask::default())),
+};
+
+/// The MQTT sink plugin.
+#[cfg(feature = "mqtt")]
+pub const MQTT_SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    class_name: "io.confluent.connect.mqtt.MqttSinkConnector",
+    aliases: &[],
+    version: VERSION,
+    new_connector: || {
+        Box::new(ConfigConnector::<mqtt::MqttSinkConfig>::new(
+            VERSION,
+            TaskSplit::Numbered(mqtt::config::TASK_INDEX),
+        ))
+    },
+    new_task: TaskFactory::Sink(|| Box::new(mqtt::MqttSinkTask::default())),
+};
+
+/// Adds the plugins this crate was built with to a registry.
+pub fn register(registry: &mut Registry) {
+    #[cfg(feature = "mqtt")]
+    {
+        registry.register_connector(MQTT_SOURCE_PLUGIN);
+        registry.register_connector(MQTT_SINK_PLUGIN);
+    }
+    let _ = registry;
+}
+
+#[cfg(all(test, feature = "mqtt"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn found_by_confluents_names_and_aliases() {
+        let mut r = Registry::new();
+        register(&mut r);
+        for (name, class) in [
+            (
+                "io.confluent.connect.mqtt.MqttSourceConnector",
+                MQTT_SOURCE_PLUGIN.class_name,
+            ),
+            ("MqttSourceConnector", MQTT_SOURCE_PLUGIN.class_name),
+            ("MqttSource", MQTT_SOURCE_PLUGIN.class_name),
+            ("MqttSink", MQTT_SINK_PLUGIN.class_name),
+            (
+                "io.confluent.connect.mqtt.MqttSinkConnector",
+                MQTT_SINK_PLUGIN.class_name,
+            ),
+        ] {
+            assert_eq!(
+                r.connector(name).map(|p| p.class_name),
+                Some(class),
+                "{name}"
+            );
+        }
+    }
+}
