@@ -19,7 +19,7 @@ pub fn registry() -> Registry {
     sluice_connector_jdbc::register(&mut r);
     #[cfg(feature = "cdc")]
     sluice_connector_cdc::register(&mut r);
-    #[cfg(feature = "mqtt")]
+    #[cfg(any(feature = "mqtt", feature = "amqp"))]
     sluice_connector_messaging::register(&mut r);
     r
 }

@@ -5,6 +5,7 @@
 //! A missing broker binary or worker binary fails the test with a message
 //! saying how to get it; nothing is skipped silently.
 
+mod amqp;
 mod broker;
 pub mod cluster;
 mod db;
@@ -13,6 +14,7 @@ mod kafka;
 mod mqtt;
 mod worker;
 
+pub use amqp::{AmqpMessage, Outgoing, RabbitVhost};
 pub use broker::Broker;
 pub use db::{MyDb, PgDb, ensure_pg_logical};
 pub use http::{http_get, http_request};

@@ -4,7 +4,12 @@
 //!
 //! - MQTT 3.1.1 (feature `mqtt`): `io.confluent.connect.mqtt.MqttSourceConnector`
 //!   and `io.confluent.connect.mqtt.MqttSinkConnector`.
+//! - AMQP 0-9-1 / RabbitMQ (feature `amqp`):
+//!   `io.confluent.connect.rabbitmq.RabbitMQSourceConnector` and
+//!   `io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector`.
 
+#[cfg(feature = "amqp")]
+pub mod amqp;
 mod backoff;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
@@ -12,10 +17,22 @@ mod sync;
 pub mod template;
 
 use sluice_connect_api::Registry;
-#[cfg(feature = "mqtt")]
+#[cfg(any(feature = "mqtt", feature = "amqp"))]
 use sluice_connect_api::{ConfigConnector, ConnectorPlugin, TaskFactory, TaskSplit};
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why a sink could not publish a record, for the errant-record reporter.
+#[derive(Debug)]
+pub(crate) struct Unpublishable(pub(crate) String);
+
+impl std::fmt::Display for Unpublishable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unpublishable {}
 
 /// The MQTT source plugin.
 #[cfg(feature = "mqtt")]
@@ -42,6 +59,36 @@ pub const MQTT_SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     new_task: TaskFactory::Sink(|| Box::new(mqtt::MqttSinkTask::default())),
 };
 
+/// The RabbitMQ source plugin.
+#[cfg(feature = "amqp")]
+pub const RABBITMQ_SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    class_name: "io.confluent.connect.rabbitmq.RabbitMQSourceConnector",
+    aliases: &[],
+    version: VERSION,
+    new_connector: || {
+        Box::new(ConfigConnector::<amqp::RabbitSourceConfig>::new(
+            VERSION,
+            TaskSplit::Copies,
+        ))
+    },
+    new_task: TaskFactory::Source(|| Box::new(amqp::RabbitSourceTask::default())),
+};
+
+/// The RabbitMQ sink plugin.
+#[cfg(feature = "amqp")]
+pub const RABBITMQ_SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    class_name: "io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector",
+    aliases: &[],
+    version: VERSION,
+    new_connector: || {
+        Box::new(ConfigConnector::<amqp::RabbitSinkConfig>::new(
+            VERSION,
+            TaskSplit::Copies,
+        ))
+    },
+    new_task: TaskFactory::Sink(|| Box::new(amqp::RabbitSinkTask::default())),
+};
+
 /// Adds the plugins this crate was built with to a registry.
 pub fn register(registry: &mut Registry) {
     #[cfg(feature = "mqtt")]
@@ -49,10 +96,15 @@ pub fn register(registry: &mut Registry) {
         registry.register_connector(MQTT_SOURCE_PLUGIN);
         registry.register_connector(MQTT_SINK_PLUGIN);
     }
+    #[cfg(feature = "amqp")]
+    {
+        registry.register_connector(RABBITMQ_SOURCE_PLUGIN);
+        registry.register_connector(RABBITMQ_SINK_PLUGIN);
+    }
     let _ = registry;
 }
 
-#[cfg(all(test, feature = "mqtt"))]
+#[cfg(all(test, feature = "mqtt", feature = "amqp"))]
 mod tests {
     use super::*;
 

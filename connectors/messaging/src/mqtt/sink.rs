@@ -293,7 +293,7 @@ impl MqttSinkTask {
                     .and_then(SinkTaskContext::errant_record_reporter)
                 {
                     Some(reporter) => {
-                        reporter.report(record, &Unpublishable(why));
+                        reporter.report(record, &crate::Unpublishable(why));
                         Ok(None)
                     }
                     None => Err(ConnectError::fatal(why)),
@@ -363,17 +363,6 @@ impl MqttSinkTask {
         }
     }
 }
-
-#[derive(Debug)]
-struct Unpublishable(String);
-
-impl std::fmt::Display for Unpublishable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unpublishable {}
 
 /// Keeps a connection up and turns the broker's acknowledgements into
 /// outbox entries marked done.
