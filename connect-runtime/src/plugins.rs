@@ -19,7 +19,7 @@ pub fn registry() -> Registry {
     sluice_connector_jdbc::register(&mut r);
     #[cfg(feature = "cdc")]
     sluice_connector_cdc::register(&mut r);
-    #[cfg(any(feature = "mqtt", feature = "amqp"))]
+    #[cfg(any(feature = "mqtt", feature = "amqp", feature = "nats"))]
     sluice_connector_messaging::register(&mut r);
     r
 }

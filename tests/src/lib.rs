@@ -12,6 +12,7 @@ mod db;
 mod http;
 mod kafka;
 mod mqtt;
+mod nats;
 mod worker;
 
 pub use amqp::{AmqpMessage, Outgoing, RabbitVhost};
@@ -24,6 +25,7 @@ pub use kafka::{
     wait_for_records,
 };
 pub use mqtt::{Mosquitto, MqttSubscriber, mqtt_publish, mqtt_publish_paced};
+pub use nats::{NatsClient, NatsMessage, NatsServer};
 pub use worker::{Worker, sluice_binary};
 
 use std::time::{Duration, Instant};

@@ -7,17 +7,21 @@
 //! - AMQP 0-9-1 / RabbitMQ (feature `amqp`):
 //!   `io.confluent.connect.rabbitmq.RabbitMQSourceConnector` and
 //!   `io.confluent.connect.rabbitmq.sink.RabbitMQSinkConnector`.
+//! - NATS JetStream (feature `nats`): `NatsJetStreamSource`,
+//!   `NatsJetStreamSink`.
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
 mod backoff;
 #[cfg(feature = "mqtt")]
 pub mod mqtt;
+#[cfg(feature = "nats")]
+pub mod nats;
 mod sync;
 pub mod template;
 
 use sluice_connect_api::Registry;
-#[cfg(any(feature = "mqtt", feature = "amqp"))]
+#[cfg(any(feature = "mqtt", feature = "amqp", feature = "nats"))]
 use sluice_connect_api::{ConfigConnector, ConnectorPlugin, TaskFactory, TaskSplit};
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -89,6 +93,36 @@ pub const RABBITMQ_SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
     new_task: TaskFactory::Sink(|| Box::new(amqp::RabbitSinkTask::default())),
 };
 
+/// The NATS JetStream source plugin (Sluice's own class name).
+#[cfg(feature = "nats")]
+pub const NATS_SOURCE_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    class_name: "io.sluice.connect.nats.NatsJetStreamSourceConnector",
+    aliases: &["NatsJetStreamSource"],
+    version: VERSION,
+    new_connector: || {
+        Box::new(ConfigConnector::<nats::NatsSourceConfig>::new(
+            VERSION,
+            TaskSplit::Copies,
+        ))
+    },
+    new_task: TaskFactory::Source(|| Box::new(nats::NatsSourceTask::default())),
+};
+
+/// The NATS JetStream sink plugin.
+#[cfg(feature = "nats")]
+pub const NATS_SINK_PLUGIN: ConnectorPlugin = ConnectorPlugin {
+    class_name: "io.sluice.connect.nats.NatsJetStreamSinkConnector",
+    aliases: &["NatsJetStreamSink"],
+    version: VERSION,
+    new_connector: || {
+        Box::new(ConfigConnector::<nats::NatsSinkConfig>::new(
+            VERSION,
+            TaskSplit::Copies,
+        ))
+    },
+    new_task: TaskFactory::Sink(|| Box::new(nats::NatsSinkTask::default())),
+};
+
 /// Adds the plugins this crate was built with to a registry.
 pub fn register(registry: &mut Registry) {
     #[cfg(feature = "mqtt")]
@@ -101,10 +135,15 @@ pub fn register(registry: &mut Registry) {
         registry.register_connector(RABBITMQ_SOURCE_PLUGIN);
         registry.register_connector(RABBITMQ_SINK_PLUGIN);
     }
+    #[cfg(feature = "nats")]
+    {
+        registry.register_connector(NATS_SOURCE_PLUGIN);
+        registry.register_connector(NATS_SINK_PLUGIN);
+    }
     let _ = registry;
 }
 
-#[cfg(all(test, feature = "mqtt", feature = "amqp"))]
+#[cfg(all(test, feature = "mqtt", feature = "amqp", feature = "nats"))]
 mod tests {
     use super::*;
 

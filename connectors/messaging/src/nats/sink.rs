@@ -1,0 +1,324 @@
+//! `NatsJetStreamSink`: Kafka records published to JetStream; Kafka
+//! offsets commit only over records the stream acknowledged. Each message
+//! carries `Nats-Msg-Id` = `<topic>-<partition>-<offset>`, so a publish
+//! repeated after a timeout or a restart is dropped by the stream within
+//! its duplicate window.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, context::PublishError, publish::PublishAck};
+use async_trait::async_trait;
+use bytes::Bytes;
+use sluice_connect_api::config::ConnectorConfig;
+use sluice_connect_api::schema::Value;
+use sluice_connect_api::schema::converter::{Converter, ConverterConfig, JsonConverter};
+use sluice_connect_api::{
+    Config, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
+};
+
+use super::config::NatsSinkConfig;
+use super::connection::connect;
+use crate::backoff::Failure;
+use crate::template::Template;
+
+type AckFuture = Pin<Box<dyn Future<Output = Result<PublishAck, PublishError>> + Send>>;
+
+struct Entry {
+    tp: TopicPartition,
+    offset: i64,
+    subject: String,
+    headers: HeaderMap,
+    payload: Bytes,
+    ack: Option<AckFuture>,
+    done: bool,
+}
+
+/// The NATS JetStream sink task.
+#[derive(Default)]
+pub struct NatsSinkTask {
+    cfg: Option<NatsSinkConfig>,
+    name: String,
+    template: Option<Template>,
+    js: Option<jetstream::Context>,
+    outbox: VecDeque<Entry>,
+    json: Option<JsonConverter>,
+    ctx: Option<SinkTaskContext>,
+}
+
+impl std::fmt::Debug for NatsSinkTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NatsSinkTask")
+            .field("pending", &self.outbox.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SinkTask for NatsSinkTask {
+    async fn start(&mut self, config: Config, ctx: SinkTaskContext) -> ConnectResult<()> {
+        let cfg = NatsSinkConfig::parse(&config)?;
+        self.template = Some(Template::parse(&cfg.subject).map_err(|e| {
+            ConnectError::fatal(format!("Invalid configuration nats.subject: {e}"))
+        })?);
+        self.json = Some(
+            JsonConverter::new(&ConverterConfig::new(false).with("schemas.enable", "false"))
+                .map_err(|e| ConnectError::fatal(format!("JSON converter: {e}")))?,
+        );
+        self.name = config.get("name").cloned().unwrap_or_default();
+        self.ctx = Some(ctx);
+        self.cfg = Some(cfg);
+        match self.connect().await {
+            Ok(()) | Err(Failure::Transient(_)) => Ok(()),
+            Err(Failure::Refused(why)) => Err(ConnectError::fatal(why)),
+        }
+    }
+
+    async fn put(&mut self, records: &mut Vec<SinkRecord>) -> ConnectResult<()> {
+        let max = self.cfg()?.max_pending.max(1);
+        let mut taken = 0;
+        let result = loop {
+            if taken == records.len() {
+                break Ok(());
+            }
+            if self.outbox.len() >= max {
+                if let Err(e) = self.settle(max / 2).await {
+                    break Err(e);
+                }
+                if self.outbox.len() >= max {
+                    break Err(ConnectError::retriable(
+                        "the NATS stream acknowledged too little within nats.publish.ack.timeout.ms",
+                    ));
+                }
+            }
+            let record = &records[taken];
+            taken += 1;
+            match self.message(record) {
+                Ok((subject, headers, payload)) => self.outbox.push_back(Entry {
+                    tp: record.topic_partition(),
+                    offset: record.kafka_offset,
+                    subject,
+                    headers,
+                    payload,
+                    ack: None,
+                    done: false,
+                }),
+                Err(why) => self.errant(record, why)?,
+            }
+        };
+        records.drain(..taken);
+        match self.publish_unsent().await {
+            Ok(()) => result,
+            Err(e) => result.and(Err(e)),
+        }
+    }
+
+    async fn pre_commit(
+        &mut self,
+        offsets: BTreeMap<TopicPartition, i64>,
+    ) -> ConnectResult<BTreeMap<TopicPartition, i64>> {
+        if let Err(e) = self.settle(0).await {
+            if !e.is_retriable() {
+                return Err(e);
+            }
+            tracing::warn!(error = %e.trace(), "NATS sink: committing only what the stream acknowledged");
+        }
+        let mut first: HashMap<&TopicPartition, i64> = HashMap::new();
+        for e in self.outbox.iter().filter(|e| !e.done) {
+            first.entry(&e.tp).or_insert(e.offset);
+        }
+        let out = offsets
+            .into_iter()
+            .map(|(tp, off)| {
+                let o = first.get(&tp).map_or(off, |f| (*f).min(off));
+                (tp, o)
+            })
+            .collect();
+        self.outbox.retain(|e| !e.done);
+        Ok(out)
+    }
+
+    async fn stop(&mut self) -> ConnectResult<()> {
+        self.js = None;
+        Ok(())
+    }
+}
+
+impl NatsSinkTask {
+    fn cfg(&self) -> ConnectResult<&NatsSinkConfig> {
+        self.cfg
+            .as_ref()
+            .ok_or_else(|| ConnectError::fatal("the NATS sink task was not started"))
+    }
+
+    fn errant(&self, record: &SinkRecord, why: String) -> ConnectResult<()> {
+        let why = format!(
+            "record {}-{}@{}: {why}",
+            record.topic, record.kafka_partition, record.kafka_offset
+        );
+        match self
+            .ctx
+            .as_ref()
+            .and_then(SinkTaskContext::errant_record_reporter)
+        {
+            Some(reporter) => {
+                reporter.report(record, &crate::Unpublishable(why));
+                Ok(())
+            }
+            None => Err(ConnectError::fatal(why)),
+        }
+    }
+
+    fn message(&self, record: &SinkRecord) -> Result<(String, HeaderMap, Bytes), String> {
+        let subject = self
+            .template
+            .as_ref()
+            .ok_or("the task was not started")?
+            .render(record)?;
+        if subject.is_empty()
+            || subject.contains([' ', '\t', '\r', '\n', '*', '>'])
+            || subject.split('.').any(str::is_empty)
+        {
+            return Err(format!("'{subject}' is not a NATS subject to publish to"));
+        }
+        let payload = match &record.value {
+            Value::Bytes(b) => Bytes::copy_from_slice(b),
+            Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
+            Value::Null => Bytes::new(),
+            other => Bytes::from(
+                self.json
+                    .as_ref()
+                    .ok_or("the task was not started")?
+                    .from_connect(&record.topic, record.value_schema.as_ref(), other)
+                    .map_err(|e| format!("the value cannot be written as JSON: {e}"))?
+                    .unwrap_or_default(),
+            ),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "Nats-Msg-Id",
+            format!(
+                "{}-{}-{}",
+                record.topic, record.kafka_partition, record.kafka_offset
+            )
+            .as_str(),
+        );
+        for h in &record.headers {
+            if let Value::String(v) = &h.value
+                && !h.key.contains([':', ' ', '\r', '\n'])
+                && !v.contains(['\r', '\n'])
+            {
+                headers.append(h.key.as_str(), v.as_str());
+            }
+        }
+        Ok((subject, headers, payload))
+    }
+
+    async fn connect(&mut self) -> Result<(), Failure> {
+        let cfg = self
+            .cfg
+            .as_ref()
+            .ok_or_else(|| Failure::Refused("the NATS sink task was not started".into()))?;
+        let client = connect(&cfg.conn, &self.name).await?;
+        let mut js = jetstream::new(client);
+        js.set_timeout(cfg.ack_timeout);
+        self.js = Some(js);
+        Ok(())
+    }
+
+    async fn publish_unsent(&mut self) -> ConnectResult<()> {
+        if self.js.is_none() {
+            match self.connect().await {
+                Ok(()) => {}
+                Err(Failure::Refused(why)) => return Err(ConnectError::fatal(why)),
+                Err(Failure::Transient(why)) => return Err(ConnectError::retriable(why)),
+            }
+        }
+        let Some(js) = self.js.clone() else {
+            return Ok(());
+        };
+        for e in self
+            .outbox
+            .iter_mut()
+            .filter(|e| !e.done && e.ack.is_none())
+        {
+            match js
+                .publish_with_headers(e.subject.clone(), e.headers.clone(), e.payload.clone())
+                .await
+            {
+                Ok(ack) => e.ack = Some(Box::pin(ack.into_future())),
+                Err(err) => {
+                    return Err(ConnectError::retriable(format!(
+                        "NATS publish to '{}' failed: {err}",
+                        e.subject
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Awaits acknowledgements in order until at most `leave` publishes
+    /// wait. A timeout or a lost connection sends the publish again later
+    /// (the stream drops the repeat by its `Nats-Msg-Id`); a subject no
+    /// stream takes, or a message larger than the server allows, is an
+    /// errant record.
+    async fn settle(&mut self, leave: usize) -> ConnectResult<()> {
+        self.publish_unsent().await?;
+        let mut failed = None;
+        let mut errant = Vec::new();
+        let mut waiting = self.outbox.iter().filter(|e| !e.done).count();
+        for e in self.outbox.iter_mut() {
+            if waiting <= leave {
+                break;
+            }
+            if e.done {
+                continue;
+            }
+            let Some(ack) = e.ack.take() else {
+                continue;
+            };
+            match ack.await {
+                Ok(_) => {
+                    e.done = true;
+                    waiting -= 1;
+                }
+                Err(err) => {
+                    use async_nats::jetstream::context::PublishErrorKind;
+                    let why = format!("NATS publish to '{}': {err}", e.subject);
+                    if matches!(
+                        err.kind(),
+                        PublishErrorKind::StreamNotFound | PublishErrorKind::MaxPayloadExceeded
+                    ) {
+                        e.done = true;
+                        waiting -= 1;
+                        errant.push((e.tp.clone(), e.offset, why));
+                    } else {
+                        failed.get_or_insert(why);
+                    }
+                }
+            }
+        }
+        for (tp, offset, why) in errant {
+            let record = SinkRecord {
+                topic: tp.topic.as_str().into(),
+                kafka_partition: tp.partition,
+                kafka_offset: offset,
+                key_schema: None,
+                key: Value::Null,
+                value_schema: None,
+                value: Value::Null,
+                timestamp: None,
+                timestamp_type: sluice_connect_api::TimestampType::NoTimestampType,
+                headers: Vec::new(),
+            };
+            self.errant(&record, why)?;
+        }
+        match failed {
+            None => Ok(()),
+            Some(why) => Err(ConnectError::retriable(why)),
+        }
+    }
+}
