@@ -118,6 +118,47 @@ fn source_kill9_loses_no_message() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Kafka is not there, so nothing the task received can be in Kafka; a
+/// `kill -9` then must leave every message in the queue.
+#[test]
+fn nothing_is_acknowledged_before_kafka_has_it() -> anyhow::Result<()> {
+    let _guard = RABBIT
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    const N: usize = 300;
+    let vh = RabbitVhost::create()?;
+    vh.declare("k", None)?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let topic = unique("amqp-k");
+    let conn = source_connector("rmq-k", &vh, "k", &topic, "");
+    let nowhere = format!("127.0.0.1:{}", free_port()?);
+    let mut worker = start_standalone(dir.path(), &nowhere, rest, &conn, "w1.log")?;
+    wait_connector_state(rest, "rmq-k", "RUNNING", Some(1))?;
+    let msgs = (0..N)
+        .map(|i| (format!("m-{i:04}").into_bytes(), None, None, Vec::new()))
+        .collect();
+    vh.publish("k", msgs, None)?;
+    wait_until(WAIT, "the task to receive every message", || {
+        (metric(rest, "rmq-k", "rabbitmq-received")? >= N as i64).then_some(())
+    })?;
+    assert_eq!(metric(rest, "rmq-k", "rabbitmq-acks-sent"), Some(0));
+    worker.kill9()?;
+    let broker = Broker::start()?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
+    reader.read_until(N, WAIT)?;
+    let mut got: Vec<String> = reader.records.iter().map(|r| r.value_text()).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(
+        got.len(),
+        N,
+        "messages lost: acknowledged before Kafka had them"
+    );
+    Ok(())
+}
+
 #[test]
 fn source_records_carry_properties_headers_and_the_correlation_id() -> anyhow::Result<()> {
     let _guard = RABBIT
@@ -192,7 +233,12 @@ fn sink_confirms_everything_across_a_rabbitmq_restart() -> anyhow::Result<()> {
     anyhow::ensure!(stop.status.success(), "rabbitmqctl stop_app: {stop:?}");
     let second: Vec<String> = (N / 2..N).map(|i| format!("v-{i:05}")).collect();
     produce_strings(&broker.bootstrap, &topic, &second)?;
-    std::thread::sleep(Duration::from_secs(2)); // the sink meets the broker down
+    wait_until(WAIT, "the sink to meet RabbitMQ down", || {
+        let log = worker.log_text();
+        (log.contains("RabbitMQ sink lost its connection")
+            || log.contains("RabbitMQ publish failed"))
+        .then_some(())
+    })?;
     let start = std::process::Command::new("rabbitmqctl")
         .arg("start_app")
         .output()?;

@@ -120,6 +120,45 @@ fn source_kill9_loses_no_message() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Kafka is not there, so nothing the task received can be in Kafka; a
+/// `kill -9` then must leave every message with the broker (a source that
+/// acknowledged on receipt loses them all).
+#[test]
+fn nothing_is_acknowledged_before_kafka_has_it() -> anyhow::Result<()> {
+    const N: usize = 300;
+    let mq = Mosquitto::start(1000)?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let id = unique("k");
+    let topic = format!("mqtt-k-{id}");
+    let conn = source_connector("mqtt-k", &mq.uri(), &format!("k/{id}"), &topic, "");
+    let nowhere = format!("127.0.0.1:{}", free_port()?);
+    let mut worker = start_standalone(dir.path(), &nowhere, rest, &conn, "w1.log")?;
+    wait_subscribed(rest, "mqtt-k")?;
+    let msgs = (0..N)
+        .map(|i| (format!("k/{id}"), format!("m-{i:04}").into_bytes()))
+        .collect();
+    mqtt_publish(mq.port, msgs)?;
+    wait_until(WAIT, "the task to receive every message", || {
+        (metric(rest, "mqtt-k", "mqtt-received")? >= N as i64).then_some(())
+    })?;
+    assert_eq!(metric(rest, "mqtt-k", "mqtt-acks-sent"), Some(0));
+    worker.kill9()?;
+    let broker = Broker::start()?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
+    reader.read_until(N, WAIT)?;
+    let mut got: Vec<String> = reader.records.iter().map(|r| r.value_text()).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(
+        got.len(),
+        N,
+        "messages lost: acknowledged before Kafka had them"
+    );
+    Ok(())
+}
+
 #[test]
 fn source_records_carry_the_message_properties() -> anyhow::Result<()> {
     let mq = Mosquitto::start(100)?;

@@ -90,6 +90,49 @@ fn source_kill9_loses_no_message() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Kafka is not there, so nothing the task received can be in Kafka; a
+/// `kill -9` then must leave every message unacknowledged on the server.
+#[test]
+fn nothing_is_acknowledged_before_kafka_has_it() -> anyhow::Result<()> {
+    const N: usize = 300;
+    let nats = NatsServer::start(None)?;
+    nats.client().create_stream("K", &["k.>"])?;
+    let dir = tempfile::tempdir()?;
+    let rest = free_port()?;
+    let topic = unique("nats-k");
+    let conn = format!(
+        "name=nats-k\nconnector.class=NatsJetStreamSource\nnats.url={}\nnats.stream=K\n\
+         nats.ack.wait.ms=2000\nkafka.topic={topic}\n\
+         value.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n",
+        nats.url()
+    );
+    let nowhere = format!("127.0.0.1:{}", free_port()?);
+    let mut worker = start_standalone(dir.path(), &nowhere, rest, &conn, "w1.log")?;
+    wait_connector_state(rest, "nats-k", "RUNNING", Some(1))?;
+    let msgs = (0..N)
+        .map(|i| ("k.a".to_string(), format!("m-{i:04}").into_bytes()))
+        .collect();
+    nats.client().publish(msgs, None)?;
+    wait_until(WAIT, "the task to receive every message", || {
+        (metric(rest, "nats-k", "nats-received")? >= N as i64).then_some(())
+    })?;
+    assert_eq!(metric(rest, "nats-k", "nats-acks-sent"), Some(0));
+    worker.kill9()?;
+    let broker = Broker::start()?;
+    let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
+    reader.read_until(N, WAIT)?;
+    let mut got: Vec<String> = reader.records.iter().map(|r| r.value_text()).collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(
+        got.len(),
+        N,
+        "messages lost: acknowledged before Kafka had them"
+    );
+    Ok(())
+}
+
 #[test]
 fn sink_lands_each_record_once_across_a_server_restart() -> anyhow::Result<()> {
     const N: usize = 2000;

@@ -279,7 +279,7 @@ impl RabbitSinkTask {
             );
         }
         if cfg.forward_headers {
-            for h in &record.headers {
+            for h in record.headers.iter().filter(|h| h.key.len() <= 255) {
                 if let Some(v) = header_value(&h.value) {
                     headers.insert(h.key.as_str().into(), v);
                 }

@@ -62,8 +62,18 @@ struct Shared {
     fatal: Mutex<Option<String>>,
     connected: TaskGauge,
     connections: TaskGauge,
+    received: TaskGauge,
     acks_sent: TaskGauge,
     acks_skipped: TaskGauge,
+}
+
+/// What the ack task is asked to do.
+#[derive(Debug)]
+enum AckMsg {
+    Ack(Token),
+    /// A record did not match its token: send nothing more on that
+    /// connection and close its channels, so the broker redelivers.
+    Poison(u64),
 }
 
 /// Hands acknowledged tags to the ack task, in poll order.
@@ -71,7 +81,7 @@ struct Shared {
 struct Acknowledger {
     shared: Arc<Shared>,
     tokens: Mutex<VecDeque<Token>>,
-    acks: mpsc::UnboundedSender<Token>,
+    acks: mpsc::UnboundedSender<AckMsg>,
 }
 
 impl SourceAcknowledger for Acknowledger {
@@ -91,18 +101,19 @@ impl SourceAcknowledger for Acknowledger {
             .iter()
             .find(|h| h.key == "rabbitmq.delivery.tag");
         if !matches!(tag.map(|h| &h.value), Some(Value::Int64(t)) if *t as u64 == token.tag) {
-            // Never acknowledge on a guess: the broker redelivers after
-            // the next reconnect.
+            // Never acknowledge on a guess: reconnect, and the broker
+            // redelivers.
             tracing::error!(
                 tag = token.tag,
-                "RabbitMQ source: an acknowledged record does not match the message polled in its place; not acknowledging it"
+                "RabbitMQ source: an acknowledged record does not match the message polled in its place; reconnecting without acknowledging it"
             );
             self.shared
                 .acks_skipped
                 .set(self.shared.acks_skipped.get() + 1);
+            let _ = self.acks.send(AckMsg::Poison(token.generation));
             return;
         }
-        if self.acks.send(token).is_err() {
+        if self.acks.send(AckMsg::Ack(token)).is_err() {
             self.shared
                 .acks_skipped
                 .set(self.shared.acks_skipped.get() + 1);
@@ -112,16 +123,33 @@ impl SourceAcknowledger for Acknowledger {
 
 /// Sends `basic.ack` with `multiple` for the highest tag acknowledged per
 /// channel, as the tokens come.
-async fn ack_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<Token>) {
+async fn ack_loop(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<AckMsg>) {
     while let Some(first) = rx.recv().await {
         let mut highest: BTreeMap<(u64, usize), u64> = BTreeMap::new();
-        let mut note = |t: Token| {
-            let e = highest.entry((t.generation, t.queue)).or_insert(t.tag);
-            *e = (*e).max(t.tag);
+        let mut note = |m: AckMsg| match m {
+            AckMsg::Ack(t) => {
+                let e = highest.entry((t.generation, t.queue)).or_insert(t.tag);
+                *e = (*e).max(t.tag);
+            }
+            AckMsg::Poison(generation) => {
+                let channels = {
+                    let mut cur = lock(&shared.current);
+                    if cur.generation == generation {
+                        std::mem::take(&mut cur.channels)
+                    } else {
+                        Vec::new()
+                    }
+                };
+                for ch in channels {
+                    tokio::spawn(async move {
+                        let _ = ch.close(200, "reconnecting".into()).await;
+                    });
+                }
+            }
         };
         note(first);
-        while let Ok(t) = rx.try_recv() {
-            note(t);
+        while let Ok(m) = rx.try_recv() {
+            note(m);
         }
         for ((generation, queue), tag) in highest {
             let channel = {
@@ -200,6 +228,7 @@ impl SourceTask for RabbitSourceTask {
         self.shared = Arc::new(Shared {
             connected: gauges.gauge("rabbitmq-connected"),
             connections: gauges.gauge("rabbitmq-connections"),
+            received: gauges.gauge("rabbitmq-received"),
             acks_sent: gauges.gauge("rabbitmq-acks-sent"),
             acks_skipped: gauges.gauge("rabbitmq-acks-skipped"),
             ..Shared::default()
@@ -492,14 +521,18 @@ impl Driver {
                         .set(self.shared.connections.get() + 1);
                     backoff.reset();
                     tracing::info!(host = %self.conn.host, generation, "RabbitMQ source connected");
-                    let streams = consumers
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, c)| c.map(move |d| (i, d)));
+                    // Each consumer's stream ends with a `None`: a queue the
+                    // broker stopped delivering from (deleted, failed over)
+                    // makes the task reconnect rather than go quiet.
+                    let streams = consumers.into_iter().enumerate().map(|(i, c)| {
+                        c.map(move |d| (i, Some(d)))
+                            .chain(futures::stream::iter([(i, None)]))
+                    });
                     let mut all = futures::stream::select_all(streams);
                     let why = loop {
                         match all.next().await {
-                            Some((queue, Ok(delivery))) => {
+                            Some((queue, Some(Ok(delivery)))) => {
+                                self.shared.received.set(self.shared.received.get() + 1);
                                 let m = Received {
                                     delivery,
                                     queue,
@@ -510,7 +543,13 @@ impl Driver {
                                     return;
                                 }
                             }
-                            Some((_, Err(e))) => break e.to_string(),
+                            Some((_, Some(Err(e)))) => break e.to_string(),
+                            Some((queue, None)) => {
+                                break format!(
+                                    "the broker stopped delivering from queue '{}'",
+                                    self.queues.get(queue).map_or("?", String::as_str)
+                                );
+                            }
                             None => break "the consumers were cancelled".to_string(),
                         }
                     };

@@ -195,7 +195,7 @@ impl ConnectorConfig for MqttSourceConfig {
                 |c, v| c.max_batch = v,
             )
             .field(
-                ConfigKey::named("records.buffer.queue.empty.timeout").default_value("100").validator(Validator::between(0.0, 60_000.0)).importance(Importance::Low).group(KAFKA, 4)
+                ConfigKey::named("records.buffer.queue.empty.timeout").default_value("100").validator(Validator::between(1.0, 60_000.0)).importance(Importance::Low).group(KAFKA, 4)
                     .doc("Milliseconds a poll waits for a first message."),
                 |c, v| c.empty_timeout = v,
             )
@@ -203,6 +203,16 @@ impl ConnectorConfig for MqttSourceConfig {
                 ConfigKey::named(TASK_INDEX).default_value("0").importance(Importance::Low).internal(),
                 |c, v| c.task_index = v,
             )
+            .check(|c| {
+                if c.conn.qos == 2 {
+                    // A new connection would not know the QoS 2 handshakes
+                    // of the old one, and the broker would resend their
+                    // PUBRELs forever.
+                    vec![("mqtt.qos", "2 is not supported by the source yet: use 1 (at least once, acknowledged after Kafka)")]
+                } else {
+                    vec![]
+                }
+            })
     }
 }
 
@@ -237,6 +247,16 @@ impl ConnectorConfig for MqttSinkConfig {
                 ConfigKey::named(TASK_INDEX).default_value("0").importance(Importance::Low).internal(),
                 |c, v| c.task_index = v,
             )
+            .check(|c| {
+                if c.conn.qos == 2 && !c.conn.clean_session {
+                    // Packet ids restart with each connection; a broker
+                    // holding the old session's QoS 2 ids would take a new
+                    // publish for a repeat and drop it.
+                    vec![("mqtt.clean.session.enabled", "must be true with mqtt.qos=2")]
+                } else {
+                    vec![]
+                }
+            })
     }
 }
 

@@ -194,19 +194,15 @@ impl SinkTask for MqttSinkTask {
                 break Ok(());
             }
             self.check_fatal()?;
-            let full = lock(&self.shared.outbox).entries.len() >= self.max_pending;
-            if full {
+            if self.full() {
                 self.send_unsent().await;
                 let notified = self.shared.changed.notified();
-                if lock(&self.shared.outbox).entries.len() >= self.max_pending {
-                    if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                        break Err(ConnectError::retriable(format!(
-                            "the MQTT broker acknowledged too little within mqtt.publish.timeout.ms ({} ms); {} publishes wait",
-                            self.publish_timeout.as_millis(),
-                            lock(&self.shared.outbox).unacked()
-                        )));
-                    }
-                    lock(&self.shared.outbox).drop_acked();
+                if self.full() && tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    break Err(ConnectError::retriable(format!(
+                        "the MQTT broker acknowledged too little within mqtt.publish.timeout.ms ({} ms); {} publishes wait",
+                        self.publish_timeout.as_millis(),
+                        lock(&self.shared.outbox).unacked()
+                    )));
                 }
                 continue;
             }
@@ -267,6 +263,15 @@ impl SinkTask for MqttSinkTask {
 }
 
 impl MqttSinkTask {
+    /// Whether as many publishes wait for the broker as may; forgets the
+    /// acknowledged ones first (only the first unacknowledged entry of a
+    /// partition decides its commit offset).
+    fn full(&self) -> bool {
+        let mut outbox = lock(&self.shared.outbox);
+        outbox.drop_acked();
+        outbox.entries.len() >= self.max_pending
+    }
+
     fn check_fatal(&self) -> ConnectResult<()> {
         match &lock(&self.shared.outbox).fatal {
             Some(why) => Err(ConnectError::fatal(why.clone())),

@@ -63,6 +63,7 @@ struct Shared {
     connected: TaskGauge,
     subscribed: TaskGauge,
     connections: TaskGauge,
+    received: TaskGauge,
     acks_sent: TaskGauge,
     acks_skipped: TaskGauge,
 }
@@ -100,6 +101,14 @@ impl SourceAcknowledger for Acknowledger {
                 "MQTT source: an acknowledged record does not match the message polled in its place; no more acknowledgements on this connection, the broker redelivers after a reconnect"
             );
             *lock(&self.mismatch_generation) = Some(token.generation);
+            // Reconnect, so the broker redelivers what this connection
+            // will not acknowledge any more.
+            let current = lock(&self.shared.current);
+            if current.generation == token.generation
+                && let Some(c) = &current.client
+            {
+                let _ = c.try_disconnect();
+            }
         }
         let current = lock(&self.shared.current);
         if current.generation != token.generation
@@ -190,6 +199,7 @@ impl SourceTask for MqttSourceTask {
             connected: gauges.gauge("mqtt-connected"),
             subscribed: gauges.gauge("mqtt-subscribed"),
             connections: gauges.gauge("mqtt-connections"),
+            received: gauges.gauge("mqtt-received"),
             acks_sent: gauges.gauge("mqtt-acks-sent"),
             acks_skipped: gauges.gauge("mqtt-acks-skipped"),
             ..Shared::default()
@@ -350,7 +360,9 @@ async fn drive(
     let mut attempt = 0usize;
     let mut generation = 0u64;
     loop {
-        let (options, server) = connection::options(&conn, &client_id, attempt);
+        let (mut options, server) = connection::options(&conn, &client_id, attempt);
+        // PUBACK only when the acknowledger says Kafka has the message.
+        options.set_manual_acks(true);
         let (client, mut events) = AsyncClient::new(options, REQUEST_CAPACITY);
         events
             .network_options
@@ -367,10 +379,9 @@ async fn drive(
                 shared.connected.set(1);
                 shared.connections.set(shared.connections.get() + 1);
                 tracing::info!(server = %server, session_present = ack.session_present, generation, "MQTT source connected");
-                if ack.session_present {
-                    // The broker kept the session, subscriptions included.
-                    shared.subscribed.set(1);
-                } else if let Err(e) = client.try_subscribe_many(filters.clone()) {
+                // Subscribe on every connection, also when the broker kept
+                // the session: the filters may have changed since.
+                if let Err(e) = client.try_subscribe_many(filters.clone()) {
                     tracing::warn!(error = %e, "MQTT source: could not queue the subscription");
                 }
                 let lost = pump(&shared, &mut events, generation, &tx).await;
@@ -430,6 +441,7 @@ async fn pump(
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::Publish(publish))) => {
+                shared.received.set(shared.received.get() + 1);
                 if tx
                     .send(Received {
                         publish,

@@ -154,7 +154,7 @@ impl ConnectorConfig for NatsSourceConfig {
                 |c, v| c.batch_size = v,
             )
             .field(
-                ConfigKey::named("poll.interval.ms").default_value("100").validator(Validator::between(0.0, 60_000.0)).importance(Importance::Low).group(NATS, 8)
+                ConfigKey::named("poll.interval.ms").default_value("100").validator(Validator::between(1.0, 60_000.0)).importance(Importance::Low).group(NATS, 8)
                     .doc("How long a poll waits for a first message."),
                 |c, v| c.poll_wait = v,
             )

@@ -9,6 +9,7 @@ use std::future::{Future, IntoFuture};
 use std::pin::Pin;
 
 use async_nats::HeaderMap;
+use async_nats::jetstream::context::{GetStreamByNameErrorKind, PublishErrorKind};
 use async_nats::jetstream::{self, context::PublishError, publish::PublishAck};
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -83,11 +84,11 @@ impl SinkTask for NatsSinkTask {
             if taken == records.len() {
                 break Ok(());
             }
-            if self.outbox.len() >= max {
+            if self.waiting() >= max {
                 if let Err(e) = self.settle(max / 2).await {
                     break Err(e);
                 }
-                if self.outbox.len() >= max {
+                if self.waiting() >= max {
                     break Err(ConnectError::retriable(
                         "the NATS stream acknowledged too little within nats.publish.ack.timeout.ms",
                     ));
@@ -147,6 +148,14 @@ impl SinkTask for NatsSinkTask {
 }
 
 impl NatsSinkTask {
+    /// Publishes not yet acknowledged; forgets the acknowledged ones (only
+    /// the first unacknowledged entry of a partition decides its commit
+    /// offset).
+    fn waiting(&mut self) -> usize {
+        self.outbox.retain(|e| !e.done);
+        self.outbox.len()
+    }
+
     fn cfg(&self) -> ConnectResult<&NatsSinkConfig> {
         self.cfg
             .as_ref()
@@ -206,11 +215,15 @@ impl NatsSinkTask {
             .as_str(),
         );
         for h in &record.headers {
+            // Only names and values NATS accepts (printable ASCII names
+            // without ':'); the others are left out rather than panic.
             if let Value::String(v) = &h.value
-                && !h.key.contains([':', ' ', '\r', '\n'])
+                && !h.key.is_empty()
+                && h.key.bytes().all(|b| b.is_ascii_graphic() && b != b':')
                 && !v.contains(['\r', '\n'])
+                && let Ok(name) = h.key.parse::<async_nats::header::HeaderName>()
             {
-                headers.append(h.key.as_str(), v.as_str());
+                headers.append(name, v.as_str());
             }
         }
         Ok((subject, headers, payload))
@@ -239,6 +252,8 @@ impl NatsSinkTask {
         let Some(js) = self.js.clone() else {
             return Ok(());
         };
+        let mut errant = Vec::new();
+        let mut failed = None;
         for e in self
             .outbox
             .iter_mut()
@@ -249,58 +264,28 @@ impl NatsSinkTask {
                 .await
             {
                 Ok(ack) => e.ack = Some(Box::pin(ack.into_future())),
+                Err(err) if err.kind() == PublishErrorKind::MaxPayloadExceeded => {
+                    e.done = true;
+                    errant.push((
+                        e.tp.clone(),
+                        e.offset,
+                        format!("NATS publish to '{}': {err}", e.subject),
+                    ));
+                }
                 Err(err) => {
-                    return Err(ConnectError::retriable(format!(
-                        "NATS publish to '{}' failed: {err}",
-                        e.subject
-                    )));
+                    failed = Some(format!("NATS publish to '{}' failed: {err}", e.subject));
+                    break;
                 }
             }
         }
-        Ok(())
+        self.report_all(errant)?;
+        match failed {
+            None => Ok(()),
+            Some(why) => Err(ConnectError::retriable(why)),
+        }
     }
 
-    /// Awaits acknowledgements in order until at most `leave` publishes
-    /// wait. A timeout or a lost connection sends the publish again later
-    /// (the stream drops the repeat by its `Nats-Msg-Id`); a subject no
-    /// stream takes, or a message larger than the server allows, is an
-    /// errant record.
-    async fn settle(&mut self, leave: usize) -> ConnectResult<()> {
-        self.publish_unsent().await?;
-        let mut failed = None;
-        let mut errant = Vec::new();
-        let mut waiting = self.outbox.iter().filter(|e| !e.done).count();
-        for e in self.outbox.iter_mut() {
-            if waiting <= leave {
-                break;
-            }
-            if e.done {
-                continue;
-            }
-            let Some(ack) = e.ack.take() else {
-                continue;
-            };
-            match ack.await {
-                Ok(_) => {
-                    e.done = true;
-                    waiting -= 1;
-                }
-                Err(err) => {
-                    use async_nats::jetstream::context::PublishErrorKind;
-                    let why = format!("NATS publish to '{}': {err}", e.subject);
-                    if matches!(
-                        err.kind(),
-                        PublishErrorKind::StreamNotFound | PublishErrorKind::MaxPayloadExceeded
-                    ) {
-                        e.done = true;
-                        waiting -= 1;
-                        errant.push((e.tp.clone(), e.offset, why));
-                    } else {
-                        failed.get_or_insert(why);
-                    }
-                }
-            }
-        }
+    fn report_all(&self, errant: Vec<(TopicPartition, i64, String)>) -> ConnectResult<()> {
         for (tp, offset, why) in errant {
             let record = SinkRecord {
                 topic: tp.topic.as_str().into(),
@@ -316,6 +301,72 @@ impl NatsSinkTask {
             };
             self.errant(&record, why)?;
         }
+        Ok(())
+    }
+
+    /// Awaits acknowledgements in order until at most `leave` publishes
+    /// wait, for `nats.publish.ack.timeout.ms` in all. A timeout or a lost
+    /// connection sends the publish again later (the stream drops the
+    /// repeat by its `Nats-Msg-Id`). A subject no stream takes (asked of
+    /// the server, so a stream that is only restarting is waited for) is an
+    /// errant record.
+    async fn settle(&mut self, leave: usize) -> ConnectResult<()> {
+        self.publish_unsent().await?;
+        let deadline = tokio::time::Instant::now() + self.cfg()?.ack_timeout;
+        let js = self.js.clone();
+        let mut failed = None;
+        let mut errant = Vec::new();
+        let mut waiting = self.outbox.iter().filter(|e| !e.done).count();
+        for e in self.outbox.iter_mut() {
+            if waiting <= leave {
+                break;
+            }
+            if e.done {
+                continue;
+            }
+            let Some(ack) = e.ack.as_mut() else {
+                continue;
+            };
+            let Ok(outcome) = tokio::time::timeout_at(deadline, ack.as_mut()).await else {
+                failed.get_or_insert(format!(
+                    "no acknowledgement from the NATS stream for '{}' within nats.publish.ack.timeout.ms",
+                    e.subject
+                ));
+                break;
+            };
+            e.ack = None;
+            match outcome {
+                Ok(_) => {
+                    e.done = true;
+                    waiting -= 1;
+                }
+                Err(err) => {
+                    let why = format!("NATS publish to '{}': {err}", e.subject);
+                    let unroutable = err.kind() == PublishErrorKind::StreamNotFound
+                        && match &js {
+                            Some(js) => matches!(
+                                js.stream_by_subject(e.subject.clone())
+                                    .await
+                                    .map_err(|x| x.kind()),
+                                Err(GetStreamByNameErrorKind::NotFound)
+                            ),
+                            None => false,
+                        };
+                    if unroutable {
+                        e.done = true;
+                        waiting -= 1;
+                        errant.push((
+                            e.tp.clone(),
+                            e.offset,
+                            format!("{why}: no stream takes this subject"),
+                        ));
+                    } else {
+                        failed.get_or_insert(why);
+                    }
+                }
+            }
+        }
+        self.report_all(errant)?;
         match failed {
             None => Ok(()),
             Some(why) => Err(ConnectError::retriable(why)),

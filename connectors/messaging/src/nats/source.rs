@@ -46,6 +46,7 @@ impl std::fmt::Debug for Received {
 struct Shared {
     fatal: Mutex<Option<String>>,
     connected: TaskGauge,
+    received: TaskGauge,
     acks_sent: TaskGauge,
     acks_failed: TaskGauge,
 }
@@ -155,6 +156,7 @@ impl SourceTask for NatsSourceTask {
         let gauges = ctx.gauges();
         self.shared = Arc::new(Shared {
             connected: gauges.gauge("nats-connected"),
+            received: gauges.gauge("nats-received"),
             acks_sent: gauges.gauge("nats-acks-sent"),
             acks_failed: gauges.gauge("nats-acks-failed"),
             ..Shared::default()
@@ -407,6 +409,7 @@ async fn consume(
                 continue;
             }
         };
+        shared.received.set(shared.received.get() + 1);
         let (message, acker) = m.split();
         let r = Received {
             message,
