@@ -99,6 +99,7 @@ bench: tools
 	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/jdbc_bench
 	$(MAKE) db-setup
 	$(CARGO_TARGET_DIR)/release/cdc_bench
+	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/messaging_bench
 
 ## All tests: unit tests and end-to-end tests against a real broker.
 test: tools db-setup
