@@ -17,6 +17,7 @@ mod backoff;
 pub mod mqtt;
 #[cfg(feature = "nats")]
 pub mod nats;
+mod sink_util;
 mod sync;
 pub mod template;
 
@@ -25,18 +26,6 @@ use sluice_connect_api::Registry;
 use sluice_connect_api::{ConfigConnector, ConnectorPlugin, TaskFactory, TaskSplit};
 
 pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
-
-/// Why a sink could not publish a record, for the errant-record reporter.
-#[derive(Debug)]
-pub(crate) struct Unpublishable(pub(crate) String);
-
-impl std::fmt::Display for Unpublishable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for Unpublishable {}
 
 /// The MQTT source plugin.
 #[cfg(feature = "mqtt")]

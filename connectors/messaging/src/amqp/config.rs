@@ -78,16 +78,6 @@ fn plaintext_only(v: &ConfigValue) -> Result<(), String> {
     }
 }
 
-fn not_blank(what: &'static str) -> Validator {
-    Validator::custom(move |v| {
-        if v.to_string().trim().is_empty() {
-            Err(format!("is required: {what}"))
-        } else {
-            Ok(())
-        }
-    })
-}
-
 fn connection_keys<C: Default + 'static>(
     def: TypedDef<C>,
     conn: fn(&mut C) -> &mut Connection,
@@ -148,7 +138,7 @@ impl ConnectorConfig for RabbitSourceConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
             .field(
-                ConfigKey::named("kafka.topic").validator(not_blank("the Kafka topic to write to")).importance(Importance::High).group(RABBIT, 1)
+                ConfigKey::named("kafka.topic").validator(crate::sync::not_blank("the Kafka topic to write to")).importance(Importance::High).group(RABBIT, 1)
                     .doc("Kafka topic the messages are written to."),
                 |c, v| c.kafka_topic = v,
             )
@@ -187,7 +177,7 @@ impl ConnectorConfig for RabbitSinkConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
             .field(
-                ConfigKey::named("rabbitmq.exchange").validator(not_blank("the exchange to publish to")).importance(Importance::High).group(RABBIT, 1)
+                ConfigKey::named("rabbitmq.exchange").validator(crate::sync::not_blank("the exchange to publish to")).importance(Importance::High).group(RABBIT, 1)
                     .doc("Exchange to publish to; it must exist."),
                 |c, v| c.exchange = v,
             )

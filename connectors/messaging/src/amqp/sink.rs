@@ -20,7 +20,7 @@ use lapin::{
 };
 use sluice_connect_api::config::ConnectorConfig;
 use sluice_connect_api::schema::Value;
-use sluice_connect_api::schema::converter::{Converter, ConverterConfig, JsonConverter};
+use sluice_connect_api::schema::converter::JsonConverter;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
 };
@@ -76,10 +76,7 @@ impl SinkTask for RabbitSinkTask {
                 ConnectError::fatal(format!("Invalid configuration rabbitmq.routing.key: {e}"))
             })?)
         };
-        self.json = Some(
-            JsonConverter::new(&ConverterConfig::new(false).with("schemas.enable", "false"))
-                .map_err(|e| ConnectError::fatal(format!("JSON converter: {e}")))?,
-        );
+        self.json = Some(crate::sink_util::json_converter()?);
         self.name = config.get("name").cloned().unwrap_or_default();
         self.correlation_header = super::source::correlation_header(&config);
         self.ctx = Some(ctx);
@@ -182,25 +179,7 @@ impl RabbitSinkTask {
                 confirm: None,
                 done: false,
             })),
-            Err(why) => self.errant(record, why).map(|()| None),
-        }
-    }
-
-    fn errant(&self, record: &SinkRecord, why: String) -> ConnectResult<()> {
-        let why = format!(
-            "record {}-{}@{}: {why}",
-            record.topic, record.kafka_partition, record.kafka_offset
-        );
-        match self
-            .ctx
-            .as_ref()
-            .and_then(SinkTaskContext::errant_record_reporter)
-        {
-            Some(reporter) => {
-                reporter.report(record, &crate::Unpublishable(why));
-                Ok(())
-            }
-            None => Err(ConnectError::fatal(why)),
+            Err(why) => crate::sink_util::errant(self.ctx.as_ref(), record, &why).map(|()| None),
         }
     }
 
@@ -216,18 +195,7 @@ impl RabbitSinkTask {
                 routing_key.len()
             ));
         }
-        let payload = match &record.value {
-            Value::Bytes(b) => b.clone(),
-            Value::String(s) => s.clone().into_bytes(),
-            Value::Null => Vec::new(),
-            other => self
-                .json
-                .as_ref()
-                .ok_or("the task was not started")?
-                .from_connect(&record.topic, record.value_schema.as_ref(), other)
-                .map_err(|e| format!("the value cannot be written as JSON: {e}"))?
-                .unwrap_or_default(),
-        };
+        let payload = crate::sink_util::body(record, self.json.as_ref())?;
         let mut message_id = format!(
             "{}-{}-{}",
             record.topic, record.kafka_partition, record.kafka_offset
@@ -448,7 +416,7 @@ impl RabbitSinkTask {
                     );
                     entry.done = true;
                     let (tp, offset) = (entry.tp.clone(), entry.offset);
-                    self.unroutable(tp, offset, why)?;
+                    crate::sink_util::errant_at(self.ctx.as_ref(), &tp, offset, &why)?;
                 }
                 Ok(Confirmation::Nack(None)) => {
                     // The broker could not take it: publish again.
@@ -470,33 +438,6 @@ impl RabbitSinkTask {
             i += 1;
         }
         Ok(())
-    }
-
-    fn unroutable(&self, tp: TopicPartition, offset: i64, why: String) -> ConnectResult<()> {
-        match self
-            .ctx
-            .as_ref()
-            .and_then(SinkTaskContext::errant_record_reporter)
-        {
-            Some(reporter) => {
-                // The reporter wants the record: a minimal one naming it.
-                let record = SinkRecord {
-                    topic: tp.topic.as_str().into(),
-                    kafka_partition: tp.partition,
-                    kafka_offset: offset,
-                    key_schema: None,
-                    key: Value::Null,
-                    value_schema: None,
-                    value: Value::Null,
-                    timestamp: None,
-                    timestamp_type: sluice_connect_api::TimestampType::NoTimestampType,
-                    headers: Vec::new(),
-                };
-                reporter.report(&record, &crate::Unpublishable(why));
-                Ok(())
-            }
-            None => Err(ConnectError::fatal(format!("record {tp}@{offset}: {why}"))),
-        }
     }
 
     fn committable(

@@ -266,27 +266,18 @@ impl SourceTask for RabbitSourceTask {
     }
 
     async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
-        if let Some(why) = lock(&self.shared.fatal).clone() {
-            return Err(ConnectError::fatal(why));
-        }
         let not_started = || ConnectError::fatal("the RabbitMQ source task was not started");
         let rx = self.rx.as_mut().ok_or_else(not_started)?;
-        let first = match tokio::time::timeout(self.poll_wait, rx.recv()).await {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                let why = lock(&self.shared.fatal)
-                    .clone()
-                    .unwrap_or_else(|| "the RabbitMQ connection driver stopped".to_string());
-                return Err(ConnectError::fatal(why));
-            }
-            Err(_) => return Ok(Vec::new()),
-        };
-        let mut batch = vec![first];
-        while batch.len() < self.batch_size {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
-            }
+        let batch = crate::sync::next_batch(
+            rx,
+            self.poll_wait,
+            self.batch_size,
+            &self.shared.fatal,
+            "the RabbitMQ connection driver stopped",
+        )
+        .await?;
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
         let topic = self.topic.clone().ok_or_else(not_started)?;
         let acknowledger = self.acknowledger.clone().ok_or_else(not_started)?;

@@ -93,16 +93,6 @@ fn client_id_ok(v: &ConfigValue) -> Result<(), String> {
     Ok(())
 }
 
-fn not_blank(what: &'static str) -> Validator {
-    Validator::custom(move |v| {
-        if v.to_string().trim().is_empty() {
-            Err(format!("is required: {what}"))
-        } else {
-            Ok(())
-        }
-    })
-}
-
 /// Adds the connection keys; `source` picks the source's defaults.
 fn connection_keys<C: Default + 'static>(
     def: TypedDef<C>,
@@ -180,7 +170,7 @@ impl ConnectorConfig for MqttSourceConfig {
                 |c, v| c.topics = v,
             )
             .field(
-                ConfigKey::named("kafka.topic").validator(not_blank("the Kafka topic to write to")).importance(Importance::High).group(KAFKA, 1)
+                ConfigKey::named("kafka.topic").validator(crate::sync::not_blank("the Kafka topic to write to")).importance(Importance::High).group(KAFKA, 1)
                     .doc("Kafka topic the messages are written to."),
                 |c, v| c.kafka_topic = v,
             )

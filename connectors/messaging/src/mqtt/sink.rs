@@ -20,8 +20,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use rumqttc::{AsyncClient, Event, Outgoing, Packet, QoS};
 use sluice_connect_api::config::ConnectorConfig;
-use sluice_connect_api::schema::Value;
-use sluice_connect_api::schema::converter::{Converter, ConverterConfig, JsonConverter};
+use sluice_connect_api::schema::converter::JsonConverter;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
 };
@@ -170,10 +169,7 @@ impl SinkTask for MqttSinkTask {
         self.retain = cfg.retained;
         self.publish_timeout = cfg.publish_timeout;
         self.max_pending = usize::from(cfg.max_inflight) * 4;
-        self.json = Some(
-            JsonConverter::new(&ConverterConfig::new(false).with("schemas.enable", "false"))
-                .map_err(|e| ConnectError::fatal(format!("JSON converter: {e}")))?,
-        );
+        self.json = Some(crate::sink_util::json_converter()?);
         self.ctx = Some(ctx);
         self.shared = Arc::new(Shared::default());
         tracing::info!(client_id = %client_id, qos = cfg.conn.qos, template = %cfg.topic_template, "MQTT sink starting");
@@ -282,28 +278,13 @@ impl MqttSinkTask {
     /// The MQTT topic and payload of a record; `None` when the record was
     /// reported as errant.
     fn message(&self, record: &SinkRecord) -> ConnectResult<Option<(String, Bytes)>> {
-        let built = self
-            .topic(record)
-            .and_then(|t| Ok((t, self.payload(record)?)));
+        let built = self.topic(record).and_then(|t| {
+            let body = crate::sink_util::body(record, self.json.as_ref())?;
+            Ok((t, Bytes::from(body)))
+        });
         match built {
             Ok(m) => Ok(Some(m)),
-            Err(why) => {
-                let why = format!(
-                    "record {}-{}@{}: {why}",
-                    record.topic, record.kafka_partition, record.kafka_offset
-                );
-                match self
-                    .ctx
-                    .as_ref()
-                    .and_then(SinkTaskContext::errant_record_reporter)
-                {
-                    Some(reporter) => {
-                        reporter.report(record, &crate::Unpublishable(why));
-                        Ok(None)
-                    }
-                    None => Err(ConnectError::fatal(why)),
-                }
-            }
+            Err(why) => crate::sink_util::errant(self.ctx.as_ref(), record, &why).map(|()| None),
         }
     }
 
@@ -315,26 +296,6 @@ impl MqttSinkTask {
             .render(record)?;
         check_name(&topic)?;
         Ok(topic)
-    }
-
-    /// Bytes as they are, text as UTF-8, null as an empty payload,
-    /// anything else as JSON.
-    fn payload(&self, record: &SinkRecord) -> Result<Bytes, String> {
-        Ok(match &record.value {
-            Value::Bytes(b) => Bytes::copy_from_slice(b),
-            Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
-            Value::Null => Bytes::new(),
-            other => {
-                let json = self
-                    .json
-                    .as_ref()
-                    .ok_or_else(|| "the task was not started".to_string())?;
-                let bytes = json
-                    .from_connect(&record.topic, record.value_schema.as_ref(), other)
-                    .map_err(|e| format!("the value cannot be written as JSON: {e}"))?;
-                Bytes::from(bytes.unwrap_or_default())
-            }
-        })
     }
 
     /// Hands every unsent entry to the current connection, in order.

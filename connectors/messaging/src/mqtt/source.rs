@@ -231,29 +231,20 @@ impl SourceTask for MqttSourceTask {
     }
 
     async fn poll(&mut self) -> ConnectResult<Vec<SourceRecord>> {
-        if let Some(why) = lock(&self.shared.fatal).clone() {
-            return Err(ConnectError::fatal(why));
-        }
         let rx = self
             .rx
             .as_mut()
             .ok_or_else(|| ConnectError::fatal("the MQTT source task was not started"))?;
-        let first = match tokio::time::timeout(self.empty_timeout, rx.recv()).await {
-            Ok(Some(m)) => m,
-            Ok(None) => {
-                let why = lock(&self.shared.fatal)
-                    .clone()
-                    .unwrap_or_else(|| "the MQTT connection driver stopped".to_string());
-                return Err(ConnectError::fatal(why));
-            }
-            Err(_) => return Ok(Vec::new()),
-        };
-        let mut batch = vec![first];
-        while batch.len() < self.max_batch {
-            match rx.try_recv() {
-                Ok(m) => batch.push(m),
-                Err(_) => break,
-            }
+        let batch = crate::sync::next_batch(
+            rx,
+            self.empty_timeout,
+            self.max_batch,
+            &self.shared.fatal,
+            "the MQTT connection driver stopped",
+        )
+        .await?;
+        if batch.is_empty() {
+            return Ok(Vec::new());
         }
         let topic = self
             .topic

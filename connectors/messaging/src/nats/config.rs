@@ -64,16 +64,6 @@ fn urls_ok(v: &ConfigValue) -> Result<(), String> {
     Ok(())
 }
 
-fn not_blank(what: &'static str) -> Validator {
-    Validator::custom(move |v| {
-        if v.to_string().trim().is_empty() {
-            Err(format!("is required: {what}"))
-        } else {
-            Ok(())
-        }
-    })
-}
-
 fn connection_keys<C: Default + 'static>(
     def: TypedDef<C>,
     conn: fn(&mut C) -> &mut Connection,
@@ -119,7 +109,7 @@ impl ConnectorConfig for NatsSourceConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
             .field(
-                ConfigKey::named("nats.stream").validator(not_blank("the JetStream stream to consume")).importance(Importance::High).group(NATS, 1)
+                ConfigKey::named("nats.stream").validator(crate::sync::not_blank("the JetStream stream to consume")).importance(Importance::High).group(NATS, 1)
                     .doc("JetStream stream to consume; it must exist."),
                 |c, v| c.stream = v,
             )
@@ -144,7 +134,7 @@ impl ConnectorConfig for NatsSourceConfig {
                 |c, v| c.ack_wait = v,
             )
             .field(
-                ConfigKey::named("kafka.topic").validator(not_blank("the Kafka topic to write to")).importance(Importance::High).group(NATS, 6)
+                ConfigKey::named("kafka.topic").validator(crate::sync::not_blank("the Kafka topic to write to")).importance(Importance::High).group(NATS, 6)
                     .doc("Kafka topic the messages are written to."),
                 |c, v| c.kafka_topic = v,
             )

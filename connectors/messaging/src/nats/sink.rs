@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sluice_connect_api::config::ConnectorConfig;
 use sluice_connect_api::schema::Value;
-use sluice_connect_api::schema::converter::{Converter, ConverterConfig, JsonConverter};
+use sluice_connect_api::schema::converter::JsonConverter;
 use sluice_connect_api::{
     Config, ConnectError, ConnectResult, SinkRecord, SinkTask, SinkTaskContext, TopicPartition,
 };
@@ -64,10 +64,7 @@ impl SinkTask for NatsSinkTask {
         self.template = Some(Template::parse(&cfg.subject).map_err(|e| {
             ConnectError::fatal(format!("Invalid configuration nats.subject: {e}"))
         })?);
-        self.json = Some(
-            JsonConverter::new(&ConverterConfig::new(false).with("schemas.enable", "false"))
-                .map_err(|e| ConnectError::fatal(format!("JSON converter: {e}")))?,
-        );
+        self.json = Some(crate::sink_util::json_converter()?);
         self.name = config.get("name").cloned().unwrap_or_default();
         self.ctx = Some(ctx);
         self.cfg = Some(cfg);
@@ -106,7 +103,7 @@ impl SinkTask for NatsSinkTask {
                     ack: None,
                     done: false,
                 }),
-                Err(why) => self.errant(record, why)?,
+                Err(why) => crate::sink_util::errant(self.ctx.as_ref(), record, &why)?,
             }
         };
         records.drain(..taken);
@@ -162,24 +159,6 @@ impl NatsSinkTask {
             .ok_or_else(|| ConnectError::fatal("the NATS sink task was not started"))
     }
 
-    fn errant(&self, record: &SinkRecord, why: String) -> ConnectResult<()> {
-        let why = format!(
-            "record {}-{}@{}: {why}",
-            record.topic, record.kafka_partition, record.kafka_offset
-        );
-        match self
-            .ctx
-            .as_ref()
-            .and_then(SinkTaskContext::errant_record_reporter)
-        {
-            Some(reporter) => {
-                reporter.report(record, &crate::Unpublishable(why));
-                Ok(())
-            }
-            None => Err(ConnectError::fatal(why)),
-        }
-    }
-
     fn message(&self, record: &SinkRecord) -> Result<(String, HeaderMap, Bytes), String> {
         let subject = self
             .template
@@ -192,19 +171,7 @@ impl NatsSinkTask {
         {
             return Err(format!("'{subject}' is not a NATS subject to publish to"));
         }
-        let payload = match &record.value {
-            Value::Bytes(b) => Bytes::copy_from_slice(b),
-            Value::String(s) => Bytes::copy_from_slice(s.as_bytes()),
-            Value::Null => Bytes::new(),
-            other => Bytes::from(
-                self.json
-                    .as_ref()
-                    .ok_or("the task was not started")?
-                    .from_connect(&record.topic, record.value_schema.as_ref(), other)
-                    .map_err(|e| format!("the value cannot be written as JSON: {e}"))?
-                    .unwrap_or_default(),
-            ),
-        };
+        let payload = Bytes::from(crate::sink_util::body(record, self.json.as_ref())?);
         let mut headers = HeaderMap::new();
         headers.insert(
             "Nats-Msg-Id",
@@ -287,19 +254,7 @@ impl NatsSinkTask {
 
     fn report_all(&self, errant: Vec<(TopicPartition, i64, String)>) -> ConnectResult<()> {
         for (tp, offset, why) in errant {
-            let record = SinkRecord {
-                topic: tp.topic.as_str().into(),
-                kafka_partition: tp.partition,
-                kafka_offset: offset,
-                key_schema: None,
-                key: Value::Null,
-                value_schema: None,
-                value: Value::Null,
-                timestamp: None,
-                timestamp_type: sluice_connect_api::TimestampType::NoTimestampType,
-                headers: Vec::new(),
-            };
-            self.errant(&record, why)?;
+            crate::sink_util::errant_at(self.ctx.as_ref(), &tp, offset, &why)?;
         }
         Ok(())
     }
