@@ -96,21 +96,28 @@ impl LogLevels {
             .copied()
     }
 
-    /// Sets a logger's level and applies it; returns the loggers affected.
-    pub fn set(&self, logger: &str, level: &str) -> Result<Vec<String>, LevelError> {
+    /// Checks a level change without applying it: the logger's canonical
+    /// name and the tracing level, or why it would be refused.
+    pub fn check<'a>(logger: &'a str, level: &str) -> Result<(&'a str, &'static str), LevelError> {
         let Some(level) = tracing_level(level) else {
             return Err(LevelError::UnknownLevel(format!(
                 "invalid log level '{level}'."
             )));
         };
         debug_assert!(LEVELS.contains(&level));
-        let level = level.to_string();
         let logger = canonical(logger);
         if logger.is_empty() || logger.contains([',', '=', ' ']) {
             return Err(LevelError::Invalid(format!(
                 "Invalid logger name '{logger}'"
             )));
         }
+        Ok((logger, level))
+    }
+
+    /// Sets a logger's level and applies it; returns the loggers affected.
+    pub fn set(&self, logger: &str, level: &str) -> Result<Vec<String>, LevelError> {
+        let (logger, level) = Self::check(logger, level)?;
+        let level = level.to_string();
         let mut levels = self.levels.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = levels.clone();
         next.insert(logger.to_string(), level);

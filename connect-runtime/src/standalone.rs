@@ -50,8 +50,14 @@ pub fn load_configs(
     let mut files: Vec<ConnectorFile> = Vec::new();
     for path in connectors {
         let file = load(path)?;
-        connector_config::validate(registry, &file.config)
-            .map_err(|e| anyhow::anyhow!("invalid connector config in {}: {e}", path.display()))?;
+        let mut issues = config.override_policy.check(&file.config);
+        if let Err(e) = connector_config::validate(registry, &file.config) {
+            issues.splice(0..0, e.issues);
+        }
+        if !issues.is_empty() {
+            let e = sluice_connect_api::config::ConfigErrors { issues };
+            bail!("invalid connector config in {}: {e}", path.display());
+        }
         if files.iter().any(|f| f.name == file.name) {
             bail!(
                 "invalid connector config in {}: Connector {} already exists",

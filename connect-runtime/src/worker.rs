@@ -94,6 +94,24 @@ fn now_millis() -> i64 {
 }
 
 impl Worker {
+    /// A connector config as this worker accepts it: everything
+    /// [`crate::connector_config::validate`] checks, and the client
+    /// overrides against `connector.client.config.override.policy`.
+    pub fn validate(
+        &self,
+        config: &Config,
+    ) -> Result<crate::connector_config::ValidConnector, ConfigErrors> {
+        let overrides = self.config.override_policy.check(config);
+        match crate::connector_config::validate(&self.registry, config) {
+            Ok(v) if overrides.is_empty() => Ok(v),
+            Ok(_) => Err(ConfigErrors { issues: overrides }),
+            Err(mut e) => {
+                e.issues.extend(overrides);
+                Err(e)
+            }
+        }
+    }
+
     fn converters(
         &self,
         connector_config: &Config,
@@ -120,6 +138,12 @@ impl Worker {
         task_config: Config,
         paused: bool,
     ) -> ConnectResult<TaskHandle> {
+        // A config stored before the override policy changed still
+        // cannot hand the task's clients a refused key.
+        let refused = self.config.override_policy.check(connector_config);
+        if !refused.is_empty() {
+            return Err(ConnectError::from(ConfigErrors { issues: refused }));
+        }
         // Fail fast on a converter that cannot be built.
         self.converters(connector_config)?;
         let (stop_tx, stop) = watch::channel(false);

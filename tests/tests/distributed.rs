@@ -343,6 +343,27 @@ fn three_workers_share_work_and_answer_alike() -> Result<()> {
         (v["offsets"].as_array()?.len() == 3).then_some(())
     })?;
 
+    // A log level for the whole cluster, set through one worker (Kafka
+    // Connect's `scope=cluster`): 204, and every worker has it.
+    let ns = "sluice_runtime::source";
+    let (code, body) = rest(
+        c.port(2),
+        "PUT",
+        &format!("/admin/loggers/{ns}?scope=cluster"),
+        r#"{"level":"DEBUG"}"#,
+    )?;
+    assert_eq!((code, body.as_str()), (204, ""));
+    sluice_tests::wait_until(Duration::from_secs(20), "the level on every worker", || {
+        (0..3)
+            .all(|i| {
+                sluice_tests::http_get(c.port(i), &format!("/admin/loggers/{ns}"))
+                    .ok()
+                    .and_then(|(_, b)| serde_json::from_str::<Value>(&b).ok())
+                    .is_some_and(|v| v["level"] == "DEBUG")
+            })
+            .then_some(())
+    })?;
+
     // A fourth worker takes some tasks; the tasks that stay keep running
     // (no restart in their worker's log).
     let before: Vec<(String, u64, String)> = ["gen", "sink"]
@@ -399,6 +420,13 @@ fn three_workers_share_work_and_answer_alike() -> Result<()> {
         "fourth worker: {moved} tasks moved to it, {stayed} stayed where they were without a restart"
     );
     assert!(stayed >= 3, "only {stayed} tasks stayed");
+    // A worker that started after the cluster level was set does not take
+    // it from the config topic (levels last a worker's life in Kafka Connect).
+    let (code, _) = sluice_tests::http_get(c.port(four), &format!("/admin/loggers/{ns}"))?;
+    assert_eq!(
+        code, 404,
+        "the fourth worker applied an old cluster log level"
+    );
     Ok(())
 }
 
@@ -410,6 +438,43 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // `make test` kills twice; `make test-bounce` 10 times (issue 23's
+    // median), as SLUICE_BOUNCE_KILLS says. tansu 0.6.0 has stopped
+    // answering every request after the 3rd to 7th kill on one broker (see
+    // the README), so the kills run in batches of at most two, each batch
+    // on a fresh broker and cluster, and the failover times are gathered
+    // over all of them.
+    let kills = std::env::var("SLUICE_BOUNCE_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2usize);
+    const PER_BROKER: usize = 2;
+    let target = Duration::from_secs(6 + 2 + 3);
+    let mut failovers = Vec::new();
+    let mut left = kills;
+    let mut batch = 0;
+    while left > 0 {
+        let n = left.min(PER_BROKER);
+        batch += 1;
+        println!("batch {batch}: a fresh broker and cluster, {n} kills");
+        failovers.extend(bounce_batch(n, target)?);
+        left -= n;
+    }
+    failovers.sort();
+    let mid = median(&failovers);
+    println!(
+        "FAILOVER after kill -9 over {} kills in {batch} batches: median {mid:?}, range {:?}..{:?}, against the target {target:?}: {}; all: {failovers:?}",
+        failovers.len(),
+        failovers.first().copied().unwrap_or_default(),
+        failovers.last().copied().unwrap_or_default(),
+        if mid <= target { "met" } else { "missed" }
+    );
+    Ok(())
+}
+
+/// One broker and three workers: three clean bounces, then `kills` hard
+/// ones; returns the failover time of each kill.
+fn bounce_batch(kills: usize, target: Duration) -> Result<Vec<Duration>> {
     let broker = Broker::start()?;
     let mut c = Cluster::new(&broker, 3)?;
     let topic = unique("bounce");
@@ -474,16 +539,7 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
     // 2 s) is their sum + 3 s = 11 s for the median; the times, median
     // and range are printed against it, and each kill must end within
     // twice the target.
-    let target = Duration::from_secs(6 + 2 + 3);
     let bound = 2 * target;
-    // `make test` kills twice; `make test-bounce` 10 times (issue 23's
-    // median), as SLUICE_BOUNCE_KILLS says. tansu has stopped answering
-    // every request after the 3rd to 7th kill on one broker (see the
-    // README), so the suite stays below that.
-    let kills = std::env::var("SLUICE_BOUNCE_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2usize);
     let logs = |c: &Cluster| format!("{}\n{}", c.dump_logs(), broker.describe());
     let mut failovers = Vec::new();
     for k in 0..kills {
@@ -527,16 +583,6 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         settle(&c, Duration::from_secs(7));
         wait_running(other, "gen", 3, &[], bound).with_context(|| logs(&c))?;
     }
-    failovers.sort();
-    let mid = median(&failovers);
-    println!(
-        "FAILOVER after kill -9 over {} kills: median {mid:?}, range {:?}..{:?}, against the target {target:?}: {}; all: {failovers:?}",
-        failovers.len(),
-        failovers.first().copied().unwrap_or_default(),
-        failovers.last().copied().unwrap_or_default(),
-        if mid <= target { "met" } else { "missed" }
-    );
-
     // Stop producing, let the sink catch up, then count.
     let (code, _) = rest(c.port(0), "PUT", "/connectors/gen/stop", "")?;
     assert_eq!(code, 204);
@@ -617,7 +663,7 @@ fn clean_and_hard_bounces_lose_nothing() -> Result<()> {
         let dump = c.dump_logs();
         println!("{}", dump.lines().last().unwrap_or_default());
     }
-    Ok(())
+    Ok(failovers)
 }
 
 /// Leader rounds so far, over every worker's logs (only a leader computes

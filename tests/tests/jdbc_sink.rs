@@ -178,8 +178,7 @@ fn mariadb_sink_loses_and_duplicates_nothing_across_kill9() -> anyhow::Result<()
     let rest = free_port()?;
     let connector = format!(
         "name=my-sink\nconnector.class=JdbcSink\ntopics={topic}\nconnection.url={}\n\
-         insert.mode=upsert\npk.mode=kafka\nauto.create=true\nbatch.size=500\n\
-         consumer.override.max.poll.records=500\n{JSON_SCHEMAS}",
+         insert.mode=upsert\npk.mode=kafka\nauto.create=true\nbatch.size=500\n{JSON_SCHEMAS}",
         db.url()
     );
     let connectors = [("sink.properties", connector)];

@@ -63,6 +63,21 @@ fn records(bootstrap: &str, topic: &str, n: usize) -> anyhow::Result<Vec<(Value,
     .collect()
 }
 
+/// With `snapshot.mode=no_data` only changes made after the task created
+/// its slot are streamed, and the worker answers REST before that: repeat
+/// an update of `big` row 1 (to the same version) until one comes through.
+fn stream_up(db: &PgDb, bootstrap: &str, topic: &str) -> anyhow::Result<()> {
+    wait_until(
+        Duration::from_secs(120),
+        &format!("a first change in {topic}"),
+        || {
+            db.exec("UPDATE big SET version = 1 WHERE id = 1").ok()?;
+            let recs = consume_records(bootstrap, topic, 1, Duration::from_secs(3)).ok()?;
+            (!recs.is_empty()).then_some(())
+        },
+    )
+}
+
 /// Replaces values that differ from run to run.
 fn mask(v: &mut Value) {
     if let Some(p) = v.get_mut("payload").and_then(Value::as_object_mut) {
@@ -543,9 +558,7 @@ fn incremental_snapshot_while_updates_continue_ends_equal_to_the_table() -> anyh
     );
     let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.big");
-    // The stream is up once a change comes through.
-    db.exec("UPDATE big SET version = 1 WHERE id = 1")?;
-    records(&broker.bootstrap, &topic, 1)?;
+    stream_up(&db, &broker.bootstrap, &topic)?;
     // Read as the topic grows: the test broker cannot serve a fetch from the
     // start of a topic this large.
     let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
@@ -865,8 +878,7 @@ fn incremental_snapshot_resumes_after_kill9() -> anyhow::Result<()> {
     );
     let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     let topic = format!("{prefix}.public.big");
-    db.exec("UPDATE big SET version = 1 WHERE id = 1")?;
-    records(&broker.bootstrap, &topic, 1)?;
+    stream_up(&db, &broker.bootstrap, &topic)?;
     let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
     db.exec(
         r#"INSERT INTO debezium_signal VALUES ('sig-1', 'execute-snapshot', '{"data-collections": ["public.big"]}')"#,

@@ -365,7 +365,7 @@ fn main() -> Result<()> {
     let sink = |mode: &str, url: &str, extra: &str| {
         format!(
             "name=sink\nconnector.class=JdbcSink\ntopics=bench_rows\nconnection.url={url}\ntable.name.format=t\n\
-             insert.mode={mode}\n{extra}consumer.override.max.poll.records=2000\n"
+             insert.mode={mode}\n{extra}"
         )
     };
     // The cases through Kafka are bounded by the test broker (see the

@@ -2,6 +2,7 @@
 
 pub mod connector;
 pub mod env;
+pub mod overrides;
 pub mod properties;
 pub mod providers;
 pub mod worker;

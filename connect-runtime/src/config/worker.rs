@@ -39,7 +39,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "rest.host.name",
     "rest.port",
     "client.id",
-    "connector.client.config.override.policy",
     "metrics.num.samples",
     "metrics.recording.level",
     "metric.reporters",
@@ -126,6 +125,10 @@ fn def() -> ConfigDef {
         .key(ConfigKey::new(OFFSET_FLUSH_TIMEOUT, ConfigType::Long).default_value("5000")
             .importance(Importance::Low).validator(Validator::at_least(0.0))
             .doc("How long a commit waits for outstanding records before it is retried at the next interval"))
+        .define(super::overrides::POLICY, ConfigType::String, Some("None"), Importance::Medium,
+            "Which Kafka client keys connector configs may override (producer.override.*, consumer.override.*, admin.override.*): None, Principal, All or Allowlist. Keys that load a library or run a command are refused under every policy")
+        .define(super::overrides::ALLOWLIST, ConfigType::List, Some(""), Importance::Medium,
+            "Client keys connectors may override under the Allowlist policy")
         .define(LISTENERS, ConfigType::List, Some("http://0.0.0.0:8083"), Importance::Low,
             "REST listeners, e.g. http://0.0.0.0:8083")
         .define(ADVERTISED_HOST, ConfigType::String, Some(""), Importance::Low,
@@ -215,6 +218,8 @@ pub struct WorkerConfig {
     pub connector_start_timeout: Duration,
     pub restart: crate::worker::RestartPolicy,
     pub providers: super::providers::ConfigProviders,
+    /// `connector.client.config.override.policy`.
+    pub override_policy: super::overrides::OverridePolicy,
     /// `producer.*`, `consumer.*`, `admin.*` with the prefix removed.
     pub producer: BTreeMap<String, String>,
     pub consumer: BTreeMap<String, String>,
@@ -326,6 +331,7 @@ impl WorkerConfig {
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
             connector_start_timeout: ms(CONNECTOR_START_TIMEOUT)?,
             providers: super::providers::ConfigProviders::from_worker(&props)?,
+            override_policy: super::overrides::OverridePolicy::from_worker(&props)?,
             restart: crate::worker::RestartPolicy {
                 enabled: parsed.boolean(RESTART_ENABLE).map_err(err)?,
                 max_attempts: u32::try_from(parsed.int(RESTART_MAX_ATTEMPTS).map_err(err)?)

@@ -8,6 +8,7 @@
 //! | `commit-<c>` | `{"tasks":N}`: the task configs written before it are complete |
 //! | `target-state-<c>` | `{"state":"PAUSED","state.v2":"STOPPED"}` |
 //! | `restart-connector-<c>` | `{"include-tasks":bool,"only-failed":bool}` |
+//! | `logger-cluster-<namespace>` | `{"level":"DEBUG"}` (`scope=cluster` on `/admin/loggers`) |
 //!
 //! Task configs only count once their `commit-` record is read, so a
 //! reader never sees half of a reconfiguration.
@@ -45,6 +46,11 @@ pub enum Change {
     Tasks(String),
     Target(String),
     Restart(RestartRequest),
+    /// A log level for every worker (`PUT /admin/loggers/{ns}?scope=cluster`).
+    LoggerLevel {
+        namespace: String,
+        level: String,
+    },
     /// Buffered (an uncommitted task config) or not ours to act on.
     None,
 }
@@ -209,6 +215,17 @@ impl ConfigState {
                 only_failed: flag("only-failed"),
             }));
         }
+        if let Some(namespace) = key.strip_prefix("logger-cluster-") {
+            let level = parsed
+                .as_ref()
+                .and_then(|v| v.get("level"))
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("no \"level\" string".into()))?;
+            return Ok(Change::LoggerLevel {
+                namespace: namespace.to_string(),
+                level: level.to_string(),
+            });
+        }
         // session-key, task fencing records and anything newer.
         Ok(Change::None)
     }
@@ -259,6 +276,14 @@ pub fn restart_record(name: &str, include_tasks: bool, only_failed: bool) -> (St
         json!({ "include-tasks": include_tasks, "only-failed": only_failed })
             .to_string()
             .into_bytes(),
+    )
+}
+
+/// `logger-cluster-<namespace>` record.
+pub fn logger_record(namespace: &str, level: &str) -> (String, Vec<u8>) {
+    (
+        format!("logger-cluster-{namespace}"),
+        json!({ "level": level }).to_string().into_bytes(),
     )
 }
 
@@ -380,5 +405,25 @@ mod tests {
                 only_failed: true
             })
         );
+    }
+
+    #[test]
+    fn cluster_logger_levels_parse() {
+        let mut s = ConfigState::default();
+        let (k, v) = logger_record("org.apache.kafka.connect", "DEBUG");
+        assert_eq!(k, "logger-cluster-org.apache.kafka.connect");
+        assert_eq!(
+            String::from_utf8(v.clone()).unwrap(),
+            r#"{"level":"DEBUG"}"#
+        );
+        assert_eq!(
+            s.apply(&k, Some(&v)).unwrap(),
+            Change::LoggerLevel {
+                namespace: "org.apache.kafka.connect".into(),
+                level: "DEBUG".into()
+            }
+        );
+        let e = s.apply("logger-cluster-x", None).unwrap_err();
+        assert!(e.contains("logger-cluster-x") && e.contains("level"), "{e}");
     }
 }

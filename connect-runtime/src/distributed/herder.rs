@@ -248,7 +248,7 @@ impl Herder for DistributedHerder {
         allow_update: bool,
     ) -> Result<(bool, ConnectorInfo), HerderError> {
         self.on_leader().await?;
-        connector_config::validate(&self.worker.registry, &config)?;
+        self.worker.validate(&config)?;
         let exists = self.snapshot().connectors.contains_key(name);
         if exists && !allow_update {
             return Err(HerderError::AlreadyExists(name.to_string()));
@@ -434,5 +434,19 @@ impl Herder for DistributedHerder {
             "writing task configs"
         );
         self.write_config(records).await
+    }
+
+    /// Written by the worker that got the request, as Kafka Connect's
+    /// `setClusterLoggerLevel` does; every worker applies it when it reads
+    /// the record (this one before the call returns).
+    async fn set_cluster_logger_level(
+        &self,
+        namespace: &str,
+        level: &str,
+    ) -> Result<bool, HerderError> {
+        let (k, v) = config_topic::logger_record(namespace, level);
+        tracing::info!(namespace, level, "setting a log level on every worker");
+        self.write_config(vec![(k, Some(v))]).await?;
+        Ok(true)
     }
 }

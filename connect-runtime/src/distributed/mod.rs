@@ -38,7 +38,7 @@ use crate::rest::RestState;
 use crate::status::StatusStore;
 use crate::worker::Worker;
 use config::{CONFIG_TOPIC, DistributedConfig, OFFSET_TOPIC, STATUS_TOPIC};
-use config_topic::ConfigState;
+use config_topic::{Change, ConfigState};
 use kafka_log::KafkaLog;
 use status_topic::ClusterStatus;
 
@@ -114,8 +114,12 @@ pub async fn run(
     // the herder.
     let config_state = Arc::new(Mutex::new(ConfigState::default()));
     let (change_tx, mut change_rx) = mpsc::unbounded_channel();
+    // Cluster log levels written before this worker read the topic to its
+    // end are old: they are not applied (Kafka Connect's rule).
+    let read_up = Arc::new(AtomicBool::new(false));
     let config_log = {
         let st = config_state.clone();
+        let (read_up, levels) = (read_up.clone(), log_levels.clone());
         KafkaLog::start(
             &bootstrap,
             &[&config.admin],
@@ -133,6 +137,15 @@ pub async fn run(
                     return;
                 };
                 match s.apply(key, rec.value.as_deref()) {
+                    Ok(Change::LoggerLevel { namespace, level }) => {
+                        if !read_up.load(Ordering::Acquire) {
+                            tracing::debug!(%namespace, %level, "ignoring a cluster log level set before this worker started");
+                        } else if let Err(e) = levels.set(&namespace, &level) {
+                            tracing::warn!(%namespace, %level, error = ?e, "cannot apply a cluster log level");
+                        } else {
+                            tracing::info!(%namespace, %level, "log level set for the cluster");
+                        }
+                    }
                     Ok(change) => {
                         let _ = change_tx.send(change);
                     }
@@ -157,6 +170,7 @@ pub async fn run(
             Err(e) => return Err(e).context("cannot read the config topic to its end"),
         }
     }
+    read_up.store(true, Ordering::Release);
 
     let admin = Arc::new(TopicAdmin::new(&bootstrap, &config.admin)?);
     let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);

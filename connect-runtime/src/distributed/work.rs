@@ -30,7 +30,7 @@ impl DistributedHerder {
             return;
         };
         let status = &self.worker.status;
-        let plugin = match connector_config::validate(&self.worker.registry, &entry.config) {
+        let plugin = match self.worker.validate(&entry.config) {
             Ok(v) => v.plugin,
             Err(e) => {
                 status.set_connector(
@@ -389,7 +389,8 @@ impl DistributedHerder {
             }
             Change::Target(name) => self.apply_target(&mut local, &name).await,
             Change::Restart(req) => self.apply_restart(&mut local, &req).await,
-            Change::None => {}
+            // Applied where the config topic is read (`distributed::run`).
+            Change::LoggerLevel { .. } | Change::None => {}
         }
         drop(local);
         self.check_work_changed();

@@ -97,6 +97,17 @@ pub trait Herder: Send + Sync + std::fmt::Debug {
     /// Task configs computed by the worker running the connector
     /// (Kafka Connect's internal `POST /connectors/{c}/tasks`).
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError>;
+    /// `PUT /admin/loggers/{ns}?scope=cluster`: sets a level on every
+    /// worker of the cluster. `Ok(false)`: this worker is the whole cluster
+    /// (standalone), so the caller sets it here, as Kafka Connect's
+    /// standalone herder does.
+    async fn set_cluster_logger_level(
+        &self,
+        _namespace: &str,
+        _level: &str,
+    ) -> Result<bool, HerderError> {
+        Ok(false)
+    }
 }
 
 #[async_trait::async_trait]

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{ApiError, RestState, body};
@@ -38,20 +40,44 @@ struct LevelBody {
     level: Option<String>,
 }
 
+fn level_error(e: LevelError) -> ApiError {
+    match e {
+        LevelError::UnknownLevel(m) => ApiError::not_found(m),
+        LevelError::Invalid(m) => ApiError::bad_request(m),
+    }
+}
+
+/// `?scope=worker` (the default, and what an unknown scope means, as in
+/// Kafka Connect) sets the level here and answers the loggers it changed;
+/// `?scope=cluster` (any case) sets it on every worker and answers 204.
 pub(crate) async fn put(
     State(s): State<Arc<RestState>>,
     Path(logger): Path<String>,
+    uri: axum::http::Uri,
     body::RawBody(bytes): body::RawBody,
-) -> Result<Json<Vec<String>>, ApiError> {
+) -> Result<Response, ApiError> {
     let b: LevelBody = body::parse(&bytes)?;
     let level = b.level.ok_or_else(|| {
         ApiError::bad_request("Desired 'level' parameter was not specified in request.")
     })?;
-    s.log_levels
-        .set(&logger, &level)
-        .map(Json)
-        .map_err(|e| match e {
-            LevelError::UnknownLevel(m) => ApiError::not_found(m),
-            LevelError::Invalid(m) => ApiError::bad_request(m),
-        })
+    let scope = super::query::first(uri.query(), "scope");
+    match scope.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("cluster") => {
+            crate::logging::LogLevels::check(&logger, &level).map_err(level_error)?;
+            if !s.herder.set_cluster_logger_level(&logger, &level).await? {
+                s.log_levels.set(&logger, &level).map_err(level_error)?;
+            }
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        other => {
+            if let Some(scope) = other.filter(|v| *v != "worker") {
+                tracing::warn!(
+                    scope,
+                    "unknown scope in a log level request; using 'worker'"
+                );
+            }
+            let changed = s.log_levels.set(&logger, &level).map_err(level_error)?;
+            Ok(Json(changed).into_response())
+        }
+    }
 }

@@ -155,7 +155,15 @@ mod tests {
     use crate::worker::Worker;
 
     fn state() -> Arc<RestState> {
-        let config = WorkerConfig::from_props(BTreeMap::new()).unwrap();
+        state_with(&[])
+    }
+
+    fn state_with(worker_props: &[(&str, &str)]) -> Arc<RestState> {
+        let props = worker_props
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect();
+        let config = WorkerConfig::from_props(props).unwrap();
         // The admin client connects lazily; nothing here talks to Kafka.
         let admin = Arc::new(TopicAdmin::new("127.0.0.1:1", &BTreeMap::new()).unwrap());
         let status = Arc::new(StatusStore::new("w:8083"));
@@ -366,6 +374,115 @@ mod tests {
         let (_, json, _) = call(&st, "GET", "/admin/loggers/sluice_runtime", "").await;
         assert_eq!(json["level"], "ERROR");
         assert!(json["last_modified"].is_u64(), "{json}");
+        // scope=cluster (any case) answers 204 without a body; a standalone
+        // worker is the whole cluster, so the level is set here.
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/admin/loggers/sluice_runtime?scope=Cluster",
+            r#"{"level":"debug"}"#,
+        )
+        .await;
+        assert_eq!(
+            (code, json),
+            (StatusCode::NO_CONTENT, serde_json::Value::Null)
+        );
+        let (_, json, _) = call(&st, "GET", "/admin/loggers/sluice_runtime", "").await;
+        assert_eq!(json["level"], "DEBUG");
+        // An unknown level is refused before anything is written.
+        let (code, _, _) = call(
+            &st,
+            "PUT",
+            "/admin/loggers/sluice_runtime?scope=cluster",
+            r#"{"level":"loud"}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::NOT_FOUND);
+        // An unknown scope is the worker scope: the changed loggers.
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/admin/loggers/sluice_runtime?scope=galaxy",
+            r#"{"level":"warn"}"#,
+        )
+        .await;
+        assert_eq!(
+            (code, json),
+            (StatusCode::OK, serde_json::json!(["sluice_runtime"]))
+        );
+    }
+
+    /// `connector.client.config.override.policy` (default None here) on
+    /// create and on validate; code-loading client keys under any policy.
+    #[tokio::test]
+    async fn client_overrides_follow_the_policy() {
+        let body = |extra: &str| {
+            format!(
+                r#"{{"name":"o","config":{{"connector.class":"FileStreamSource","topic":"t","file":"/nonexistent"{extra}}},"initial_state":"STOPPED"}}"#
+            )
+        };
+        let st = state();
+        let (code, json, _) = call(
+            &st,
+            "POST",
+            "/connectors",
+            &body(r#","producer.override.linger.ms":"50""#),
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{json}");
+        let msg = json["message"].as_str().unwrap();
+        assert!(
+            msg.contains("The 'None' policy does not allow 'linger.ms' to be overridden in the connector configuration."),
+            "{msg}"
+        );
+        let (code, json, _) = call(
+            &st,
+            "PUT",
+            "/connector-plugins/FileStreamSource/config/validate",
+            r#"{"name":"o","topic":"t","file":"/x","producer.override.linger.ms":"50"}"#,
+        )
+        .await;
+        assert_eq!(code, StatusCode::OK);
+        assert_eq!(json["error_count"], 1, "{json}");
+        let entry = json["configs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["value"]["name"] == "producer.override.linger.ms")
+            .unwrap();
+        assert_eq!(entry["value"]["value"], "50");
+        assert!(
+            entry["value"]["errors"][0]
+                .as_str()
+                .unwrap()
+                .contains("'None' policy")
+        );
+
+        let all = state_with(&[("connector.client.config.override.policy", "All")]);
+        let (code, json, _) = call(
+            &all,
+            "POST",
+            "/connectors",
+            &body(r#","producer.override.linger.ms":"50""#),
+        )
+        .await;
+        assert_eq!(code, StatusCode::CREATED, "{json}");
+        let (code, json, _) = call(
+            &all,
+            "POST",
+            "/connectors",
+            &body(r#","consumer.override.plugin.library.paths":"/tmp/evil.so""#)
+                .replace(r#""name":"o""#, r#""name":"o2""#),
+        )
+        .await;
+        assert_eq!(code, StatusCode::BAD_REQUEST, "{json}");
+        assert!(
+            json["message"]
+                .as_str()
+                .unwrap()
+                .contains("'plugin.library.paths' cannot be overridden"),
+            "{json}"
+        );
     }
 
     #[tokio::test]

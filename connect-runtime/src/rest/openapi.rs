@@ -227,7 +227,7 @@ pub(crate) const OPERATIONS: &[Op] = &[
     (
         "put",
         "/admin/loggers/{logger}",
-        "Change a logger's level at runtime",
+        "Change a logger's level at runtime; ?scope=worker (default: 200 with the changed loggers) or ?scope=cluster (every worker: 204)",
         Some("LoggerLevel"),
         "200",
         None,

@@ -125,10 +125,11 @@ pub(crate) async fn plugin_config(
 /// Validates without creating anything. Every defined key gets an entry;
 /// errors found by the whole-config check are attached to their key.
 pub(crate) fn validate(
-    registry: &Registry,
+    worker: &crate::worker::Worker,
     plugin_name: &str,
     mut config: Config,
 ) -> Result<ConfigInfos, ApiError> {
+    let registry = &worker.registry;
     let plugin = find(registry, plugin_name)?;
     if let Some(given) = config.get(CONNECTOR_CLASS)
         && registry.connector(given).map(|p| p.class_name) != Some(plugin.class_name)
@@ -159,7 +160,7 @@ pub(crate) fn validate(
         }
     }
     // Reports leave internal keys out, as the key list does.
-    let configs: Vec<ConfigInfo> = def
+    let mut configs: Vec<ConfigInfo> = def
         .keys()
         .iter()
         .filter(|k| !k.internal)
@@ -175,6 +176,23 @@ pub(crate) fn validate(
             },
         })
         .collect();
+    // Client overrides the policy refuses get an entry of their own, as
+    // Kafka Connect adds the client's keys to its answer.
+    for issue in worker.config.override_policy.check(&config) {
+        let key = ConfigKey::new(&issue.key, ConfigType::String)
+            .default_value("")
+            .doc("A Kafka client setting overridden by this connector");
+        configs.push(ConfigInfo {
+            definition: KeyInfo::from(&key),
+            value: ValueInfo {
+                name: issue.key.clone(),
+                value: config.get(&issue.key).cloned(),
+                recommended_values: Vec::new(),
+                errors: vec![issue.message],
+                visible: true,
+            },
+        });
+    }
     Ok(ConfigInfos {
         name: plugin.class_name.to_string(),
         error_count: configs.iter().map(|c| c.value.errors.len()).sum(),
@@ -189,5 +207,5 @@ pub(crate) async fn validate_config(
     body::RawBody(bytes): body::RawBody,
 ) -> Result<Json<ConfigInfos>, ApiError> {
     let config = body::config(body::parse(&bytes)?)?;
-    Ok(Json(validate(&s.herder.worker().registry, &name, config)?))
+    Ok(Json(validate(s.herder.worker(), &name, config)?))
 }

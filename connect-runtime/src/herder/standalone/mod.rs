@@ -22,7 +22,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::sink_offsets;
-use crate::connector_config;
 use crate::offsets::StoreError;
 use crate::state::{ConnectorStore, StoredConnector, TargetState};
 use crate::status::{ConnectorStatus, State};
@@ -242,7 +241,7 @@ impl StandaloneHerder {
         initial: Option<TargetState>,
         allow_update: bool,
     ) -> Result<(bool, ConnectorInfo), HerderError> {
-        let valid = connector_config::validate(&self.worker.registry, &config)?;
+        let valid = self.worker.validate(&config)?;
         loop {
             let existing = self.slots().get(name).map(|s| s.running.clone());
             if let Some(cell) = existing {
@@ -323,7 +322,7 @@ impl StandaloneHerder {
         config: Config,
         target: Option<TargetState>,
     ) -> Result<ConnectorInfo, HerderError> {
-        let valid = connector_config::validate(&self.worker.registry, &config)?;
+        let valid = self.worker.validate(&config)?;
         let target = target.unwrap_or(running.target);
         // Persist first: if that fails, the running connector is untouched.
         self.persist(name, &config, target)?;
