@@ -37,6 +37,7 @@ pub mod source;
 pub mod standalone;
 pub mod state;
 pub mod status;
+pub mod tls;
 pub mod transforms;
 mod wiring;
 pub mod worker;

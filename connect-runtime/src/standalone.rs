@@ -71,7 +71,7 @@ pub fn load_configs(
 }
 
 pub(crate) fn worker_id(config: &WorkerConfig) -> String {
-    let listener = config.listeners.first();
+    let listener = config.advertised_listener.as_ref();
     let host = config
         .advertised_host
         .clone()
@@ -104,7 +104,8 @@ pub async fn run(
             config.state_dir.display()
         )
     })?;
-    let listeners = crate::wiring::bind_listeners(&config.listeners).await?;
+    let listeners =
+        crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
     // The embedded registry is up before the REST API answers, so a

@@ -15,9 +15,22 @@ use crate::status::StatusStore;
 
 /// Binds every REST listener before anything starts, so a busy port ends
 /// the process with a message naming the key.
-pub(crate) async fn bind_listeners(listeners: &[Listener]) -> Result<Vec<TcpListener>> {
+/// A bound REST listener and, for https, its TLS settings.
+pub(crate) type Bound = (TcpListener, Option<Arc<rustls::ServerConfig>>);
+
+pub(crate) async fn bind_listeners(
+    listeners: &[Listener],
+    tls: Option<&Arc<rustls::ServerConfig>>,
+) -> Result<Vec<Bound>> {
     let mut out = Vec::new();
     for l in listeners {
+        let tls = if l.tls {
+            Some(tls.cloned().with_context(|| {
+                format!("listener https://{}:{} has no TLS settings", l.host, l.port)
+            })?)
+        } else {
+            None
+        };
         let sock = TcpListener::bind((l.host.as_str(), l.port))
             .await
             .with_context(|| {
@@ -26,7 +39,7 @@ pub(crate) async fn bind_listeners(listeners: &[Listener]) -> Result<Vec<TcpList
                     l.host, l.port
                 )
             })?;
-        out.push(sock);
+        out.push((sock, tls));
     }
     Ok(out)
 }
@@ -34,24 +47,29 @@ pub(crate) async fn bind_listeners(listeners: &[Listener]) -> Result<Vec<TcpList
 /// Serves the REST API on every listener; sending `true` on the returned
 /// channel shuts the servers down.
 pub(crate) fn serve_rest(
-    sockets: Vec<TcpListener>,
+    sockets: Vec<Bound>,
     state: &Arc<RestState>,
     worker_id: &str,
 ) -> watch::Sender<bool> {
     let (stop, stopped) = watch::channel(false);
-    for sock in sockets {
+    for (sock, tls) in sockets {
         let addr = sock.local_addr().ok();
         let mut rx = stopped.clone();
         let st = state.clone();
+        let https = tls.is_some();
         tokio::spawn(async move {
             let shutdown = async move {
                 let _ = rx.wait_for(|v| *v).await;
             };
-            if let Err(e) = crate::rest::serve(sock, st, shutdown).await {
+            let served = match tls {
+                Some(tls) => crate::rest::serve_tls(sock, tls, st, shutdown).await,
+                None => crate::rest::serve(sock, st, shutdown).await,
+            };
+            if let Err(e) = served {
                 tracing::error!(error = %e, "REST server failed");
             }
         });
-        tracing::info!(address = ?addr, worker_id, "REST API listening");
+        tracing::info!(address = ?addr, https, worker_id, "REST API listening");
     }
     stop
 }

@@ -19,6 +19,7 @@ pub const OFFSET_FLUSH_TIMEOUT: &str = "offset.flush.timeout.ms";
 pub const LISTENERS: &str = "listeners";
 pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const ADVERTISED_PORT: &str = "rest.advertised.port";
+pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
 pub const SHUTDOWN_TIMEOUT: &str = "task.shutdown.graceful.timeout.ms";
 /// Sluice: how long a connector's `start` (and its first `task_configs`)
 /// may take before the connector is marked FAILED.
@@ -135,6 +136,8 @@ fn def() -> ConfigDef {
             "Host name this worker reports as its worker_id")
         .define(ADVERTISED_PORT, ConfigType::Int, Some("0"), Importance::Low,
             "Port this worker reports as part of its worker_id")
+        .define(ADVERTISED_LISTENER, ConfigType::String, Some(""), Importance::Low,
+            "The listener (http or https) other workers reach this one on; default: the first of listeners")
         .key(ConfigKey::new(SHUTDOWN_TIMEOUT, ConfigType::Long).default_value("5000")
             .importance(Importance::Low).validator(Validator::at_least(0.0))
             .doc("How long tasks get to stop, flush and commit on shutdown"))
@@ -165,6 +168,9 @@ fn def() -> ConfigDef {
 pub struct Listener {
     pub host: String,
     pub port: u16,
+    /// `https://`: served with the worker's `listeners.https.ssl.*` /
+    /// `ssl.*` settings.
+    pub tls: bool,
 }
 
 impl Listener {
@@ -174,11 +180,15 @@ impl Listener {
         let (proto, rest) = s
             .split_once("://")
             .ok_or_else(|| format!("listener '{s}' is not PROTOCOL://host:port"))?;
-        if !proto.eq_ignore_ascii_case("http") {
-            return Err(format!(
-                "listener '{s}': only http is supported so far (TLS listeners are planned)"
-            ));
-        }
+        let tls = match proto.to_ascii_lowercase().as_str() {
+            "http" => false,
+            "https" => true,
+            _ => {
+                return Err(format!(
+                    "listener '{s}': the protocol must be http or https"
+                ));
+            }
+        };
         let (host, port) = rest
             .rsplit_once(':')
             .ok_or_else(|| format!("listener '{s}' has no port"))?;
@@ -190,7 +200,13 @@ impl Listener {
         Ok(Self {
             host: host.to_string(),
             port,
+            tls,
         })
+    }
+
+    /// `http` or `https`, as Kafka Connect names listeners.
+    pub fn protocol(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
     }
 }
 
@@ -214,6 +230,11 @@ pub struct WorkerConfig {
     pub listeners: Vec<Listener>,
     pub advertised_host: Option<String>,
     pub advertised_port: Option<u16>,
+    /// The listener the worker id and URL come from
+    /// (`rest.advertised.listener`, else the first).
+    pub advertised_listener: Option<Listener>,
+    /// The TLS settings of the https listeners.
+    pub rest_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     pub shutdown_timeout: Duration,
     pub connector_start_timeout: Duration,
     pub restart: crate::worker::RestartPolicy,
@@ -314,6 +335,25 @@ impl WorkerConfig {
             })
         };
         let port = parsed.int(ADVERTISED_PORT).map_err(err)?;
+        let advertised_listener = match parsed.optional_string(ADVERTISED_LISTENER) {
+            None => listeners.first().cloned(),
+            Some(proto) => Some(
+                listeners
+                    .iter()
+                    .find(|l| l.protocol().eq_ignore_ascii_case(proto.trim()))
+                    .cloned()
+                    .ok_or_else(|| {
+                        format!(
+                            "Invalid value {proto} for configuration {ADVERTISED_LISTENER}: no {LISTENERS} entry uses it"
+                        )
+                    })?,
+            ),
+        };
+        let rest_tls = if listeners.iter().any(|l| l.tls) {
+            Some(crate::tls::server_config(&props, "https")?)
+        } else {
+            None
+        };
         Ok(Self {
             bootstrap_servers: parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),
             key_converter: converter(KEY_CONVERTER)?,
@@ -328,6 +368,8 @@ impl WorkerConfig {
             listeners,
             advertised_host: parsed.optional_string(ADVERTISED_HOST),
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
+            advertised_listener,
+            rest_tls,
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
             connector_start_timeout: ms(CONNECTOR_START_TIMEOUT)?,
             providers: super::providers::ConfigProviders::from_worker(&props)?,
@@ -460,7 +502,8 @@ mod tests {
             c.listeners,
             vec![Listener {
                 host: "0.0.0.0".into(),
-                port: 8083
+                port: 8083,
+                tls: false,
             }]
         );
     }
@@ -487,8 +530,24 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.contains("offset.flush.interval.ms"), "{e}");
+        // An https listener needs a keystore; the error names its keys.
         let e = WorkerConfig::from_props(props(&[("listeners", "https://:8443")])).unwrap_err();
-        assert!(e.contains("listeners"), "{e}");
+        assert!(e.contains("listeners.https.ssl.keystore.location"), "{e}");
+        let e = WorkerConfig::from_props(props(&[("listeners", "ftp://:21")])).unwrap_err();
+        assert!(
+            e.contains("listeners") && e.contains("http or https"),
+            "{e}"
+        );
+        // rest.advertised.listener picks the listener the worker id uses.
+        let c = WorkerConfig::from_props(props(&[
+            ("listeners", "http://:8083,HTTP://127.0.0.1:9083"),
+            ("rest.advertised.listener", "http"),
+        ]))
+        .unwrap();
+        assert_eq!(c.advertised_listener.map(|l| l.port), Some(8083));
+        let e =
+            WorkerConfig::from_props(props(&[("rest.advertised.listener", "https")])).unwrap_err();
+        assert!(e.contains("rest.advertised.listener"), "{e}");
     }
 
     #[test]

@@ -51,8 +51,16 @@ pub async fn run(
 ) -> Result<()> {
     let dcfg = DistributedConfig::from_props(&config.originals)
         .map_err(|m| anyhow::anyhow!("invalid distributed worker config: {m}"))?;
-    let listeners = crate::wiring::bind_listeners(&config.listeners).await?;
+    let listeners =
+        crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
     let id = crate::standalone::worker_id(&config);
+    // Workers forward requests to each other's advertised listener; they
+    // do not speak https to each other yet.
+    if config.advertised_listener.as_ref().is_some_and(|l| l.tls) {
+        anyhow::bail!(
+            "invalid distributed worker config: workers reach each other on the advertised listener,              and Sluice workers do not call each other over https yet; add an http listener on an              internal interface (listeners=https://:8443,http://10.0.0.5:8083) and set              rest.advertised.listener=http"
+        );
+    }
     let url = format!("http://{id}");
     let bootstrap = config.bootstrap_servers.clone();
     let ensure = |key: &'static str, spec: &config::TopicSpec, exact: bool| {

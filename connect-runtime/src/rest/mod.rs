@@ -12,6 +12,7 @@ mod offsets;
 mod openapi;
 mod plugins;
 mod query;
+mod tls_listener;
 
 use std::sync::{Arc, OnceLock};
 
@@ -132,6 +133,19 @@ pub async fn serve(
     state: Arc<RestState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    axum::serve(listener, axum::ServiceExt::into_make_service(app(state)))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serves the REST API over TLS on `listener`.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    state: Arc<RestState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tls_listener::TlsListener::start(listener, tls)?;
     axum::serve(listener, axum::ServiceExt::into_make_service(app(state)))
         .with_graceful_shutdown(shutdown)
         .await

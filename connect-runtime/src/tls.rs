@@ -1,0 +1,311 @@
+//! TLS for the REST listeners (`listeners=https://host:port`) with Kafka's
+//! `ssl.*` keys, rustls and the ring provider.
+//!
+//! A listener's keys are `listeners.https.ssl.<key>`, falling back to
+//! `ssl.<key>`, as Kafka Connect reads them. Keystores and truststores are
+//! PEM: a file (`ssl.keystore.location` with the private key and the
+//! certificate chain, `ssl.truststore.location` with CA certificates) or
+//! inline PEM text (`ssl.keystore.certificate.chain` + `ssl.keystore.key`,
+//! `ssl.truststore.certificates`), as Kafka's `PEM` store type has them.
+//! JKS and PKCS12 stores, and encrypted keys, are refused with the command
+//! that converts them.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+
+pub const KEYSTORE_TYPE: &str = "ssl.keystore.type";
+pub const KEYSTORE_LOCATION: &str = "ssl.keystore.location";
+pub const KEYSTORE_CHAIN: &str = "ssl.keystore.certificate.chain";
+pub const KEYSTORE_KEY: &str = "ssl.keystore.key";
+pub const KEY_PASSWORD: &str = "ssl.key.password";
+pub const TRUSTSTORE_TYPE: &str = "ssl.truststore.type";
+pub const TRUSTSTORE_LOCATION: &str = "ssl.truststore.location";
+pub const TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
+pub const CLIENT_AUTH: &str = "ssl.client.auth";
+pub const ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
+
+/// The ring provider: the one crypto provider Sluice builds with (aws-lc
+/// needs cmake). rustls 0.23.48 deprecates it because ring has no
+/// post-quantum key exchange; TLS 1.3 with X25519 is what it offers.
+#[allow(deprecated)]
+pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// One listener's view of the worker's `ssl.*` keys.
+struct SslProps<'a> {
+    props: &'a BTreeMap<String, String>,
+    listener: &'a str,
+}
+
+impl<'a> SslProps<'a> {
+    /// The key actually set (`listeners.<l>.ssl.x` or `ssl.x`) and its value.
+    fn get(&self, key: &str) -> Option<(String, &'a str)> {
+        let own = format!("listeners.{}.{key}", self.listener);
+        if let Some(v) = self.props.get(&own) {
+            return Some((own, v.as_str()));
+        }
+        self.props
+            .get(key)
+            .map(|v| (key.to_string(), v.as_str()))
+            .filter(|(_, v)| !v.trim().is_empty())
+    }
+
+    fn name(&self, key: &str) -> String {
+        format!("listeners.{}.{key} (or {key})", self.listener)
+    }
+}
+
+fn pem_certs(pem: &[u8], key: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{key}: not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{key}: no certificate (-----BEGIN CERTIFICATE-----) found"
+        ));
+    }
+    Ok(certs)
+}
+
+fn pem_key(pem: &[u8], key: &str) -> Result<PrivateKeyDer<'static>, String> {
+    if pem.windows(9).any(|w| w == b"ENCRYPTED") {
+        return Err(format!(
+            "{key}: the private key is encrypted, which Sluice does not read yet ({KEY_PASSWORD}); \
+             store it decrypted with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key-plain.pem` \
+             and protect the file with its permissions"
+        ));
+    }
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| format!("{key}: no PEM private key (PKCS#8, PKCS#1 or SEC1) found: {e}"))
+}
+
+fn is_pem(bytes: &[u8]) -> bool {
+    bytes.windows(11).any(|w| w == b"-----BEGIN ")
+}
+
+/// The refusal of a store type Sluice does not read, with the conversion.
+fn unsupported_store(key: &str, location: &str, ty: &str) -> String {
+    let to_p12 = format!(
+        "keytool -importkeystore -srckeystore {location} -destkeystore store.p12 -deststoretype PKCS12"
+    );
+    let to_pem = "openssl pkcs12 -in store.p12 -out store.pem -nodes";
+    match ty {
+        "PKCS12" => format!(
+            "{key}: PKCS12 stores are not read yet; convert with `{to_pem}` and set the store type to PEM"
+        ),
+        _ => format!(
+            "{key}: {location} is a {ty} store, which Sluice does not read; convert it with `{to_p12}` then `{to_pem}`, and set the store type to PEM"
+        ),
+    }
+}
+
+/// Reads a PEM store file, refusing other store types.
+fn read_store(
+    p: &SslProps<'_>,
+    type_key: &str,
+    loc_key: &str,
+    loc: &str,
+) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(loc).map_err(|e| format!("{loc_key}: cannot read {loc}: {e}"))?;
+    let ty = p
+        .get(type_key)
+        .map(|(_, t)| t.trim().to_ascii_uppercase())
+        .unwrap_or_else(|| {
+            if is_pem(&bytes) {
+                "PEM".into()
+            } else {
+                "JKS".into()
+            }
+        });
+    if ty != "PEM" || !is_pem(&bytes) {
+        return Err(unsupported_store(loc_key, loc, &ty));
+    }
+    Ok(bytes)
+}
+
+type KeyPair = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+fn keystore(p: &SslProps<'_>) -> Result<KeyPair, String> {
+    if let Some((chain_key, chain)) = p.get(KEYSTORE_CHAIN) {
+        let (key_key, key) = p
+            .get(KEYSTORE_KEY)
+            .ok_or_else(|| format!("{chain_key} needs {} as well", p.name(KEYSTORE_KEY)))?;
+        return Ok((
+            pem_certs(chain.as_bytes(), &chain_key)?,
+            pem_key(key.as_bytes(), &key_key)?,
+        ));
+    }
+    let (loc_key, loc) = p.get(KEYSTORE_LOCATION).ok_or_else(|| {
+        format!(
+            "an https listener needs {} (a PEM file with the key and certificate chain) or {} and {}",
+            p.name(KEYSTORE_LOCATION),
+            p.name(KEYSTORE_CHAIN),
+            p.name(KEYSTORE_KEY)
+        )
+    })?;
+    let bytes = read_store(p, KEYSTORE_TYPE, &loc_key, loc)?;
+    Ok((pem_certs(&bytes, &loc_key)?, pem_key(&bytes, &loc_key)?))
+}
+
+/// CA certificates from `ssl.truststore.*`, when set.
+fn truststore(p: &SslProps<'_>) -> Result<Option<RootCertStore>, String> {
+    let (key, certs) = if let Some((k, pem)) = p.get(TRUSTSTORE_CERTIFICATES) {
+        let c = pem_certs(pem.as_bytes(), &k)?;
+        (k, c)
+    } else if let Some((k, loc)) = p.get(TRUSTSTORE_LOCATION) {
+        let bytes = read_store(p, TRUSTSTORE_TYPE, &k, loc)?;
+        let c = pem_certs(&bytes, &k)?;
+        (k, c)
+    } else {
+        return Ok(None);
+    };
+    let mut roots = RootCertStore::empty();
+    for c in certs {
+        roots
+            .add(c)
+            .map_err(|e| format!("{key}: a certificate cannot be used as a trust anchor: {e}"))?;
+    }
+    Ok(Some(roots))
+}
+
+fn versions(p: &SslProps<'_>) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+    let Some((key, list)) = p.get(ENABLED_PROTOCOLS) else {
+        return Ok(rustls::DEFAULT_VERSIONS.to_vec());
+    };
+    let mut out = Vec::new();
+    for v in list.split(',').map(str::trim).filter(|v| !v.is_empty()) {
+        match v {
+            "TLSv1.3" => out.push(&rustls::version::TLS13),
+            "TLSv1.2" => out.push(&rustls::version::TLS12),
+            // Older versions are not offered by rustls; leaving them in
+            // the list (as Kafka's older defaults do) is harmless.
+            "TLSv1.1" | "TLSv1" => {}
+            other => {
+                return Err(format!(
+                    "Invalid value {list} for configuration {key}: unknown protocol {other} (TLSv1.2, TLSv1.3)"
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("{key}={list} enables neither TLSv1.2 nor TLSv1.3"));
+    }
+    Ok(out)
+}
+
+/// The server side of an https listener named `listener` (`https`).
+pub fn server_config(
+    props: &BTreeMap<String, String>,
+    listener: &str,
+) -> Result<Arc<ServerConfig>, String> {
+    let p = SslProps { props, listener };
+    let (chain, key) = keystore(&p)?;
+    let roots = truststore(&p)?;
+    let auth = p
+        .get(CLIENT_AUTH)
+        .map(|(k, v)| (k, v.trim().to_ascii_lowercase()))
+        .unwrap_or_else(|| (CLIENT_AUTH.to_string(), "none".to_string()));
+    let builder = ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&versions(&p)?)
+        .map_err(|e| format!("TLS settings of listener {listener}: {e}"))?;
+    let builder = match auth.1.as_str() {
+        "none" => builder.with_no_client_auth(),
+        "requested" | "required" => {
+            let roots = roots.ok_or_else(|| {
+                format!(
+                    "{}={} needs a truststore ({} or {}) to check client certificates against",
+                    auth.0,
+                    auth.1,
+                    p.name(TRUSTSTORE_LOCATION),
+                    p.name(TRUSTSTORE_CERTIFICATES)
+                )
+            })?;
+            let v = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider());
+            let v = if auth.1 == "requested" {
+                v.allow_unauthenticated()
+            } else {
+                v
+            };
+            builder.with_client_cert_verifier(
+                v.build()
+                    .map_err(|e| format!("{}: cannot check client certificates: {e}", auth.0))?,
+            )
+        }
+        other => {
+            return Err(format!(
+                "Invalid value {other} for configuration {}: none, requested or required",
+                auth.0
+            ));
+        }
+    };
+    let mut cfg = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| format!("listener {listener}: the key does not fit the certificate: {e}"))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    fn refused(pairs: &[(&str, &str)]) -> String {
+        server_config(&props(pairs), "https").unwrap_err()
+    }
+
+    #[test]
+    fn missing_and_foreign_stores_are_named() {
+        let e = refused(&[]);
+        assert!(
+            e.contains("listeners.https.ssl.keystore.location (or ssl.keystore.location)"),
+            "{e}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let jks = dir.path().join("ks.jks");
+        std::fs::write(&jks, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2]).unwrap();
+        let loc = jks.display().to_string();
+        // The listener's own key wins over the plain one.
+        let e = refused(&[
+            ("listeners.https.ssl.keystore.location", &loc),
+            ("ssl.keystore.location", "/nonexistent"),
+        ]);
+        assert!(
+            e.starts_with("listeners.https.ssl.keystore.location"),
+            "{e}"
+        );
+        assert!(
+            e.contains("keytool -importkeystore") && e.contains("JKS"),
+            "{e}"
+        );
+        let e = refused(&[
+            ("ssl.keystore.location", &loc),
+            ("ssl.keystore.type", "PKCS12"),
+        ]);
+        assert!(
+            e.contains("PKCS12 stores are not read yet") && e.contains("openssl pkcs12"),
+            "{e}"
+        );
+        let e = refused(&[("ssl.keystore.certificate.chain", "x")]);
+        assert!(e.contains("ssl.keystore.key"), "{e}");
+        let enc =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        assert!(
+            pem_key(enc.as_bytes(), "k")
+                .unwrap_err()
+                .contains("openssl pkcs8")
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! HTTPS REST listeners (issue 21): certificates made at test time by a
+//! throwaway CA, PEM keystores and truststores, a real TLS client. What a
+//! client must not get through: a certificate from a CA it does not trust,
+//! one for another name, an expired one, plain HTTP on the TLS port, and,
+//! with `ssl.client.auth=required`, no client certificate or one from an
+//! unknown CA.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use sluice_tests::*;
+
+struct Ca {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl Ca {
+    fn new(name: &str) -> Result<Self> {
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, format!("test CA {name}"));
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate()?;
+        let cert = p.self_signed(&key)?;
+        Ok(Self { cert, key })
+    }
+
+    fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    /// A leaf certificate for `names`; `expired` puts its validity in the
+    /// past. Returns (certificate chain PEM, key PEM).
+    fn issue(&self, names: &[&str], client: bool, expired: bool) -> Result<(String, String)> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+        let mut p = CertificateParams::new(names)?;
+        p.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate()?;
+        let cert = p.signed_by(&key, &self.cert, &self.key)?;
+        Ok((format!("{}{}", cert.pem(), self.pem()), key.serialize_pem()))
+    }
+}
+
+/// One HTTPS request with a real TLS client: (status, body), or the
+/// error the client saw.
+fn https_get(
+    port: u16,
+    path: &str,
+    trust_pem: &str,
+    client_cert: Option<&(String, String)>,
+) -> Result<(u16, String)> {
+    let provider = sluice_runtime::tls::provider();
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_slice_iter(trust_pem.as_bytes()) {
+        roots.add(c?)?;
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    let cfg = match client_cert {
+        Some((chain, key)) => builder.with_client_auth_cert(
+            CertificateDer::pem_slice_iter(chain.as_bytes()).collect::<Result<_, _>>()?,
+            PrivateKeyDer::from_pem_slice(key.as_bytes())?,
+        )?,
+        None => builder.with_no_client_auth(),
+    };
+    let mut conn = rustls::ClientConnection::new(
+        Arc::new(cfg),
+        ServerName::try_from("127.0.0.1")?.to_owned(),
+    )?;
+    let mut tcp = TcpStream::connect(("127.0.0.1", port))?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
+    write!(
+        tls,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    match tls.read_to_end(&mut raw) {
+        Ok(_) => {}
+        // A peer that closes without close_notify, after a whole answer.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => return Err(e.into()),
+    }
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").context("no header end")?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no status code")?;
+    Ok((status, body.to_string()))
+}
+
+/// A standalone worker (no broker needed to serve REST) with an https
+/// listener and the given `ssl.*` lines; waits until it answers over TLS
+/// to a client trusting `trust` (with `client` as its certificate).
+fn start_https(
+    dir: &Path,
+    port: u16,
+    ssl: &str,
+    trust: &str,
+    client: Option<&(String, String)>,
+    log: &str,
+) -> Result<Worker> {
+    let props = write_worker_props(dir, "127.0.0.1:1", ssl)?;
+    let listener = format!("https://127.0.0.1:{port}");
+    let mut w = Worker::spawn(
+        dir,
+        port,
+        &[&props.display().to_string()],
+        &[("CONNECT_LISTENERS", &listener)],
+        log,
+    )?;
+    let up = wait_until(Duration::from_secs(30), "the https listener", || {
+        https_get(port, "/", trust, client)
+            .ok()
+            .filter(|(s, _)| *s == 200)
+    });
+    if let Err(e) = up {
+        let running = w.is_running();
+        bail!("{e} (running: {running}); log:\n{}", w.log_text());
+    }
+    Ok(w)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<String> {
+    Ok(write_file(dir, name, text)?.display().to_string())
+}
+
+#[test]
+fn https_listener_serves_rest_and_refuses_what_it_should() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::new("A")?;
+    let other = Ca::new("B")?;
+    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
+    // Kafka's PEM keystore file: the key and the certificate chain.
+    let keystore = write(dir.path(), "server.pem", &format!("{key}{chain}"))?;
+    let port = free_port()?;
+    let mut w = start_https(
+        dir.path(),
+        port,
+        &format!(
+            "listeners.https.ssl.keystore.type=PEM\nlisteners.https.ssl.keystore.location={keystore}\n"
+        ),
+        &ca.pem(),
+        None,
+        "w1.log",
+    )?;
+    let (code, body) = https_get(port, "/connectors", &ca.pem(), None)?;
+    assert_eq!((code, body.as_str()), (200, "[]"));
+    // A client that does not trust the worker's CA refuses it.
+    let e = https_get(port, "/", &other.pem(), None).unwrap_err();
+    assert!(format!("{e}").contains("certificate"), "{e}");
+    // Plain HTTP on the TLS port gets no answer from the REST API.
+    let plain = http_get(port, "/");
+    assert!(
+        !matches!(plain, Ok((200, _))),
+        "plain HTTP was served on the https port: {plain:?}"
+    );
+    assert!(w.stop()?.success(), "{}", w.log_text());
+
+    // Inline PEM (ssl.keystore.certificate.chain + ssl.keystore.key) for
+    // a name that is not the one dialed: the client refuses it.
+    let (chain, key) = ca.issue(&["elsewhere.example"], false, false)?;
+    let inline = |k: &str, pem: &str| format!("{k}={}\n", pem.trim().replace('\n', "\\n\\\n"));
+    let ssl = format!(
+        "{}{}",
+        inline("ssl.keystore.certificate.chain", &chain),
+        inline("ssl.keystore.key", &key)
+    );
+    let props = write_worker_props(dir.path(), "127.0.0.1:1", &ssl)?;
+    let listener = format!("https://127.0.0.1:{port}");
+    let mut w = Worker::spawn(
+        dir.path(),
+        port,
+        &[&props.display().to_string()],
+        &[("CONNECT_LISTENERS", &listener)],
+        "w2.log",
+    )?;
+    let e = wait_until(Duration::from_secs(30), "a TLS answer", || match https_get(
+        port,
+        "/",
+        &ca.pem(),
+        None,
+    ) {
+        Err(e) if !format!("{e}").contains("Connection refused") => Some(e),
+        _ => None,
+    })
+    .with_context(|| w.log_text())?;
+    assert!(format!("{e:#}").contains("not valid for name"), "{e:#}");
+    assert!(w.stop()?.success());
+
+    // An expired certificate.
+    let (chain, key) = ca.issue(&["127.0.0.1"], false, true)?;
+    let keystore = write(dir.path(), "expired.pem", &format!("{chain}{key}"))?;
+    let props = write_worker_props(
+        dir.path(),
+        "127.0.0.1:1",
+        &format!("ssl.keystore.location={keystore}\n"),
+    )?;
+    let mut w = Worker::spawn(
+        dir.path(),
+        port,
+        &[&props.display().to_string()],
+        &[("CONNECT_LISTENERS", &listener)],
+        "w3.log",
+    )?;
+    let e = wait_until(Duration::from_secs(30), "a TLS answer", || match https_get(
+        port,
+        "/",
+        &ca.pem(),
+        None,
+    ) {
+        Err(e) if !format!("{e}").contains("Connection refused") => Some(e),
+        _ => None,
+    })
+    .with_context(|| w.log_text())?;
+    assert!(format!("{e:#}").contains("expired"), "{e:#}");
+    assert!(w.stop()?.success());
+    Ok(())
+}
+
+#[test]
+fn required_client_certificates_are_checked() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::new("A")?;
+    let other = Ca::new("B")?;
+    let (chain, key) = ca.issue(&["127.0.0.1"], false, false)?;
+    let keystore = write(dir.path(), "server.pem", &format!("{chain}{key}"))?;
+    let truststore = write(dir.path(), "ca.pem", &ca.pem())?;
+    let good = ca.issue(&["operator"], true, false)?;
+    let stranger = other.issue(&["operator"], true, false)?;
+    let port = free_port()?;
+    let mut w = start_https(
+        dir.path(),
+        port,
+        &format!(
+            "ssl.keystore.location={keystore}\nssl.truststore.type=PEM\n\
+             ssl.truststore.location={truststore}\nlisteners.https.ssl.client.auth=required\n"
+        ),
+        &ca.pem(),
+        Some(&good),
+        "w1.log",
+    )?;
+    let (code, _) = https_get(port, "/connectors", &ca.pem(), Some(&good))?;
+    assert_eq!(code, 200);
+    // Refused: the client sees the server's alert, or the connection
+    // closed under its request (which of the two depends on timing).
+    for (who, cert) in [
+        ("no certificate", None),
+        ("an unknown CA's", Some(&stranger)),
+    ] {
+        let r = https_get(port, "/connectors", &ca.pem(), cert);
+        assert!(r.is_err(), "a client with {who} got an answer: {r:?}");
+        println!(
+            "client with {who}: {:#}",
+            r.err().map(|e| format!("{e:#}")).unwrap_or_default()
+        );
+    }
+    // The listener still serves the good client.
+    assert_eq!(https_get(port, "/", &ca.pem(), Some(&good))?.0, 200);
+    assert!(w.stop()?.success());
+    Ok(())
+}
+
+/// A store Sluice cannot read, or `requested` client auth without a
+/// truststore: the worker does not start, and says what to do.
+#[test]
+fn unusable_tls_settings_stop_the_worker_with_the_fix() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let jks = dir.path().join("server.jks");
+    std::fs::write(&jks, [0xfe, 0xed, 0xfe, 0xed, 0, 0, 0, 2])?;
+    let ca = Ca::new("A")?;
+    let (chain, key) = ca.issue(&["127.0.0.1"], false, false)?;
+    let pem = write(dir.path(), "server.pem", &format!("{chain}{key}"))?;
+    for (ssl, want) in [
+        (
+            format!("ssl.keystore.location={}\n", jks.display()),
+            "keytool -importkeystore",
+        ),
+        (
+            format!("ssl.keystore.location={pem}\nssl.client.auth=requested\n"),
+            "ssl.client.auth=requested needs a truststore",
+        ),
+    ] {
+        let props = write_worker_props(dir.path(), "127.0.0.1:1", &ssl)?;
+        let port = free_port()?;
+        let listener = format!("https://127.0.0.1:{port}");
+        let mut w = Worker::spawn(
+            dir.path(),
+            port,
+            &[&props.display().to_string()],
+            &[("CONNECT_LISTENERS", &listener)],
+            "bad.log",
+        )?;
+        let status = w.wait_exit(Duration::from_secs(30))?;
+        assert!(!status.success());
+        let log = w.log_text();
+        assert!(log.contains(want), "{want}: {log}");
+    }
+    Ok(())
+}
