@@ -343,6 +343,39 @@ fn three_workers_share_work_and_answer_alike() -> Result<()> {
         (v["offsets"].as_array()?.len() == 3).then_some(())
     })?;
 
+    // The internal task-config endpoint takes only requests signed with
+    // the cluster's session key (KIP-507): unsigned 400, forged 403, on
+    // any worker; the cluster's own signed calls made the tasks above.
+    let forged = r#"[{"task.class":"x","topic":"stolen"}]"#;
+    for i in 0..3 {
+        let (code, body) =
+            sluice_tests::http_request(c.port(i), "POST", "/connectors/gen/tasks", forged)?;
+        assert_eq!(code, 400, "{body}");
+        assert!(
+            body.contains("Internal request missing required signature"),
+            "{body}"
+        );
+    }
+    let (code, body) = {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", c.port(1)))?;
+        write!(
+            s,
+            "POST /connectors/gen/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nX-Connect-Authorization: AAAA\r\n\
+             X-Connect-Request-Signature-Algorithm: HmacSHA256\r\nContent-Length: {}\r\n\r\n{forged}",
+            forged.len()
+        )?;
+        let mut raw = String::new();
+        s.read_to_string(&mut raw)?;
+        let code: u16 = raw.split_whitespace().nth(1).unwrap_or("0").parse()?;
+        (code, raw)
+    };
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("invalid signature"), "{body}");
+    let st = task_states(c.port(0), "gen");
+    assert_eq!(st.len(), 3, "the forged task configs were taken: {st:?}");
+
     // A log level for the whole cluster, set through one worker (Kafka
     // Connect's `scope=cluster`): 204, and every worker has it.
     let ns = "sluice_runtime::source";

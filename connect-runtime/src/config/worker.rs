@@ -82,6 +82,10 @@ const DISTRIBUTED_ONLY: &[&str] = &[
     "heartbeat.interval.ms",
     "rebalance.timeout.ms",
     "scheduled.rebalance.max.delay.ms",
+    "inter.worker.key.ttl.ms",
+    "inter.worker.signature.algorithm",
+    "inter.worker.key.generation.algorithm",
+    "inter.worker.verification.algorithms",
 ];
 
 /// Prefixes whose keys are handed on (to librdkafka or a converter).

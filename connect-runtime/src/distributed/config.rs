@@ -16,6 +16,10 @@ pub const SESSION_TIMEOUT: &str = "session.timeout.ms";
 pub const HEARTBEAT_INTERVAL: &str = "heartbeat.interval.ms";
 pub const REBALANCE_TIMEOUT: &str = "rebalance.timeout.ms";
 pub const REBALANCE_DELAY: &str = "scheduled.rebalance.max.delay.ms";
+pub const KEY_TTL: &str = "inter.worker.key.ttl.ms";
+pub const SIGNATURE_ALGORITHM: &str = "inter.worker.signature.algorithm";
+pub const KEY_GENERATION_ALGORITHM: &str = "inter.worker.key.generation.algorithm";
+pub const VERIFICATION_ALGORITHMS: &str = "inter.worker.verification.algorithms";
 
 /// One internal topic: name, partitions, replication factor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +42,9 @@ pub struct DistributedConfig {
     /// How long a departed worker's work waits before it is reassigned.
     /// Kafka Connect waits 5 minutes; Sluice's default is 10 seconds.
     pub rebalance_delay: Duration,
+    /// `inter.worker.key.ttl.ms`: how long a session key signs internal
+    /// requests before the leader writes a new one.
+    pub key_ttl: Duration,
 }
 
 fn required(props: &BTreeMap<String, String>, key: &str) -> Result<String, String> {
@@ -126,7 +133,26 @@ impl DistributedConfig {
             heartbeat_interval: ms(props, HEARTBEAT_INTERVAL, 3_000, 1)?,
             rebalance_timeout: ms(props, REBALANCE_TIMEOUT, 60_000, 1)?,
             rebalance_delay: ms(props, REBALANCE_DELAY, 10_000, 0)?,
+            key_ttl: ms(props, KEY_TTL, 3_600_000, 1_000)?,
         };
+        for key in [SIGNATURE_ALGORITHM, KEY_GENERATION_ALGORITHM] {
+            if let Some(v) = props.get(key).map(|v| v.trim())
+                && v != super::session_key::ALGORITHM
+            {
+                return Err(format!(
+                    "Invalid value {v} for configuration {key}: Sluice signs with HmacSHA256 only"
+                ));
+            }
+        }
+        if let Some(v) = props.get(VERIFICATION_ALGORITHMS)
+            && !v
+                .split(',')
+                .any(|a| a.trim() == super::session_key::ALGORITHM)
+        {
+            return Err(format!(
+                "Invalid value {v} for configuration {VERIFICATION_ALGORITHMS}: must include HmacSHA256"
+            ));
+        }
         let names = [
             &c.config_topic.name,
             &c.offset_topic.name,

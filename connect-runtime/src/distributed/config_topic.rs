@@ -9,6 +9,7 @@
 //! | `target-state-<c>` | `{"state":"PAUSED","state.v2":"STOPPED"}` |
 //! | `restart-connector-<c>` | `{"include-tasks":bool,"only-failed":bool}` |
 //! | `logger-cluster-<namespace>` | `{"level":"DEBUG"}` (`scope=cluster` on `/admin/loggers`) |
+//! | `session-key` | `{"key":base64,"algorithm":"HmacSHA256","creation-timestamp":ms}` (KIP-507) |
 //!
 //! Task configs only count once their `commit-` record is read, so a
 //! reader never sees half of a reconfiguration.
@@ -66,6 +67,8 @@ pub struct ConfigState {
     /// Next offset to read (records applied so far); the offset stamped on
     /// assignments.
     pub offset: i64,
+    /// The key internal requests are signed with (the last one read).
+    pub session_key: Option<super::session_key::SessionKey>,
 }
 
 fn properties(v: &Value) -> Result<Config, String> {
@@ -214,6 +217,11 @@ impl ConfigState {
                 include_tasks: flag("include-tasks"),
                 only_failed: flag("only-failed"),
             }));
+        }
+        if key == super::session_key::RECORD_KEY {
+            let v = parsed.ok_or_else(|| bad("no value".into()))?;
+            self.session_key = Some(super::session_key::SessionKey::parse(&v).map_err(bad)?);
+            return Ok(Change::None);
         }
         if let Some(namespace) = key.strip_prefix("logger-cluster-") {
             let level = parsed
@@ -391,7 +399,12 @@ mod tests {
             .apply("target-state-x", Some(br#"{"state":"DANCING"}"#))
             .unwrap_err();
         assert!(e.contains("DANCING"), "{e}");
-        assert_eq!(s.apply("session-key", Some(b"{}")).unwrap(), Change::None);
+        let e = s.apply("session-key", Some(b"{}")).unwrap_err();
+        assert!(e.contains("session-key") && e.contains("key"), "{e}");
+        let k = super::super::session_key::SessionKey::generate().unwrap();
+        let (name, v) = k.record();
+        assert_eq!(s.apply(&name, Some(&v)).unwrap(), Change::None);
+        assert_eq!(s.session_key, Some(k));
     }
 
     #[test]

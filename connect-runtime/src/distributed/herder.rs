@@ -112,6 +112,36 @@ impl DistributedHerder {
         self.group.borrow().clone()
     }
 
+    /// The leader writes a new session key when there is none or the
+    /// current one is older than `inter.worker.key.ttl.ms`.
+    pub(super) async fn ensure_session_key(&self) {
+        let g = self.group_view();
+        if !g.is_leader() || g.rebalancing {
+            return;
+        }
+        let current = self
+            .config_state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .session_key
+            .clone();
+        if current.is_some_and(|k| !k.expired(self.cfg.key_ttl)) {
+            return;
+        }
+        let key = match super::session_key::SessionKey::generate() {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot make a session key");
+                return;
+            }
+        };
+        let (name, value) = key.record();
+        match self.write_config(vec![(name, Some(value))]).await {
+            Ok(()) => tracing::info!("wrote a new session key for internal requests"),
+            Err(e) => tracing::warn!(error = %e, "cannot write the session key; retrying"),
+        }
+    }
+
     pub(super) fn snapshot(&self) -> ConfigState {
         self.config_state
             .lock()
@@ -413,6 +443,16 @@ impl Herder for DistributedHerder {
         }
         self.offsets.read_to_end(READ_TIMEOUT).await?;
         crate::herder::source_offsets_reset(&self.worker, name).await
+    }
+
+    fn internal_request_key(&self) -> Option<crate::herder::InternalKey> {
+        Some(crate::herder::InternalKey(
+            self.config_state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .session_key
+                .clone(),
+        ))
     }
 
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError> {

@@ -15,6 +15,7 @@ pub mod herder;
 pub mod kafka_log;
 mod member;
 pub mod offset_topic;
+pub mod session_key;
 pub mod status_topic;
 pub mod topics;
 mod work;
@@ -247,6 +248,14 @@ pub async fn run(
         tokio::spawn(async move {
             while let Some((name, req)) = req_rx.recv().await {
                 h.on_request(name, req).await;
+            }
+        });
+        // The leader keeps a fresh session key in the config topic.
+        let h = herder.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                h.ensure_session_key().await;
             }
         });
     }

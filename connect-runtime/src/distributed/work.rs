@@ -10,6 +10,7 @@ use sluice_group::TaskId;
 
 use super::config_topic::{Change, ConfigState, RestartRequest};
 use super::herder::{DistributedHerder, Local, RunningConnector};
+use super::session_key;
 use crate::connector_config;
 use crate::herder::{Herder, HerderError};
 use crate::state::TargetState;
@@ -185,14 +186,25 @@ impl DistributedHerder {
             Ok(()) => Ok(()),
             Err(HerderError::Forward(leader)) => {
                 let url = format!("{}/connectors/{name}/tasks", leader.trim_end_matches('/'));
-                let r = self
+                let body = serde_json::to_vec(configs).map_err(|e| e.to_string())?;
+                let key = self.snapshot().session_key;
+                let mut req = self
                     .http
                     .post(&url)
                     .header("content-type", "application/json")
                     // The leader may wait out a rebalance (up to 90 s)
                     // and read its write back (30 s).
-                    .timeout(Duration::from_secs(130))
-                    .body(serde_json::to_vec(configs).map_err(|e| e.to_string())?)
+                    .timeout(Duration::from_secs(130));
+                // Signed with the cluster's session key (KIP-507); before
+                // the first key is read the leader answers 503 and this
+                // is retried.
+                if let Some(k) = key {
+                    req = req
+                        .header(session_key::SIGNATURE_HEADER, k.sign(&body))
+                        .header(session_key::ALGORITHM_HEADER, k.algorithm.as_str());
+                }
+                let r = req
+                    .body(body)
                     .send()
                     .await
                     .map_err(|e| format!("{url}: {e}"))?;

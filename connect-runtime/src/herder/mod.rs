@@ -56,6 +56,11 @@ pub(crate) fn apply_patch(
     config
 }
 
+/// What a herder that checks internal requests has: the current session
+/// key, `None` until the first one is read.
+#[derive(Debug, Clone)]
+pub struct InternalKey(pub Option<crate::distributed::session_key::SessionKey>);
+
 /// What the REST API asks of a herder. A distributed herder answers
 /// [`HerderError::Forward`] for requests another worker must serve and
 /// [`HerderError::Rebalancing`] while the group rebalances.
@@ -97,6 +102,12 @@ pub trait Herder: Send + Sync + std::fmt::Debug {
     /// Task configs computed by the worker running the connector
     /// (Kafka Connect's internal `POST /connectors/{c}/tasks`).
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError>;
+    /// Internal requests (`POST /connectors/{c}/tasks`) must carry a
+    /// signature made with this key (KIP-507); `None`: this herder takes
+    /// none (standalone).
+    fn internal_request_key(&self) -> Option<InternalKey> {
+        None
+    }
     /// `PUT /admin/loggers/{ns}?scope=cluster`: sets a level on every
     /// worker of the cluster. `Ok(false)`: this worker is the whole cluster
     /// (standalone), so the caller sets it here, as Kafka Connect's

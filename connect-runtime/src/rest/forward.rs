@@ -46,6 +46,15 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let hops = hops(&req);
     let may_forward = hops < MAX_HOPS && forward_param(req.uri().query()) != Some(false);
     let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
+    // What a forwarded request keeps of the client's headers: its body
+    // type and an internal request's signature.
+    let kept: Vec<(String, header::HeaderValue)> = [
+        crate::distributed::session_key::SIGNATURE_HEADER,
+        crate::distributed::session_key::ALGORITHM_HEADER,
+    ]
+    .iter()
+    .filter_map(|h| Some(((*h).to_string(), req.headers().get(*h)?.clone())))
+    .collect();
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
         return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
@@ -78,6 +87,9 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
         .body(bytes);
     if let Some(ct) = content_type {
         out = out.header(header::CONTENT_TYPE, ct);
+    }
+    for (h, v) in kept {
+        out = out.header(h, v);
     }
     match out.send().await {
         Ok(r) => {

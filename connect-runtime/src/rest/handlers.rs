@@ -239,8 +239,26 @@ pub(crate) async fn get_config(
 pub(crate) async fn put_task_configs(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
+    headers: axum::http::HeaderMap,
     body::RawBody(bytes): body::RawBody,
 ) -> Result<StatusCode, ApiError> {
+    // Checked on whichever worker gets it, before anything else: every
+    // worker has read the same session key (KIP-507).
+    if let Some(crate::herder::InternalKey(key)) = s.herder.internal_request_key() {
+        use crate::distributed::session_key::{self, Refusal};
+        let header = |h: &str| headers.get(h).and_then(|v| v.to_str().ok());
+        session_key::verify(
+            key.as_ref(),
+            header(session_key::SIGNATURE_HEADER),
+            header(session_key::ALGORITHM_HEADER),
+            &bytes,
+        )
+        .map_err(|r| match r {
+            Refusal::Missing(m) => ApiError::bad_request(m),
+            Refusal::Invalid(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+            Refusal::NoKey(m) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, m),
+        })?;
+    }
     let v: serde_json::Value = body::parse(&bytes)?;
     let arr = v
         .as_array()
