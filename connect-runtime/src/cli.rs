@@ -51,6 +51,9 @@ enum Command {
         /// Registry properties: listeners, kafkastore.bootstrap.servers, ...
         config: PathBuf,
     },
+    /// Read a password on standard input and print its Argon2id hash, for
+    /// a REST credentials file (`user=<hash>`).
+    HashPassword,
     /// Print the Markdown reference of connector plugins' config keys.
     Docs {
         /// One plugin (any of its names); all of them when omitted.
@@ -63,7 +66,9 @@ enum Command {
 fn wants_json_logs(cli: &Cli) -> bool {
     let worker = match &cli.command {
         Command::Standalone { worker, .. } | Command::Distributed { worker } => worker,
-        Command::SchemaRegistry { .. } | Command::Docs { .. } => return false,
+        Command::SchemaRegistry { .. } | Command::Docs { .. } | Command::HashPassword => {
+            return false;
+        }
     };
     let mut props = std::fs::read_to_string(worker)
         .ok()
@@ -80,6 +85,28 @@ fn wants_json_logs(cli: &Cli) -> bool {
 /// stops; the process's exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
+    if let Command::HashPassword = &cli.command {
+        let mut line = String::new();
+        if let Err(e) = std::io::stdin().read_line(&mut line) {
+            eprintln!("error: cannot read the password: {e}");
+            return ExitCode::from(1);
+        }
+        let pw = line.trim_end_matches(['\r', '\n']);
+        if pw.is_empty() {
+            eprintln!("error: an empty password");
+            return ExitCode::from(1);
+        }
+        return match crate::rest::auth::hash_password(pw) {
+            Ok(h) => {
+                println!("{h}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Command::Docs { plugin } = &cli.command {
         return match crate::docs::markdown(&registry, plugin.as_deref()) {
             Ok(md) => {
@@ -125,7 +152,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let (worker, connectors) = match cli.command {
         Command::Standalone { worker, connectors } => (worker, connectors),
         Command::SchemaRegistry { config } => return run_registry(&config),
-        Command::Docs { .. } => return ExitCode::SUCCESS,
+        Command::Docs { .. } | Command::HashPassword => return ExitCode::SUCCESS,
         Command::Distributed { worker } => return run_distributed(&worker, log_levels, registry),
     };
     let (config, files) = match crate::standalone::load_configs(&worker, &connectors, &registry) {

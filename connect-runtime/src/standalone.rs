@@ -108,6 +108,7 @@ pub async fn run(
         crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
+    let auth = config.rest_auth.clone();
     // The embedded registry is up before the REST API answers, so a
     // connector created right after start finds it.
     let registry = match &config.schema_registry {
@@ -140,6 +141,7 @@ pub async fn run(
         kafka_cluster_id: OnceLock::new(),
         started: std::sync::atomic::AtomicBool::new(false),
         log_levels,
+        auth,
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
     crate::wiring::learn_cluster_id(admin, &state);

@@ -47,7 +47,7 @@ impl<'a> SslProps<'a> {
     /// The key actually set (`listeners.<l>.ssl.x` or `ssl.x`) and its value.
     fn get(&self, key: &str) -> Option<(String, &'a str)> {
         let own = format!("listeners.{}.{key}", self.listener);
-        if let Some(v) = self.props.get(&own) {
+        if let Some(v) = self.props.get(&own).filter(|v| !v.trim().is_empty()) {
             return Some((own, v.as_str()));
         }
         self.props

@@ -13,11 +13,11 @@ use crate::metrics::Metrics;
 use crate::rest::RestState;
 use crate::status::StatusStore;
 
-/// Binds every REST listener before anything starts, so a busy port ends
-/// the process with a message naming the key.
 /// A bound REST listener and, for https, its TLS settings.
 pub(crate) type Bound = (TcpListener, Option<Arc<rustls::ServerConfig>>);
 
+/// Binds every REST listener before anything starts, so a busy port ends
+/// the process with a message naming the key.
 pub(crate) async fn bind_listeners(
     listeners: &[Listener],
     tls: Option<&Arc<rustls::ServerConfig>>,

@@ -114,7 +114,9 @@ fn source_kill9_loses_no_message() -> anyhow::Result<()> {
     let after_kill = metric(rest, "mqtt-src", "mqtt-connections").unwrap_or(1);
     // Connections that ended: all of the killed worker's, and all but the
     // current one of the restarted worker's.
-    let ended = before_kill + after_kill - 1;
+    // More than three would be a reconnect storm, not load: the bound
+    // does not stretch past that.
+    let ended = (before_kill + after_kill - 1).min(3);
     println!(
         "mqtt source kill -9: {N} published, killed after {at_kill} records, 0 lost, {dups} repeated (broker in-flight window {INFLIGHT}, {ended} connections ended)"
     );

@@ -93,7 +93,7 @@ fn file_provider_resolves_at_start_and_rest_shows_placeholders() -> anyhow::Resu
         },
     )?;
     assert!(
-        trace.contains("is not allowed by config.providers.file.param.allowed.paths"),
+        trace.contains("is not allowed by the worker's config.providers.file.param.allowed.paths"),
         "{trace}"
     );
     assert!(

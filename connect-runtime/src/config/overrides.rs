@@ -27,10 +27,13 @@ pub const PREFIXES: &[&str] = &[
 ];
 
 /// librdkafka keys that load a shared library or an OpenSSL engine or
-/// provider, or run a command.
+/// provider, or run a command (the Kerberos principal and keytab are
+/// pasted into the kinit shell command).
 const CODE_LOADING: &[&str] = &[
     "plugin.library.paths",
     "sasl.kerberos.kinit.cmd",
+    "sasl.kerberos.principal",
+    "sasl.kerberos.keytab",
     "ssl.engine.location",
     "ssl.engine.id",
     "ssl.providers",

@@ -44,8 +44,9 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct Provider {
     kind: Kind,
-    /// `allowed.paths` (file, dir), canonical; `None` when unset.
-    allowed_paths: Option<Vec<PathBuf>>,
+    /// `allowed.paths` (file, dir), as written and canonical; `None` when
+    /// unset.
+    allowed_paths: Option<Vec<(PathBuf, PathBuf)>>,
     /// `allowlist.pattern` (env), anchored; `None` when unset.
     allowlist: Option<Regex>,
     alias: String,
@@ -137,10 +138,11 @@ impl ConfigProviders {
                     }
                 }
             }
-            if provider.allowed_paths.is_none() && provider.allowlist.is_none() {
+            let empty = provider.allowed_paths.as_ref().is_some_and(Vec::is_empty);
+            if empty || (provider.allowed_paths.is_none() && provider.allowlist.is_none()) {
                 tracing::warn!(
                     provider = alias,
-                    "config provider {alias} has no {} parameter: it will refuse every placeholder",
+                    "config provider {alias} has no or an empty {} parameter: it will refuse every placeholder",
                     provider.param_name()
                 );
             }
@@ -206,9 +208,9 @@ impl ConfigProviders {
     }
 }
 
-/// `allowed.paths`: absolute paths, made canonical (a path that does not
-/// exist yet is kept as written, with `..` refused).
-fn allowed_paths(alias: &str, list: &str) -> Result<Vec<PathBuf>, String> {
+/// `allowed.paths`: absolute paths without `..`, each as written and made
+/// canonical (a path that does not exist yet is kept as written).
+fn allowed_paths(alias: &str, list: &str) -> Result<Vec<(PathBuf, PathBuf)>, String> {
     let key = format!("config.providers.{alias}.param.{ALLOWED_PATHS}");
     let mut out = Vec::new();
     for raw in list.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -218,7 +220,10 @@ fn allowed_paths(alias: &str, list: &str) -> Result<Vec<PathBuf>, String> {
                 "Invalid value {list} for configuration {key}: {raw} is not an absolute path without '..'"
             ));
         }
-        out.push(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+        out.push((
+            p.to_path_buf(),
+            std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+        ));
     }
     Ok(out)
 }
@@ -237,21 +242,19 @@ impl Provider {
             self.alias,
             self.param_name()
         );
+        // The allowed values are not shown: a connector config comes over
+        // REST, and its failure trace goes back there.
         let set = match self.kind {
-            Kind::Env => self.allowlist.as_ref().map(|r| r.as_str().to_string()),
-            Kind::File | Kind::Dir => self.allowed_paths.as_ref().map(|v| {
-                v.iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }),
+            Kind::Env => self.allowlist.is_some(),
+            Kind::File | Kind::Dir => self.allowed_paths.is_some(),
         };
-        match set {
-            None => format!(
+        if set {
+            format!("{what} is not allowed by the worker's {param}")
+        } else {
+            format!(
                 "{what} is not allowed: the worker sets no {param}, so the {} provider reads nothing",
                 self.alias
-            ),
-            Some(v) => format!("{what} is not allowed by {param}={v}"),
+            )
         }
     }
 
@@ -265,8 +268,18 @@ impl Provider {
         if !path.is_absolute() {
             return Err(format!("{what} is not an absolute path"));
         }
+        // First by name alone, so a path outside the allowed ones tells
+        // nothing about the file system (exists, readable) in the error.
+        let lexical = !path.components().any(|c| c == Component::ParentDir)
+            && allowed
+                .iter()
+                .any(|(raw, real)| path.starts_with(raw) || path.starts_with(real));
+        if !lexical {
+            return Err(self.not_allowed(&what));
+        }
+        // Then where it really leads (symbolic links).
         let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read {what}: {e}"))?;
-        if allowed.iter().any(|a| real.starts_with(a)) {
+        if allowed.iter().any(|(_, a)| real.starts_with(a)) {
             Ok(real)
         } else {
             Err(self.not_allowed(&what))
@@ -451,6 +464,13 @@ mod tests {
                 "{bad}: {e}"
             );
             assert!(!e.contains("stolen"), "{e}");
+        }
+        // Outside the allowed paths, whether a file exists is not told.
+        for probe in ["/nonexistent-sluice-probe/a", "/root/.bashrc"] {
+            let e = refused(&p, &format!("${{file:{probe}:k}}"));
+            assert!(e.contains("not allowed"), "{e}");
+            assert!(!e.contains("No such file") && !e.contains("denied"), "{e}");
+            assert!(!e.contains(&dir), "the allowed path is shown: {e}");
         }
         // Only variables matching the whole pattern.
         let e = refused(&p, "${env:HOME}");

@@ -101,6 +101,9 @@ const PASS_THROUGH: &[&str] = &[
     "sasl.",
     "security.",
     "config.providers",
+    "rest.auth.",
+    "rest.extension.classes",
+    "java.security.auth.login.config",
     "schema.registry.",
 ];
 
@@ -141,7 +144,7 @@ fn def() -> ConfigDef {
         .define(ADVERTISED_PORT, ConfigType::Int, Some("0"), Importance::Low,
             "Port this worker reports as part of its worker_id")
         .define(ADVERTISED_LISTENER, ConfigType::String, Some(""), Importance::Low,
-            "The listener (http or https) other workers reach this one on; default: the first of listeners")
+            "The listener (http or https) other workers reach this one on; default: http when a listener is http, else https")
         .key(ConfigKey::new(SHUTDOWN_TIMEOUT, ConfigType::Long).default_value("5000")
             .importance(Importance::Low).validator(Validator::at_least(0.0))
             .doc("How long tasks get to stop, flush and commit on shutdown"))
@@ -239,6 +242,8 @@ pub struct WorkerConfig {
     pub advertised_listener: Option<Listener>,
     /// The TLS settings of the https listeners.
     pub rest_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// REST basic authentication, when turned on.
+    pub rest_auth: Option<std::sync::Arc<crate::rest::auth::BasicAuth>>,
     pub shutdown_timeout: Duration,
     pub connector_start_timeout: Duration,
     pub restart: crate::worker::RestartPolicy,
@@ -269,6 +274,15 @@ impl WorkerConfig {
         })?;
         for key in env::apply(&mut props, std::env::vars()) {
             tracing::info!(key, "worker config key overridden from the environment");
+        }
+        // Kafka Connect finds the JAAS file of its basic-auth extension
+        // through a JVM flag, which Confluent's images pass in KAFKA_OPTS.
+        if !props.contains_key(crate::rest::auth::JAAS_CONFIG)
+            && let Some(p) = std::env::var("KAFKA_OPTS")
+                .ok()
+                .and_then(|o| crate::rest::auth::jaas_path_from_kafka_opts(&o))
+        {
+            props.insert(crate::rest::auth::JAAS_CONFIG.to_string(), p);
         }
         Self::from_props(props).map_err(|m| ConfigFileError::invalid(path, m))
     }
@@ -340,7 +354,12 @@ impl WorkerConfig {
         };
         let port = parsed.int(ADVERTISED_PORT).map_err(err)?;
         let advertised_listener = match parsed.optional_string(ADVERTISED_LISTENER) {
-            None => listeners.first().cloned(),
+            // Kafka Connect's choice: http when any listener is http.
+            None => listeners
+                .iter()
+                .find(|l| !l.tls)
+                .or(listeners.first())
+                .cloned(),
             Some(proto) => Some(
                 listeners
                     .iter()
@@ -374,6 +393,7 @@ impl WorkerConfig {
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
             advertised_listener,
             rest_tls,
+            rest_auth: crate::rest::auth::BasicAuth::from_worker(&props)?.map(std::sync::Arc::new),
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
             connector_start_timeout: ms(CONNECTOR_START_TIMEOUT)?,
             providers: super::providers::ConfigProviders::from_worker(&props)?,

@@ -59,7 +59,10 @@ pub async fn run(
     // do not speak https to each other yet.
     if config.advertised_listener.as_ref().is_some_and(|l| l.tls) {
         anyhow::bail!(
-            "invalid distributed worker config: workers reach each other on the advertised listener,              and Sluice workers do not call each other over https yet; add an http listener on an              internal interface (listeners=https://:8443,http://10.0.0.5:8083) and set              rest.advertised.listener=http"
+            "invalid distributed worker config: workers reach each other on the advertised \
+             listener, and Sluice workers do not call each other over https yet; add an http \
+             listener on an internal interface (listeners=https://:8443,http://10.0.0.5:8083) \
+             and set rest.advertised.listener=http"
         );
     }
     let url = format!("http://{id}");
@@ -265,6 +268,7 @@ pub async fn run(
         kafka_cluster_id: OnceLock::new(),
         started: AtomicBool::new(false),
         log_levels,
+        auth: config.rest_auth.clone(),
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
     crate::wiring::learn_cluster_id(admin, &state);

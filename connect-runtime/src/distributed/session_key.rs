@@ -1,9 +1,12 @@
 //! Signed internal requests (Kafka Connect's KIP-507): the leader keeps a
 //! random key in the config topic (`session-key`), rotated every
 //! `inter.worker.key.ttl.ms`; a worker handing the leader task configs
-//! signs the body with it (`X-Connect-Authorization`, HMAC-SHA256 in
-//! base64, and `X-Connect-Request-Signature-Algorithm`), and every worker
-//! checks the signature in constant time before acting on the request.
+//! signs them with it (`X-Connect-Authorization`, HMAC-SHA256 in base64,
+//! and `X-Connect-Request-Signature-Algorithm`), and every worker checks
+//! the signature in constant time before acting on the request. Kafka
+//! Connect signs the body alone; Sluice signs the connector name and the
+//! body, so a captured request cannot be replayed against another
+//! connector (Sluice workers only sign for each other).
 //! Without it anyone who reaches the REST port could hand the cluster task
 //! configs of their own.
 
@@ -105,11 +108,21 @@ impl SessionKey {
         })
     }
 
-    /// The `X-Connect-Authorization` value for a request body.
-    pub fn sign(&self, body: &[u8]) -> String {
+    /// The `X-Connect-Authorization` value for task configs of
+    /// `connector` (names hold no control characters, so the newline
+    /// separates the two unambiguously).
+    pub fn sign(&self, connector: &str, body: &[u8]) -> String {
         let k = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
-        STANDARD.encode(hmac::sign(&k, body).as_ref())
+        STANDARD.encode(hmac::sign(&k, &signed(connector, body)).as_ref())
     }
+}
+
+fn signed(connector: &str, body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(connector.len() + 1 + body.len());
+    m.extend_from_slice(connector.as_bytes());
+    m.push(b'\n');
+    m.extend_from_slice(body);
+    m
 }
 
 /// Why an internal request is refused; Kafka Connect's status codes.
@@ -128,6 +141,7 @@ pub fn verify(
     key: Option<&SessionKey>,
     signature: Option<&str>,
     algorithm: Option<&str>,
+    connector: &str,
     body: &[u8],
 ) -> Result<(), Refusal> {
     let Some(signature) = signature else {
@@ -150,7 +164,7 @@ pub fn verify(
     let tag = STANDARD.decode(signature.trim()).map_err(|_| invalid())?;
     let k = hmac::Key::new(hmac::HMAC_SHA256, &key.key);
     // ring compares in constant time.
-    hmac::verify(&k, body, &tag).map_err(|_| invalid())
+    hmac::verify(&k, &signed(connector, body), &tag).map_err(|_| invalid())
 }
 
 #[cfg(test)]
@@ -168,32 +182,40 @@ mod tests {
         assert!(!format!("{k:?}").contains(&STANDARD.encode(&k.key)));
 
         let body = br#"[{"task.class":"x"}]"#;
-        let sig = k.sign(body);
-        assert_eq!(verify(Some(&k), Some(&sig), Some(ALGORITHM), body), Ok(()));
-        assert_eq!(verify(Some(&k), Some(&sig), None, body), Ok(()));
+        let sig = k.sign("c", body);
+        assert_eq!(
+            verify(Some(&k), Some(&sig), Some(ALGORITHM), "c", body),
+            Ok(())
+        );
+        assert_eq!(verify(Some(&k), Some(&sig), None, "c", body), Ok(()));
         assert!(matches!(
-            verify(Some(&k), None, None, body),
+            verify(Some(&k), None, None, "c", body),
             Err(Refusal::Missing(m)) if m == "Internal request missing required signature"
         ));
         assert!(matches!(
-            verify(Some(&k), Some(&sig), None, b"[]"),
+            verify(Some(&k), Some(&sig), None, "c", b"[]"),
+            Err(Refusal::Invalid(_))
+        ));
+        // Not valid for another connector.
+        assert!(matches!(
+            verify(Some(&k), Some(&sig), None, "d", body),
             Err(Refusal::Invalid(_))
         ));
         let other = SessionKey::generate().unwrap();
         assert!(matches!(
-            verify(Some(&other), Some(&sig), None, body),
+            verify(Some(&other), Some(&sig), None, "c", body),
             Err(Refusal::Invalid(_))
         ));
         assert!(matches!(
-            verify(Some(&k), Some("not base64!"), None, body),
+            verify(Some(&k), Some("not base64!"), None, "c", body),
             Err(Refusal::Invalid(_))
         ));
         assert!(matches!(
-            verify(Some(&k), Some(&sig), Some("HmacSHA1"), body),
+            verify(Some(&k), Some(&sig), Some("HmacSHA1"), "c", body),
             Err(Refusal::Missing(_))
         ));
         assert!(matches!(
-            verify(None, Some(&sig), None, body),
+            verify(None, Some(&sig), None, "c", body),
             Err(Refusal::NoKey(_))
         ));
     }

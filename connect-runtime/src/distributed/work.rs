@@ -187,22 +187,21 @@ impl DistributedHerder {
             Err(HerderError::Forward(leader)) => {
                 let url = format!("{}/connectors/{name}/tasks", leader.trim_end_matches('/'));
                 let body = serde_json::to_vec(configs).map_err(|e| e.to_string())?;
-                let key = self.snapshot().session_key;
-                let mut req = self
+                // Signed with the cluster's session key (KIP-507); none
+                // has been read yet on a new cluster: the caller retries.
+                let key = self
+                    .snapshot()
+                    .session_key
+                    .ok_or("no session key read yet to sign task configs with")?;
+                let req = self
                     .http
                     .post(&url)
                     .header("content-type", "application/json")
                     // The leader may wait out a rebalance (up to 90 s)
                     // and read its write back (30 s).
-                    .timeout(Duration::from_secs(130));
-                // Signed with the cluster's session key (KIP-507); before
-                // the first key is read the leader answers 503 and this
-                // is retried.
-                if let Some(k) = key {
-                    req = req
-                        .header(session_key::SIGNATURE_HEADER, k.sign(&body))
-                        .header(session_key::ALGORITHM_HEADER, k.algorithm.as_str());
-                }
+                    .timeout(Duration::from_secs(130))
+                    .header(session_key::SIGNATURE_HEADER, key.sign(name, &body))
+                    .header(session_key::ALGORITHM_HEADER, key.algorithm.as_str());
                 let r = req
                     .body(body)
                     .send()

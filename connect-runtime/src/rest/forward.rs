@@ -47,8 +47,10 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let may_forward = hops < MAX_HOPS && forward_param(req.uri().query()) != Some(false);
     let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
     // What a forwarded request keeps of the client's headers: its body
-    // type and an internal request's signature.
+    // type, its credentials (the target checks them too, as Kafka
+    // Connect's workers do) and an internal request's signature.
     let kept: Vec<(String, header::HeaderValue)> = [
+        header::AUTHORIZATION.as_str(),
         crate::distributed::session_key::SIGNATURE_HEADER,
         crate::distributed::session_key::ALGORITHM_HEADER,
     ]

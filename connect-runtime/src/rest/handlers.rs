@@ -251,6 +251,7 @@ pub(crate) async fn put_task_configs(
             key.as_ref(),
             header(session_key::SIGNATURE_HEADER),
             header(session_key::ALGORITHM_HEADER),
+            &name,
             &bytes,
         )
         .map_err(|r| match r {
@@ -389,7 +390,15 @@ pub(crate) async fn metrics(State(s): State<Arc<RestState>>) -> Response {
     let metas = tokio::time::timeout(std::time::Duration::from_secs(5), s.herder.metas())
         .await
         .unwrap_or_default();
-    let body = worker.metrics.render(&worker.status, &metas);
+    let mut body = worker.metrics.render(&worker.status, &metas);
+    if let Some(a) = &s.auth {
+        body.push_str(&format!(
+            "# HELP sluice_rest_authentication_failures_total REST requests refused for missing or wrong credentials.\n\
+             # TYPE sluice_rest_authentication_failures_total counter\n\
+             sluice_rest_authentication_failures_total {}\n",
+            a.failures.load(std::sync::atomic::Ordering::Relaxed)
+        ));
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -3,6 +3,7 @@
 //!
 //! [`app`] builds the router so tests can drive it without a socket.
 
+pub mod auth;
 mod body;
 mod error;
 mod forward;
@@ -36,6 +37,8 @@ pub struct RestState {
     pub started: std::sync::atomic::AtomicBool,
     /// Log levels for `/admin/loggers`.
     pub log_levels: Arc<crate::logging::LogLevels>,
+    /// Basic authentication, when the worker turns it on.
+    pub auth: Option<Arc<auth::BasicAuth>>,
 }
 
 /// Largest request body accepted; larger ones get 413.
@@ -124,7 +127,48 @@ fn routes(state: Arc<RestState>) -> Router {
             state.clone(),
             forward::layer,
         ))
+        // Outermost: a request without credentials is neither served nor
+        // forwarded.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
         .with_state(state)
+}
+
+/// Refuses requests without valid credentials when authentication is on,
+/// with Kafka Connect's 401 message.
+async fn authenticate(
+    axum::extract::State(s): axum::extract::State<Arc<RestState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(auth) = &s.auth else {
+        return next.run(req).await;
+    };
+    if auth::anonymous(req.method(), req.uri().path(), auth.metrics_anonymous) {
+        return next.run(req).await;
+    }
+    let header = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if auth.check(header).is_some() {
+        return next.run(req).await;
+    }
+    auth.note_failure();
+    tracing::debug!(method = %req.method(), path = %req.uri().path(), "request refused: no valid credentials");
+    let mut resp = error::ApiError::new(
+        axum::http::StatusCode::UNAUTHORIZED,
+        "User cannot access the resource.",
+    )
+    .into_response();
+    resp.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        axum::http::HeaderValue::from_static("Basic realm=\"Sluice\""),
+    );
+    resp
 }
 
 /// Serves `app` on a bound listener until `shutdown` resolves.
@@ -200,6 +244,7 @@ mod tests {
             kafka_cluster_id: OnceLock::new(),
             started: std::sync::atomic::AtomicBool::new(true),
             log_levels: Arc::new(crate::logging::LogLevels::new("info", None)),
+            auth: None,
         })
     }
 

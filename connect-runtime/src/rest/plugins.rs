@@ -186,7 +186,19 @@ pub(crate) fn validate(
             definition: KeyInfo::from(&key),
             value: ValueInfo {
                 name: issue.key.clone(),
-                value: config.get(&issue.key).cloned(),
+                // A refused sasl.jaas.config or ssl.key.password is
+                // still a secret.
+                value: config.get(&issue.key).map(|v| {
+                    let k = issue.key.to_ascii_lowercase();
+                    if ["password", "jaas", "secret", "key"]
+                        .iter()
+                        .any(|s| k.contains(s))
+                    {
+                        "[hidden]".to_string()
+                    } else {
+                        v.clone()
+                    }
+                }),
                 recommended_values: Vec::new(),
                 errors: vec![issue.message],
                 visible: true,

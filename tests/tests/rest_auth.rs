@@ -1,0 +1,192 @@
+//! REST basic authentication (issue 21) set up as Kafka Connect users do
+//! it: `rest.extension.classes=...BasicAuthSecurityRestExtension` and a
+//! JAAS file named in `KAFKA_OPTS`, unchanged; a hashed password from
+//! `sluice hash-password`; and an empty credentials file, which Kafka
+//! Connect would take as "let everyone in", stopping the worker.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use sluice_tests::*;
+
+/// One request with an `Authorization: Basic` header (or none).
+fn call(port: u16, method: &str, path: &str, user: Option<(&str, &str)>) -> Result<(u16, String)> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let auth = user
+        .map(|(u, p)| {
+            let raw = format!("{u}:{p}");
+            format!("Authorization: Basic {}\r\n", base64(raw.as_bytes()))
+        })
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Length: 0\r\n\r\n"
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let code = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no status")?;
+    Ok((code, raw))
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in bytes.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn hash(password: &str) -> Result<String> {
+    let mut child = Command::new(sluice_binary()?)
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .context("stdin")?
+        .write_all(format!("{password}\n").as_bytes())?;
+    let out = child.wait_with_output()?;
+    anyhow::ensure!(out.status.success(), "hash-password failed");
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+#[test]
+fn kafka_connects_basic_auth_setup_guards_the_api() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let hashed = hash("ops-secret")?;
+    assert!(hashed.starts_with("$argon2id$"), "{hashed}");
+    let creds = write_file(
+        dir.path(),
+        "credentials.properties",
+        &format!("admin: admin-secret\nops={hashed}\n"),
+    )?;
+    let jaas = write_file(
+        dir.path(),
+        "connect-jaas.conf",
+        &format!(
+            "KafkaConnect {{\n  org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required\n  file=\"{}\";\n}};\n",
+            creds.display()
+        ),
+    )?;
+    let props = write_worker_props(
+        dir.path(),
+        "127.0.0.1:1",
+        "rest.extension.classes=org.apache.kafka.connect.rest.basic.auth.extension.BasicAuthSecurityRestExtension\n",
+    )?;
+    let port = free_port()?;
+    let opts = format!(
+        "-Xms256m -Djava.security.auth.login.config={}",
+        jaas.display()
+    );
+    // `GET /` stays anonymous, so the harness's readiness check works.
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[&props.display().to_string()],
+        &[("KAFKA_OPTS", &opts)],
+        "w.log",
+    )?;
+    for path in [
+        "/connectors",
+        "/connector-plugins",
+        "/admin/loggers",
+        "/metrics",
+    ] {
+        let (code, body) = call(port, "GET", path, None)?;
+        assert_eq!(code, 401, "{path}: {body}");
+        assert!(body.contains("User cannot access the resource."), "{body}");
+        assert!(
+            body.to_ascii_lowercase()
+                .contains("www-authenticate: basic"),
+            "{body}"
+        );
+        assert_eq!(
+            call(port, "GET", path, Some(("admin", "wrong")))?.0,
+            401,
+            "{path}"
+        );
+        assert_eq!(
+            call(port, "GET", path, Some(("admin", "admin-secret")))?.0,
+            200,
+            "{path}"
+        );
+        assert_eq!(
+            call(port, "GET", path, Some(("ops", "ops-secret")))?.0,
+            200,
+            "{path}"
+        );
+    }
+    // Writes too; the anonymous routes stay open for probes.
+    assert_eq!(call(port, "DELETE", "/connectors/none", None)?.0, 401);
+    assert_eq!(
+        call(
+            port,
+            "DELETE",
+            "/connectors/none",
+            Some(("ops", "ops-secret"))
+        )?
+        .0,
+        404
+    );
+    for path in ["/", "/health", "/health/live"] {
+        let (code, _) = call(port, "GET", path, None)?;
+        assert_ne!(code, 401, "{path}");
+    }
+    // Every refusal above is counted.
+    let (_, metrics) = call(port, "GET", "/metrics", Some(("admin", "admin-secret")))?;
+    let failures: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("sluice_rest_authentication_failures_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .context("no failure counter")?;
+    assert!(failures >= 9, "{failures} refusals counted");
+    assert!(w.stop()?.success());
+
+    // An empty credentials file: Kafka Connect lets everyone in; Sluice
+    // does not start.
+    let empty = write_file(dir.path(), "empty.properties", "# nobody yet\n")?;
+    let jaas = write_file(
+        dir.path(),
+        "empty-jaas.conf",
+        &format!(
+            "KafkaConnect {{ org.apache.kafka.connect.rest.basic.auth.extension.PropertyFileLoginModule required file=\"{}\"; }};",
+            empty.display()
+        ),
+    )?;
+    let opts = format!("-Djava.security.auth.login.config={}", jaas.display());
+    let mut w = Worker::spawn(
+        dir.path(),
+        free_port()?,
+        &[&props.display().to_string()],
+        &[("KAFKA_OPTS", &opts)],
+        "empty.log",
+    )?;
+    let status = w.wait_exit(Duration::from_secs(30))?;
+    assert!(!status.success());
+    let log = w.log_text();
+    assert!(
+        log.contains("is empty") && log.contains("refuses to start"),
+        "{log}"
+    );
+    Ok(())
+}
