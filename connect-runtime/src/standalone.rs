@@ -109,6 +109,8 @@ pub async fn run(
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
     let auth = config.rest_auth.clone();
+    let audit = crate::rest::audit::AuditLog::start(&config, admin.clone(), &id)
+        .map_err(anyhow::Error::msg)?;
     // The embedded registry is up before the REST API answers, so a
     // connector created right after start finds it.
     let registry = match &config.schema_registry {
@@ -142,6 +144,7 @@ pub async fn run(
         started: std::sync::atomic::AtomicBool::new(false),
         log_levels,
         auth,
+        audit,
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
     crate::wiring::learn_cluster_id(admin, &state);

@@ -190,3 +190,154 @@ fn kafka_connects_basic_auth_setup_guards_the_api() -> Result<()> {
     );
     Ok(())
 }
+
+/// Changes and refusals become CloudEvents records in the audit file and
+/// topic: who, what, which resource, the outcome, the request id, the
+/// config key names but never their values.
+#[test]
+fn audit_log_records_changes_and_refusals() -> Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let creds = write_file(dir.path(), "credentials.properties", "admin=admin-secret\n")?;
+    let audit_file = dir.path().join("audit.jsonl");
+    let topic = unique("audit");
+    let props = write_worker_props(
+        dir.path(),
+        &broker.bootstrap,
+        &format!(
+            "rest.auth.basic.credentials.file={}\naudit.log.file={}\naudit.log.topic={topic}\n",
+            creds.display(),
+            audit_file.display()
+        ),
+    )?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[&props.display().to_string()],
+        &[],
+        "w.log",
+    )?;
+    let admin = Some(("admin", "admin-secret"));
+    let body = serde_json::json!({"name": "audited", "config": {
+        "connector.class": "FileStreamSource", "topic": unique("t"), "file": "/nonexistent",
+        "connection.password": "hunter2"}, "initial_state": "STOPPED"});
+    let (code, raw) = send(port, "POST", "/connectors", admin, &body.to_string())?;
+    assert_eq!(code, 201, "{raw}");
+    let request_id = raw
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("x-request-id: ")
+                .map(str::to_string)
+        })
+        .context("no x-request-id in the answer")?;
+    assert_eq!(
+        send(port, "PUT", "/connectors/audited/resume", admin, "")?.0,
+        202
+    );
+    assert_eq!(
+        call(port, "GET", "/connectors", Some(("admin", "guess")))?.0,
+        401
+    );
+    assert_eq!(call(port, "DELETE", "/connectors/audited", admin)?.0, 204);
+    assert_eq!(call(port, "GET", "/connectors", admin)?.0, 200);
+
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&audit_file)?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let ops: Vec<(String, String, u64)> = lines
+        .iter()
+        .map(|e| {
+            (
+                e["data"]["operation"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["data"]["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                e["data"]["status"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("create".into(), "success".into(), 201),
+            ("resume".into(), "success".into(), 202),
+            ("read".into(), "denied".into(), 401),
+            ("delete".into(), "success".into(), 204),
+        ],
+        "reads that succeed are not audited"
+    );
+    let create = &lines[0];
+    assert_eq!(create["specversion"], "1.0");
+    assert_eq!(create["type"], "io.sluice.audit.create");
+    assert_eq!(create["data"]["principal"], "admin");
+    assert_eq!(create["data"]["mechanism"], "basic");
+    assert_eq!(create["data"]["resource"], "Connector:audited");
+    assert_eq!(
+        create["data"]["request_id"].as_str(),
+        Some(request_id.trim())
+    );
+    assert!(
+        create["data"]["client"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("127.0.0.1:"))
+    );
+    let keys = create["data"]["config_keys"].to_string();
+    assert!(keys.contains("connection.password"), "{keys}");
+    assert_eq!(lines[2]["data"]["principal"], serde_json::Value::Null);
+    let text = std::fs::read_to_string(&audit_file)?;
+    assert!(
+        !text.contains("hunter2") && !text.contains("guess"),
+        "a secret in the audit log"
+    );
+
+    // The same records in the topic, keyed by resource.
+    let recs = wait_for_records(&broker.bootstrap, &topic, 4, Duration::from_secs(30))?;
+    assert_eq!(recs.len(), 4, "{recs:?}");
+    assert!(
+        recs.iter().all(|r| r.contains("\"specversion\":\"1.0\"")),
+        "{recs:?}"
+    );
+    assert!(!recs.iter().any(|r| r.contains("hunter2")));
+    assert!(w.stop()?.success());
+    Ok(())
+}
+
+fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    user: Option<(&str, &str)>,
+    body: &str,
+) -> Result<(u16, String)> {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let auth = user
+        .map(|(u, p)| {
+            format!(
+                "Authorization: Basic {}\r\n",
+                base64(format!("{u}:{p}").as_bytes())
+            )
+        })
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)?;
+    let code = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .context("no status")?;
+    Ok((code, raw))
+}

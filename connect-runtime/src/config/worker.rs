@@ -102,6 +102,7 @@ const PASS_THROUGH: &[&str] = &[
     "security.",
     "config.providers",
     "rest.auth.",
+    "audit.log.",
     "rest.extension.classes",
     "java.security.auth.login.config",
     "schema.registry.",
@@ -332,6 +333,7 @@ impl WorkerConfig {
             }
         }
         check_exactly_once(&props)?;
+        crate::rest::audit::check_config(&props)?;
         let err = |e: sluice_connect_api::config::ConfigErrors| e.to_string();
         let listeners = parsed
             .list(LISTENERS)

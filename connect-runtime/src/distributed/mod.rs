@@ -262,6 +262,8 @@ pub async fn run(
             }
         });
     }
+    let audit = crate::rest::audit::AuditLog::start(&config, admin.clone(), &id)
+        .map_err(anyhow::Error::msg)?;
     let state = Arc::new(RestState {
         herder: herder.clone(),
         http,
@@ -269,6 +271,7 @@ pub async fn run(
         started: AtomicBool::new(false),
         log_levels,
         auth: config.rest_auth.clone(),
+        audit,
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
     crate::wiring::learn_cluster_id(admin, &state);

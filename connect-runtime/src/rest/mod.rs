@@ -3,6 +3,7 @@
 //!
 //! [`app`] builds the router so tests can drive it without a socket.
 
+pub mod audit;
 pub mod auth;
 mod body;
 mod error;
@@ -39,6 +40,8 @@ pub struct RestState {
     pub log_levels: Arc<crate::logging::LogLevels>,
     /// Basic authentication, when the worker turns it on.
     pub auth: Option<Arc<auth::BasicAuth>>,
+    /// The audit log, when the worker keeps one.
+    pub audit: Option<Arc<audit::AuditLog>>,
 }
 
 /// Largest request body accepted; larger ones get 413.
@@ -127,13 +130,133 @@ fn routes(state: Arc<RestState>) -> Router {
             state.clone(),
             forward::layer,
         ))
-        // Outermost: a request without credentials is neither served nor
-        // forwarded.
+        // A request without credentials is neither served nor forwarded.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             authenticate,
         ))
+        // Outermost: sees every answer, refusals included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit_calls,
+        ))
         .with_state(state)
+}
+
+/// The client's address, for the audit log, on plain and TLS listeners.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
+
+impl
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
+    for ClientAddr
+{
+    fn connect_info(s: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
+        Self(*s.remote_addr())
+    }
+}
+
+impl
+    axum::extract::connect_info::Connected<
+        axum::serve::IncomingStream<'_, tls_listener::TlsListener>,
+    > for ClientAddr
+{
+    fn connect_info(s: axum::serve::IncomingStream<'_, tls_listener::TlsListener>) -> Self {
+        Self(*s.remote_addr())
+    }
+}
+
+/// Who a request was authenticated as (a response extension, for the
+/// audit log).
+#[derive(Debug, Clone)]
+struct Principal(String);
+
+/// Records changes and refusals in the audit log (see [`audit`]) and
+/// answers every call with its request id.
+async fn audit_calls(
+    axum::extract::State(s): axum::extract::State<Arc<RestState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let Some(log) = s.audit.clone() else {
+        return next.run(req).await;
+    };
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let request_id = req
+        .headers()
+        .get(audit::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(audit::random_id, String::from);
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<ClientAddr>>()
+        .map(|c| c.0.0.to_string());
+    // The worker that forwarded a request records it, with the answer.
+    let forwarded = req.headers().contains_key(forward::FORWARDED_HEADER);
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return error::ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body is too large",
+        )
+        .into_response();
+    };
+    let class = audit::classify(&method, &path, &bytes);
+    let mut resp = next
+        .run(axum::extract::Request::from_parts(
+            parts,
+            axum::body::Body::from(bytes.clone()),
+        ))
+        .await;
+    if let Ok(v) = axum::http::HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert(audit::REQUEST_ID, v);
+    }
+    let status = resp.status().as_u16();
+    let denied = status == 401 || status == 403;
+    let (operation, resource) = match class {
+        _ if forwarded => return resp,
+        Some(c) => c,
+        None if denied => ("read", path.clone()),
+        None => return resp,
+    };
+    let principal = resp.extensions().get::<Principal>().map(|p| p.0.clone());
+    let mechanism = match (&principal, operation) {
+        (Some(_), _) => "basic",
+        (None, "put-task-configs") => "signature",
+        (None, _) => "none",
+    };
+    let event = audit::AuditEvent {
+        principal,
+        mechanism,
+        keys: audit::config_keys(operation, &bytes),
+        method,
+        path,
+        operation,
+        resource,
+        status,
+        request_id,
+        client,
+    };
+    if log.block {
+        if let Err(e) = log.record(&event).await {
+            tracing::error!(error = %e, request_id = %event.request_id, "cannot write an audit record");
+            return error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                format!("the audit log cannot be written ({e}); the call itself answered {status}"),
+            )
+            .into_response();
+        }
+    } else {
+        tokio::spawn(async move {
+            if let Err(e) = log.record(&event).await {
+                tracing::warn!(error = %e, request_id = %event.request_id, "audit record dropped");
+            }
+        });
+    }
+    resp
 }
 
 /// Refuses requests without valid credentials when authentication is on,
@@ -154,8 +277,10 @@ async fn authenticate(
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    if auth.check(header).is_some() {
-        return next.run(req).await;
+    if let Some(user) = auth.check(header) {
+        let mut resp = next.run(req).await;
+        resp.extensions_mut().insert(Principal(user));
+        return resp;
     }
     auth.note_failure();
     tracing::debug!(method = %req.method(), path = %req.uri().path(), "request refused: no valid credentials");
@@ -177,9 +302,12 @@ pub async fn serve(
     state: Arc<RestState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, axum::ServiceExt::into_make_service(app(state)))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app(state)),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Serves the REST API over TLS on `listener`.
@@ -190,9 +318,12 @@ pub async fn serve_tls(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tls_listener::TlsListener::start(listener, tls)?;
-    axum::serve(listener, axum::ServiceExt::into_make_service(app(state)))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app(state)),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]
@@ -245,6 +376,7 @@ mod tests {
             started: std::sync::atomic::AtomicBool::new(true),
             log_levels: Arc::new(crate::logging::LogLevels::new("info", None)),
             auth: None,
+            audit: None,
         })
     }
 
