@@ -109,6 +109,7 @@ pub async fn run(
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
     let auth = config.rest_auth.clone();
+    let authz = config.rest_authz.clone();
     let audit = crate::rest::audit::AuditLog::start(&config, admin.clone(), &id)
         .map_err(anyhow::Error::msg)?;
     // The embedded registry is up before the REST API answers, so a
@@ -144,6 +145,7 @@ pub async fn run(
         started: std::sync::atomic::AtomicBool::new(false),
         log_levels,
         auth,
+        authz,
         audit,
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);

@@ -341,3 +341,165 @@ fn send(
         .context("no status")?;
     Ok((code, raw))
 }
+
+/// Roles bound to principals on the cluster or on connectors: each may do
+/// what its roles grant and nothing else, and sees only its connectors.
+#[test]
+fn roles_limit_what_each_principal_may_do() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let creds = write_file(
+        dir.path(),
+        "credentials.properties",
+        "admin=a\nalice=b\nbob=c\ncarol=d\ndave=e\n",
+    )?;
+    let roles = write_file(
+        dir.path(),
+        "roles.properties",
+        "admin=SystemAdmin\nalice=ResourceOwner:Connector:orders-*\n\
+         bob=Operator:Connector:orders-1\ncarol=DeveloperRead:cluster\n",
+    )?;
+    let props = write_worker_props(
+        dir.path(),
+        "127.0.0.1:1",
+        &format!(
+            "rest.auth.basic.credentials.file={}\nrest.auth.roles.file={}\n",
+            creds.display(),
+            roles.display()
+        ),
+    )?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[&props.display().to_string()],
+        &[],
+        "w.log",
+    )?;
+    let as_ = |u: &'static str, p: &'static str| Some((u, p));
+    let create = |name: &str| {
+        serde_json::json!({"name": name, "config": {"connector.class": "FileStreamSource",
+            "topic": "t", "file": "/nonexistent"}, "initial_state": "STOPPED"})
+        .to_string()
+    };
+    let list = |user| -> Result<Vec<String>> {
+        let (code, raw) = call(port, "GET", "/connectors", user)?;
+        anyhow::ensure!(code == 200, "{raw}");
+        let body = raw
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        Ok(serde_json::from_str(body)?)
+    };
+    assert_eq!(
+        send(
+            port,
+            "POST",
+            "/connectors",
+            as_("admin", "a"),
+            &create("orders-1")
+        )?
+        .0,
+        201
+    );
+    assert_eq!(
+        send(
+            port,
+            "POST",
+            "/connectors",
+            as_("admin", "a"),
+            &create("billing")
+        )?
+        .0,
+        201
+    );
+    // alice owns orders-*: creates one, sees only hers, cannot touch billing.
+    assert_eq!(
+        send(
+            port,
+            "POST",
+            "/connectors",
+            as_("alice", "b"),
+            &create("orders-2")
+        )?
+        .0,
+        201
+    );
+    let (code, raw) = send(
+        port,
+        "POST",
+        "/connectors",
+        as_("alice", "b"),
+        &create("billing-2"),
+    )?;
+    assert_eq!(code, 403, "{raw}");
+    assert!(
+        raw.contains("Principal alice is not allowed to create connector billing-2"),
+        "{raw}"
+    );
+    assert_eq!(list(as_("alice", "b"))?, vec!["orders-1", "orders-2"]);
+    assert_eq!(
+        call(port, "DELETE", "/connectors/billing", as_("alice", "b"))?.0,
+        403
+    );
+    assert_eq!(
+        call(port, "GET", "/connectors/billing/config", as_("alice", "b"))?.0,
+        403
+    );
+    assert_eq!(
+        call(port, "GET", "/admin/loggers", as_("alice", "b"))?.0,
+        403
+    );
+    // bob operates orders-1 only, and may not read its config.
+    assert_eq!(
+        call(port, "PUT", "/connectors/orders-1/resume", as_("bob", "c"))?.0,
+        202
+    );
+    assert_eq!(
+        call(port, "PUT", "/connectors/orders-1/stop", as_("bob", "c"))?.0,
+        204
+    );
+    assert_eq!(
+        call(port, "GET", "/connectors/orders-1/config", as_("bob", "c"))?.0,
+        403
+    );
+    assert_eq!(
+        call(port, "PUT", "/connectors/orders-2/stop", as_("bob", "c"))?.0,
+        403
+    );
+    assert_eq!(
+        call(port, "DELETE", "/connectors/orders-1", as_("bob", "c"))?.0,
+        403
+    );
+    assert_eq!(list(as_("bob", "c"))?, vec!["orders-1"]);
+    // carol reads everything and changes nothing.
+    assert_eq!(
+        list(as_("carol", "d"))?,
+        vec!["billing", "orders-1", "orders-2"]
+    );
+    assert_eq!(
+        call(port, "GET", "/connectors/billing/config", as_("carol", "d"))?.0,
+        200
+    );
+    assert_eq!(
+        call(port, "PUT", "/connectors/billing/pause", as_("carol", "d"))?.0,
+        403
+    );
+    // dave is authenticated but bound to nothing: least privilege.
+    assert!(list(as_("dave", "e"))?.is_empty());
+    assert_eq!(
+        call(port, "GET", "/connectors/billing", as_("dave", "e"))?.0,
+        403
+    );
+    assert_eq!(call(port, "GET", "/metrics", as_("dave", "e"))?.0, 403);
+    // The admin may do it all.
+    assert_eq!(
+        call(port, "DELETE", "/connectors/billing", as_("admin", "a"))?.0,
+        204
+    );
+    assert_eq!(
+        call(port, "GET", "/admin/loggers", as_("admin", "a"))?.0,
+        200
+    );
+    assert!(w.stop()?.success());
+    Ok(())
+}

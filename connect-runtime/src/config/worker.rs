@@ -245,6 +245,8 @@ pub struct WorkerConfig {
     pub rest_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// REST basic authentication, when turned on.
     pub rest_auth: Option<std::sync::Arc<crate::rest::auth::BasicAuth>>,
+    /// Roles of the authenticated principals (`rest.auth.roles.file`).
+    pub rest_authz: Option<std::sync::Arc<crate::rest::authz::Rbac>>,
     pub shutdown_timeout: Duration,
     pub connector_start_timeout: Duration,
     pub restart: crate::worker::RestartPolicy,
@@ -333,6 +335,17 @@ impl WorkerConfig {
             }
         }
         check_exactly_once(&props)?;
+        if props.contains_key(crate::rest::authz::ROLES_FILE)
+            && !props.contains_key(crate::rest::auth::CREDENTIALS_FILE)
+            && !props.contains_key(crate::rest::auth::EXTENSIONS)
+        {
+            return Err(format!(
+                "{} needs authentication on ({} or {})",
+                crate::rest::authz::ROLES_FILE,
+                crate::rest::auth::CREDENTIALS_FILE,
+                crate::rest::auth::EXTENSIONS
+            ));
+        }
         crate::rest::audit::check_config(&props)?;
         let err = |e: sluice_connect_api::config::ConfigErrors| e.to_string();
         let listeners = parsed
@@ -396,6 +409,7 @@ impl WorkerConfig {
             advertised_listener,
             rest_tls,
             rest_auth: crate::rest::auth::BasicAuth::from_worker(&props)?.map(std::sync::Arc::new),
+            rest_authz: crate::rest::authz::Rbac::from_worker(&props)?.map(std::sync::Arc::new),
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
             connector_start_timeout: ms(CONNECTOR_START_TIMEOUT)?,
             providers: super::providers::ConfigProviders::from_worker(&props)?,

@@ -271,6 +271,7 @@ pub async fn run(
         started: AtomicBool::new(false),
         log_levels,
         auth: config.rest_auth.clone(),
+        authz: config.rest_authz.clone(),
         audit,
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);

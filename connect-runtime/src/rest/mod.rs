@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod authz;
 mod body;
 mod error;
 mod forward;
@@ -40,6 +41,9 @@ pub struct RestState {
     pub log_levels: Arc<crate::logging::LogLevels>,
     /// Basic authentication, when the worker turns it on.
     pub auth: Option<Arc<auth::BasicAuth>>,
+    /// Roles bound to principals (`rest.auth.roles.file`); none: every
+    /// authenticated principal may do everything.
+    pub authz: Option<Arc<authz::Rbac>>,
     /// The audit log, when the worker keeps one.
     pub audit: Option<Arc<audit::AuditLog>>,
 }
@@ -166,6 +170,93 @@ impl
     }
 }
 
+/// Lets an authenticated call through only if the principal's roles allow
+/// it; filters the connector list down to what the principal may see.
+async fn authorize(
+    s: &Arc<RestState>,
+    rbac: &authz::Rbac,
+    user: &str,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let method = req.method().to_string();
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return error::ApiError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "Request body is too large",
+        )
+        .into_response();
+    };
+    if let Some((op, connector)) = authz::required(&method, &path, &bytes) {
+        let mut needed = vec![op];
+        // PUT config of a connector that does not exist creates it.
+        if method == "PUT"
+            && op == authz::Op::Configure
+            && let Some(c) = &connector
+            && !s.herder.connector_names().await.contains(c)
+        {
+            needed.push(authz::Op::Create);
+        }
+        if let Some(op) = needed
+            .into_iter()
+            .find(|op| !rbac.allows(user, *op, connector.as_deref()))
+        {
+            let what =
+                connector.map_or_else(|| "the cluster".to_string(), |c| format!("connector {c}"));
+            return error::ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                format!("Principal {user} is not allowed to {} {what}", op.name()),
+            )
+            .into_response();
+        }
+    }
+    let req = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    let resp = next.run(req).await;
+    if method == "GET" && path == "/connectors" && resp.status().is_success() {
+        return visible_connectors(rbac, user, resp).await;
+    }
+    resp
+}
+
+/// `GET /connectors` (and its `expand` forms) cut down to the connectors
+/// the principal may read; `info` (configs) only where it may read those.
+async fn visible_connectors(
+    rbac: &authz::Rbac,
+    user: &str,
+    resp: axum::response::Response,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    let sees = |c: &str| rbac.allows(user, authz::Op::ReadStatus, Some(c));
+    match &mut v {
+        serde_json::Value::Array(names) => {
+            names.retain(|n| n.as_str().is_some_and(sees));
+        }
+        serde_json::Value::Object(map) => {
+            map.retain(|c, _| sees(c));
+            for (c, entry) in map.iter_mut() {
+                if !rbac.allows(user, authz::Op::ReadConfig, Some(c))
+                    && let Some(e) = entry.as_object_mut()
+                {
+                    e.remove("info");
+                }
+            }
+        }
+        _ => {}
+    }
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(v.to_string()))
+}
+
 /// Who a request was authenticated as (a response extension, for the
 /// audit log).
 #[derive(Debug, Clone)]
@@ -278,7 +369,10 @@ async fn authenticate(
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     if let Some(user) = auth.check(header) {
-        let mut resp = next.run(req).await;
+        let mut resp = match &s.authz {
+            None => next.run(req).await,
+            Some(rbac) => authorize(&s, rbac, &user, req, next).await,
+        };
         resp.extensions_mut().insert(Principal(user));
         return resp;
     }
@@ -376,6 +470,7 @@ mod tests {
             started: std::sync::atomic::AtomicBool::new(true),
             log_levels: Arc::new(crate::logging::LogLevels::new("info", None)),
             auth: None,
+            authz: None,
             audit: None,
         })
     }
