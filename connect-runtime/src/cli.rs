@@ -54,6 +54,12 @@ enum Command {
     /// Read a password on standard input and print its Argon2id hash, for
     /// a REST credentials file (`user=<hash>`).
     HashPassword,
+    /// Make a new REST API key for a principal: prints the key (give it to
+    /// the client) and the line for `rest.auth.api.keys.file` (its hash).
+    ApiKey {
+        /// The principal the key authenticates as.
+        principal: String,
+    },
     /// Print the Markdown reference of connector plugins' config keys.
     Docs {
         /// One plugin (any of its names); all of them when omitted.
@@ -66,7 +72,10 @@ enum Command {
 fn wants_json_logs(cli: &Cli) -> bool {
     let worker = match &cli.command {
         Command::Standalone { worker, .. } | Command::Distributed { worker } => worker,
-        Command::SchemaRegistry { .. } | Command::Docs { .. } | Command::HashPassword => {
+        Command::SchemaRegistry { .. }
+        | Command::Docs { .. }
+        | Command::HashPassword
+        | Command::ApiKey { .. } => {
             return false;
         }
     };
@@ -85,6 +94,18 @@ fn wants_json_logs(cli: &Cli) -> bool {
 /// stops; the process's exit code.
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
+    if let Command::ApiKey { principal } = &cli.command {
+        return match crate::rest::auth::new_api_key(principal) {
+            Ok((key, line)) => {
+                println!("{key}\n{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     if let Command::HashPassword = &cli.command {
         let mut line = String::new();
         if let Err(e) = std::io::stdin().read_line(&mut line) {
@@ -152,7 +173,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let (worker, connectors) = match cli.command {
         Command::Standalone { worker, connectors } => (worker, connectors),
         Command::SchemaRegistry { config } => return run_registry(&config),
-        Command::Docs { .. } | Command::HashPassword => return ExitCode::SUCCESS,
+        Command::Docs { .. } | Command::HashPassword | Command::ApiKey { .. } => {
+            return ExitCode::SUCCESS;
+        }
         Command::Distributed { worker } => return run_distributed(&worker, log_levels, registry),
     };
     let (config, files) = match crate::standalone::load_configs(&worker, &connectors, &registry) {

@@ -503,3 +503,75 @@ fn roles_limit_what_each_principal_may_do() -> Result<()> {
     assert!(w.stop()?.success());
     Ok(())
 }
+
+/// API keys from `sluice api-key`: the file holds only the hash; the key
+/// authenticates as its principal in either header, with its roles.
+#[test]
+fn api_keys_authenticate_as_their_principal() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let out = Command::new(sluice_binary()?)
+        .args(["api-key", "ci-bot"])
+        .output()?;
+    anyhow::ensure!(out.status.success(), "sluice api-key failed");
+    let text = String::from_utf8(out.stdout)?;
+    let mut lines = text.lines();
+    let key = lines.next().context("no key")?.to_string();
+    let line = lines.next().context("no file line")?.to_string();
+    assert!(
+        line.starts_with("ci-bot=sha256:") && !line.contains(&key),
+        "{line}"
+    );
+    let keys = write_file(dir.path(), "api-keys.properties", &format!("{line}\n"))?;
+    let roles = write_file(
+        dir.path(),
+        "roles.properties",
+        "ci-bot=DeveloperRead:cluster\n",
+    )?;
+    let props = write_worker_props(
+        dir.path(),
+        "127.0.0.1:1",
+        &format!(
+            "rest.auth.api.keys.file={}\nrest.auth.roles.file={}\n",
+            keys.display(),
+            roles.display()
+        ),
+    )?;
+    let port = free_port()?;
+    let mut w = Worker::start(
+        dir.path(),
+        port,
+        &[&props.display().to_string()],
+        &[],
+        "w.log",
+    )?;
+    let with = |method: &str, path: &str, header: String| -> Result<u16> {
+        use std::io::Read;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        let body = r#"{"level":"DEBUG"}"#;
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{header}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut raw = String::new();
+        s.read_to_string(&mut raw)?;
+        Ok(raw
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0))
+    };
+    let get = |header: String| with("GET", "/connectors", header);
+    assert_eq!(get(format!("X-API-Key: {key}"))?, 200);
+    assert_eq!(get(format!("Authorization: ApiKey {key}"))?, 200);
+    assert_eq!(get("X-API-Key: sk_guessed".into())?, 401);
+    assert_eq!(get("X-Nothing: 1".into())?, 401);
+    // Its roles hold: DeveloperRead may not change log levels.
+    assert_eq!(
+        with("PUT", "/admin/loggers/root", format!("X-API-Key: {key}"))?,
+        403
+    );
+    assert!(w.stop()?.success());
+    Ok(())
+}

@@ -41,7 +41,11 @@ impl Ca {
     /// past. Returns (certificate chain PEM, key PEM).
     fn issue(&self, names: &[&str], client: bool, expired: bool) -> Result<(String, String)> {
         let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
-        let mut p = CertificateParams::new(names)?;
+        let mut p = CertificateParams::new(names.clone())?;
+        if let Some(first) = names.first() {
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, first.clone());
+        }
         p.extended_key_usages = vec![if client {
             ExtendedKeyUsagePurpose::ClientAuth
         } else {
@@ -246,6 +250,12 @@ fn required_client_certificates_are_checked() -> Result<()> {
     let keystore = write(dir.path(), "server.pem", &format!("{chain}{key}"))?;
     let truststore = write(dir.path(), "ca.pem", &ca.pem())?;
     let good = ca.issue(&["operator"], true, false)?;
+    // The certificate's subject common name is the principal.
+    let roles = write(
+        dir.path(),
+        "roles.properties",
+        "operator=DeveloperRead:cluster\n",
+    )?;
     let stranger = other.issue(&["operator"], true, false)?;
     let port = free_port()?;
     let mut w = start_https(
@@ -253,7 +263,8 @@ fn required_client_certificates_are_checked() -> Result<()> {
         port,
         &format!(
             "ssl.keystore.location={keystore}\nssl.truststore.type=PEM\n\
-             ssl.truststore.location={truststore}\nlisteners.https.ssl.client.auth=required\n"
+             ssl.truststore.location={truststore}\nlisteners.https.ssl.client.auth=required\n\
+             rest.auth.mtls.enable=true\nrest.auth.roles.file={roles}\n"
         ),
         &ca.pem(),
         Some(&good),
@@ -274,8 +285,12 @@ fn required_client_certificates_are_checked() -> Result<()> {
             r.err().map(|e| format!("{e:#}")).unwrap_or_default()
         );
     }
-    // The listener still serves the good client.
+    // The listener still serves the good client, as the principal its
+    // certificate names, with that principal's roles.
     assert_eq!(https_get(port, "/", &ca.pem(), Some(&good))?.0, 200);
+    let (code, body) = https_get(port, "/admin/loggers", &ca.pem(), Some(&good))?;
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("Principal operator is not allowed"), "{body}");
     assert!(w.stop()?.success());
     Ok(())
 }

@@ -335,17 +335,7 @@ impl WorkerConfig {
             }
         }
         check_exactly_once(&props)?;
-        if props.contains_key(crate::rest::authz::ROLES_FILE)
-            && !props.contains_key(crate::rest::auth::CREDENTIALS_FILE)
-            && !props.contains_key(crate::rest::auth::EXTENSIONS)
-        {
-            return Err(format!(
-                "{} needs authentication on ({} or {})",
-                crate::rest::authz::ROLES_FILE,
-                crate::rest::auth::CREDENTIALS_FILE,
-                crate::rest::auth::EXTENSIONS
-            ));
-        }
+
         crate::rest::audit::check_config(&props)?;
         let err = |e: sluice_connect_api::config::ConfigErrors| e.to_string();
         let listeners = parsed
@@ -387,6 +377,31 @@ impl WorkerConfig {
                     })?,
             ),
         };
+        let mtls = props
+            .get(crate::rest::auth::MTLS)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let asks_certs = ["listeners.https.ssl.client.auth", "ssl.client.auth"]
+            .iter()
+            .find_map(|k| props.get(*k).filter(|v| !v.trim().is_empty()))
+            .is_some_and(|v| !v.trim().eq_ignore_ascii_case("none"));
+        if mtls && !(listeners.iter().any(|l| l.tls) && asks_certs) {
+            return Err(format!(
+                "{}=true needs an https listener that asks for client certificates (ssl.client.auth=required or requested)",
+                crate::rest::auth::MTLS
+            ));
+        }
+        let rest_auth = crate::rest::auth::BasicAuth::from_worker(&props)?.map(std::sync::Arc::new);
+        let rest_authz = crate::rest::authz::Rbac::from_worker(&props)?.map(std::sync::Arc::new);
+        if rest_authz.is_some() && rest_auth.is_none() {
+            return Err(format!(
+                "{} needs authentication on ({}, {}, {} or {})",
+                crate::rest::authz::ROLES_FILE,
+                crate::rest::auth::CREDENTIALS_FILE,
+                crate::rest::auth::EXTENSIONS,
+                crate::rest::auth::API_KEYS_FILE,
+                crate::rest::auth::MTLS
+            ));
+        }
         let rest_tls = if listeners.iter().any(|l| l.tls) {
             Some(crate::tls::server_config(&props, "https")?)
         } else {
@@ -408,8 +423,8 @@ impl WorkerConfig {
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
             advertised_listener,
             rest_tls,
-            rest_auth: crate::rest::auth::BasicAuth::from_worker(&props)?.map(std::sync::Arc::new),
-            rest_authz: crate::rest::authz::Rbac::from_worker(&props)?.map(std::sync::Arc::new),
+            rest_auth,
+            rest_authz,
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
             connector_start_timeout: ms(CONNECTOR_START_TIMEOUT)?,
             providers: super::providers::ConfigProviders::from_worker(&props)?,

@@ -12,6 +12,16 @@
 //!   Sluice refuses to start.
 //! - Sluice's: `rest.auth.basic.credentials.file=PATH`, the same format.
 //!
+//! Besides passwords (or instead of them):
+//!
+//! - API keys: `rest.auth.api.keys.file` holds `principal=sha256:<hex>`
+//!   lines (`sluice api-key` makes a key and its line; only the hash is
+//!   stored); a client sends `X-API-Key: <key>` or
+//!   `Authorization: ApiKey <key>`.
+//! - Client certificates: `rest.auth.mtls.enable=true` on a worker whose
+//!   https listener asks for them (`ssl.client.auth`); the certificate's
+//!   subject common name is the principal.
+//!
 //! A password may be stored as an Argon2 hash (`$argon2id$...`, made with
 //! `sluice hash-password`), which is what a file should hold: the plain
 //! form is read for migration. Anonymous: `/`, `/health*`, and `/metrics`
@@ -31,6 +41,8 @@ pub const EXTENSIONS: &str = "rest.extension.classes";
 pub const JAAS_CONFIG: &str = "java.security.auth.login.config";
 pub const CREDENTIALS_FILE: &str = "rest.auth.basic.credentials.file";
 pub const METRICS_ANONYMOUS: &str = "rest.auth.metrics.anonymous";
+pub const API_KEYS_FILE: &str = "rest.auth.api.keys.file";
+pub const MTLS: &str = "rest.auth.mtls.enable";
 const BASIC_EXTENSION: &str = "BasicAuthSecurityRestExtension";
 const LOGIN_MODULE: &str = "PropertyFileLoginModule";
 
@@ -43,9 +55,13 @@ enum Secret {
     Argon2(String),
 }
 
-/// Users and their passwords, read once at start.
+/// Users and their passwords, API keys and whether client certificates
+/// name principals; read once at start.
 pub struct BasicAuth {
     users: BTreeMap<String, Secret>,
+    /// SHA-256 of each API key → its principal.
+    api_keys: BTreeMap<Vec<u8>, String>,
+    mtls: bool,
     mac: hmac::Key,
     pub metrics_anonymous: bool,
     /// Requests refused for missing or wrong credentials.
@@ -57,6 +73,8 @@ impl std::fmt::Debug for BasicAuth {
         // Never the passwords.
         f.debug_struct("BasicAuth")
             .field("users", &self.users.len())
+            .field("api_keys", &self.api_keys.len())
+            .field("mtls", &self.mtls)
             .finish_non_exhaustive()
     }
 }
@@ -165,18 +183,72 @@ impl BasicAuth {
             }
             users = Some(read_users(file.trim(), CREDENTIALS_FILE, &mac)?);
         }
-        let metrics_anonymous = props
-            .get(METRICS_ANONYMOUS)
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        Ok(users.map(|users| Self {
-            users,
+        let flag = |k: &str| {
+            props
+                .get(k)
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        };
+        let api_keys = match props
+            .get(API_KEYS_FILE)
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty())
+        {
+            Some(f) => Some(read_api_keys(f)?),
+            None => None,
+        };
+        let mtls = flag(MTLS);
+        if users.is_none() && api_keys.is_none() && !mtls {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            users: users.unwrap_or_default(),
+            api_keys: api_keys.unwrap_or_default(),
+            mtls,
             mac,
-            metrics_anonymous,
+            metrics_anonymous: flag(METRICS_ANONYMOUS),
             failures: AtomicU64::new(0),
         }))
     }
 
-    /// The user an `Authorization` header proves, or `None`.
+    /// Whether client certificates name principals.
+    pub fn mtls(&self) -> bool {
+        self.mtls
+    }
+
+    /// The principal a request proves, and how: a password
+    /// (`Authorization: Basic`), an API key (`X-API-Key` or
+    /// `Authorization: ApiKey`), or the client certificate's subject
+    /// (`cert_cn`, when client certificates name principals).
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        api_key: Option<&str>,
+        cert_cn: Option<&str>,
+    ) -> Option<(String, &'static str)> {
+        if let Some(h) = authorization {
+            let (scheme, rest) = h.trim().split_once(' ')?;
+            if scheme.eq_ignore_ascii_case("apikey") {
+                return self.api_key(rest).map(|p| (p, "api-key"));
+            }
+            // Credentials that do not prove who they claim are a refusal,
+            // whatever else comes with them.
+            return self.check(Some(h)).map(|p| (p, "basic"));
+        }
+        if let Some(k) = api_key {
+            return self.api_key(k).map(|p| (p, "api-key"));
+        }
+        if self.mtls {
+            return cert_cn.map(|cn| (cn.to_string(), "mtls"));
+        }
+        None
+    }
+
+    fn api_key(&self, key: &str) -> Option<String> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, key.trim().as_bytes());
+        self.api_keys.get(digest.as_ref()).cloned()
+    }
+
+    /// The user an `Authorization: Basic` header proves, or `None`.
     pub fn check(&self, header: Option<&str>) -> Option<String> {
         let (scheme, rest) = header?.trim().split_once(' ')?;
         if !scheme.eq_ignore_ascii_case("basic") {
@@ -201,6 +273,99 @@ impl BasicAuth {
     pub fn note_failure(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
     }
+}
+
+/// `principal=sha256:<hex>` lines.
+fn read_api_keys(path: &str) -> Result<BTreeMap<Vec<u8>, String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{API_KEYS_FILE}: cannot read {path}: {e}"))?;
+    let props = crate::config::properties::parse(&text)
+        .map_err(|e| format!("{API_KEYS_FILE}: {path}: {e}"))?;
+    if props.is_empty() {
+        return Err(format!("{API_KEYS_FILE}: {path} holds no key"));
+    }
+    let mut out = BTreeMap::new();
+    for (principal, v) in props {
+        let hex = v.trim().strip_prefix("sha256:").ok_or_else(|| {
+            format!("{path}: the key of {principal} is not sha256:<hex> (store hashes, not keys; `sluice api-key` makes both)")
+        })?;
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| {
+                hex.get(i..i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect::<Option<Vec<u8>>>()
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| format!("{path}: the hash of {principal} is not 64 hex digits"))?;
+        out.insert(bytes, principal);
+    }
+    Ok(out)
+}
+
+/// A new random API key and the line that stores its hash.
+pub fn new_api_key(principal: &str) -> Result<(String, String), String> {
+    let rng = ring::rand::SystemRandom::new();
+    let bytes: [u8; 32] = ring::rand::generate(&rng)
+        .map_err(|_| "the system random generator failed".to_string())?
+        .expose();
+    let key = format!(
+        "sk_{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    Ok((key, format!("{principal}=sha256:{hex}")))
+}
+
+/// The subject common name of a DER certificate (the principal of a
+/// client certificate), read without a full X.509 parser: the subject is
+/// the sixth element of the TBS certificate when a version is present.
+pub fn subject_cn(der: &[u8]) -> Option<String> {
+    // One DER element: (tag, contents, rest).
+    fn tlv(b: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+        let tag = *b.first()?;
+        let first = usize::from(*b.get(1)?);
+        let (len, hdr) = if first < 0x80 {
+            (first, 2)
+        } else {
+            let n = first & 0x7f;
+            if n == 0 || n > 4 {
+                return None;
+            }
+            let mut len = 0usize;
+            for i in 0..n {
+                len = (len << 8) | usize::from(*b.get(2 + i)?);
+            }
+            (len, 2 + n)
+        };
+        let end = hdr.checked_add(len)?;
+        Some((tag, b.get(hdr..end)?, b.get(end..)?))
+    }
+    let (_, cert, _) = tlv(der)?;
+    let (_, tbs, _) = tlv(cert)?;
+    let mut rest = tbs;
+    let mut fields = Vec::new();
+    while !rest.is_empty() {
+        let (tag, body, r) = tlv(rest)?;
+        fields.push((tag, body));
+        rest = r;
+    }
+    // [0] version?, serial, signature, issuer, validity, subject.
+    let skip = usize::from(fields.first()?.0 == 0xa0);
+    let (_, subject) = *fields.get(skip + 4)?;
+    let mut rdns = subject;
+    while !rdns.is_empty() {
+        let (_, set, r) = tlv(rdns)?;
+        rdns = r;
+        let (_, atv, _) = tlv(set)?;
+        let (_, oid, value) = tlv(atv)?;
+        if oid == [0x55, 0x04, 0x03] {
+            let (_, v, _) = tlv(value)?;
+            return String::from_utf8(v.to_vec()).ok();
+        }
+    }
+    None
 }
 
 /// An Argon2id hash of `password` for a credentials file.
@@ -313,6 +478,41 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("com.example.Ldap"), "{e}");
         assert!(BasicAuth::from_worker(&props(&[])).unwrap().is_none());
+        let keys = dir.path().join("keys.properties");
+        std::fs::write(&keys, "ci=plaintext-key\n").unwrap();
+        let e = BasicAuth::from_worker(&props(&[(API_KEYS_FILE, &keys.display().to_string())]))
+            .unwrap_err();
+        assert!(e.contains("sha256:"), "{e}");
+    }
+
+    #[test]
+    fn api_keys_are_stored_hashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, line) = new_api_key("ci").unwrap();
+        assert!(
+            line.starts_with("ci=sha256:") && !line.contains(&key),
+            "{line}"
+        );
+        let keys = dir.path().join("keys.properties");
+        std::fs::write(&keys, format!("{line}\n")).unwrap();
+        let auth = BasicAuth::from_worker(&props(&[(API_KEYS_FILE, &keys.display().to_string())]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            auth.authenticate(None, Some(&key), None),
+            Some(("ci".into(), "api-key"))
+        );
+        let h = format!("ApiKey {key}");
+        assert_eq!(
+            auth.authenticate(Some(&h), None, None),
+            Some(("ci".into(), "api-key"))
+        );
+        assert_eq!(auth.authenticate(None, Some("sk_wrong"), None), None);
+        // Client certificates name nobody unless turned on.
+        assert_eq!(auth.authenticate(None, None, Some("cn")), None);
+        // Wrong basic credentials are not rescued by a key.
+        let bad = basic("ci", "x");
+        assert_eq!(auth.authenticate(Some(&bad), Some(&key), None), None);
     }
 
     #[test]

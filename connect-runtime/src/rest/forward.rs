@@ -51,6 +51,7 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     // Connect's workers do) and an internal request's signature.
     let kept: Vec<(String, header::HeaderValue)> = [
         header::AUTHORIZATION.as_str(),
+        "x-api-key",
         crate::distributed::session_key::SIGNATURE_HEADER,
         crate::distributed::session_key::ALGORITHM_HEADER,
     ]

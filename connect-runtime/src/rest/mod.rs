@@ -147,16 +147,23 @@ fn routes(state: Arc<RestState>) -> Router {
         .with_state(state)
 }
 
-/// The client's address, for the audit log, on plain and TLS listeners.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub std::net::SocketAddr);
+/// The client's address (for the audit log) and, on a TLS listener that
+/// asked for one, its certificate's subject common name.
+#[derive(Debug, Clone)]
+pub struct ClientAddr {
+    pub addr: std::net::SocketAddr,
+    pub cert_cn: Option<String>,
+}
 
 impl
     axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, tokio::net::TcpListener>>
     for ClientAddr
 {
     fn connect_info(s: axum::serve::IncomingStream<'_, tokio::net::TcpListener>) -> Self {
-        Self(*s.remote_addr())
+        Self {
+            addr: *s.remote_addr(),
+            cert_cn: None,
+        }
     }
 }
 
@@ -166,7 +173,17 @@ impl
     > for ClientAddr
 {
     fn connect_info(s: axum::serve::IncomingStream<'_, tls_listener::TlsListener>) -> Self {
-        Self(*s.remote_addr())
+        let cert_cn = s
+            .io()
+            .get_ref()
+            .1
+            .peer_certificates()
+            .and_then(|c| c.first())
+            .and_then(|c| auth::subject_cn(c));
+        Self {
+            addr: *s.remote_addr(),
+            cert_cn,
+        }
     }
 }
 
@@ -257,10 +274,10 @@ async fn visible_connectors(
     axum::response::Response::from_parts(parts, axum::body::Body::from(v.to_string()))
 }
 
-/// Who a request was authenticated as (a response extension, for the
-/// audit log).
+/// Who a request was authenticated as, and how (a response extension,
+/// for the audit log).
 #[derive(Debug, Clone)]
-struct Principal(String);
+struct Principal(String, &'static str);
 
 /// Records changes and refusals in the audit log (see [`audit`]) and
 /// answers every call with its request id.
@@ -284,7 +301,7 @@ async fn audit_calls(
     let client = req
         .extensions()
         .get::<axum::extract::ConnectInfo<ClientAddr>>()
-        .map(|c| c.0.0.to_string());
+        .map(|c| c.0.addr.to_string());
     // The worker that forwarded a request records it, with the answer.
     let forwarded = req.headers().contains_key(forward::FORWARDED_HEADER);
     let (parts, body) = req.into_parts();
@@ -313,12 +330,13 @@ async fn audit_calls(
         None if denied => ("read", path.clone()),
         None => return resp,
     };
-    let principal = resp.extensions().get::<Principal>().map(|p| p.0.clone());
-    let mechanism = match (&principal, operation) {
-        (Some(_), _) => "basic",
+    let found = resp.extensions().get::<Principal>().cloned();
+    let mechanism = match (&found, operation) {
+        (Some(p), _) => p.1,
         (None, "put-task-configs") => "signature",
         (None, _) => "none",
     };
+    let principal = found.map(|p| p.0);
     let event = audit::AuditEvent {
         principal,
         mechanism,
@@ -364,16 +382,33 @@ async fn authenticate(
     if auth::anonymous(req.method(), req.uri().path(), auth.metrics_anonymous) {
         return next.run(req).await;
     }
-    let header = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if let Some(user) = auth.check(header) {
+    let (authorization, api_key) = {
+        let header = |h: &str| {
+            req.headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        (
+            header(axum::http::header::AUTHORIZATION.as_str()),
+            header("x-api-key"),
+        )
+    };
+    let cert_cn = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<ClientAddr>>()
+        .and_then(|c| c.0.cert_cn.clone());
+    let who = auth.authenticate(
+        authorization.as_deref(),
+        api_key.as_deref(),
+        cert_cn.as_deref(),
+    );
+    if let Some((user, mechanism)) = who {
         let mut resp = match &s.authz {
             None => next.run(req).await,
             Some(rbac) => authorize(&s, rbac, &user, req, next).await,
         };
-        resp.extensions_mut().insert(Principal(user));
+        resp.extensions_mut().insert(Principal(user, mechanism));
         return resp;
     }
     auth.note_failure();
