@@ -37,6 +37,20 @@ pub enum Op {
 }
 
 impl Op {
+    /// The operation's name in `/openapi.json` (`x-sluice-operation`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::ReadStatus => "read-status",
+            Self::ReadConfig => "read-config",
+            Self::Create => "create",
+            Self::Configure => "configure",
+            Self::Operate => "operate",
+            Self::AlterOffsets => "alter-offsets",
+            Self::Delete => "delete",
+            Self::Loggers => "loggers",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::ReadStatus => "read status",

@@ -290,6 +290,27 @@ pub(crate) fn document() -> Value {
         }
         let error = json!({"description": "error", "content": {"application/json": {"schema": schema_ref("Error")}}});
         let mut op = json!({"summary": summary, "parameters": params, "responses": {*code: ok, "default": error}});
+        // Who may call it, when authentication and roles are on.
+        let concrete = path
+            .replace("{name}", "c")
+            .replace("{task}", "0")
+            .replace("{plugin}", "p")
+            .replace("{logger}", "l");
+        let m = method.to_ascii_uppercase();
+        let verb: axum::http::Method = m.parse().unwrap_or(axum::http::Method::GET);
+        if super::auth::anonymous(&verb, &concrete, false) {
+            op["security"] = json!([]);
+            op["x-sluice-operation"] = json!(if concrete.ends_with("/tasks") {
+                "internal (signed)"
+            } else {
+                "anonymous"
+            });
+        } else {
+            op["security"] = json!([{"basic": []}, {"apiKey": []}, {"apiKeyAuthorization": []}]);
+            op["x-sluice-operation"] = json!(
+                super::authz::required(&m, &concrete, b"").map_or("authenticated", |(o, _)| o.id())
+            );
+        }
         if let Some(r) = request {
             op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema_ref(r)}}});
         }
@@ -301,7 +322,15 @@ pub(crate) fn document() -> Value {
         "info": {"title": "Sluice REST API", "version": crate::VERSION,
             "description": "Kafka Connect-compatible admin API of a Sluice worker"},
         "paths": paths,
-        "components": {"schemas": components()},
+        "components": {
+            "schemas": components(),
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                "apiKeyAuthorization": {"type": "apiKey", "in": "header", "name": "Authorization",
+                    "description": "ApiKey <key>"},
+            },
+        },
     })
 }
 
