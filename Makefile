@@ -8,7 +8,7 @@ TANSU := $(TOOLS)/bin/tansu
 TANSU_VERSION := 0.6.0
 DATA := data
 BROKER_PORT ?= 9092
-APT_PACKAGES := clang libclang-dev pkg-config make gcc g++ curl mariadb-client
+APT_PACKAGES := clang libclang-dev pkg-config libssl-dev make gcc g++ curl mariadb-client
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
 .PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce db-setup bench lint fmt clean

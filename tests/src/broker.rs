@@ -31,15 +31,27 @@ fn tansu_binary() -> Result<PathBuf> {
 
 impl Broker {
     pub fn start() -> Result<Self> {
+        Self::start_advertising(None)
+    }
+
+    /// A broker that tells clients to reach it on `advertised` (a proxy in
+    /// front of it) instead of its own port.
+    pub fn start_advertising(advertised: Option<u16>) -> Result<Self> {
         let bin = tansu_binary()?;
         let dir = tempfile::tempdir()?;
         let port = crate::free_port()?;
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{}", advertised.unwrap_or(port));
         let db = dir.path().join("tansu.db");
         let log = std::fs::File::create(dir.path().join("tansu.log"))?;
         let child = Command::new(&bin)
             .arg("broker")
-            .args(["--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &advertised,
+            ])
             .arg("--storage-engine")
             .arg(format!("sqlite:///{}", db.display())) // sqlite:////abs/path
             .env_remove("CLUSTER_ID")

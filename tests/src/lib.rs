@@ -13,6 +13,8 @@ mod http;
 mod kafka;
 mod mqtt;
 mod nats;
+pub mod pki;
+pub mod tls_proxy;
 mod worker;
 
 pub use amqp::{AmqpMessage, Outgoing, RabbitVhost};

@@ -390,6 +390,31 @@ impl WorkerConfig {
                 crate::rest::auth::MTLS
             ));
         }
+        // Top-level client security (`security.protocol`, `ssl.*`,
+        // `sasl.*`), which Kafka Connect gives its internal clients, is
+        // the base of every Kafka client here (prefixed keys win), once
+        // `security.protocol` asks for more than PLAINTEXT.
+        let security: BTreeMap<String, String> = if props
+            .get("security.protocol")
+            .is_some_and(|p| !p.trim().eq_ignore_ascii_case("PLAINTEXT"))
+        {
+            props
+                .iter()
+                .filter(|(k, _)| {
+                    *k == "security.protocol"
+                        || (k.starts_with("ssl.") && *k != "ssl.client.auth")
+                        || k.starts_with("sasl.")
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let client = |prefix: &str| {
+            let mut m = security.clone();
+            m.extend(parsed.originals_with_prefix(prefix));
+            m
+        };
         let rest_auth = crate::rest::auth::BasicAuth::from_worker(&props)?.map(std::sync::Arc::new);
         let rest_authz = crate::rest::authz::Rbac::from_worker(&props)?.map(std::sync::Arc::new);
         if rest_authz.is_some() && rest_auth.is_none() {
@@ -436,9 +461,9 @@ impl WorkerConfig {
                 initial_backoff: ms(RESTART_INITIAL_BACKOFF)?,
                 max_backoff: ms(RESTART_MAX_BACKOFF)?,
             },
-            producer: parsed.originals_with_prefix("producer."),
-            consumer: parsed.originals_with_prefix("consumer."),
-            admin: parsed.originals_with_prefix("admin."),
+            producer: client("producer."),
+            consumer: client("consumer."),
+            admin: client("admin."),
             metrics_window: ms(METRICS_WINDOW)?,
             log_json: parsed
                 .string(LOG_FORMAT)

@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod group_offsets;
+pub mod java_keys;
 
 use std::collections::BTreeMap;
 
@@ -91,36 +92,17 @@ pub fn client_config(
     for (k, v) in defaults {
         cfg.set(*k, *v);
     }
+    // A Java store type set in any layer applies to the locations of all.
+    let store_type =
+        |k: &str| -> Option<String> { layers.iter().rev().find_map(|l| l.get(k).cloned()) };
     for layer in layers {
         for (k, v) in *layer {
-            if is_java_only(k) {
-                tracing::debug!(key = %k, "Kafka Java client setting has no librdkafka equivalent; ignored");
-                continue;
+            for (rk, rv) in java_keys::translate(k, v, &store_type) {
+                cfg.set(rk, rv);
             }
-            cfg.set(translate(k), v.as_str());
         }
     }
     cfg
-}
-
-/// Java client keys that librdkafka spells differently.
-fn translate(key: &str) -> &str {
-    match key {
-        "max.poll.records" => "batch.num.messages",
-        "buffer.memory" => "queue.buffering.max.kbytes",
-        "delivery.timeout.ms" => "message.timeout.ms",
-        other => other,
-    }
-}
-
-/// Java client keys that make no sense to librdkafka (serializers etc.).
-fn is_java_only(key: &str) -> bool {
-    key.ends_with(".serializer")
-        || key.ends_with(".deserializer")
-        || matches!(
-            key,
-            "max.poll.records" | "buffer.memory" | "interceptor.classes" | "partitioner.class"
-        )
 }
 
 impl rdkafka::consumer::ConsumerContext for LogContext {}

@@ -14,7 +14,9 @@ use crate::errors::context::{DATA_EXCEPTION, RETRIABLE_EXCEPTION};
 use crate::errors::{OriginalRecord, Stage, StageFailure};
 use crate::transforms::TransformChain;
 
-/// Most records handed to one `put`.
+/// Most records handed to one `put` unless the consumer's
+/// `max.poll.records` (Kafka's name; Kafka Connect's default is 500) says
+/// otherwise.
 pub(super) const MAX_BATCH: usize = 2000;
 
 pub(super) type TaskConsumer = StreamConsumer<SinkConsumerContext>;
@@ -144,6 +146,8 @@ pub(super) enum Failed {
 pub(super) struct Input {
     pub feed: Feed,
     pub pipeline: Pipeline,
+    /// Most records per `put`.
+    pub max_batch: usize,
 }
 
 /// Where consumed records come from.
@@ -192,7 +196,7 @@ impl Input {
     }
 
     /// Waits for one record, then takes whatever else is ready, up to
-    /// [`MAX_BATCH`] records or a record to retry.
+    /// `max_batch` records or a record to retry.
     pub(super) async fn next_batch(&mut self) -> Batch {
         let mut batch = Batch {
             records: Vec::with_capacity(64),
@@ -205,7 +209,7 @@ impl Input {
                 // Every consumed record counts, put or not, so a run of
                 // filtered or errant records cannot grow a batch without
                 // bound.
-                while batch.consumed < MAX_BATCH && batch.retry.is_none() {
+                while batch.consumed < self.max_batch && batch.retry.is_none() {
                     match consumer.recv().now_or_never() {
                         Some(m) => self.pipeline.push_message(m, &mut batch),
                         None => break,
@@ -221,7 +225,7 @@ impl Input {
                 if *next >= *end {
                     std::future::pending::<()>().await;
                 }
-                while batch.consumed < MAX_BATCH && batch.retry.is_none() && *next < *end {
+                while batch.consumed < self.max_batch && batch.retry.is_none() && *next < *end {
                     let offset = *next;
                     let parts = || Raw {
                         topic,

@@ -18,7 +18,9 @@ use crate::converters::TaskConverter;
 use crate::errors::{DlqWriter, ErrorConfig, ErrorHandler};
 use crate::kafka::{CONSUMER_DEFAULTS, LogContext, TopicAdmin, client_config};
 use crate::sink::consumer::{RebalanceEvent, SinkConsumerContext};
-use crate::sink::input::{Batch, Failed, Feed, Input, Pipeline, Raw, Retry, TaskConsumer};
+use crate::sink::input::{
+    Batch, Failed, Feed, Input, MAX_BATCH, Pipeline, Raw, Retry, TaskConsumer,
+};
 use crate::status::{State, StatusStore};
 use crate::transforms::TransformChain;
 
@@ -149,6 +151,18 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
     } = p;
     let error_metrics = metrics.errors(&connector, task_id);
     let (tx, events) = unbounded_channel();
+    // The consumer's max.poll.records (worker consumer.*, then the
+    // connector's consumer.override.*) bounds a put, as in Kafka Connect.
+    let max_batch = match &input {
+        SinkInput::Kafka { consumer_props, .. } => consumer_props
+            .iter()
+            .rev()
+            .find_map(|l| l.get("max.poll.records"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(MAX_BATCH),
+        SinkInput::Null { .. } => MAX_BATCH,
+    };
     let (feed, dlq, subscribed, _lag_probe) = match input {
         SinkInput::Null {
             topic,
@@ -252,6 +266,7 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         task,
         input: Input {
             feed,
+            max_batch,
             pipeline: Pipeline {
                 key_converter,
                 value_converter,

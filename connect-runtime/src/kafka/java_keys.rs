@@ -1,0 +1,265 @@
+//! Kafka's Java client settings (what worker files and Kafka Connect
+//! tutorials hold) as librdkafka reads them: renamed keys, converted
+//! units, `sasl.jaas.config` taken apart, Java keystores and truststores
+//! turned into librdkafka's PEM and PKCS#12 keys. Keys that mean nothing
+//! to librdkafka are dropped with one warning each.
+
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+/// Warns once per key for the life of the process.
+fn warn_once(key: &str, why: &str) {
+    static SEEN: OnceLock<Mutex<BTreeSet<String>>> = OnceLock::new();
+    let mut seen = SEEN
+        .get_or_init(|| Mutex::new(BTreeSet::new()))
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if seen.insert(key.to_string()) {
+        tracing::warn!(key, "Kafka client setting ignored: {why}");
+    }
+}
+
+/// Java-only settings with no librdkafka meaning.
+fn java_only(key: &str) -> bool {
+    key.ends_with(".serializer")
+        || key.ends_with(".deserializer")
+        || key.ends_with(".callback.handler.class")
+        || matches!(
+            key,
+            "interceptor.classes"
+                | "partitioner.class"
+                | "max.poll.records"
+                | "ssl.truststore.type"
+                | "ssl.keystore.type"
+                | "ssl.truststore.password"
+                | "ssl.protocol"
+        )
+}
+
+/// `Module required key="value" key2=value2;` → the module and options.
+pub fn parse_jaas(text: &str) -> Option<(String, Vec<(String, String)>)> {
+    let text = text.trim().trim_end_matches(';').trim();
+    let mut chars = text.char_indices().peekable();
+    let mut tokens: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '"' => quoted = !quoted,
+            '\\' if quoted => {
+                if let Some((_, n)) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            c if c.is_whitespace() && !quoted => {
+                if !cur.is_empty() {
+                    tokens.push(std::mem::take(&mut cur));
+                }
+            }
+            c => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        tokens.push(cur);
+    }
+    let mut it = tokens.into_iter();
+    let module = it.next()?;
+    let _flag = it.next()?;
+    let options = it
+        .filter_map(|t| {
+            t.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    Some((module, options))
+}
+
+fn looks_pem(path: &str) -> bool {
+    std::fs::read(path)
+        .map(|b| b.windows(11).any(|w| w == b"-----BEGIN "))
+        .unwrap_or(false)
+}
+
+/// One layer of Java-named settings as librdkafka settings, in order.
+/// `store_type(key)` reads `ssl.truststore.type` / `ssl.keystore.type`
+/// of the same layers.
+pub fn translate(
+    key: &str,
+    value: &str,
+    store_type: &dyn Fn(&str) -> Option<String>,
+) -> Vec<(String, String)> {
+    let one = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+    match key {
+        "buffer.memory" => match value.trim().parse::<u64>() {
+            Ok(bytes) => one(
+                "queue.buffering.max.kbytes",
+                &(bytes / 1024).max(1).to_string(),
+            ),
+            Err(_) => {
+                warn_once(key, "not a number of bytes");
+                Vec::new()
+            }
+        },
+        "delivery.timeout.ms" => one("message.timeout.ms", value),
+        "ssl.endpoint.identification.algorithm" if value.trim().is_empty() => one(key, "none"),
+        "ssl.truststore.certificates" => one("ssl.ca.pem", value),
+        "ssl.truststore.location" => {
+            let ty = store_type("ssl.truststore.type");
+            if ty.as_deref().map(str::to_ascii_uppercase).as_deref() == Some("PEM")
+                || (ty.is_none() && looks_pem(value))
+            {
+                one("ssl.ca.location", value)
+            } else {
+                warn_once(
+                    key,
+                    "librdkafka reads PEM truststores only: convert with `keytool -exportcert -rfc` and set ssl.truststore.type=PEM",
+                );
+                Vec::new()
+            }
+        }
+        "ssl.keystore.certificate.chain" => one("ssl.certificate.pem", value),
+        "ssl.keystore.key" => one("ssl.key.pem", value),
+        "ssl.keystore.location" => {
+            let ty = store_type("ssl.keystore.type").map(|t| t.to_ascii_uppercase());
+            match ty.as_deref() {
+                Some("PKCS12") => one(key, value),
+                Some("PEM") => vec![
+                    ("ssl.certificate.location".to_string(), value.to_string()),
+                    ("ssl.key.location".to_string(), value.to_string()),
+                ],
+                None if looks_pem(value) => vec![
+                    ("ssl.certificate.location".to_string(), value.to_string()),
+                    ("ssl.key.location".to_string(), value.to_string()),
+                ],
+                _ => {
+                    warn_once(
+                        key,
+                        "JKS keystores are not read by librdkafka: convert with `keytool -importkeystore -deststoretype PKCS12` and set ssl.keystore.type=PKCS12",
+                    );
+                    Vec::new()
+                }
+            }
+        }
+        "sasl.jaas.config" => match parse_jaas(value) {
+            Some((module, opts)) => {
+                let opt = |k: &str| opts.iter().find(|(o, _)| o == k).map(|(_, v)| v.clone());
+                let simple = module.rsplit('.').next().unwrap_or(&module).to_string();
+                match simple.as_str() {
+                    "PlainLoginModule" | "ScramLoginModule" => {
+                        let mut out = Vec::new();
+                        if let Some(u) = opt("username") {
+                            out.push(("sasl.username".to_string(), u));
+                        }
+                        if let Some(p) = opt("password") {
+                            out.push(("sasl.password".to_string(), p));
+                        }
+                        out
+                    }
+                    "OAuthBearerLoginModule" => {
+                        let mut out = Vec::new();
+                        if let Some(id) = opt("clientId") {
+                            out.push(("sasl.oauthbearer.method".to_string(), "oidc".to_string()));
+                            out.push(("sasl.oauthbearer.client.id".to_string(), id));
+                        }
+                        if let Some(s) = opt("clientSecret") {
+                            out.push(("sasl.oauthbearer.client.secret".to_string(), s));
+                        }
+                        if let Some(s) = opt("scope") {
+                            out.push(("sasl.oauthbearer.scope".to_string(), s));
+                        }
+                        out
+                    }
+                    _ => {
+                        warn_once(
+                            key,
+                            "only the PLAIN, SCRAM and OAUTHBEARER login modules are understood",
+                        );
+                        Vec::new()
+                    }
+                }
+            }
+            None => {
+                warn_once(key, "not a JAAS entry (Module required key=\"value\";)");
+                Vec::new()
+            }
+        },
+        k if java_only(k) => {
+            warn_once(k, "a Java client setting with no librdkafka equivalent");
+            Vec::new()
+        }
+        _ => one(key, value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(key: &str, value: &str) -> Vec<(String, String)> {
+        translate(key, value, &|_| None)
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn java_settings_become_librdkafka_settings() {
+        assert_eq!(
+            t("buffer.memory", "33554432"),
+            pairs(&[("queue.buffering.max.kbytes", "32768")])
+        );
+        assert_eq!(
+            t("ssl.endpoint.identification.algorithm", ""),
+            pairs(&[("ssl.endpoint.identification.algorithm", "none")])
+        );
+        assert_eq!(t("max.poll.records", "500"), Vec::new());
+        assert_eq!(t("key.serializer", "x"), Vec::new());
+        assert_eq!(t("linger.ms", "5"), pairs(&[("linger.ms", "5")]));
+        assert_eq!(
+            t(
+                "sasl.jaas.config",
+                r#"org.apache.kafka.common.security.scram.ScramLoginModule required username="connect" password="s3 \"cret\"";"#
+            ),
+            pairs(&[
+                ("sasl.username", "connect"),
+                ("sasl.password", "s3 \"cret\"")
+            ])
+        );
+        assert_eq!(
+            t(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=app clientSecret=xyz scope=kafka;"
+            ),
+            pairs(&[
+                ("sasl.oauthbearer.method", "oidc"),
+                ("sasl.oauthbearer.client.id", "app"),
+                ("sasl.oauthbearer.client.secret", "xyz"),
+                ("sasl.oauthbearer.scope", "kafka"),
+            ])
+        );
+        let pem = |k: &str| {
+            (k == "ssl.truststore.type" || k == "ssl.keystore.type").then(|| "PEM".to_string())
+        };
+        assert_eq!(
+            translate("ssl.truststore.location", "/ca.pem", &pem),
+            pairs(&[("ssl.ca.location", "/ca.pem")])
+        );
+        assert_eq!(
+            translate("ssl.keystore.location", "/me.pem", &pem),
+            pairs(&[
+                ("ssl.certificate.location", "/me.pem"),
+                ("ssl.key.location", "/me.pem")
+            ])
+        );
+        let p12 = |k: &str| (k == "ssl.keystore.type").then(|| "PKCS12".to_string());
+        assert_eq!(
+            translate("ssl.keystore.location", "/me.p12", &p12),
+            pairs(&[("ssl.keystore.location", "/me.p12")])
+        );
+        // A JKS truststore (the Java default) cannot be read: dropped, warned.
+        assert_eq!(t("ssl.truststore.location", "/nonexistent.jks"), Vec::new());
+    }
+}

@@ -1,0 +1,55 @@
+//! A throwaway certificate authority for TLS tests: certificates made at
+//! test time, as PEM.
+
+use anyhow::Result;
+use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+
+pub struct Ca {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+impl std::fmt::Debug for Ca {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ca").finish_non_exhaustive()
+    }
+}
+
+impl Ca {
+    pub fn new(name: &str) -> Result<Self> {
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name
+            .push(rcgen::DnType::CommonName, format!("test CA {name}"));
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let key = KeyPair::generate()?;
+        let cert = p.self_signed(&key)?;
+        Ok(Self { cert, key })
+    }
+
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    /// A leaf certificate for `names`; `expired` puts its validity in the
+    /// past. Returns (certificate chain PEM, key PEM).
+    pub fn issue(&self, names: &[&str], client: bool, expired: bool) -> Result<(String, String)> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+        let mut p = CertificateParams::new(names.clone())?;
+        if let Some(first) = names.first() {
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, first.clone());
+        }
+        p.extended_key_usages = vec![if client {
+            ExtendedKeyUsagePurpose::ClientAuth
+        } else {
+            ExtendedKeyUsagePurpose::ServerAuth
+        }];
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = KeyPair::generate()?;
+        let cert = p.signed_by(&key, &self.cert, &self.key)?;
+        Ok((format!("{}{}", cert.pem(), self.pem()), key.serialize_pem()))
+    }
+}
