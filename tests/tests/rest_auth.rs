@@ -462,6 +462,18 @@ fn roles_limit_what_each_principal_may_do() -> Result<()> {
         call(port, "GET", "/connectors/orders-1/config", as_("bob", "c"))?.0,
         403
     );
+    // The connector's info holds its config too; its status does not.
+    for (method, path, want) in [
+        ("GET", "/connectors/orders-1", 403),
+        ("HEAD", "/connectors/orders-1/config", 403),
+        ("GET", "/connectors/orders-1/status", 200),
+    ] {
+        assert_eq!(
+            call(port, method, path, as_("bob", "c"))?.0,
+            want,
+            "{method} {path}"
+        );
+    }
     assert_eq!(
         call(port, "PUT", "/connectors/orders-2/stop", as_("bob", "c"))?.0,
         403

@@ -206,11 +206,12 @@ fn required_client_certificates_are_checked() -> Result<()> {
     let keystore = write(dir.path(), "server.pem", &format!("{chain}{key}"))?;
     let truststore = write(dir.path(), "ca.pem", &ca.pem())?;
     let good = ca.issue(&["operator"], true, false)?;
-    // The certificate's subject common name is the principal.
+    // The certificate's subject common name is the principal, as CN=...
+    // (`=` escaped in a properties key).
     let roles = write(
         dir.path(),
         "roles.properties",
-        "operator=DeveloperRead:cluster\n",
+        "CN\\=operator=DeveloperRead:cluster\n",
     )?;
     let stranger = other.issue(&["operator"], true, false)?;
     let port = free_port()?;
@@ -246,7 +247,10 @@ fn required_client_certificates_are_checked() -> Result<()> {
     assert_eq!(https_get(port, "/", &ca.pem(), Some(&good))?.0, 200);
     let (code, body) = https_get(port, "/admin/loggers", &ca.pem(), Some(&good))?;
     assert_eq!(code, 403, "{body}");
-    assert!(body.contains("Principal operator is not allowed"), "{body}");
+    assert!(
+        body.contains("Principal CN=operator is not allowed"),
+        "{body}"
+    );
     assert!(w.stop()?.success());
     Ok(())
 }

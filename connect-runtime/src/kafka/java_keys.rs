@@ -28,12 +28,19 @@ fn java_only(key: &str) -> bool {
             key,
             "interceptor.classes"
                 | "partitioner.class"
-                | "max.poll.records"
                 | "ssl.truststore.type"
                 | "ssl.keystore.type"
                 | "ssl.truststore.password"
                 | "ssl.protocol"
+                | "ssl.enabled.protocols"
+                | "ssl.keymanager.algorithm"
+                | "ssl.trustmanager.algorithm"
+                | "ssl.secure.random.implementation"
+                | "ssl.provider"
+                | "ssl.engine.factory.class"
+                | "ssl.principal.mapping.rules"
         )
+        || key.starts_with("sasl.login.")
 }
 
 /// `Module required key="value" key2=value2;` → the module and options.
@@ -90,6 +97,22 @@ pub fn translate(
 ) -> Vec<(String, String)> {
     let one = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
     match key {
+        // Read by the sink runtime (records per put), not by librdkafka.
+        "max.poll.records" => Vec::new(),
+        // Java's TLS 1.2 suite names (TLS_ECDHE_...) are not OpenSSL's.
+        "ssl.cipher.suites"
+            if value.split(',').any(|c| {
+                ["TLS_ECDHE_", "TLS_RSA_", "TLS_DHE_"]
+                    .iter()
+                    .any(|p| c.trim().starts_with(p))
+            }) =>
+        {
+            warn_once(
+                key,
+                "Java cipher suite names are not OpenSSL's; use OpenSSL names (ECDHE-RSA-AES128-GCM-SHA256)",
+            );
+            Vec::new()
+        }
         "buffer.memory" => match value.trim().parse::<u64>() {
             Ok(bytes) => one(
                 "queue.buffering.max.kbytes",
@@ -216,6 +239,16 @@ mod tests {
             pairs(&[("ssl.endpoint.identification.algorithm", "none")])
         );
         assert_eq!(t("max.poll.records", "500"), Vec::new());
+        assert_eq!(t("ssl.enabled.protocols", "TLSv1.3"), Vec::new());
+        assert_eq!(t("sasl.login.refresh.window.factor", "0.8"), Vec::new());
+        assert_eq!(
+            t("ssl.cipher.suites", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
+            Vec::new()
+        );
+        assert_eq!(
+            t("ssl.cipher.suites", "ECDHE-RSA-AES128-GCM-SHA256"),
+            pairs(&[("ssl.cipher.suites", "ECDHE-RSA-AES128-GCM-SHA256")])
+        );
         assert_eq!(t("key.serializer", "x"), Vec::new());
         assert_eq!(t("linger.ms", "5"), pairs(&[("linger.ms", "5")]));
         assert_eq!(

@@ -39,6 +39,8 @@ pub struct AuditEvent {
     pub request_id: String,
     pub client: Option<String>,
     pub keys: Vec<String>,
+    /// Sent on by another worker (which recorded it too).
+    pub forwarded: bool,
 }
 
 impl AuditEvent {
@@ -72,6 +74,7 @@ impl AuditEvent {
                 "request_id": self.request_id,
                 "client": self.client,
                 "config_keys": self.keys,
+                "forwarded": self.forwarded,
             }
         })
     }
@@ -115,7 +118,8 @@ fn rfc3339_now() -> String {
 /// What a REST call does, and to what; `None` for calls that change
 /// nothing (reads and validation), which are audited only when refused.
 pub fn classify(method: &str, path: &str, body: &[u8]) -> Option<(&'static str, String)> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let decoded = super::authz::segments(path);
+    let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let connector = |name: &str| format!("Connector:{name}");
     let op = match (method, parts.as_slice()) {
         ("POST", ["connectors"]) => {
@@ -306,6 +310,7 @@ mod tests {
             request_id: "r1".into(),
             client: Some("127.0.0.1:5000".into()),
             keys,
+            forwarded: false,
         };
         let ce = ev.to_cloudevent("sluice://w:8083");
         assert_eq!(ce["specversion"], "1.0");

@@ -59,6 +59,10 @@ enum Secret {
 /// name principals; read once at start.
 pub struct BasicAuth {
     users: BTreeMap<String, Secret>,
+    /// An Argon2 hash of nothing anyone knows, checked for unknown users
+    /// when any password is hashed, so an unknown name takes as long as a
+    /// known one.
+    dummy: Option<String>,
     /// SHA-256 of each API key → its principal.
     api_keys: BTreeMap<Vec<u8>, String>,
     mtls: bool,
@@ -200,8 +204,15 @@ impl BasicAuth {
         if users.is_none() && api_keys.is_none() && !mtls {
             return Ok(None);
         }
+        let users = users.unwrap_or_default();
+        let dummy = if users.values().any(|s| matches!(s, Secret::Argon2(_))) {
+            Some(hash_password(&super::audit::random_id())?)
+        } else {
+            None
+        };
         Ok(Some(Self {
-            users: users.unwrap_or_default(),
+            users,
+            dummy,
             api_keys: api_keys.unwrap_or_default(),
             mtls,
             mac,
@@ -237,8 +248,10 @@ impl BasicAuth {
         if let Some(k) = api_key {
             return self.api_key(k).map(|p| (p, "api-key"));
         }
+        // Certificate principals have their own form, so a certificate
+        // with CN=admin is not the password user admin.
         if self.mtls {
-            return cert_cn.map(|cn| (cn.to_string(), "mtls"));
+            return cert_cn.map(|cn| (format!("CN={cn}"), "mtls"));
         }
         None
     }
@@ -257,7 +270,15 @@ impl BasicAuth {
         let decoded = STANDARD.decode(rest.trim()).ok()?;
         let decoded = String::from_utf8(decoded).ok()?;
         let (user, password) = decoded.split_once(':')?;
-        let ok = match self.users.get(user)? {
+        let Some(secret) = self.users.get(user) else {
+            if let Some(phc) = &self.dummy
+                && let Ok(h) = PasswordHash::new(phc)
+            {
+                let _ = argon2::Argon2::default().verify_password(password.as_bytes(), &h);
+            }
+            return None;
+        };
+        let ok = match secret {
             Secret::Plain(tag) => {
                 hmac::verify(&self.mac, password.as_bytes(), tag.as_ref()).is_ok()
             }

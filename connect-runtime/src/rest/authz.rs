@@ -201,7 +201,11 @@ impl Rbac {
 /// the cluster), or nothing beyond being authenticated (plugins, the API
 /// document, validation, listing connectors, which is filtered instead).
 pub fn required(method: &str, path: &str, body: &[u8]) -> Option<(Op, Option<String>)> {
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // HEAD is served by the GET handlers.
+    let method = if method == "HEAD" { "GET" } else { method };
+    // As the handlers see them: percent-decoded.
+    let decoded = segments(path);
+    let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let c = |name: &str| Some(name.to_string());
     Some(match (method, parts.as_slice()) {
         ("POST", ["connectors"]) => {
@@ -211,9 +215,9 @@ pub fn required(method: &str, path: &str, body: &[u8]) -> Option<(Op, Option<Str
                 .unwrap_or_default();
             (Op::Create, Some(name))
         }
-        ("GET", ["connectors", n] | ["connectors", n, "status" | "topics"]) => {
-            (Op::ReadStatus, c(n))
-        }
+        // The connector's info holds its config.
+        ("GET", ["connectors", n]) => (Op::ReadConfig, c(n)),
+        ("GET", ["connectors", n, "status" | "topics"]) => (Op::ReadStatus, c(n)),
         ("GET", ["connectors", n, "tasks", _, "status"]) => (Op::ReadStatus, c(n)),
         ("GET", ["connectors", n, "config" | "tasks" | "offsets"]) => (Op::ReadConfig, c(n)),
         // Creating through PUT is checked as configure plus create by the
@@ -230,6 +234,36 @@ pub fn required(method: &str, path: &str, body: &[u8]) -> Option<(Op, Option<Str
         ("GET", ["metrics"]) => (Op::ReadStatus, None),
         _ => return None,
     })
+}
+
+/// A path's segments, percent-decoded as axum's `Path` decodes them.
+pub fn segments(path: &str) -> Vec<String> {
+    path.trim_matches('/')
+        .split('/')
+        .map(|s| {
+            let b = s.as_bytes();
+            let mut out = Vec::with_capacity(b.len());
+            let mut i = 0;
+            while i < b.len() {
+                let hex = |c: u8| char::from(c).to_digit(16);
+                match (
+                    b[i],
+                    b.get(i + 1).copied().and_then(hex),
+                    b.get(i + 2).copied().and_then(hex),
+                ) {
+                    (b'%', Some(h), Some(l)) => {
+                        out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                        i += 3;
+                    }
+                    (c, ..) => {
+                        out.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -287,7 +321,17 @@ mod tests {
     fn routes_map_to_operations() {
         let c = |n: &str| Some(n.to_string());
         for (m, p, want) in [
-            ("GET", "/connectors/x", Some((Op::ReadStatus, c("x")))),
+            ("GET", "/connectors/x", Some((Op::ReadConfig, c("x")))),
+            (
+                "HEAD",
+                "/connectors/x/config",
+                Some((Op::ReadConfig, c("x"))),
+            ),
+            (
+                "GET",
+                "/connectors/a%20b/status",
+                Some((Op::ReadStatus, c("a b"))),
+            ),
             (
                 "GET",
                 "/connectors/x/tasks/0/status",

@@ -52,6 +52,7 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let kept: Vec<(String, header::HeaderValue)> = [
         header::AUTHORIZATION.as_str(),
         "x-api-key",
+        super::audit::REQUEST_ID,
         crate::distributed::session_key::SIGNATURE_HEADER,
         crate::distributed::session_key::ALGORITHM_HEADER,
     ]
