@@ -86,3 +86,61 @@ fn read_over_tls(port: u16, ca: &str, topic: &str, n: usize) -> Result<Vec<Strin
     anyhow::ensure!(out.len() >= n, "{} of {n} records read over TLS", out.len());
     Ok(out)
 }
+
+/// A broker certificate from a CA the worker does not trust: nothing is
+/// written, and the worker's log says why.
+#[test]
+fn an_untrusted_broker_certificate_is_refused() -> Result<()> {
+    let proxy_port = free_port()?;
+    let broker = Broker::start_advertising(Some(proxy_port))?;
+    let ca = Ca::new("kafka")?;
+    let stranger = Ca::new("someone else")?;
+    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
+    let proxy = TlsProxy::start(proxy_port, &broker.bootstrap, &chain, &key)?;
+    let dir = tempfile::tempdir()?;
+    let trust = write_file(dir.path(), "other-ca.pem", &stranger.pem())?;
+    let input = dir.path().join("in.txt");
+    append_lines(&input, &numbered("no", 0, 3))?;
+    let props = write_worker_props(
+        dir.path(),
+        &format!("127.0.0.1:{proxy_port}"),
+        &format!(
+            "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\n\
+             ssl.endpoint.identification.algorithm=\n",
+            trust.display()
+        ),
+    )?;
+    let conn = write_file(
+        dir.path(),
+        "src.properties",
+        &format!(
+            "name=tls-src\nconnector.class=FileStreamSource\nfile={}\ntopic={}\n",
+            input.display(),
+            unique("refused")
+        ),
+    )?;
+    let port = free_port()?;
+    let w = Worker::start(
+        dir.path(),
+        port,
+        &[&props.display().to_string(), &conn.display().to_string()],
+        &[],
+        "w.log",
+    )?;
+    wait_until(
+        Duration::from_secs(60),
+        "a certificate failure in the log",
+        || {
+            w.log_text()
+                .contains("certificate verify failed")
+                .then_some(())
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
+    assert_eq!(
+        proxy.handshakes(),
+        0,
+        "a handshake with an untrusted certificate completed"
+    );
+    Ok(())
+}
