@@ -11,12 +11,47 @@ pub fn http_get(port: u16, path: &str) -> Result<(u16, String)> {
 
 /// A minimal HTTP/1.1 request with a JSON body: returns (status, body).
 pub fn http_request(port: u16, method: &str, path: &str, body: &str) -> Result<(u16, String)> {
+    let r = http_exchange(port, method, path, &[], body)?;
+    Ok((r.status, r.body))
+}
+
+/// An HTTP answer: status, header block (names lower-cased) and body.
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// A header's value (name in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            (k.trim().to_ascii_lowercase() == name).then(|| v.trim())
+        })
+    }
+}
+
+/// A minimal HTTP/1.1 request with extra headers and a JSON body.
+pub fn http_exchange(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Result<HttpAnswer> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).context("connect")?;
     // A config write may wait out a rebalance for up to 90 s.
     s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )?;
     let mut raw = Vec::new();
@@ -36,7 +71,11 @@ pub fn http_request(port: u16, method: &str, path: &str, body: &str) -> Result<(
     } else {
         body.to_string()
     };
-    Ok((status, body))
+    Ok(HttpAnswer {
+        status,
+        head: head.to_string(),
+        body,
+    })
 }
 
 fn dechunk(mut s: &str) -> String {

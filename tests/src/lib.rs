@@ -20,7 +20,7 @@ mod worker;
 pub use amqp::{AmqpMessage, Outgoing, RabbitVhost};
 pub use broker::Broker;
 pub use db::{MyDb, PgDb, ensure_pg_logical};
-pub use http::{http_get, http_request};
+pub use http::{HttpAnswer, http_exchange, http_get, http_request};
 pub use kafka::{
     Consumed, KeyValue, TopicReader, ValueWithHeaders, consume_all, consume_from_start,
     consume_records, create_topic, produce_bytes, produce_strings, produce_with_headers,

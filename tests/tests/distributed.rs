@@ -356,21 +356,17 @@ fn three_workers_share_work_and_answer_alike() -> Result<()> {
             "{body}"
         );
     }
-    let (code, body) = {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", c.port(1)))?;
-        write!(
-            s,
-            "POST /connectors/gen/tasks HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nX-Connect-Authorization: AAAA\r\n\
-             X-Connect-Request-Signature-Algorithm: HmacSHA256\r\nContent-Length: {}\r\n\r\n{forged}",
-            forged.len()
-        )?;
-        let mut raw = String::new();
-        s.read_to_string(&mut raw)?;
-        let code: u16 = raw.split_whitespace().nth(1).unwrap_or("0").parse()?;
-        (code, raw)
-    };
+    let forged_answer = sluice_tests::http_exchange(
+        c.port(1),
+        "POST",
+        "/connectors/gen/tasks",
+        &[
+            ("X-Connect-Authorization", "AAAA"),
+            ("X-Connect-Request-Signature-Algorithm", "HmacSHA256"),
+        ],
+        forged,
+    )?;
+    let (code, body) = (forged_answer.status, forged_answer.body);
     assert_eq!(code, 403, "{body}");
     assert!(body.contains("invalid signature"), "{body}");
     let st = task_states(c.port(0), "gen");

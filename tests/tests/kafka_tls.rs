@@ -13,18 +13,26 @@ use sluice_tests::pki::Ca;
 use sluice_tests::tls_proxy::TlsProxy;
 use sluice_tests::*;
 
-#[test]
-fn worker_reaches_kafka_over_tls_with_java_keys() -> Result<()> {
+/// A broker behind a TLS proxy whose certificate comes from `ca`, and a
+/// worker trusting `trusted` (Java keys only) that runs a file source of
+/// `lines` into `topic`.
+struct Setup {
+    _broker: Broker,
+    proxy: TlsProxy,
+    worker: Worker,
+    trust: String,
+    _dir: tempfile::TempDir,
+}
+
+fn setup(ca: &Ca, trusted: &Ca, lines: &[String], topic: &str) -> Result<Setup> {
     let proxy_port = free_port()?;
     let broker = Broker::start_advertising(Some(proxy_port))?;
-    let ca = Ca::new("kafka")?;
     let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
     let proxy = TlsProxy::start(proxy_port, &broker.bootstrap, &chain, &key)?;
     let dir = tempfile::tempdir()?;
-    let trust = write_file(dir.path(), "ca.pem", &ca.pem())?;
+    let trust = write_file(dir.path(), "ca.pem", &trusted.pem())?;
     let input = dir.path().join("in.txt");
-    append_lines(&input, &numbered("tls", 0, 5))?;
-    let topic = unique("tls");
+    append_lines(&input, lines)?;
     let props = write_worker_props(
         dir.path(),
         &format!("127.0.0.1:{proxy_port}"),
@@ -42,20 +50,59 @@ fn worker_reaches_kafka_over_tls_with_java_keys() -> Result<()> {
             input.display()
         ),
     )?;
-    let port = free_port()?;
-    let w = Worker::start(
+    let worker = Worker::start(
         dir.path(),
-        port,
+        free_port()?,
         &[&props.display().to_string(), &conn.display().to_string()],
         &[],
         "w.log",
     )?;
+    Ok(Setup {
+        _broker: broker,
+        proxy,
+        worker,
+        trust: trust.display().to_string(),
+        _dir: dir,
+    })
+}
+
+#[test]
+fn worker_reaches_kafka_over_tls_with_java_keys() -> Result<()> {
+    let ca = Ca::new("kafka")?;
+    let topic = unique("tls");
+    let s = setup(&ca, &ca, &numbered("tls", 0, 5), &topic)?;
     // Read back over TLS too (the broker advertises the proxy), with
     // librdkafka's own keys.
-    let got = read_over_tls(proxy_port, &trust.display().to_string(), &topic, 5)
-        .map_err(|e| anyhow::anyhow!("{e}; worker log:\n{}", w.log_text()))?;
+    let got = read_over_tls(s.proxy.port, &s.trust, &topic, 5)
+        .map_err(|e| anyhow::anyhow!("{e}; worker log:\n{}", s.worker.log_text()))?;
     assert_eq!(got, numbered("tls", 0, 5));
-    assert!(proxy.handshakes() > 0, "no client went through TLS");
+    assert!(s.proxy.handshakes() > 0, "no client went through TLS");
+    Ok(())
+}
+
+/// A broker certificate from a CA the worker does not trust: nothing is
+/// written, and the worker's log says why.
+#[test]
+fn an_untrusted_broker_certificate_is_refused() -> Result<()> {
+    let ca = Ca::new("kafka")?;
+    let stranger = Ca::new("someone else")?;
+    let s = setup(&ca, &stranger, &numbered("no", 0, 3), &unique("refused"))?;
+    wait_until(
+        Duration::from_secs(60),
+        "a certificate failure in the log",
+        || {
+            s.worker
+                .log_text()
+                .contains("certificate verify failed")
+                .then_some(())
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", s.worker.log_text()))?;
+    assert_eq!(
+        s.proxy.handshakes(),
+        0,
+        "a handshake with an untrusted certificate completed"
+    );
     Ok(())
 }
 
@@ -85,62 +132,4 @@ fn read_over_tls(port: u16, ca: &str, topic: &str, n: usize) -> Result<Vec<Strin
     }
     anyhow::ensure!(out.len() >= n, "{} of {n} records read over TLS", out.len());
     Ok(out)
-}
-
-/// A broker certificate from a CA the worker does not trust: nothing is
-/// written, and the worker's log says why.
-#[test]
-fn an_untrusted_broker_certificate_is_refused() -> Result<()> {
-    let proxy_port = free_port()?;
-    let broker = Broker::start_advertising(Some(proxy_port))?;
-    let ca = Ca::new("kafka")?;
-    let stranger = Ca::new("someone else")?;
-    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
-    let proxy = TlsProxy::start(proxy_port, &broker.bootstrap, &chain, &key)?;
-    let dir = tempfile::tempdir()?;
-    let trust = write_file(dir.path(), "other-ca.pem", &stranger.pem())?;
-    let input = dir.path().join("in.txt");
-    append_lines(&input, &numbered("no", 0, 3))?;
-    let props = write_worker_props(
-        dir.path(),
-        &format!("127.0.0.1:{proxy_port}"),
-        &format!(
-            "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\n\
-             ssl.endpoint.identification.algorithm=\n",
-            trust.display()
-        ),
-    )?;
-    let conn = write_file(
-        dir.path(),
-        "src.properties",
-        &format!(
-            "name=tls-src\nconnector.class=FileStreamSource\nfile={}\ntopic={}\n",
-            input.display(),
-            unique("refused")
-        ),
-    )?;
-    let port = free_port()?;
-    let w = Worker::start(
-        dir.path(),
-        port,
-        &[&props.display().to_string(), &conn.display().to_string()],
-        &[],
-        "w.log",
-    )?;
-    wait_until(
-        Duration::from_secs(60),
-        "a certificate failure in the log",
-        || {
-            w.log_text()
-                .contains("certificate verify failed")
-                .then_some(())
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
-    assert_eq!(
-        proxy.handshakes(),
-        0,
-        "a handshake with an untrusted certificate completed"
-    );
-    Ok(())
 }

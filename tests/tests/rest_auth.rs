@@ -11,47 +11,38 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use sluice_tests::*;
 
-/// One request with an `Authorization: Basic` header (or none).
+/// One request with an `Authorization: Basic` header (or none): the
+/// status and the whole answer (headers and body).
 fn call(port: u16, method: &str, path: &str, user: Option<(&str, &str)>) -> Result<(u16, String)> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let auth = user
-        .map(|(u, p)| {
-            let raw = format!("{u}:{p}");
-            format!("Authorization: Basic {}\r\n", base64(raw.as_bytes()))
-        })
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{auth}Content-Length: 0\r\n\r\n"
-    )?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let code = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("no status")?;
-    Ok((code, raw))
+    send(port, method, path, user, "")
 }
 
-fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(char::from(T[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// `call` with a body.
+fn send(
+    port: u16,
+    method: &str,
+    path: &str,
+    user: Option<(&str, &str)>,
+    body: &str,
+) -> Result<(u16, String)> {
+    use base64::Engine;
+    let auth = user.map(|(u, p)| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
+        )
+    });
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let a = http_exchange(port, method, path, &headers, body)?;
+    Ok((a.status, format!("{}\r\n\r\n{}", a.head, a.body)))
+}
+
+/// A standalone worker (broker at `bootstrap`) with `extra` worker keys.
+fn start_worker(dir: &std::path::Path, bootstrap: &str, extra: &str) -> Result<(Worker, u16)> {
+    let props = write_worker_props(dir, bootstrap, extra)?;
+    let port = free_port()?;
+    let w = Worker::start(dir, port, &[&props.display().to_string()], &[], "w.log")?;
+    Ok((w, port))
 }
 
 fn hash(password: &str) -> Result<String> {
@@ -201,7 +192,7 @@ fn audit_log_records_changes_and_refusals() -> Result<()> {
     let creds = write_file(dir.path(), "credentials.properties", "admin=admin-secret\n")?;
     let audit_file = dir.path().join("audit.jsonl");
     let topic = unique("audit");
-    let props = write_worker_props(
+    let (mut w, port) = start_worker(
         dir.path(),
         &broker.bootstrap,
         &format!(
@@ -209,14 +200,6 @@ fn audit_log_records_changes_and_refusals() -> Result<()> {
             creds.display(),
             audit_file.display()
         ),
-    )?;
-    let port = free_port()?;
-    let mut w = Worker::start(
-        dir.path(),
-        port,
-        &[&props.display().to_string()],
-        &[],
-        "w.log",
     )?;
     let admin = Some(("admin", "admin-secret"));
     let body = serde_json::json!({"name": "audited", "config": {
@@ -309,39 +292,6 @@ fn audit_log_records_changes_and_refusals() -> Result<()> {
     Ok(())
 }
 
-fn send(
-    port: u16,
-    method: &str,
-    path: &str,
-    user: Option<(&str, &str)>,
-    body: &str,
-) -> Result<(u16, String)> {
-    use std::io::Read;
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let auth = user
-        .map(|(u, p)| {
-            format!(
-                "Authorization: Basic {}\r\n",
-                base64(format!("{u}:{p}").as_bytes())
-            )
-        })
-        .unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = String::new();
-    s.read_to_string(&mut raw)?;
-    let code = raw
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("no status")?;
-    Ok((code, raw))
-}
-
 /// Roles bound to principals on the cluster or on connectors: each may do
 /// what its roles grant and nothing else, and sees only its connectors.
 #[test]
@@ -358,7 +308,7 @@ fn roles_limit_what_each_principal_may_do() -> Result<()> {
         "admin=SystemAdmin\nalice=ResourceOwner:Connector:orders-*\n\
          bob=Operator:Connector:orders-1\ncarol=DeveloperRead:cluster\n",
     )?;
-    let props = write_worker_props(
+    let (mut w, port) = start_worker(
         dir.path(),
         "127.0.0.1:1",
         &format!(
@@ -366,14 +316,6 @@ fn roles_limit_what_each_principal_may_do() -> Result<()> {
             creds.display(),
             roles.display()
         ),
-    )?;
-    let port = free_port()?;
-    let mut w = Worker::start(
-        dir.path(),
-        port,
-        &[&props.display().to_string()],
-        &[],
-        "w.log",
     )?;
     let as_ = |u: &'static str, p: &'static str| Some((u, p));
     let create = |name: &str| {
@@ -539,7 +481,7 @@ fn api_keys_authenticate_as_their_principal() -> Result<()> {
         "roles.properties",
         "ci-bot=DeveloperRead:cluster\n",
     )?;
-    let props = write_worker_props(
+    let (mut w, port) = start_worker(
         dir.path(),
         "127.0.0.1:1",
         &format!(
@@ -548,31 +490,9 @@ fn api_keys_authenticate_as_their_principal() -> Result<()> {
             roles.display()
         ),
     )?;
-    let port = free_port()?;
-    let mut w = Worker::start(
-        dir.path(),
-        port,
-        &[&props.display().to_string()],
-        &[],
-        "w.log",
-    )?;
     let with = |method: &str, path: &str, header: String| -> Result<u16> {
-        use std::io::Read;
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        let body = r#"{"level":"DEBUG"}"#;
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{header}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )?;
-        let mut raw = String::new();
-        s.read_to_string(&mut raw)?;
-        Ok(raw
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0))
+        let (name, value) = header.split_once(": ").context("header")?;
+        Ok(http_exchange(port, method, path, &[(name, value)], r#"{"level":"DEBUG"}"#)?.status)
     };
     let get = |header: String| with("GET", "/connectors", header);
     assert_eq!(get(format!("X-API-Key: {key}"))?, 200);

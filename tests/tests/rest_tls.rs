@@ -79,15 +79,7 @@ fn start_https(
     client: Option<&(String, String)>,
     log: &str,
 ) -> Result<Worker> {
-    let props = write_worker_props(dir, "127.0.0.1:1", ssl)?;
-    let listener = format!("https://127.0.0.1:{port}");
-    let mut w = Worker::spawn(
-        dir,
-        port,
-        &[&props.display().to_string()],
-        &[("CONNECT_LISTENERS", &listener)],
-        log,
-    )?;
+    let mut w = spawn_https(dir, port, ssl, log)?;
     let up = wait_until(Duration::from_secs(30), "the https listener", || {
         https_get(port, "/", trust, client)
             .ok()
@@ -98,6 +90,34 @@ fn start_https(
         bail!("{e} (running: {running}); log:\n{}", w.log_text());
     }
     Ok(w)
+}
+
+/// Starts a standalone worker with an https listener on `port` and the
+/// given `ssl.*` lines, without waiting for it.
+fn spawn_https(dir: &Path, port: u16, ssl: &str, log: &str) -> Result<Worker> {
+    let props = write_worker_props(dir, "127.0.0.1:1", ssl)?;
+    let listener = format!("https://127.0.0.1:{port}");
+    Worker::spawn(
+        dir,
+        port,
+        &[&props.display().to_string()],
+        &[("CONNECT_LISTENERS", &listener)],
+        log,
+    )
+}
+
+/// The error a client trusting `trust` gets from the listener on `port`
+/// once it listens.
+fn tls_refusal(port: u16, trust: &str, w: &Worker) -> Result<anyhow::Error> {
+    wait_until(
+        Duration::from_secs(30),
+        "a TLS answer",
+        || match https_get(port, "/", trust, None) {
+            Err(e) if !format!("{e}").contains("Connection refused") => Some(e),
+            _ => None,
+        },
+    )
+    .with_context(|| w.log_text())
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<String> {
@@ -145,53 +165,17 @@ fn https_listener_serves_rest_and_refuses_what_it_should() -> Result<()> {
         inline("ssl.keystore.certificate.chain", &chain),
         inline("ssl.keystore.key", &key)
     );
-    let props = write_worker_props(dir.path(), "127.0.0.1:1", &ssl)?;
-    let listener = format!("https://127.0.0.1:{port}");
-    let mut w = Worker::spawn(
-        dir.path(),
-        port,
-        &[&props.display().to_string()],
-        &[("CONNECT_LISTENERS", &listener)],
-        "w2.log",
-    )?;
-    let e = wait_until(Duration::from_secs(30), "a TLS answer", || match https_get(
-        port,
-        "/",
-        &ca.pem(),
-        None,
-    ) {
-        Err(e) if !format!("{e}").contains("Connection refused") => Some(e),
-        _ => None,
-    })
-    .with_context(|| w.log_text())?;
+    let mut w = spawn_https(dir.path(), port, &ssl, "w2.log")?;
+    let e = tls_refusal(port, &ca.pem(), &w)?;
     assert!(format!("{e:#}").contains("not valid for name"), "{e:#}");
     assert!(w.stop()?.success());
 
     // An expired certificate.
     let (chain, key) = ca.issue(&["127.0.0.1"], false, true)?;
     let keystore = write(dir.path(), "expired.pem", &format!("{chain}{key}"))?;
-    let props = write_worker_props(
-        dir.path(),
-        "127.0.0.1:1",
-        &format!("ssl.keystore.location={keystore}\n"),
-    )?;
-    let mut w = Worker::spawn(
-        dir.path(),
-        port,
-        &[&props.display().to_string()],
-        &[("CONNECT_LISTENERS", &listener)],
-        "w3.log",
-    )?;
-    let e = wait_until(Duration::from_secs(30), "a TLS answer", || match https_get(
-        port,
-        "/",
-        &ca.pem(),
-        None,
-    ) {
-        Err(e) if !format!("{e}").contains("Connection refused") => Some(e),
-        _ => None,
-    })
-    .with_context(|| w.log_text())?;
+    let ssl = format!("ssl.keystore.location={keystore}\n");
+    let mut w = spawn_https(dir.path(), port, &ssl, "w3.log")?;
+    let e = tls_refusal(port, &ca.pem(), &w)?;
     assert!(format!("{e:#}").contains("expired"), "{e:#}");
     assert!(w.stop()?.success());
     Ok(())
@@ -275,16 +259,7 @@ fn unusable_tls_settings_stop_the_worker_with_the_fix() -> Result<()> {
             "ssl.client.auth=requested needs a truststore",
         ),
     ] {
-        let props = write_worker_props(dir.path(), "127.0.0.1:1", &ssl)?;
-        let port = free_port()?;
-        let listener = format!("https://127.0.0.1:{port}");
-        let mut w = Worker::spawn(
-            dir.path(),
-            port,
-            &[&props.display().to_string()],
-            &[("CONNECT_LISTENERS", &listener)],
-            "bad.log",
-        )?;
+        let mut w = spawn_https(dir.path(), free_port()?, &ssl, "bad.log")?;
         let status = w.wait_exit(Duration::from_secs(30))?;
         assert!(!status.success());
         let log = w.log_text();

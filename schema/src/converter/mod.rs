@@ -17,6 +17,7 @@ use crate::value::{SchemaAndValue, Value};
 mod avro;
 mod byte_array;
 pub(crate) mod java;
+pub use java::civil_from_days;
 mod json;
 mod string;
 
