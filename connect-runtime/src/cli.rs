@@ -60,11 +60,56 @@ enum Command {
         /// The principal the key authenticates as.
         principal: String,
     },
+    /// Keys that seal connector secrets where configs are stored.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsCommand,
+    },
     /// Print the Markdown reference of connector plugins' config keys.
     Docs {
         /// One plugin (any of its names); all of them when omitted.
         plugin: Option<String>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Print a new key entry (`<id>=<base64>`) for
+    /// `secrets.encryption.keys.file`.
+    GenerateKey {
+        /// The key's id (letters, digits, '-', '_', '.').
+        id: String,
+    },
+    /// Ask a running worker to seal every stored secret with its active
+    /// key (`secrets.encryption.key.id`); credentials come from the
+    /// SLUICE_REST_AUTHORIZATION variable (an Authorization header value).
+    RotateKey {
+        /// The worker's REST URL.
+        #[arg(long, default_value = "http://localhost:8083")]
+        url: String,
+        /// PEM file of the CA to trust for an https URL.
+        #[arg(long)]
+        cacert: Option<PathBuf>,
+    },
+}
+
+fn secrets_command(action: &SecretsCommand) -> ExitCode {
+    let result = match action {
+        SecretsCommand::GenerateKey { id } => crate::secrets::cli::generate_key(id),
+        SecretsCommand::RotateKey { url, cacert } => {
+            crate::secrets::cli::rotate_key(url, cacert.as_deref())
+        }
+    };
+    match result {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 /// `log.format=json` in the worker file (or `CONNECT_LOG_FORMAT=json`),
@@ -75,6 +120,7 @@ fn wants_json_logs(cli: &Cli) -> bool {
         Command::SchemaRegistry { .. }
         | Command::Docs { .. }
         | Command::HashPassword
+        | Command::Secrets { .. }
         | Command::ApiKey { .. } => {
             return false;
         }
@@ -105,6 +151,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
                 ExitCode::from(1)
             }
         };
+    }
+    if let Command::Secrets { action } = &cli.command {
+        return secrets_command(action);
     }
     if let Command::HashPassword = &cli.command {
         let mut line = String::new();
@@ -173,7 +222,10 @@ pub fn main_with(registry: Registry) -> ExitCode {
     let (worker, connectors) = match cli.command {
         Command::Standalone { worker, connectors } => (worker, connectors),
         Command::SchemaRegistry { config } => return run_registry(&config),
-        Command::Docs { .. } | Command::HashPassword | Command::ApiKey { .. } => {
+        Command::Docs { .. }
+        | Command::HashPassword
+        | Command::ApiKey { .. }
+        | Command::Secrets { .. } => {
             return ExitCode::SUCCESS;
         }
         Command::Distributed { worker } => return run_distributed(&worker, log_levels, registry),

@@ -180,6 +180,17 @@ pub struct ValidConnector {
 /// Checks a connector config completely: common keys, the class, converter
 /// classes, sink topic keys and the connector's own keys. Every problem is
 /// reported at once.
+/// Every key of a plugin: the common connector keys first, then the
+/// connector's own.
+pub fn full_def(plugin: &ConnectorPlugin) -> ConfigDef {
+    let mut def = common_def();
+    def = def.merge(&match plugin.connector_type() {
+        ConnectorType::Sink => sink_def(),
+        ConnectorType::Source => source_def(),
+    });
+    def.merge(&(plugin.new_connector)().config_def())
+}
+
 pub fn validate(registry: &Registry, config: &Config) -> Result<ValidConnector, ConfigErrors> {
     let mut issues: Vec<ConfigIssue> = Vec::new();
     let common = common_def();

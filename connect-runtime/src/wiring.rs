@@ -52,6 +52,16 @@ pub(crate) fn serve_rest(
     worker_id: &str,
 ) -> watch::Sender<bool> {
     let (stop, stopped) = watch::channel(false);
+    match state.herder.worker().config.secrets.active_key_id() {
+        Some(key_id) => {
+            tracing::info!(key_id, "connector secrets are sealed where they are stored")
+        }
+        None => tracing::warn!(
+            "connector secrets are stored as given: set {} (or {}) to seal them",
+            crate::secrets::keyring::KEYS_FILE,
+            crate::secrets::keyring::KEYS_ENV
+        ),
+    }
     for (sock, tls) in sockets {
         let addr = sock.local_addr().ok();
         let mut rx = stopped.clone();

@@ -507,3 +507,191 @@ fn api_keys_authenticate_as_their_principal() -> Result<()> {
     assert!(w.stop()?.success());
     Ok(())
 }
+
+/// An identity provider on loopback: its OpenID discovery document and
+/// key set (replaceable, to rotate keys); counts the key-set fetches.
+struct Idp {
+    port: u16,
+    jwks: std::sync::Arc<std::sync::Mutex<String>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Idp {
+    fn start() -> Result<Self> {
+        use std::io::{BufRead, BufReader};
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = l.local_addr()?.port();
+        let jwks = std::sync::Arc::new(std::sync::Mutex::new(r#"{"keys":[]}"#.to_string()));
+        let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (j, f) = (jwks.clone(), fetches.clone());
+        std::thread::spawn(move || {
+            for conn in l.incoming().flatten() {
+                let mut reader = BufReader::new(&conn);
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    continue;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let body = if first.contains("/.well-known/openid-configuration") {
+                    format!(
+                        r#"{{"issuer":"http://127.0.0.1:{port}","jwks_uri":"http://127.0.0.1:{port}/jwks"}}"#
+                    )
+                } else {
+                    f.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    j.lock().map(|s| s.clone()).unwrap_or_default()
+                };
+                let _ = (&conn).write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        Ok(Self {
+            port,
+            jwks,
+            fetches,
+        })
+    }
+
+    fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Publishes these (kid, key) pairs as the key set.
+    fn publish(&self, keys: &[(&str, &ring::signature::EcdsaKeyPair)]) {
+        use base64::Engine;
+        use ring::signature::KeyPair;
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let list: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(kid, k)| {
+                let p = k.public_key().as_ref();
+                serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "use": "sig",
+                    "alg": "ES256", "x": b64(&p[1..33]), "y": b64(&p[33..65])})
+            })
+            .collect();
+        if let Ok(mut j) = self.jwks.lock() {
+            *j = serde_json::json!({ "keys": list }).to_string();
+        }
+    }
+}
+
+fn ec_key() -> Result<ring::signature::EcdsaKeyPair> {
+    use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+        .map_err(|_| anyhow::anyhow!("keygen"))?;
+    EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .map_err(|_| anyhow::anyhow!("key"))
+}
+
+/// A compact ES256 JWS of `claims`.
+fn jwt(
+    key: &ring::signature::EcdsaKeyPair,
+    kid: &str,
+    claims: &serde_json::Value,
+) -> Result<String> {
+    use base64::Engine;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let msg = format!(
+        "{}.{}",
+        b64(format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}"}}"#).as_bytes()),
+        b64(claims.to_string().as_bytes())
+    );
+    let sig = key
+        .sign(&ring::rand::SystemRandom::new(), msg.as_bytes())
+        .map_err(|_| anyhow::anyhow!("sign"))?;
+    Ok(format!("{msg}.{}", b64(sig.as_ref())))
+}
+
+fn bearer(port: u16, method: &str, path: &str, token: &str) -> Result<u16> {
+    let auth = format!("Bearer {token}");
+    Ok(http_exchange(port, method, path, &[("Authorization", &auth)], "")?.status)
+}
+
+/// OpenID Connect bearer tokens: the issuer's discovery document leads to
+/// its key set; signature, expiry, audience and issuer are checked; the
+/// roles claim binds roles; a rotated key is picked up without a restart
+/// and the retired key's tokens stop working.
+#[test]
+fn oidc_bearer_tokens_are_checked_against_the_issuers_keys() -> Result<()> {
+    let idp = Idp::start()?;
+    let (k1, k2) = (ec_key()?, ec_key()?);
+    idp.publish(&[("k1", &k1)]);
+    let dir = tempfile::tempdir()?;
+    let (mut w, port) = start_worker(
+        dir.path(),
+        "127.0.0.1:1",
+        &format!(
+            "rest.auth.oauthbearer.expected.issuer={}\nrest.auth.oauthbearer.expected.audience=sluice\n\
+             rest.auth.oauthbearer.roles.claim.name=roles\nrest.auth.oauthbearer.clock.skew.seconds=5\n",
+            idp.issuer()
+        ),
+    )?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let claims = |sub: &str, roles: &[&str]| {
+        serde_json::json!({"iss": idp.issuer(), "aud": "sluice", "sub": sub,
+            "iat": now, "exp": now + 300, "roles": roles})
+    };
+    let admin = jwt(&k1, "k1", &claims("ada", &["SystemAdmin"]))?;
+    assert_eq!(
+        bearer(port, "GET", "/connectors", &admin)?,
+        200,
+        "{}",
+        w.log_text()
+    );
+    assert_eq!(bearer(port, "GET", "/admin/loggers", &admin)?, 200);
+    // Roles from the token: an operator of one connector reads no loggers.
+    let op = jwt(&k1, "k1", &claims("otto", &["Operator:Connector:x"]))?;
+    assert_eq!(bearer(port, "GET", "/admin/loggers", &op)?, 403);
+    assert_eq!(bearer(port, "GET", "/connectors", &op)?, 200);
+    // Refused: expired, another audience, another issuer, not a token.
+    let mut expired = claims("ada", &["SystemAdmin"]);
+    expired["exp"] = (now - 60).into();
+    let mut other_aud = claims("ada", &["SystemAdmin"]);
+    other_aud["aud"] = "billing".into();
+    let mut other_iss = claims("ada", &["SystemAdmin"]);
+    other_iss["iss"] = "http://evil.example".into();
+    for c in [expired, other_aud, other_iss] {
+        assert_eq!(
+            bearer(port, "GET", "/connectors", &jwt(&k1, "k1", &c)?)?,
+            401,
+            "{c}"
+        );
+    }
+    let a = http_exchange(
+        port,
+        "GET",
+        "/connectors",
+        &[("Authorization", "Bearer not.a.jwt")],
+        "",
+    )?;
+    assert_eq!(a.status, 401);
+    assert!(a.head.contains("Bearer realm"), "{}", a.head);
+    // The provider rotates to k2: a k2 token is accepted once the worker
+    // fetched the set again (at most every 10 s), k1's are refused.
+    let fetched = idp.fetches.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(fetched >= 1);
+    idp.publish(&[("k2", &k2)]);
+    let new = jwt(&k2, "k2", &claims("ada", &["SystemAdmin"]))?;
+    wait_until(Duration::from_secs(30), "a k2 token accepted", || {
+        (bearer(port, "GET", "/connectors", &new).ok()? == 200).then_some(())
+    })?;
+    assert!(idp.fetches.load(std::sync::atomic::Ordering::SeqCst) > fetched);
+    assert_eq!(bearer(port, "GET", "/connectors", &admin)?, 401);
+    assert!(w.stop()?.success());
+    let log = w.log_text();
+    assert!(
+        log.contains("bearer token refused") && log.contains("expired at"),
+        "{log}"
+    );
+    Ok(())
+}

@@ -103,6 +103,7 @@ const PASS_THROUGH: &[&str] = &[
     "config.providers",
     "rest.auth.",
     "audit.log.",
+    "secrets.",
     "rest.extension.classes",
     "java.security.auth.login.config",
     "schema.registry.",
@@ -264,6 +265,8 @@ pub struct WorkerConfig {
     pub metrics_window: Duration,
     /// `log.format=json`.
     pub log_json: bool,
+    /// The keys secrets are sealed with where configs are stored.
+    pub secrets: std::sync::Arc<crate::secrets::Secrets>,
 }
 
 impl WorkerConfig {
@@ -415,6 +418,7 @@ impl WorkerConfig {
             m.extend(parsed.originals_with_prefix(prefix));
             m
         };
+        let secrets = std::sync::Arc::new(crate::secrets::Secrets::from_worker(&props)?);
         let rest_auth = crate::rest::auth::BasicAuth::from_worker(&props)?.map(std::sync::Arc::new);
         let rest_authz = crate::rest::authz::Rbac::from_worker(&props)?.map(std::sync::Arc::new);
         if rest_authz.is_some() && rest_auth.is_none() {
@@ -473,6 +477,7 @@ impl WorkerConfig {
                 &props,
                 &parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),
             )?,
+            secrets,
             originals: props,
         })
     }

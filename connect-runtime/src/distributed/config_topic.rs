@@ -69,6 +69,8 @@ pub struct ConfigState {
     pub offset: i64,
     /// The key internal requests are signed with (the last one read).
     pub session_key: Option<super::session_key::SessionKey>,
+    /// Opens the sealed secrets of connector and task configs.
+    pub secrets: std::sync::Arc<crate::secrets::Secrets>,
 }
 
 fn properties(v: &Value) -> Result<Config, String> {
@@ -106,7 +108,28 @@ fn task_key(rest: &str) -> Option<(String, u32)> {
     Some((c.to_string(), n.parse().ok()?))
 }
 
+/// Marks a connector record written by a secrets rotation: the same
+/// config, sealed with another key (readers that do not know it ignore
+/// it, as Kafka Connect reads only `properties`).
+const REWRAP: &str = "sluice.rewrap";
+
 impl ConfigState {
+    /// An empty state that opens sealed secrets with `secrets`.
+    pub fn with_secrets(secrets: std::sync::Arc<crate::secrets::Secrets>) -> Self {
+        Self {
+            secrets,
+            ..Self::default()
+        }
+    }
+
+    /// A record's properties with their secrets opened.
+    fn opened(&self, connector: &str, v: &Value) -> Result<Config, String> {
+        let stored = properties(v)?;
+        self.secrets
+            .open(connector, &stored)
+            .map_err(|e| e.to_string())
+    }
+
     /// Every configured connector and committed task.
     pub fn work(&self) -> Work {
         let mut w = Work::default();
@@ -140,7 +163,16 @@ impl ConfigState {
                 self.targets.remove(name);
                 return Ok(Change::Deleted(name.to_string()));
             };
-            let config = properties(&v).map_err(bad)?;
+            let config = self.opened(name, &v).map_err(bad)?;
+            // A rotation's rewrite of the same config changes nothing.
+            if v.get(REWRAP).is_some()
+                && self
+                    .connectors
+                    .get(name)
+                    .is_some_and(|c| c.config == config)
+            {
+                return Ok(Change::None);
+            }
             let target = self.targets.get(name).copied();
             match self.connectors.get_mut(name) {
                 Some(c) => c.config = config,
@@ -160,7 +192,7 @@ impl ConfigState {
         if let Some(rest) = key.strip_prefix("task-") {
             let (name, n) = task_key(rest).ok_or_else(|| bad("bad task key".into()))?;
             if let Some(v) = parsed {
-                let config = properties(&v).map_err(bad)?;
+                let config = self.opened(&name, &v).map_err(bad)?;
                 self.pending.entry(name).or_default().insert(n, config);
             }
             return Ok(Change::None);
@@ -243,9 +275,20 @@ fn props_value(config: &Config) -> Vec<u8> {
     json!({ "properties": config }).to_string().into_bytes()
 }
 
-/// `connector-<c>` record.
+/// `connector-<c>` record (`config` as stored: secrets sealed).
 pub fn connector_record(name: &str, config: &Config) -> (String, Vec<u8>) {
     (format!("connector-{name}"), props_value(config))
+}
+
+/// `connector-<c>` record of a rotation: the same config, secrets sealed
+/// with the active key; readers do not restart the connector for it.
+pub fn rewrap_record(name: &str, config: &Config) -> (String, Vec<u8>) {
+    (
+        format!("connector-{name}"),
+        json!({ "properties": config, REWRAP: true })
+            .to_string()
+            .into_bytes(),
+    )
 }
 
 /// `task-<c>-<n>` record.

@@ -93,6 +93,9 @@ pub struct DistributedHerder {
     pub(super) stopping: AtomicBool,
     /// Set once the first assignment was applied.
     pub(super) ready: AtomicBool,
+    /// Held by the leader's read-modify-writes of connector configs
+    /// (patch, secrets rotation) and the writes they could undo.
+    pub(super) writes: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for DistributedHerder {
@@ -228,6 +231,49 @@ impl DistributedHerder {
         }
     }
 
+    /// A connector config (`config`) or one of its task configs, as
+    /// stored: secrets sealed.
+    fn sealed(
+        &self,
+        name: &str,
+        connector: &Config,
+        config: &Config,
+    ) -> Result<Config, HerderError> {
+        let secret = crate::secrets::sensitive::keys(&self.worker.registry, connector, config);
+        self.worker
+            .config
+            .secrets
+            .seal(name, config, &secret)
+            .map_err(|e| HerderError::Internal(format!("connector {name}: {e}")))
+    }
+
+    /// Validates and writes a connector config (leader, `writes` held).
+    async fn write_connector(
+        &self,
+        name: &str,
+        config: Config,
+        initial: Option<TargetState>,
+        allow_update: bool,
+    ) -> Result<(bool, ConnectorInfo), HerderError> {
+        let exists = self.snapshot().connectors.contains_key(name);
+        if exists && !allow_update {
+            return Err(HerderError::AlreadyExists(name.to_string()));
+        }
+        let mut records = Vec::new();
+        if !exists {
+            let (k, v) = config_topic::target_record(name, initial.unwrap_or(TargetState::Running));
+            records.push((k, Some(v)));
+        } else if let Some(t) = initial {
+            let (k, v) = config_topic::target_record(name, t);
+            records.push((k, Some(v)));
+        }
+        let (k, v) = config_topic::connector_record(name, &self.sealed(name, &config, &config)?);
+        records.push((k, Some(v)));
+        self.write_config(records).await?;
+        let e = self.entry(name)?;
+        Ok((!exists, self.info_of(name, &e)))
+    }
+
     fn is_sink(&self, e: &config_topic::ConnectorEntry) -> bool {
         connector_config::validate(&self.worker.registry, &e.config)
             .is_ok_and(|v| v.plugin.connector_type() == sluice_connect_api::ConnectorType::Sink)
@@ -278,24 +324,9 @@ impl Herder for DistributedHerder {
         allow_update: bool,
     ) -> Result<(bool, ConnectorInfo), HerderError> {
         self.on_leader().await?;
-        self.worker.validate(&config)?;
-        let exists = self.snapshot().connectors.contains_key(name);
-        if exists && !allow_update {
-            return Err(HerderError::AlreadyExists(name.to_string()));
-        }
-        let mut records = Vec::new();
-        if !exists {
-            let (k, v) = config_topic::target_record(name, initial.unwrap_or(TargetState::Running));
-            records.push((k, Some(v)));
-        } else if let Some(t) = initial {
-            let (k, v) = config_topic::target_record(name, t);
-            records.push((k, Some(v)));
-        }
-        let (k, v) = config_topic::connector_record(name, &config);
-        records.push((k, Some(v)));
-        self.write_config(records).await?;
-        let e = self.entry(name)?;
-        Ok((!exists, self.info_of(name, &e)))
+        let _writes = self.writes.lock().await;
+        self.write_connector(name, config, initial, allow_update)
+            .await
     }
 
     async fn patch_connector(
@@ -304,12 +335,14 @@ impl Herder for DistributedHerder {
         patch: BTreeMap<String, Option<String>>,
     ) -> Result<ConnectorInfo, HerderError> {
         self.on_leader().await?;
+        let _writes = self.writes.lock().await;
         let config = crate::herder::apply_patch(self.entry(name)?.config, name, patch);
-        Ok(self.put_connector(name, config, None, true).await?.1)
+        Ok(self.write_connector(name, config, None, true).await?.1)
     }
 
     async fn delete(&self, name: &str) -> Result<(), HerderError> {
         self.on_leader().await?;
+        let _writes = self.writes.lock().await;
         self.entry(name)?;
         self.write_config(vec![
             (format!("connector-{name}"), None),
@@ -457,13 +490,14 @@ impl Herder for DistributedHerder {
 
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError> {
         self.on_leader().await?;
+        let _writes = self.writes.lock().await;
         let e = self.entry(name)?;
         if e.tasks == configs {
             return Ok(());
         }
         let mut records = Vec::new();
         for (i, c) in configs.iter().enumerate() {
-            let (k, v) = config_topic::task_record(name, i, c);
+            let (k, v) = config_topic::task_record(name, i, &self.sealed(name, &e.config, c)?);
             records.push((k, Some(v)));
         }
         let (k, v) = config_topic::commit_record(name, configs.len());
@@ -488,5 +522,54 @@ impl Herder for DistributedHerder {
         tracing::info!(namespace, level, "setting a log level on every worker");
         self.write_config(vec![(k, Some(v))]).await?;
         Ok(true)
+    }
+
+    /// Rewrites every connector with secrets, and its task configs, sealed
+    /// with the active key. Readers restart nothing: the connector record
+    /// is marked as a rewrap and the task configs are unchanged.
+    async fn rotate_secrets(&self) -> Result<crate::herder::Rotation, HerderError> {
+        let key_id = self
+            .worker
+            .config
+            .secrets
+            .active_key_id()
+            .ok_or_else(crate::herder::no_keys)?
+            .to_string();
+        self.on_leader().await?;
+        let _writes = self.writes.lock().await;
+        let mut out = crate::herder::Rotation {
+            key_id,
+            ..Default::default()
+        };
+        for (name, e) in self.snapshot().connectors {
+            let registry = &self.worker.registry;
+            let has_secrets = !crate::secrets::sensitive_keys(registry, &e.config).is_empty()
+                || e.tasks
+                    .iter()
+                    .any(|t| !crate::secrets::sensitive::keys(registry, &e.config, t).is_empty());
+            if !has_secrets {
+                continue;
+            }
+            let mut records = Vec::new();
+            let (k, v) =
+                config_topic::rewrap_record(&name, &self.sealed(&name, &e.config, &e.config)?);
+            records.push((k, Some(v)));
+            if !e.tasks.is_empty() {
+                for (i, c) in e.tasks.iter().enumerate() {
+                    let (k, v) =
+                        config_topic::task_record(&name, i, &self.sealed(&name, &e.config, c)?);
+                    records.push((k, Some(v)));
+                }
+                let (k, v) = config_topic::commit_record(&name, e.tasks.len());
+                records.push((k, Some(v)));
+            }
+            match self.write_config(records).await {
+                Ok(()) => out.rewrapped.push(name),
+                Err(err) => {
+                    out.failed.insert(name, err.to_string());
+                }
+            }
+        }
+        Ok(out)
     }
 }

@@ -124,7 +124,9 @@ pub async fn run(
 
     // Config: the cluster's connectors, applied in order; changes go to
     // the herder.
-    let config_state = Arc::new(Mutex::new(ConfigState::default()));
+    let config_state = Arc::new(Mutex::new(ConfigState::with_secrets(
+        config.secrets.clone(),
+    )));
     let (change_tx, mut change_rx) = mpsc::unbounded_channel();
     // Cluster log levels written before this worker read the topic to its
     // end are old: they are not applied (Kafka Connect's rule).
@@ -239,6 +241,7 @@ pub async fn run(
         http: http.clone(),
         stopping: AtomicBool::new(false),
         ready: AtomicBool::new(false),
+        writes: tokio::sync::Mutex::new(()),
     });
     {
         let h = herder.clone();

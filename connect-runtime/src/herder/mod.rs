@@ -119,6 +119,32 @@ pub trait Herder: Send + Sync + std::fmt::Debug {
     ) -> Result<bool, HerderError> {
         Ok(false)
     }
+    /// `POST /admin/secrets/rotate`: stores again, sealed with the active
+    /// key, every connector whose stored secrets are sealed with another
+    /// key (or not at all).
+    async fn rotate_secrets(&self) -> Result<Rotation, HerderError>;
+}
+
+/// What a secrets rotation did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Rotation {
+    /// The key everything is sealed with now.
+    #[serde(rename = "key.id")]
+    pub key_id: String,
+    /// Connectors stored again.
+    pub rewrapped: Vec<String>,
+    /// Connectors left as they were, with why.
+    pub failed: BTreeMap<String, String>,
+}
+
+/// The error for a rotation on a worker without keys.
+pub(crate) fn no_keys() -> HerderError {
+    HerderError::BadRequest(format!(
+        "this worker has no secrets keys: set {} or {} (and {})",
+        crate::secrets::keyring::KEYS_FILE,
+        crate::secrets::keyring::KEYS_ENV,
+        crate::secrets::keyring::ACTIVE_KEY
+    ))
 }
 
 #[async_trait::async_trait]
@@ -192,5 +218,8 @@ impl Herder for StandaloneHerder {
         Err(HerderError::BadRequest(
             "task configs are only accepted from other workers of a cluster".into(),
         ))
+    }
+    async fn rotate_secrets(&self) -> Result<Rotation, HerderError> {
+        StandaloneHerder::rotate_secrets(self).await
     }
 }

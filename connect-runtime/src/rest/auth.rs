@@ -66,6 +66,8 @@ pub struct BasicAuth {
     /// SHA-256 of each API key → its principal.
     api_keys: BTreeMap<Vec<u8>, String>,
     mtls: bool,
+    /// OAuth 2.0 / OpenID Connect bearer tokens, when configured.
+    pub jwt: Option<std::sync::Arc<super::jwt::JwtAuth>>,
     mac: hmac::Key,
     pub metrics_anonymous: bool,
     /// Requests refused for missing or wrong credentials.
@@ -79,6 +81,7 @@ impl std::fmt::Debug for BasicAuth {
             .field("users", &self.users.len())
             .field("api_keys", &self.api_keys.len())
             .field("mtls", &self.mtls)
+            .field("jwt", &self.jwt.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -201,7 +204,8 @@ impl BasicAuth {
             None => None,
         };
         let mtls = flag(MTLS);
-        if users.is_none() && api_keys.is_none() && !mtls {
+        let jwt = super::jwt::JwtAuth::from_worker(props)?.map(std::sync::Arc::new);
+        if users.is_none() && api_keys.is_none() && !mtls && jwt.is_none() {
             return Ok(None);
         }
         let users = users.unwrap_or_default();
@@ -215,6 +219,7 @@ impl BasicAuth {
             dummy,
             api_keys: api_keys.unwrap_or_default(),
             mtls,
+            jwt,
             mac,
             metrics_anonymous: flag(METRICS_ANONYMOUS),
             failures: AtomicU64::new(0),

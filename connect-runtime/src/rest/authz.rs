@@ -12,7 +12,9 @@
 //! bob=Operator:Connector:orders-db
 //! ```
 //!
-//! Without the file every authenticated principal may do everything.
+//! Without the file every authenticated principal may do everything,
+//! unless bearer tokens carry roles (`rest.auth.oauthbearer.roles.claim.name`):
+//! then a token's roles are its bindings.
 
 use std::collections::BTreeMap;
 
@@ -34,6 +36,8 @@ pub enum Op {
     Delete,
     /// `/admin/loggers`.
     Loggers,
+    /// `/admin/secrets/rotate`.
+    Secrets,
 }
 
 impl Op {
@@ -48,6 +52,7 @@ impl Op {
             Self::AlterOffsets => "alter-offsets",
             Self::Delete => "delete",
             Self::Loggers => "loggers",
+            Self::Secrets => "rotate-secrets",
         }
     }
 
@@ -61,6 +66,7 @@ impl Op {
             Self::AlterOffsets => "alter the offsets of",
             Self::Delete => "delete",
             Self::Loggers => "change or read log levels of",
+            Self::Secrets => "re-seal the stored secrets of",
         }
     }
 }
@@ -92,7 +98,7 @@ impl Role {
         use Op::*;
         match self {
             Self::SystemAdmin => true,
-            Self::ResourceOwner => op != Loggers,
+            Self::ResourceOwner => !matches!(op, Loggers | Secrets),
             Self::DeveloperManage => {
                 matches!(op, ReadStatus | ReadConfig | Create | Configure | Delete)
             }
@@ -182,6 +188,21 @@ impl Rbac {
         Ok(Some(Self { bindings }))
     }
 
+    /// These bindings plus those a bearer token carries for `principal`
+    /// (the roles claim, in the roles file's form; bindings that do not
+    /// parse grant nothing).
+    pub fn with_token_roles(&self, principal: &str, roles: &[String]) -> Self {
+        let mut out = self.clone();
+        let own = out.bindings.entry(principal.to_string()).or_default();
+        for r in roles {
+            match binding(principal, r, "the token's roles claim") {
+                Ok(b) => own.push(b),
+                Err(e) => tracing::debug!(error = %e, "a token role grants nothing"),
+            }
+        }
+        out
+    }
+
     /// May `principal` do `op` on `connector` (`None`: the cluster)?
     pub fn allows(&self, principal: &str, op: Op, connector: Option<&str>) -> bool {
         self.bindings.get(principal).is_some_and(|bs| {
@@ -231,6 +252,7 @@ pub fn required(method: &str, path: &str, body: &[u8]) -> Option<(Op, Option<Str
         ("PATCH" | "DELETE", ["connectors", n, "offsets"]) => (Op::AlterOffsets, c(n)),
         ("PUT", ["connectors", n, "topics", "reset"]) => (Op::AlterOffsets, c(n)),
         (_, ["admin", "loggers", ..]) => (Op::Loggers, None),
+        (_, ["admin", "secrets", ..]) => (Op::Secrets, None),
         ("GET", ["metrics"]) => (Op::ReadStatus, None),
         _ => return None,
     })
@@ -290,6 +312,8 @@ mod tests {
         assert!(r.allows("alice", Op::ReadConfig, Some("billing")));
         assert!(!r.allows("alice", Op::Delete, Some("billing")));
         assert!(!r.allows("alice", Op::Loggers, None));
+        assert!(!r.allows("alice", Op::Secrets, None));
+        assert!(r.allows("admin", Op::Secrets, None));
         assert!(r.allows("alice", Op::ReadStatus, None));
         assert!(r.allows("bob", Op::Operate, Some("orders-db")));
         assert!(!r.allows("bob", Op::ReadConfig, Some("orders-db")));
@@ -366,6 +390,7 @@ mod tests {
             ),
             ("DELETE", "/connectors/x", Some((Op::Delete, c("x")))),
             ("GET", "/admin/loggers", Some((Op::Loggers, None))),
+            ("POST", "/admin/secrets/rotate", Some((Op::Secrets, None))),
             ("GET", "/connectors", None),
             ("GET", "/connector-plugins", None),
             ("PUT", "/connector-plugins/X/config/validate", None),

@@ -45,6 +45,14 @@ pub(crate) struct InfoBody {
     connector_type: &'static str,
 }
 
+impl InfoBody {
+    /// The info as REST shows it: secrets as `[hidden]`.
+    fn shown(s: &RestState, mut i: ConnectorInfo) -> Self {
+        i.config = crate::secrets::mask(&s.herder.worker().registry, &i.config, &i.config);
+        Self::from(i)
+    }
+}
+
 impl From<ConnectorInfo> for InfoBody {
     fn from(i: ConnectorInfo) -> Self {
         Self {
@@ -97,7 +105,7 @@ pub(crate) async fn list_connectors(
         if with_info && let Ok(info) = s.herder.info(&name).await {
             entry.insert(
                 "info".into(),
-                serde_json::to_value(InfoBody::from(info)).unwrap_or_default(),
+                serde_json::to_value(InfoBody::shown(&s, info)).unwrap_or_default(),
             );
         }
         out.insert(name, serde_json::Value::Object(entry));
@@ -203,6 +211,8 @@ pub(crate) async fn create_connector(
             .unwrap_or(serde_json::Value::Object(Default::default())),
     )?;
     check_name(&name, &mut config)?;
+    crate::secrets::restore_hidden(&s.herder.worker().registry, &mut config, None)
+        .map_err(ApiError::bad_request)?;
     let (_, info) = s
         .herder
         .put_connector(
@@ -215,7 +225,7 @@ pub(crate) async fn create_connector(
     Ok((
         StatusCode::CREATED,
         [location(&name)],
-        Json(InfoBody::from(info)),
+        Json(InfoBody::shown(&s, info)),
     )
         .into_response())
 }
@@ -224,14 +234,19 @@ pub(crate) async fn get_connector(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
 ) -> Result<Json<InfoBody>, ApiError> {
-    Ok(Json(s.herder.info(&name).await?.into()))
+    Ok(Json(InfoBody::shown(&s, s.herder.info(&name).await?)))
 }
 
 pub(crate) async fn get_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Config>, ApiError> {
-    Ok(Json(s.herder.info(&name).await?.config))
+    let config = s.herder.info(&name).await?.config;
+    Ok(Json(crate::secrets::mask(
+        &s.herder.worker().registry,
+        &config,
+        &config,
+    )))
 }
 
 /// Kafka Connect's internal endpoint: the worker running a connector
@@ -280,6 +295,9 @@ pub(crate) async fn put_config(
     no_control_chars(&name)?;
     let mut config = body::config(body::parse(&bytes)?)?;
     check_name(&name, &mut config)?;
+    let stored = s.herder.info(&name).await.ok().map(|i| i.config);
+    crate::secrets::restore_hidden(&s.herder.worker().registry, &mut config, stored.as_ref())
+        .map_err(ApiError::bad_request)?;
     let (created, info) = s.herder.put_connector(&name, config, None, true).await?;
     let code = if created {
         StatusCode::CREATED
@@ -287,9 +305,9 @@ pub(crate) async fn put_config(
         StatusCode::OK
     };
     if created {
-        return Ok((code, [location(&name)], Json(InfoBody::from(info))).into_response());
+        return Ok((code, [location(&name)], Json(InfoBody::shown(&s, info))).into_response());
     }
-    Ok((code, Json(InfoBody::from(info))).into_response())
+    Ok((code, Json(InfoBody::shown(&s, info))).into_response())
 }
 
 /// Merges keys into the config; a `null` value removes the key.
@@ -313,7 +331,12 @@ pub(crate) async fn patch_config(
             sets.insert(k, v);
         }
     }
-    for (k, v) in body::config(serde_json::Value::Object(sets))? {
+    let mut sets = body::config(serde_json::Value::Object(sets))?;
+    // `[hidden]` sent back for a secret keeps the stored value.
+    let stored = s.herder.info(&name).await?.config;
+    crate::secrets::restore_hidden(&s.herder.worker().registry, &mut sets, Some(&stored))
+        .map_err(ApiError::bad_request)?;
+    for (k, v) in sets {
         changes.insert(k, Some(v));
     }
     if let Some(Some(n)) = changes.get("name")
@@ -324,7 +347,8 @@ pub(crate) async fn patch_config(
             n.trim()
         )));
     }
-    Ok(Json(s.herder.patch_connector(&name, changes).await?.into()))
+    let info = s.herder.patch_connector(&name, changes).await?;
+    Ok(Json(InfoBody::shown(&s, info)))
 }
 
 /// `GET /health` (and `/health/ready`): Kafka Connect's KIP-1017 shape.
@@ -478,6 +502,7 @@ pub(crate) async fn connector_tasks(
     Path(name): Path<String>,
 ) -> Result<Json<Vec<TaskInfo>>, ApiError> {
     let info = s.herder.info(&name).await?;
+    let registry = &s.herder.worker().registry;
     Ok(Json(
         info.tasks
             .into_iter()
@@ -486,7 +511,7 @@ pub(crate) async fn connector_tasks(
                     connector: name.clone(),
                     task: id,
                 },
-                config,
+                config: crate::secrets::mask(registry, &info.config, &config),
             })
             .collect(),
     ))

@@ -10,11 +10,13 @@ mod body;
 mod error;
 mod forward;
 mod handlers;
+pub mod jwt;
 mod loggers;
 mod offsets;
 mod openapi;
 mod plugins;
 mod query;
+mod secrets;
 mod tls_listener;
 
 use std::sync::{Arc, OnceLock};
@@ -127,6 +129,7 @@ fn routes(state: Arc<RestState>) -> Router {
             "/admin/loggers/{logger}",
             get(loggers::get).put(loggers::put),
         )
+        .route("/admin/secrets/rotate", post(secrets::rotate))
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .fallback(handlers::not_found)
@@ -376,7 +379,6 @@ async fn authenticate(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    use axum::response::IntoResponse;
     let Some(auth) = s.auth.clone() else {
         return next.run(req).await;
     };
@@ -401,6 +403,38 @@ async fn authenticate(
         .extensions()
         .get::<axum::extract::ConnectInfo<ClientAddr>>()
         .and_then(|c| c.0.cert_cn.clone());
+    // Bearer tokens: checked against the identity provider's key set.
+    if let (Some(jwt), Some(token)) = (
+        auth.jwt.clone(),
+        authorization
+            .as_deref()
+            .and_then(|h| h.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_string()),
+    ) {
+        match jwt.verify(&token).await {
+            Ok(claims) => {
+                let rbac = s.authz.clone().or_else(|| {
+                    jwt.has_roles_claim()
+                        .then(|| Arc::new(authz::Rbac::default()))
+                });
+                let mut resp = match rbac {
+                    None => next.run(req).await,
+                    Some(rbac) => {
+                        let rbac = rbac.with_token_roles(&claims.principal, &claims.roles);
+                        authorize(&s, &rbac, &claims.principal, req, next).await
+                    }
+                };
+                resp.extensions_mut()
+                    .insert(Principal(claims.principal, "oauthbearer"));
+                return resp;
+            }
+            Err(why) => {
+                tracing::info!(method = %req.method(), path = %req.uri().path(), reason = %why, "bearer token refused");
+                return refuse(&auth);
+            }
+        }
+    }
     // Argon2 takes tens of milliseconds: off the async threads, so a flood
     // of guesses cannot stall the API (or its health checks).
     let checker = auth.clone();
@@ -422,8 +456,14 @@ async fn authenticate(
         resp.extensions_mut().insert(Principal(user, mechanism));
         return resp;
     }
-    auth.note_failure();
     tracing::debug!(method = %req.method(), path = %req.uri().path(), "request refused: no valid credentials");
+    refuse(&auth)
+}
+
+/// 401, counted, with the schemes the worker takes.
+fn refuse(auth: &auth::BasicAuth) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    auth.note_failure();
     let mut resp = error::ApiError::new(
         axum::http::StatusCode::UNAUTHORIZED,
         "User cannot access the resource.",
@@ -433,6 +473,12 @@ async fn authenticate(
         axum::http::header::WWW_AUTHENTICATE,
         axum::http::HeaderValue::from_static("Basic realm=\"Sluice\""),
     );
+    if auth.jwt.is_some() {
+        resp.headers_mut().append(
+            axum::http::header::WWW_AUTHENTICATE,
+            axum::http::HeaderValue::from_static("Bearer realm=\"Sluice\""),
+        );
+    }
     resp
 }
 
@@ -1236,7 +1282,7 @@ mod tests {
         let (code, doc, _) = call(&st, "GET", "/openapi.json", "").await;
         assert_eq!(code, StatusCode::OK);
         assert_eq!(doc["openapi"], "3.0.3");
-        assert_eq!(doc["paths"].as_object().unwrap().len(), 22);
+        assert_eq!(doc["paths"].as_object().unwrap().len(), 23);
         for (method, path, ..) in openapi::OPERATIONS {
             let concrete = path
                 .replace("{name}", "nope")
@@ -1283,6 +1329,7 @@ mod tests {
                     "alter-offsets",
                     "delete",
                     "loggers",
+                    "rotate-secrets",
                 ],
                 "ResourceOwner" => &[
                     "read-status",
@@ -1372,6 +1419,7 @@ mod tests {
                 ("patch" | "delete", "/connectors/{name}/offsets") => "alter-offsets",
                 ("put", "/connectors/{name}/topics/reset") => "alter-offsets",
                 (_, "/admin/loggers" | "/admin/loggers/{logger}") => "loggers",
+                ("post", "/admin/secrets/rotate") => "rotate-secrets",
                 (
                     _,
                     "/connectors"

@@ -232,6 +232,14 @@ pub(crate) const OPERATIONS: &[Op] = &[
         "200",
         None,
     ),
+    (
+        "post",
+        "/admin/secrets/rotate",
+        "Seal every stored secret with the active key (secrets.encryption.key.id)",
+        None,
+        "200",
+        None,
+    ),
     ("get", "/openapi.json", "This document", None, "200", None),
 ];
 

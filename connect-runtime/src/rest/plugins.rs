@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
-use sluice_connect_api::config::{ConfigDef, ConfigKey, ConfigType};
-use sluice_connect_api::{Config, ConnectorPlugin, ConnectorType, Registry};
+use sluice_connect_api::config::{ConfigKey, ConfigType};
+use sluice_connect_api::{Config, ConnectorPlugin, Registry};
 
 use super::{ApiError, RestState, body};
 use crate::connector_config::{self, CONNECTOR_CLASS};
@@ -86,17 +86,6 @@ fn find(registry: &Registry, name: &str) -> Result<ConnectorPlugin, ApiError> {
     })
 }
 
-/// Every key of a plugin: the common connector keys first, then the
-/// connector's own.
-pub(crate) fn full_def(plugin: &ConnectorPlugin) -> ConfigDef {
-    let mut def = connector_config::common_def();
-    def = def.merge(&match plugin.connector_type() {
-        ConnectorType::Sink => connector_config::sink_def(),
-        ConnectorType::Source => connector_config::source_def(),
-    });
-    def.merge(&(plugin.new_connector)().config_def())
-}
-
 pub(crate) async fn plugin_config(
     State(s): State<Arc<RestState>>,
     Path(name): Path<String>,
@@ -111,7 +100,7 @@ pub(crate) async fn plugin_config(
         let plugin = registry
             .connector(&name)
             .ok_or_else(|| ApiError::not_found(format!("Unknown plugin {name}.")))?;
-        full_def(plugin)
+        connector_config::full_def(plugin)
     };
     Ok(Json(
         def.keys()
@@ -140,7 +129,8 @@ pub(crate) fn validate(
     }
     config.insert(CONNECTOR_CLASS.to_string(), plugin.class_name.to_string());
     // Per-alias transform and predicate keys, as Kafka Connect's enrich().
-    let def = full_def(&plugin).merge(&crate::transforms::enriched_def(registry, &config));
+    let def = connector_config::full_def(&plugin)
+        .merge(&crate::transforms::enriched_def(registry, &config));
     let mut reports = def.validate(&config);
     if let Err(e) = connector_config::validate(registry, &config) {
         for issue in e.issues {

@@ -195,7 +195,17 @@ impl StandaloneHerder {
     /// replaces a stored config of the same name; the stored target state
     /// (paused, stopped) is kept.
     pub async fn start_all(&self, files: Vec<(String, Config)>) -> Result<(), HerderError> {
-        let mut wanted: BTreeMap<String, StoredConnector> = self.store.all()?.into_iter().collect();
+        let mut wanted: BTreeMap<String, StoredConnector> = BTreeMap::new();
+        for (name, mut stored) in self.store.all()? {
+            match self.worker.config.secrets.open(&name, &stored.config) {
+                Ok(config) => stored.config = config,
+                Err(e) => {
+                    tracing::error!(connector = %name, error = %e, "cannot open the stored connector's secrets; it is not started");
+                    continue;
+                }
+            }
+            wanted.insert(name, stored);
+        }
         for (name, config) in files {
             let target = wanted
                 .get(&name)
@@ -295,14 +305,52 @@ impl StandaloneHerder {
 
     /// Stores a connector's config and target state.
     fn persist(&self, name: &str, config: &Config, target: TargetState) -> Result<(), HerderError> {
+        let secret = crate::secrets::sensitive_keys(&self.worker.registry, config);
+        let sealed = self
+            .worker
+            .config
+            .secrets
+            .seal(name, config, &secret)
+            .map_err(|e| HerderError::Internal(format!("connector {name}: {e}")))?;
         self.store.put(
             name,
             &StoredConnector {
-                config: config.clone(),
+                config: sealed,
                 target_state: target,
             },
         )?;
         Ok(())
+    }
+
+    /// Stores again, with the active key, each connector whose stored
+    /// secrets are sealed otherwise; under the connector's lock, so a
+    /// concurrent change is neither lost nor undone.
+    pub async fn rotate_secrets(&self) -> Result<super::Rotation, HerderError> {
+        let secrets = self.worker.config.secrets.clone();
+        let key_id = secrets.active_key_id().ok_or_else(super::no_keys)?;
+        let mut out = super::Rotation {
+            key_id: key_id.to_string(),
+            ..Default::default()
+        };
+        for (name, stored) in self.store.all()? {
+            let running = match secrets.open(&name, &stored.config) {
+                Ok(c) => c,
+                Err(e) => {
+                    out.failed.insert(name, e.to_string());
+                    continue;
+                }
+            };
+            let secret = crate::secrets::sensitive_keys(&self.worker.registry, &running);
+            if !secrets.stale(&stored.config, &secret) {
+                continue;
+            }
+            let Ok((_cell, guard)) = self.hold(&name).await else {
+                continue; // deleted meanwhile
+            };
+            self.persist(&name, &guard.config, guard.target)?;
+            out.rewrapped.push(name);
+        }
+        Ok(out)
     }
 
     /// A (re)started connector's status starts over as UNASSIGNED.

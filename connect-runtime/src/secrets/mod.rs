@@ -1,0 +1,227 @@
+//! Secrets at rest (issue 21, item 8): the secret values of connector and
+//! task configs are sealed (envelope encryption, [`envelope`]) where they
+//! are stored, the config topic and RocksDB, and opened when read back;
+//! REST shows them as `[hidden]`, and a config sent back with `[hidden]`
+//! keeps the stored value.
+//!
+//! Which values are secrets: [`sensitive`]. The keys: [`keyring`]. A
+//! worker without keys stores values as given (and says so at start).
+
+pub mod cli;
+pub mod envelope;
+pub mod keyring;
+pub mod sensitive;
+
+use std::collections::BTreeSet;
+
+use sluice_connect_api::{Config, Registry};
+
+pub use envelope::EnvelopeError;
+pub use keyring::Keyring;
+
+/// What REST shows in place of a secret, as Kafka Connect shows PASSWORD
+/// values.
+pub const HIDDEN: &str = "[hidden]";
+
+/// A stored value that does not open, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("config key {key} {source}")]
+pub struct SecretError {
+    pub key: String,
+    pub source: EnvelopeError,
+}
+
+/// Seals and opens configs with the worker's keys.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    keyring: Option<Keyring>,
+}
+
+impl Secrets {
+    pub fn new(keyring: Option<Keyring>) -> Self {
+        Self { keyring }
+    }
+
+    pub fn from_worker(props: &std::collections::BTreeMap<String, String>) -> Result<Self, String> {
+        Ok(Self::new(Keyring::from_worker(props)?))
+    }
+
+    /// Whether values are sealed at all.
+    pub fn enabled(&self) -> bool {
+        self.keyring.is_some()
+    }
+
+    /// The id of the key new values are sealed with.
+    pub fn active_key_id(&self) -> Option<&str> {
+        self.keyring.as_ref().map(|k| k.active().id.as_str())
+    }
+
+    /// `config` as it is stored: the values of `sensitive` keys sealed
+    /// for `connector` with the active key.
+    pub fn seal(
+        &self,
+        connector: &str,
+        config: &Config,
+        sensitive: &BTreeSet<String>,
+    ) -> Result<Config, SecretError> {
+        let Some(ring) = &self.keyring else {
+            return Ok(config.clone());
+        };
+        config
+            .iter()
+            .map(|(k, v)| {
+                if sensitive.contains(k) && !envelope::is_sealed(v) {
+                    envelope::seal(ring.active(), connector, k, v)
+                        .map(|s| (k.clone(), s))
+                        .map_err(|source| SecretError {
+                            key: k.clone(),
+                            source,
+                        })
+                } else {
+                    Ok((k.clone(), v.clone()))
+                }
+            })
+            .collect()
+    }
+
+    /// A stored config with every sealed value opened.
+    pub fn open(&self, connector: &str, stored: &Config) -> Result<Config, SecretError> {
+        stored
+            .iter()
+            .map(|(k, v)| {
+                if !envelope::is_sealed(v) {
+                    return Ok((k.clone(), v.clone()));
+                }
+                let found = match &self.keyring {
+                    Some(r) => envelope::open(|id| r.find(id), connector, k, v),
+                    None => envelope::open(|_| None, connector, k, v),
+                };
+                found.map(|p| (k.clone(), p)).map_err(|source| SecretError {
+                    key: k.clone(),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a stored config holds values sealed with another key than
+    /// the active one (or, with keys configured, values not sealed that
+    /// `sensitive` says should be).
+    pub fn stale(&self, stored: &Config, sensitive: &BTreeSet<String>) -> bool {
+        let Some(active) = self.active_key_id() else {
+            return false;
+        };
+        stored.iter().any(|(k, v)| match envelope::key_id(v) {
+            Some(id) => id != active,
+            None => sensitive.contains(k),
+        })
+    }
+}
+
+/// The secret keys of a connector config.
+pub fn sensitive_keys(registry: &Registry, config: &Config) -> BTreeSet<String> {
+    sensitive::keys(registry, config, config)
+}
+
+/// `config` with every secret shown as [`HIDDEN`].
+pub fn mask(registry: &Registry, connector: &Config, config: &Config) -> Config {
+    let secret = sensitive::keys(registry, connector, config);
+    config
+        .iter()
+        .map(|(k, v)| {
+            let shown = if secret.contains(k) { HIDDEN } else { v };
+            (k.clone(), shown.to_string())
+        })
+        .collect()
+}
+
+/// A submitted config's problems with secrets: a value that looks sealed
+/// (only the worker writes those), or [`HIDDEN`] for a key with nothing
+/// stored to keep. `[hidden]` for a secret key that is stored is replaced
+/// by the stored value.
+pub fn restore_hidden(
+    registry: &Registry,
+    submitted: &mut Config,
+    stored: Option<&Config>,
+) -> Result<(), String> {
+    if let Some((k, _)) = submitted.iter().find(|(_, v)| envelope::is_sealed(v)) {
+        return Err(format!(
+            "the value of {k} starts with {}, which only the worker writes: send the value itself",
+            envelope::PREFIX
+        ));
+    }
+    let mut secret = sensitive_keys(registry, submitted);
+    if let Some(s) = stored {
+        secret.extend(sensitive_keys(registry, s));
+    }
+    for (k, v) in submitted.iter_mut() {
+        if v != HIDDEN || !secret.contains(k) {
+            continue;
+        }
+        match stored.and_then(|s| s.get(k)) {
+            Some(old) => v.clone_from(old),
+            None => {
+                return Err(format!(
+                    "{k} is {HIDDEN} but no value is stored for it: send the value itself"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Config {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn seals_only_secrets_and_opens_them_back() {
+        let s = Secrets::new(Some(Keyring::of(&[("k1", [3; 32])], "k1")));
+        let c = cfg(&[("connection.password", "pw"), ("topic", "t")]);
+        let keys: BTreeSet<String> = ["connection.password".to_string()].into();
+        let sealed = s.seal("c", &c, &keys).unwrap();
+        assert_eq!(sealed["topic"], "t");
+        assert!(sealed["connection.password"].starts_with("sluice:enc:v1:k1:"));
+        assert!(!s.stale(&sealed, &keys));
+        assert!(s.stale(&c, &keys));
+        assert_eq!(s.open("c", &sealed).unwrap(), c);
+        let e = Secrets::default().open("c", &sealed).unwrap_err();
+        assert_eq!(e.key, "connection.password");
+        assert!(e.to_string().contains("key id k1"), "{e}");
+        // No keys: stored as given.
+        assert_eq!(Secrets::default().seal("c", &c, &keys).unwrap(), c);
+        let newer = Secrets::new(Some(Keyring::of(&[("k1", [3; 32]), ("k2", [4; 32])], "k2")));
+        assert!(newer.stale(&sealed, &keys));
+    }
+
+    #[test]
+    fn hidden_values_are_kept_and_sealed_ones_refused() {
+        let registry = crate::plugins::registry();
+        let stored = cfg(&[("connection.password", "pw"), ("topic", "t")]);
+        let mut sent = cfg(&[("connection.password", HIDDEN), ("topic", HIDDEN)]);
+        restore_hidden(&registry, &mut sent, Some(&stored)).unwrap();
+        // Only secrets are restored; a literal "[hidden]" topic is the
+        // user's own value.
+        assert_eq!(
+            sent,
+            cfg(&[("connection.password", "pw"), ("topic", HIDDEN)])
+        );
+        let mut new = cfg(&[("ssl.key.password", HIDDEN)]);
+        let e = restore_hidden(&registry, &mut new, Some(&stored)).unwrap_err();
+        assert!(e.contains("ssl.key.password is [hidden]"), "{e}");
+        let mut forged = cfg(&[("x", "sluice:enc:v1:k:AA:AA")]);
+        let e = restore_hidden(&registry, &mut forged, None).unwrap_err();
+        assert!(e.contains("of x"), "{e}");
+        assert_eq!(
+            mask(&registry, &stored, &stored),
+            cfg(&[("connection.password", HIDDEN), ("topic", "t")])
+        );
+    }
+}
