@@ -74,7 +74,7 @@ pub struct StatusUpdate {
 pub type StatusListener = Arc<dyn Fn(StatusUpdate) + Send + Sync>;
 
 #[derive(Default)]
-struct ListenerSlot(RwLock<Option<StatusListener>>);
+struct ListenerSlot(RwLock<Vec<StatusListener>>);
 
 impl std::fmt::Debug for ListenerSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,23 +102,23 @@ impl StatusStore {
         }
     }
 
-    /// Sees every later state change.
-    pub fn set_listener(&self, listener: StatusListener) {
-        *self
-            .listener
+    /// Sees every later state change (after the listeners added before).
+    pub fn add_listener(&self, listener: StatusListener) {
+        self.listener
             .0
             .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(listener);
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(listener);
     }
 
     fn notify(&self, connector: &str, task: Option<u32>, info: &StateInfo) {
-        let l = self
+        let ls = self
             .listener
             .0
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if let Some(l) = l {
+        for l in ls {
             l(StatusUpdate {
                 connector: connector.to_string(),
                 task,
@@ -338,7 +338,7 @@ mod tests {
         let s = StatusStore::new("w1:8083");
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let sink = seen.clone();
-        s.set_listener(Arc::new(move |u| sink.lock().unwrap().push(u)));
+        s.add_listener(Arc::new(move |u| sink.lock().unwrap().push(u)));
         s.set_connector("c", ConnectorType::Source, State::Running, None);
         s.set_task("c", 0, State::Paused, None);
         // Tasks of a connector that runs elsewhere: its entry is a

@@ -62,6 +62,12 @@ pub(crate) fn serve_rest(
             crate::secrets::keyring::KEYS_ENV
         ),
     }
+    if let Some(audit) = &state.audit {
+        crate::rest::audit::follow_status(audit.clone(), &state.herder.worker().status);
+    }
+    if let Some(auth) = &state.auth {
+        crate::rest::auth_watch::spawn(auth.clone());
+    }
     for (sock, tls) in sockets {
         let addr = sock.local_addr().ok();
         let mut rx = stopped.clone();

@@ -151,6 +151,20 @@ fn kafka_connects_basic_auth_setup_guards_the_api() -> Result<()> {
         .and_then(|v| v.trim().parse().ok())
         .context("no failure counter")?;
     assert!(failures >= 9, "{failures} refusals counted");
+    // A burst of wrong passwords is an anomaly (sampled every 5 s).
+    wait_until(Duration::from_secs(60), "an authentication anomaly", || {
+        for _ in 0..20 {
+            call(port, "GET", "/connectors", Some(("admin", "guess"))).ok()?;
+        }
+        let (_, m) = call(port, "GET", "/metrics", Some(("admin", "admin-secret"))).ok()?;
+        m.contains("sluice_rest_authentication_anomaly{kind=\"error_burst\"} 1")
+            .then_some(())
+    })?;
+    assert!(
+        w.log_text().contains("authentication failures:"),
+        "{}",
+        w.log_text()
+    );
     assert!(w.stop()?.success());
 
     // An empty credentials file: Kafka Connect lets everyone in; Sluice
@@ -230,8 +244,10 @@ fn audit_log_records_changes_and_refusals() -> Result<()> {
         .lines()
         .map(serde_json::from_str)
         .collect::<Result<_, _>>()?;
+    // What callers did (the worker's own records, below, aside).
     let ops: Vec<(String, String, u64)> = lines
         .iter()
+        .filter(|e| e["data"]["mechanism"] != "worker")
         .map(|e| {
             (
                 e["data"]["operation"]
@@ -273,7 +289,37 @@ fn audit_log_records_changes_and_refusals() -> Result<()> {
     );
     let keys = create["data"]["config_keys"].to_string();
     assert!(keys.contains("connection.password"), "{keys}");
-    assert_eq!(lines[2]["data"]["principal"], serde_json::Value::Null);
+    let refused = lines
+        .iter()
+        .find(|e| e["data"]["status"] == 401)
+        .context("no refusal")?;
+    assert_eq!(refused["data"]["principal"], serde_json::Value::Null);
+
+    // A connector that fails: the worker records it, as itself.
+    let failing = serde_json::json!({"name": "failing", "config": {
+        "connector.class": "JdbcSource", "mode": "bulk", "topic.prefix": unique("f-"),
+        "connection.url": "jdbc:postgresql://127.0.0.1:5432/no_such_db_here?user=postgres",
+        "connection.attempts": "1"}});
+    assert_eq!(
+        send(port, "POST", "/connectors", admin, &failing.to_string())?.0,
+        201
+    );
+    let failed = wait_until(Duration::from_secs(60), "a failure audited", || {
+        std::fs::read_to_string(&audit_file)
+            .ok()?
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|e| {
+                e["data"]["resource"] == "Connector:failing" && e["data"]["outcome"] == "failure"
+            })
+    })?;
+    assert_eq!(failed["data"]["mechanism"], "worker", "{failed}");
+    assert!(
+        failed["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("connector-failed") || t.ends_with("task-failed")),
+        "{failed}"
+    );
     let text = std::fs::read_to_string(&audit_file)?;
     assert!(
         !text.contains("hunter2") && !text.contains("guess"),
@@ -281,8 +327,13 @@ fn audit_log_records_changes_and_refusals() -> Result<()> {
     );
 
     // The same records in the topic, keyed by resource.
-    let recs = wait_for_records(&broker.bootstrap, &topic, 4, Duration::from_secs(30))?;
-    assert_eq!(recs.len(), 4, "{recs:?}");
+    let recs = wait_for_records(&broker.bootstrap, &topic, 6, Duration::from_secs(30))?;
+    assert!(recs.len() >= 6, "{recs:?}");
+    assert!(
+        recs.iter()
+            .any(|r| r.contains("\"resource\":\"Connector:failing\"")),
+        "{recs:?}"
+    );
     assert!(
         recs.iter().all(|r| r.contains("\"specversion\":\"1.0\"")),
         "{recs:?}"
@@ -652,7 +703,8 @@ fn oidc_bearer_tokens_are_checked_against_the_issuers_keys() -> Result<()> {
     // Roles from the token: an operator of one connector reads no loggers.
     let op = jwt(&k1, "k1", &claims("otto", &["Operator:Connector:x"]))?;
     assert_eq!(bearer(port, "GET", "/admin/loggers", &op)?, 403);
-    assert_eq!(bearer(port, "GET", "/connectors", &op)?, 200);
+    assert_eq!(bearer(port, "GET", "/connectors/x/config", &op)?, 403);
+    assert_eq!(bearer(port, "GET", "/connectors/x/status", &op)?, 404);
     // Refused: expired, another audience, another issuer, not a token.
     let mut expired = claims("ada", &["SystemAdmin"]);
     expired["exp"] = (now - 60).into();

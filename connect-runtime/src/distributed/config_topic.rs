@@ -164,13 +164,19 @@ impl ConfigState {
                 return Ok(Change::Deleted(name.to_string()));
             };
             let config = self.opened(name, &v).map_err(bad)?;
-            // A rotation's rewrite of the same config changes nothing.
+            // A rotation's rewrite changes nothing: the same config under
+            // another key, or (written by a leader whose term ended) an
+            // older one, which must not undo what came since. Applied only
+            // when it is all there is (compaction removed the original).
             if v.get(REWRAP).is_some()
-                && self
-                    .connectors
-                    .get(name)
-                    .is_some_and(|c| c.config == config)
+                && let Some(c) = self.connectors.get(name)
             {
+                if c.config != config {
+                    tracing::warn!(
+                        connector = name,
+                        "ignoring a secrets rewrap record that differs from the current config"
+                    );
+                }
                 return Ok(Change::None);
             }
             let target = self.targets.get(name).copied();
@@ -351,6 +357,29 @@ mod tests {
 
     fn apply(s: &mut ConfigState, (k, v): (String, Vec<u8>)) -> Change {
         s.apply(&k, Some(&v)).unwrap()
+    }
+
+    #[test]
+    fn rewrap_records_change_nothing_but_fill_a_compacted_topic() {
+        let mut s = ConfigState::default();
+        let c1 = cfg(&[("tasks.max", "1")]);
+        assert_eq!(
+            apply(&mut s, connector_record("c", &c1)),
+            Change::Connector("c".into())
+        );
+        assert_eq!(apply(&mut s, rewrap_record("c", &c1)), Change::None);
+        // A stale leader's rewrap of an older config does not undo a change.
+        let c2 = cfg(&[("tasks.max", "2")]);
+        apply(&mut s, connector_record("c", &c2));
+        assert_eq!(apply(&mut s, rewrap_record("c", &c1)), Change::None);
+        assert_eq!(s.connectors["c"].config, c2);
+        // Alone in a compacted topic, it is the connector's config.
+        let mut fresh = ConfigState::default();
+        assert_eq!(
+            apply(&mut fresh, rewrap_record("d", &c1)),
+            Change::Connector("d".into())
+        );
+        assert_eq!(fresh.connectors["d"].config, c1);
     }
 
     #[test]

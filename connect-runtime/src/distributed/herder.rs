@@ -231,15 +231,10 @@ impl DistributedHerder {
         }
     }
 
-    /// A connector config (`config`) or one of its task configs, as
-    /// stored: secrets sealed.
-    fn sealed(
-        &self,
-        name: &str,
-        connector: &Config,
-        config: &Config,
-    ) -> Result<Config, HerderError> {
-        let secret = crate::secrets::sensitive::keys(&self.worker.registry, connector, config);
+    /// A connector config or one of its task configs, as stored: secrets
+    /// sealed.
+    fn sealed(&self, name: &str, config: &Config) -> Result<Config, HerderError> {
+        let secret = crate::secrets::sensitive::keys(&self.worker.registry, config);
         self.worker
             .config
             .secrets
@@ -255,6 +250,7 @@ impl DistributedHerder {
         initial: Option<TargetState>,
         allow_update: bool,
     ) -> Result<(bool, ConnectorInfo), HerderError> {
+        self.worker.validate(&config)?;
         let exists = self.snapshot().connectors.contains_key(name);
         if exists && !allow_update {
             return Err(HerderError::AlreadyExists(name.to_string()));
@@ -267,7 +263,7 @@ impl DistributedHerder {
             let (k, v) = config_topic::target_record(name, t);
             records.push((k, Some(v)));
         }
-        let (k, v) = config_topic::connector_record(name, &self.sealed(name, &config, &config)?);
+        let (k, v) = config_topic::connector_record(name, &self.sealed(name, &config)?);
         records.push((k, Some(v)));
         self.write_config(records).await?;
         let e = self.entry(name)?;
@@ -325,6 +321,9 @@ impl Herder for DistributedHerder {
     ) -> Result<(bool, ConnectorInfo), HerderError> {
         self.on_leader().await?;
         let _writes = self.writes.lock().await;
+        // Still the leader once the lock is ours (a round may have ended
+        // this worker's term while it waited).
+        self.on_leader().await?;
         self.write_connector(name, config, initial, allow_update)
             .await
     }
@@ -336,6 +335,9 @@ impl Herder for DistributedHerder {
     ) -> Result<ConnectorInfo, HerderError> {
         self.on_leader().await?;
         let _writes = self.writes.lock().await;
+        // Still the leader once the lock is ours (a round may have ended
+        // this worker's term while it waited).
+        self.on_leader().await?;
         let config = crate::herder::apply_patch(self.entry(name)?.config, name, patch);
         Ok(self.write_connector(name, config, None, true).await?.1)
     }
@@ -343,6 +345,9 @@ impl Herder for DistributedHerder {
     async fn delete(&self, name: &str) -> Result<(), HerderError> {
         self.on_leader().await?;
         let _writes = self.writes.lock().await;
+        // Still the leader once the lock is ours (a round may have ended
+        // this worker's term while it waited).
+        self.on_leader().await?;
         self.entry(name)?;
         self.write_config(vec![
             (format!("connector-{name}"), None),
@@ -491,13 +496,16 @@ impl Herder for DistributedHerder {
     async fn put_task_configs(&self, name: &str, configs: Vec<Config>) -> Result<(), HerderError> {
         self.on_leader().await?;
         let _writes = self.writes.lock().await;
+        // Still the leader once the lock is ours (a round may have ended
+        // this worker's term while it waited).
+        self.on_leader().await?;
         let e = self.entry(name)?;
         if e.tasks == configs {
             return Ok(());
         }
         let mut records = Vec::new();
         for (i, c) in configs.iter().enumerate() {
-            let (k, v) = config_topic::task_record(name, i, &self.sealed(name, &e.config, c)?);
+            let (k, v) = config_topic::task_record(name, i, &self.sealed(name, c)?);
             records.push((k, Some(v)));
         }
         let (k, v) = config_topic::commit_record(name, configs.len());
@@ -524,9 +532,10 @@ impl Herder for DistributedHerder {
         Ok(true)
     }
 
-    /// Rewrites every connector with secrets, and its task configs, sealed
-    /// with the active key. Readers restart nothing: the connector record
-    /// is marked as a rewrap and the task configs are unchanged.
+    /// Rewrites every connector with secrets (the records do not say which
+    /// key sealed them once read), and its task configs, sealed with the
+    /// active key. Readers restart nothing: the connector record is marked
+    /// as a rewrap and the task configs are unchanged.
     async fn rotate_secrets(&self) -> Result<crate::herder::Rotation, HerderError> {
         let key_id = self
             .worker
@@ -537,6 +546,9 @@ impl Herder for DistributedHerder {
             .to_string();
         self.on_leader().await?;
         let _writes = self.writes.lock().await;
+        // Still the leader once the lock is ours (a round may have ended
+        // this worker's term while it waited).
+        self.on_leader().await?;
         let mut out = crate::herder::Rotation {
             key_id,
             ..Default::default()
@@ -546,24 +558,28 @@ impl Herder for DistributedHerder {
             let has_secrets = !crate::secrets::sensitive_keys(registry, &e.config).is_empty()
                 || e.tasks
                     .iter()
-                    .any(|t| !crate::secrets::sensitive::keys(registry, &e.config, t).is_empty());
+                    .any(|t| !crate::secrets::sensitive::keys(registry, t).is_empty());
             if !has_secrets {
                 continue;
             }
-            let mut records = Vec::new();
-            let (k, v) =
-                config_topic::rewrap_record(&name, &self.sealed(&name, &e.config, &e.config)?);
-            records.push((k, Some(v)));
-            if !e.tasks.is_empty() {
-                for (i, c) in e.tasks.iter().enumerate() {
-                    let (k, v) =
-                        config_topic::task_record(&name, i, &self.sealed(&name, &e.config, c)?);
+            // Each connector's records are checked against the leadership
+            // of now, not of when the rotation began.
+            let written = async {
+                self.on_leader().await?;
+                let mut records = Vec::new();
+                let (k, v) = config_topic::rewrap_record(&name, &self.sealed(&name, &e.config)?);
+                records.push((k, Some(v)));
+                if !e.tasks.is_empty() {
+                    for (i, c) in e.tasks.iter().enumerate() {
+                        let (k, v) = config_topic::task_record(&name, i, &self.sealed(&name, c)?);
+                        records.push((k, Some(v)));
+                    }
+                    let (k, v) = config_topic::commit_record(&name, e.tasks.len());
                     records.push((k, Some(v)));
                 }
-                let (k, v) = config_topic::commit_record(&name, e.tasks.len());
-                records.push((k, Some(v)));
-            }
-            match self.write_config(records).await {
+                self.write_config(records).await
+            };
+            match written.await {
                 Ok(()) => out.rewrapped.push(name),
                 Err(err) => {
                     out.failed.insert(name, err.to_string());

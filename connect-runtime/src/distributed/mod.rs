@@ -196,7 +196,7 @@ pub async fn run(
     {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let p = pending.clone();
-        status.set_listener(Arc::new(move |u| {
+        status.add_listener(Arc::new(move |u| {
             p.fetch_add(1, Ordering::AcqRel);
             let _ = tx.send(u);
         }));

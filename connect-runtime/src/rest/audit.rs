@@ -134,6 +134,7 @@ pub fn classify(method: &str, path: &str, body: &[u8]) -> Option<(&'static str, 
         ("PUT", ["connectors", c, "topics", "reset"]) => ("reset-topics", connector(c)),
         ("POST", ["connectors", c, "tasks"]) => ("put-task-configs", connector(c)),
         ("PUT", ["admin", "loggers", l]) => ("set-log-level", format!("Logger:{l}")),
+        ("POST", ["admin", "secrets", "rotate"]) => ("rotate-secrets", "Cluster".to_string()),
         _ => return None,
     };
     Some(op)
@@ -150,6 +151,62 @@ pub fn config_keys(operation: &str, body: &[u8]) -> Vec<String> {
         _ => None,
     };
     obj.map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// Records what the worker itself does to connectors and tasks: each
+/// failure (`connector-failed`, `task-failed`, with the restart count when
+/// a restart is scheduled) and each restart after one (`task-restarted`,
+/// `connector-restarted`: RUNNING again after FAILED). Traces are not
+/// copied (they are in the status); the principal is the worker.
+pub fn follow_status(audit: Arc<AuditLog>, status: &crate::status::StatusStore) {
+    use crate::status::State;
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    // Connectors and tasks seen FAILED, until they run again.
+    type Failed = std::collections::BTreeSet<(String, Option<u32>)>;
+    let failed: Arc<Mutex<Failed>> = Arc::default();
+    status.add_listener(Arc::new(move |u| {
+        let id = (u.connector.clone(), u.task);
+        let mut failed = failed.lock().unwrap_or_else(PoisonError::into_inner);
+        let what = match u.info.state {
+            State::Failed => {
+                failed.insert(id);
+                "failed"
+            }
+            State::Running if failed.remove(&id) => "restarted",
+            _ => {
+                failed.remove(&id);
+                return;
+            }
+        };
+        drop(failed);
+        let (operation, resource) = match (u.task, what) {
+            (Some(t), "failed") => ("task-failed", format!("Connector:{}/task:{t}", u.connector)),
+            (Some(t), _) => ("task-restarted", format!("Connector:{}/task:{t}", u.connector)),
+            (None, "failed") => ("connector-failed", format!("Connector:{}", u.connector)),
+            (None, _) => ("connector-restarted", format!("Connector:{}", u.connector)),
+        };
+        let event = AuditEvent {
+            principal: None,
+            mechanism: "worker",
+            method: String::new(),
+            path: String::new(),
+            operation,
+            resource,
+            status: if what == "failed" { 500 } else { 200 },
+            request_id: random_id(),
+            client: None,
+            keys: Vec::new(),
+            forwarded: false,
+        };
+        let a = audit.clone();
+        rt.spawn(async move {
+            if let Err(e) = a.record(&event).await {
+                tracing::warn!(error = %e, operation = event.operation, "cannot write an audit record");
+            }
+        });
+    }));
 }
 
 /// Where audit records go.

@@ -72,6 +72,10 @@ pub struct BasicAuth {
     pub metrics_anonymous: bool,
     /// Requests refused for missing or wrong credentials.
     pub failures: AtomicU64,
+    /// Requests whose credentials were accepted.
+    pub successes: AtomicU64,
+    /// Bursts of refusals (`auth_watch`).
+    pub watch: super::auth_watch::Watch,
 }
 
 impl std::fmt::Debug for BasicAuth {
@@ -223,6 +227,8 @@ impl BasicAuth {
             mac,
             metrics_anonymous: flag(METRICS_ANONYMOUS),
             failures: AtomicU64::new(0),
+            successes: AtomicU64::new(0),
+            watch: Default::default(),
         }))
     }
 
@@ -298,6 +304,10 @@ impl BasicAuth {
 
     pub fn note_failure(&self) {
         self.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn note_success(&self) {
+        self.successes.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -48,7 +48,7 @@ pub(crate) struct InfoBody {
 impl InfoBody {
     /// The info as REST shows it: secrets as `[hidden]`.
     fn shown(s: &RestState, mut i: ConnectorInfo) -> Self {
-        i.config = crate::secrets::mask(&s.herder.worker().registry, &i.config, &i.config);
+        i.config = crate::secrets::mask(&s.herder.worker().registry, &i.config);
         Self::from(i)
     }
 }
@@ -245,7 +245,6 @@ pub(crate) async fn get_config(
     Ok(Json(crate::secrets::mask(
         &s.herder.worker().registry,
         &config,
-        &config,
     )))
 }
 
@@ -333,8 +332,10 @@ pub(crate) async fn patch_config(
     }
     let mut sets = body::config(serde_json::Value::Object(sets))?;
     // `[hidden]` sent back for a secret keeps the stored value.
-    let stored = s.herder.info(&name).await?.config;
-    crate::secrets::restore_hidden(&s.herder.worker().registry, &mut sets, Some(&stored))
+    // A worker that has not read the connector yet leaves the answer to
+    // the herder (which forwards to the leader or says 404).
+    let stored = s.herder.info(&name).await.ok().map(|i| i.config);
+    crate::secrets::restore_hidden(&s.herder.worker().registry, &mut sets, stored.as_ref())
         .map_err(ApiError::bad_request)?;
     for (k, v) in sets {
         changes.insert(k, Some(v));
@@ -422,6 +423,7 @@ pub(crate) async fn metrics(State(s): State<Arc<RestState>>) -> Response {
              sluice_rest_authentication_failures_total {}\n",
             a.failures.load(std::sync::atomic::Ordering::Relaxed)
         ));
+        body.push_str(&super::auth_watch::render(a));
     }
     (
         [(
@@ -511,7 +513,7 @@ pub(crate) async fn connector_tasks(
                     connector: name.clone(),
                     task: id,
                 },
-                config: crate::secrets::mask(registry, &info.config, &config),
+                config: crate::secrets::mask(registry, &config),
             })
             .collect(),
     ))

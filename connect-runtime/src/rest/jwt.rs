@@ -170,6 +170,29 @@ fn verify(alg: &str, key: &Key, msg: &[u8], sig: &[u8]) -> bool {
     }
 }
 
+/// Key sets and discovery documents come over https; plain http only
+/// from this machine (a provider on loopback, tests).
+fn check_url(key: &str, url: &str) -> Result<(), String> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(format!("{key}={url}: expected an https URL"));
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    if matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key}={url}: keys must come over https (http only from localhost): anyone on the path could replace them"
+        ))
+    }
+}
+
 /// A claim by dotted path (`realm_access.roles`).
 fn claim<'v>(claims: &'v Value, path: &str) -> Option<&'v Value> {
     path.split('.').try_fold(claims, |v, p| v.get(p))
@@ -197,11 +220,14 @@ impl JwtAuth {
             return Ok(None);
         }
         for (key, url) in [(JWKS_URL, &jwks_url), (ISSUER, &issuer)] {
-            if let Some(u) = url
-                && !(u.starts_with("https://") || u.starts_with("http://"))
-            {
-                return Err(format!("{key}={u}: expected an http(s) URL"));
+            if let Some(u) = url {
+                check_url(key, u)?;
             }
+        }
+        if get(AUDIENCE).is_none() {
+            return Err(format!(
+                "{AUDIENCE} must name this API's audience: without it any token the provider issues, for any client, would be accepted"
+            ));
         }
         let number = |k: &str, default: u64| -> Result<u64, String> {
             get(k).map_or(Ok(default), |v| {
@@ -261,8 +287,8 @@ impl JwtAuth {
     }
 
     /// Fetches the key set (through discovery when only the issuer is
-    /// known).
-    async fn fetch(&self, set: &mut KeySet) -> Result<(), String> {
+    /// known): keys by id, and those without one.
+    async fn fetch(&self) -> Result<(BTreeMap<String, Key>, Vec<Key>), String> {
         let url = match (&self.jwks_url, &self.issuer) {
             (Some(u), _) => u.clone(),
             (None, Some(iss)) => {
@@ -271,10 +297,15 @@ impl JwtAuth {
                     iss.trim_end_matches('/')
                 );
                 let d = self.fetch_json(&doc).await?;
-                d.get("jwks_uri")
+                if d.get("issuer").and_then(Value::as_str) != Some(iss.as_str()) {
+                    return Err(format!("{doc} is for another issuer than {iss}"));
+                }
+                let uri = d
+                    .get("jwks_uri")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| format!("{doc} names no jwks_uri"))?
-                    .to_string()
+                    .ok_or_else(|| format!("{doc} names no jwks_uri"))?;
+                check_url("jwks_uri", uri)?;
+                uri.to_string()
             }
             (None, None) => return Err("no key set".into()),
         };
@@ -283,45 +314,54 @@ impl JwtAuth {
             .get("keys")
             .and_then(Value::as_array)
             .ok_or_else(|| format!("{url}: no \"keys\" array"))?;
-        set.keys.clear();
-        set.anonymous.clear();
+        let (mut keys, mut anonymous) = (BTreeMap::new(), Vec::new());
         for k in list {
             let Some(key) = parse_key(k) else { continue };
             match k.get("kid").and_then(Value::as_str) {
                 Some(kid) => {
-                    set.keys.insert(kid.to_string(), key);
+                    keys.insert(kid.to_string(), key);
                 }
-                None => set.anonymous.push(key),
+                None => anonymous.push(key),
             }
         }
-        set.fetched = Some(Instant::now());
         tracing::info!(
             url,
-            keys = set.keys.len() + set.anonymous.len(),
+            keys = keys.len() + anonymous.len(),
             "fetched the bearer tokens' key set"
         );
-        Ok(())
+        Ok((keys, anonymous))
     }
 
     /// The keys that may have signed a token with `kid`, fetching the set
-    /// when it is stale or lacks the key.
+    /// when it is stale or lacks the key. The fetch runs without the lock
+    /// (requests with known keys go on meanwhile); one request fetches at
+    /// a time, at most every 10 s.
     async fn keys_for(&self, kid: Option<&str>) -> Result<Vec<Key>, String> {
-        let mut set = self.keys.lock().await;
-        let age = set.fetched.map(|t| t.elapsed());
-        let stale = age.is_none_or(|a| a > self.refresh);
-        let missing = kid.is_some_and(|k| !set.keys.contains_key(k));
-        // A provider that does not answer is asked again every 10 s at
-        // most, not on every request.
-        let may_try = set.attempted.is_none_or(|t| t.elapsed() > MIN_REFETCH);
-        if (stale || missing) && may_try {
-            set.attempted = Some(Instant::now());
-            if let Err(e) = self.fetch(&mut set).await {
-                tracing::warn!(error = %e, "cannot fetch the bearer tokens' key set");
-                if set.fetched.is_none() {
-                    return Err(e);
-                }
+        let fetch_now = {
+            let mut set = self.keys.lock().await;
+            let stale = set.fetched.is_none_or(|t| t.elapsed() > self.refresh);
+            let missing = kid.is_some_and(|k| !set.keys.contains_key(k));
+            let may_try = set.attempted.is_none_or(|t| t.elapsed() > MIN_REFETCH);
+            if (stale || missing) && may_try {
+                set.attempted = Some(Instant::now());
+                true
+            } else {
+                false
             }
-        } else if set.fetched.is_none() {
+        };
+        if fetch_now {
+            match self.fetch().await {
+                Ok((keys, anonymous)) => {
+                    let mut set = self.keys.lock().await;
+                    set.keys = keys;
+                    set.anonymous = anonymous;
+                    set.fetched = Some(Instant::now());
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot fetch the bearer tokens' key set"),
+            }
+        }
+        let set = self.keys.lock().await;
+        if set.fetched.is_none() {
             return Err("the key set could not be fetched yet".into());
         }
         Ok(match kid {
@@ -349,6 +389,9 @@ impl JwtAuth {
         let alg = header.get("alg").and_then(Value::as_str).unwrap_or("none");
         if alg == "none" || alg.starts_with("HS") {
             return Err(format!("alg {alg} is not accepted"));
+        }
+        if header.get("crit").is_some() {
+            return Err("critical header extensions are not understood".into());
         }
         let kid = header.get("kid").and_then(Value::as_str);
         let sig = b64(s)?;
@@ -454,6 +497,19 @@ mod tests {
         set.fetched = Some(Instant::now());
         drop(set);
         a
+    }
+
+    #[test]
+    fn keys_come_over_https_or_from_this_machine() {
+        assert!(check_url("k", "https://idp.example.com/jwks").is_ok());
+        assert!(check_url("k", "http://127.0.0.1:8080/jwks").is_ok());
+        assert!(check_url("k", "http://localhost/jwks").is_ok());
+        let e = check_url("k", "http://idp.example.com/jwks").unwrap_err();
+        assert!(e.contains("https"), "{e}");
+        assert!(check_url("k", "http://127.0.0.1.evil.com/jwks").is_err());
+        let props = [(JWKS_URL.to_string(), "https://idp/jwks".to_string())].into();
+        let e = JwtAuth::from_worker(&props).unwrap_err();
+        assert!(e.contains(AUDIENCE), "{e}");
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod auth_watch;
 pub mod authz;
 mod body;
 mod error;
@@ -414,11 +415,8 @@ async fn authenticate(
     ) {
         match jwt.verify(&token).await {
             Ok(claims) => {
-                let rbac = s.authz.clone().or_else(|| {
-                    jwt.has_roles_claim()
-                        .then(|| Arc::new(authz::Rbac::default()))
-                });
-                let mut resp = match rbac {
+                auth.note_success();
+                let mut resp = match roles(&s, &auth) {
                     None => next.run(req).await,
                     Some(rbac) => {
                         let rbac = rbac.with_token_roles(&claims.principal, &claims.roles);
@@ -449,15 +447,28 @@ async fn authenticate(
     .ok()
     .flatten();
     if let Some((user, mechanism)) = who {
-        let mut resp = match &s.authz {
+        auth.note_success();
+        let mut resp = match roles(&s, &auth) {
             None => next.run(req).await,
-            Some(rbac) => authorize(&s, rbac, &user, req, next).await,
+            Some(rbac) => authorize(&s, &rbac, &user, req, next).await,
         };
         resp.extensions_mut().insert(Principal(user, mechanism));
         return resp;
     }
     tracing::debug!(method = %req.method(), path = %req.uri().path(), "request refused: no valid credentials");
     refuse(&auth)
+}
+
+/// The roles every principal is checked against: the roles file's; with
+/// bearer tokens that carry roles and no file, none but the tokens' (so
+/// every mechanism is held to roles, not only tokens).
+fn roles(s: &RestState, auth: &auth::BasicAuth) -> Option<Arc<authz::Rbac>> {
+    s.authz.clone().or_else(|| {
+        auth.jwt
+            .as_ref()
+            .is_some_and(|j| j.has_roles_claim())
+            .then(|| Arc::new(authz::Rbac::default()))
+    })
 }
 
 /// 401, counted, with the schemes the worker takes.

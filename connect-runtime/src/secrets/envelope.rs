@@ -222,7 +222,10 @@ mod tests {
         let n = b.len() - 3;
         b[n] = if b[n] == b'A' { b'B' } else { b'A' };
         let flipped = String::from_utf8(b).unwrap();
-        assert!(open(find, "c", "connection.password", &flipped).is_err());
+        assert_eq!(
+            open(find, "c", "connection.password", &flipped),
+            Err(EnvelopeError::Tampered("k1".into()))
+        );
     }
 
     #[test]

@@ -38,11 +38,16 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// `id=base64` entries; `source` names where they came from in errors,
-/// which never show key bytes.
-fn parse_entries(text: &str, source: &str) -> Result<Vec<(String, [u8; 32])>, String> {
+/// `id=base64` entries, split at `separators` (a file's lines; a
+/// variable's lines or commas); `source` names where they came from in
+/// errors, which never show key bytes.
+fn parse_entries(
+    text: &str,
+    separators: &[char],
+    source: &str,
+) -> Result<Vec<(String, [u8; 32])>, String> {
     let mut out = Vec::new();
-    for (i, entry) in text.split(['\n', ',']).enumerate() {
+    for (i, entry) in text.split(separators).enumerate() {
         let entry = entry.trim();
         if entry.is_empty() || entry.starts_with('#') {
             continue;
@@ -97,13 +102,18 @@ impl Keyring {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("{KEYS_FILE}: cannot read {path}: {e}"))?;
             warn_if_readable_by_others(path);
-            entries.extend(parse_entries(&text, &format!("{KEYS_FILE} {path}"))?);
+            entries.extend(parse_entries(
+                &text,
+                &['\n'],
+                &format!("{KEYS_FILE} {path}"),
+            )?);
         }
         if let Some(var) = get(KEYS_ENV) {
             let text = std::env::var(var)
                 .map_err(|_| format!("{KEYS_ENV}: environment variable {var} is not set"))?;
             entries.extend(parse_entries(
                 &text,
+                &['\n', ','],
                 &format!("{KEYS_ENV} (variable {var})"),
             )?);
         }
@@ -158,8 +168,9 @@ impl Keyring {
         }))
     }
 
-    /// A keyring of given keys (tests, tools).
-    pub fn of(keys: &[(&str, [u8; 32])], active: &str) -> Self {
+    /// A keyring of given keys (tests; `active` must be one of them).
+    #[cfg(test)]
+    pub(crate) fn of(keys: &[(&str, [u8; 32])], active: &str) -> Self {
         Self {
             keys: keys
                 .iter()
@@ -213,7 +224,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("keys");
         let (a, b) = (generate("a").unwrap(), generate("b").unwrap());
-        std::fs::write(&f, format!("# keys\n{a}\n\n{b}\n")).unwrap();
+        std::fs::write(&f, format!("# keys, rotated yearly\n{a}\n\n{b}\n")).unwrap();
         let path = f.display().to_string();
         let e = Keyring::from_worker(&props(&[(KEYS_FILE, &path)])).unwrap_err();
         assert!(e.contains(ACTIVE_KEY) && e.contains("a, b"), "{e}");

@@ -118,14 +118,15 @@ impl Secrets {
     }
 }
 
-/// The secret keys of a connector config.
+/// The secret keys of a connector or task config.
 pub fn sensitive_keys(registry: &Registry, config: &Config) -> BTreeSet<String> {
-    sensitive::keys(registry, config, config)
+    sensitive::keys(registry, config)
 }
 
-/// `config` with every secret shown as [`HIDDEN`].
-pub fn mask(registry: &Registry, connector: &Config, config: &Config) -> Config {
-    let secret = sensitive::keys(registry, connector, config);
+/// `config` (a connector's or a task's) with every secret shown as
+/// [`HIDDEN`].
+pub fn mask(registry: &Registry, config: &Config) -> Config {
+    let secret = sensitive::keys(registry, config);
     config
         .iter()
         .map(|(k, v)| {
@@ -150,10 +151,7 @@ pub fn restore_hidden(
             envelope::PREFIX
         ));
     }
-    let mut secret = sensitive_keys(registry, submitted);
-    if let Some(s) = stored {
-        secret.extend(sensitive_keys(registry, s));
-    }
+    let secret = sensitive_keys(registry, submitted);
     for (k, v) in submitted.iter_mut() {
         if v != HIDDEN || !secret.contains(k) {
             continue;
@@ -220,7 +218,7 @@ mod tests {
         let e = restore_hidden(&registry, &mut forged, None).unwrap_err();
         assert!(e.contains("of x"), "{e}");
         assert_eq!(
-            mask(&registry, &stored, &stored),
+            mask(&registry, &stored),
             cfg(&[("connection.password", HIDDEN), ("topic", "t")])
         );
     }

@@ -1,7 +1,9 @@
-//! Which config values are secrets: PASSWORD-typed keys of the connector,
-//! its transforms and predicates, and keys that name a secret whatever
-//! declares them (`sasl.jaas.config`, `*.password`, `*.secret`, ...), with
-//! any prefix (`producer.override.`, `value.converter.`).
+//! Which config values are secrets: any key that is PASSWORD-typed in any
+//! registered connector, transform or predicate (so that a secret stays
+//! one when the connector class or the transforms change), and keys that
+//! name a secret whatever declares them (`sasl.jaas.config`, `*.password`,
+//! `*.secret`, `*.token`, ...), with any prefix (`producer.override.`,
+//! `value.converter.`).
 
 use std::collections::BTreeSet;
 
@@ -12,15 +14,24 @@ use sluice_connect_api::config::{ConfigDef, ConfigType};
 /// Secrets by name alone.
 pub fn by_name(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
+    let segments: Vec<&str> = k.split(['.', '_', '-']).collect();
     [
         "sasl.jaas.config",
         "basic.auth.user.info",
-        "bearer.auth.token",
+        "ssl.keystore.key",
+        "private.key",
+        "api.key",
+        "apikey",
+        "nkey.seed",
     ]
     .iter()
     .any(|s| k.ends_with(s))
-        || k.split(['.', '_', '-'])
-            .any(|s| matches!(s, "password" | "passwd" | "secret" | "passphrase"))
+        || segments
+            .iter()
+            .any(|s| matches!(*s, "password" | "passwd" | "secret" | "passphrase"))
+        || segments
+            .last()
+            .is_some_and(|s| matches!(*s, "token" | "credentials" | "seed"))
 }
 
 fn passwords(def: &ConfigDef, into: &mut BTreeSet<String>) {
@@ -32,23 +43,37 @@ fn passwords(def: &ConfigDef, into: &mut BTreeSet<String>) {
     );
 }
 
-/// The keys of `config` (a connector's config, or a task's with its
-/// connector's config as `connector`) whose values are secrets.
-pub fn keys(registry: &Registry, connector: &Config, config: &Config) -> BTreeSet<String> {
-    let mut typed = BTreeSet::new();
-    if let Some(plugin) = connector
-        .get(crate::connector_config::CONNECTOR_CLASS)
-        .and_then(|c| registry.connector(c))
-    {
-        passwords(&crate::connector_config::full_def(plugin), &mut typed);
+/// PASSWORD-typed key names: of connectors (as they are), of transforms
+/// and predicates (after their `transforms.<alias>.` prefix).
+fn typed(registry: &Registry) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut own = BTreeSet::new();
+    for plugin in registry.connectors() {
+        passwords(&crate::connector_config::full_def(plugin), &mut own);
     }
-    passwords(
-        &crate::transforms::enriched_def(registry, connector),
-        &mut typed,
-    );
+    let mut chained = BTreeSet::new();
+    for t in registry.transforms() {
+        passwords(&(t.new)().config_def(), &mut chained);
+    }
+    for p in registry.predicates() {
+        passwords(&(p.new)().config_def(), &mut chained);
+    }
+    (own, chained)
+}
+
+/// The keys of `config` whose values are secrets.
+pub fn keys(registry: &Registry, config: &Config) -> BTreeSet<String> {
+    let (own, chained) = typed(registry);
     config
         .keys()
-        .filter(|k| typed.contains(*k) || by_name(k))
+        .filter(|k| {
+            by_name(k)
+                || own.contains(*k)
+                || ["transforms.", "predicates."].iter().any(|p| {
+                    k.strip_prefix(p)
+                        .and_then(|rest| rest.split_once('.'))
+                        .is_some_and(|(_, name)| chained.contains(name))
+                })
+        })
         .cloned()
         .collect()
 }
@@ -69,6 +94,10 @@ mod tests {
             "value.converter.basic.auth.user.info",
             "mqtt.password",
             "client_secret",
+            "nats.token",
+            "producer.override.ssl.keystore.key",
+            "gcp.credentials",
+            "nats.nkey.seed",
         ] {
             assert!(by_name(k), "{k}");
         }
@@ -78,6 +107,8 @@ mod tests {
             "topic.prefix",
             "password.reset.topic.suffix.x",
             "secretary",
+            "oauth2.token.url",
+            "aws.credentials.provider.class",
         ] {
             assert_eq!(by_name(k), k.starts_with("password."), "{k}");
         }
@@ -95,7 +126,12 @@ mod tests {
             ("connection.user".to_string(), "u".to_string()),
         ]
         .into();
-        let k = keys(&registry, &c, &c);
+        let k = keys(&registry, &c);
         assert_eq!(k.into_iter().collect::<Vec<_>>(), ["connection.password"]);
+        // Another connector's PASSWORD key is a secret here too, so a
+        // class change does not show what was hidden.
+        let mut other = c.clone();
+        other.insert("connector.class".into(), "FileStreamSource".into());
+        assert!(keys(&registry, &other).contains("connection.password"));
     }
 }
