@@ -303,13 +303,7 @@ pub fn sink_topics(config: &Config) -> (Vec<String>, Option<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props as cfg;
 
     #[test]
     fn quickstart_configs_pass() {

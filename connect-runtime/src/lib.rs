@@ -25,7 +25,7 @@ pub mod docs;
 pub mod errors;
 mod headers;
 pub mod herder;
-pub mod http_get;
+pub mod http_client;
 pub mod kafka;
 pub mod logging;
 pub mod metrics;
@@ -39,6 +39,8 @@ pub mod source;
 pub mod standalone;
 pub mod state;
 pub mod status;
+#[cfg(test)]
+mod test_util;
 pub mod tls;
 pub mod transforms;
 mod wiring;

@@ -140,7 +140,8 @@ pub async fn run(
     tokio::spawn(herder.clone().process_requests(requests));
     let state = Arc::new(RestState {
         herder: herder.clone(),
-        http: reqwest::Client::new(),
+        // A standalone worker calls no other worker.
+        http: crate::http_client::HttpClient::system().map_err(anyhow::Error::msg)?,
         kafka_cluster_id: OnceLock::new(),
         started: std::sync::atomic::AtomicBool::new(false),
         log_levels,

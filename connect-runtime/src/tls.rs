@@ -251,16 +251,55 @@ pub fn server_config(
     Ok(Arc::new(cfg))
 }
 
+/// CA certificates of the system (Debian's bundle), for https peers the
+/// worker has no truststore for.
+pub fn system_roots() -> RootCertStore {
+    let mut roots = RootCertStore::empty();
+    if let Ok(pem) = std::fs::read("/etc/ssl/certs/ca-certificates.crt") {
+        for c in CertificateDer::pem_slice_iter(&pem).flatten() {
+            let _ = roots.add(c);
+        }
+    }
+    roots
+}
+
+/// The CAs a client of `listener`'s keys trusts: its truststore, or the
+/// system's.
+pub fn roots(props: &BTreeMap<String, String>, listener: &str) -> Result<RootCertStore, String> {
+    Ok(truststore(&SslProps { props, listener })?.unwrap_or_else(system_roots))
+}
+
+/// The client side of calls to other workers over https, as Kafka
+/// Connect's REST client sets it up from the listener's keys: their
+/// certificates are checked against the truststore (the system's CAs
+/// without one), and the keystore is offered as this worker's client
+/// certificate when there is one (for peers with `ssl.client.auth`).
+pub fn client_config(
+    props: &BTreeMap<String, String>,
+    listener: &str,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let p = SslProps { props, listener };
+    let roots = roots(props, listener)?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&versions(&p)?)
+        .map_err(|e| format!("TLS settings of listener {listener}: {e}"))?
+        .with_root_certificates(roots);
+    let has_keystore = p.get(KEYSTORE_LOCATION).is_some() || p.get(KEYSTORE_CHAIN).is_some();
+    let cfg = if has_keystore {
+        let (chain, key) = keystore(&p)?;
+        builder.with_client_auth_cert(chain, key).map_err(|e| {
+            format!("listener {listener}: the key does not fit the certificate: {e}")
+        })?
+    } else {
+        builder.with_no_client_auth()
+    };
+    Ok(Arc::new(cfg))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props;
 
     fn refused(pairs: &[(&str, &str)]) -> String {
         server_config(&props(pairs), "https").unwrap_err()

@@ -329,6 +329,7 @@ fn new_predicate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_util::props as cfg;
     use sluice_connect_api::config::ConfigType;
     use sluice_connect_api::schema::Value;
     use sluice_connect_api::{PredicatePlugin, SourceRecord, TransformPlugin};
@@ -408,13 +409,6 @@ mod tests {
             new: || Box::new(TopicIs::default()),
         });
         r
-    }
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
     }
 
     fn record(topic: &str, value: &str) -> SourceRecord {

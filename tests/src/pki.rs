@@ -30,6 +30,24 @@ impl Ca {
         self.cert.pem()
     }
 
+    /// A certificate a worker serves with and presents to other workers
+    /// (server and client use): (chain PEM, key PEM).
+    pub fn issue_worker(&self, names: &[&str]) -> Result<(String, String)> {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_string()).collect();
+        let mut p = CertificateParams::new(names.clone())?;
+        if let Some(first) = names.first() {
+            p.distinguished_name
+                .push(rcgen::DnType::CommonName, first.clone());
+        }
+        p.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let key = KeyPair::generate()?;
+        let cert = p.signed_by(&key, &self.cert, &self.key)?;
+        Ok((format!("{}{}", cert.pem(), self.pem()), key.serialize_pem()))
+    }
+
     /// A leaf certificate for `names`; `expired` puts its validity in the
     /// past. Returns (certificate chain PEM, key PEM).
     pub fn issue(&self, names: &[&str], client: bool, expired: bool) -> Result<(String, String)> {

@@ -70,6 +70,19 @@ impl Worker {
             .answering(Duration::from_secs(60), "the worker's REST API")
     }
 
+    /// Starts `sluice distributed <props>` with extra environment (an
+    /// https `CONNECT_LISTENERS`, say) without waiting for anything.
+    pub fn spawn_distributed(
+        dir: &Path,
+        rest_port: u16,
+        props: &Path,
+        env: &[(&str, &str)],
+        log_name: &str,
+    ) -> Result<Self> {
+        let props = props.display().to_string();
+        Self::spawn_command(dir, rest_port, "distributed", &[&props], env, log_name)
+    }
+
     /// Is the process still there?
     pub fn is_running(&mut self) -> bool {
         self.child

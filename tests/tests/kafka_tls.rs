@@ -133,3 +133,67 @@ fn read_over_tls(port: u16, ca: &str, topic: &str, n: usize) -> Result<Vec<Strin
     anyhow::ensure!(out.len() >= n, "{} of {n} records read over TLS", out.len());
     Ok(out)
 }
+
+/// A distributed worker whose only way to the broker is TLS: its
+/// internal topics, its connectors' clients and its group membership (a
+/// client of Sluice's own, not librdkafka) all go through the proxy; a
+/// connector created over REST runs and its records are read back over
+/// TLS.
+#[test]
+fn a_distributed_worker_joins_its_group_over_tls() -> Result<()> {
+    let ca = Ca::new("kafka")?;
+    let proxy_port = free_port()?;
+    let broker = Broker::start_advertising(Some(proxy_port))?;
+    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
+    let proxy = TlsProxy::start(proxy_port, &broker.bootstrap, &chain, &key)?;
+    let dir = tempfile::tempdir()?;
+    let trust = write_file(dir.path(), "ca.pem", &ca.pem())?;
+    let group = unique("tls-group");
+    let props = sluice_tests::cluster::write_distributed_props(
+        dir.path(),
+        &format!("127.0.0.1:{proxy_port}"),
+        &group,
+        0,
+        &format!(
+            "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location={}\n",
+            trust.display()
+        ),
+    )?;
+    let port = free_port()?;
+    let w = Worker::start_distributed(dir.path(), port, &props, "d.log")?;
+    let topic = unique("dtls");
+    let body = serde_json::json!({"name": "dtls", "config": {"connector.class": "DataGen",
+        "tasks.max": "1", "topic": topic, "records.per.second": "20", "max.records": "5"}});
+    let (code, resp) = sluice_tests::cluster::rest(port, "POST", "/connectors", &body.to_string())?;
+    assert_eq!(code, 201, "{resp}");
+    sluice_tests::cluster::wait_running(port, "dtls", 1, &[], Duration::from_secs(90))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
+    let got = read_over_tls(proxy.port, &trust.display().to_string(), &topic, 5)
+        .map_err(|e| anyhow::anyhow!("{e}; worker log:\n{}", w.log_text()))?;
+    assert_eq!(got.len(), 5);
+    assert!(proxy.handshakes() > 0);
+    Ok(())
+}
+
+/// SASL is refused by a distributed worker at start, naming the key,
+/// rather than spoken as plaintext.
+#[test]
+fn a_distributed_worker_refuses_sasl_it_cannot_speak() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let props = sluice_tests::cluster::write_distributed_props(
+        dir.path(),
+        "127.0.0.1:1",
+        &unique("sasl"),
+        0,
+        "security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\n",
+    )?;
+    let mut w = Worker::spawn_distributed(dir.path(), free_port()?, &props, &[], "d.log")?;
+    let status = w.wait_exit(Duration::from_secs(30))?;
+    assert!(!status.success());
+    let log = w.log_text();
+    assert!(
+        log.contains("security.protocol=SASL_SSL") && log.contains("does not speak SASL"),
+        "{log}"
+    );
+    Ok(())
+}

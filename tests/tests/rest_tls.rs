@@ -17,11 +17,23 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use sluice_tests::pki::Ca;
 use sluice_tests::*;
 
-/// One HTTPS request with a real TLS client: (status, body), or the
-/// error the client saw.
+/// One HTTPS GET with a real TLS client: (status, body), or the error the
+/// client saw.
 fn https_get(
     port: u16,
     path: &str,
+    trust_pem: &str,
+    client_cert: Option<&(String, String)>,
+) -> Result<(u16, String)> {
+    https_call(port, "GET", path, "", trust_pem, client_cert)
+}
+
+/// One HTTPS request with a JSON body.
+fn https_call(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &str,
     trust_pem: &str,
     client_cert: Option<&(String, String)>,
 ) -> Result<(u16, String)> {
@@ -45,11 +57,14 @@ fn https_get(
         ServerName::try_from("127.0.0.1")?.to_owned(),
     )?;
     let mut tcp = TcpStream::connect(("127.0.0.1", port))?;
-    tcp.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // A config write may wait out a rebalance.
+    tcp.set_read_timeout(Some(Duration::from_secs(120)))?;
     let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
     write!(
         tls,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
     )?;
     let mut raw = Vec::new();
     match tls.read_to_end(&mut raw) {
@@ -264,6 +279,91 @@ fn unusable_tls_settings_stop_the_worker_with_the_fix() -> Result<()> {
         assert!(!status.success());
         let log = w.log_text();
         assert!(log.contains(want), "{want}: {log}");
+    }
+    Ok(())
+}
+
+/// A cluster whose workers listen on https only and require client
+/// certificates: they forward requests, hand task configs to the leader
+/// and probe each other over https, each presenting its own certificate;
+/// a connector created through either worker runs with tasks on both.
+#[test]
+fn distributed_workers_call_each_other_over_https() -> Result<()> {
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::new("cluster")?;
+    let (chain, key) = ca.issue_worker(&["127.0.0.1"])?;
+    let keystore = write(dir.path(), "worker.pem", &format!("{chain}{key}"))?;
+    let truststore = write(dir.path(), "ca.pem", &ca.pem())?;
+    let me = ca.issue(&["operator"], true, false)?;
+    let group = unique("tls-group");
+    let ports = [free_port()?, free_port()?];
+    let mut workers = Vec::new();
+    for (i, port) in ports.iter().enumerate() {
+        let props = sluice_tests::cluster::write_distributed_props(
+            dir.path(),
+            &broker.bootstrap,
+            &group,
+            i,
+            &format!(
+                "ssl.keystore.location={keystore}\nssl.truststore.location={truststore}\n\
+                 listeners.https.ssl.client.auth=required\n"
+            ),
+        )?;
+        let listener = format!("https://127.0.0.1:{port}");
+        workers.push(Worker::spawn_distributed(
+            dir.path(),
+            *port,
+            &props,
+            &[("CONNECT_LISTENERS", &listener)],
+            &format!("w{i}.log"),
+        )?);
+    }
+    let logs = |ws: &[Worker]| {
+        ws.iter()
+            .map(|w| w.log_text())
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    };
+    let topic = unique("tls-topic");
+    create_topic(&broker.bootstrap, &topic)?;
+    // Through each worker in turn: one of them is not the leader and
+    // forwards the write over https.
+    for (i, port) in ports.iter().enumerate() {
+        let body = serde_json::json!({"name": format!("gen-{i}"), "config": {
+            "connector.class": "DataGen", "tasks.max": "2", "topic": topic,
+            "records.per.second": "5"}})
+        .to_string();
+        let created = wait_until(Duration::from_secs(120), "a create over https", || {
+            let (code, b) =
+                https_call(*port, "POST", "/connectors", &body, &ca.pem(), Some(&me)).ok()?;
+            (code == 201 || b.contains("already exists")).then_some(code)
+        })
+        .with_context(|| logs(&workers))?;
+        assert_eq!(created, 201);
+    }
+    // Both connectors run both their tasks; the tasks' configs reached the
+    // leader from whichever worker runs the connector.
+    for name in ["gen-0", "gen-1"] {
+        let status = wait_until(Duration::from_secs(120), "tasks RUNNING", || {
+            let (_, b) = https_get(
+                ports[0],
+                &format!("/connectors/{name}/status"),
+                &ca.pem(),
+                Some(&me),
+            )
+            .ok()?;
+            let v: serde_json::Value = serde_json::from_str(&b).ok()?;
+            let tasks = v["tasks"].as_array()?;
+            (tasks.len() == 2 && tasks.iter().all(|t| t["state"] == "RUNNING")).then_some(v)
+        })
+        .with_context(|| logs(&workers))?;
+        println!("{name}: {status}");
+    }
+    let all = logs(&workers);
+    assert!(!all.contains("Error trying to forward"), "{all}");
+    for w in &mut workers {
+        assert!(w.stop()?.success());
     }
     Ok(())
 }

@@ -128,6 +128,21 @@ fn file_provider_resolves_at_start_and_rest_shows_placeholders() -> anyhow::Resu
     Ok(())
 }
 
+/// A JDBC source of table `t` with `connection.password` (a PASSWORD
+/// key) set to `secret` (the server trusts the connection, so any value
+/// connects).
+fn jdbc_source(db: &PgDb, secret: &str, prefix: &str) -> serde_json::Value {
+    serde_json::json!({
+        "connector.class": "JdbcSource",
+        "connection.url": db.url(),
+        "connection.password": secret,
+        "mode": "bulk",
+        "table.whitelist": "t",
+        "topic.prefix": prefix,
+        "poll.interval.ms": "600000",
+    })
+}
+
 /// `sluice secrets generate-key <id>`'s line.
 fn new_key(id: &str) -> anyhow::Result<String> {
     let out = std::process::Command::new(sluice_binary()?)
@@ -234,15 +249,7 @@ fn standalone_secrets_are_sealed_hidden_kept_and_rotated() -> anyhow::Result<()>
     let port = free_port()?;
     let mut w = Worker::start(dir.path(), port, &[&props], &[], "w1.log")?;
     let prefix = unique("sec-");
-    let config = serde_json::json!({
-        "connector.class": "JdbcSource",
-        "connection.url": db.url(),
-        "connection.password": secret,
-        "mode": "bulk",
-        "table.whitelist": "t",
-        "topic.prefix": prefix,
-        "poll.interval.ms": "600000",
-    });
+    let config = jdbc_source(&db, &secret, &prefix);
     let (code, body) = http_request(
         port,
         "POST",
@@ -428,15 +435,7 @@ fn distributed_config_topic_holds_sealed_secrets() -> anyhow::Result<()> {
     let port = free_port()?;
     let mut w = Worker::start_distributed(dir.path(), port, &props, "d1.log")?;
     let prefix = unique("dsec-");
-    let body = serde_json::json!({"name": "dsec", "config": {
-        "connector.class": "JdbcSource",
-        "connection.url": db.url(),
-        "connection.password": secret,
-        "mode": "bulk",
-        "table.whitelist": "t",
-        "topic.prefix": prefix,
-        "poll.interval.ms": "600000",
-    }});
+    let body = serde_json::json!({"name": "dsec", "config": jdbc_source(&db, &secret, &prefix)});
     let (code, resp) = sluice_tests::cluster::rest(port, "POST", "/connectors", &body.to_string())?;
     assert_eq!(code, 201, "{resp}");
     sluice_tests::cluster::wait_running(port, "dsec", 1, &[], Duration::from_secs(90))

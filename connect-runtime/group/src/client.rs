@@ -81,11 +81,32 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// MEMBER_ID_REQUIRED or UNKNOWN_MEMBER_ID before giving up.
 const MAX_IMMEDIATE_RETRIES: u32 = 5;
 
+/// TLS settings for the connections to the brokers
+/// (`security.protocol=SSL`).
+#[derive(Clone)]
+pub struct Tls(pub std::sync::Arc<rustls::ClientConfig>);
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tls")
+    }
+}
+
+impl PartialEq for Tls {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Tls {}
+
 /// How to reach the group and how long to wait.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupConfig {
     /// Brokers to ask for the coordinator, each `host:port`.
     pub bootstrap: Vec<String>,
+    /// TLS to the brokers; `None`: plaintext.
+    pub tls: Option<Tls>,
     /// The group's id (`group.id`).
     pub group_id: String,
     /// Sent in every request header; the broker prefixes member ids with it.
@@ -108,6 +129,7 @@ impl GroupConfig {
     pub fn new(bootstrap: Vec<String>, group_id: impl Into<String>) -> Self {
         Self {
             bootstrap,
+            tls: None,
             group_id: group_id.into(),
             client_id: "sluice".to_string(),
             protocol_type: "connect".to_string(),
@@ -239,13 +261,25 @@ struct Versions {
     leave_group: Option<i16>,
 }
 
+/// A connection's bytes: TCP, or TLS over it.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + Sync {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + Sync> Io for T {}
+
 /// One open connection to a broker.
-#[derive(Debug)]
 struct Conn {
-    stream: TcpStream,
+    stream: Box<dyn Io>,
     addr: String,
     versions: Versions,
     next_correlation_id: i32,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("addr", &self.addr)
+            .field("versions", &self.versions)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One member of a group (see the module docs).
@@ -748,6 +782,25 @@ impl GroupClient {
         };
         // Requests are small and latency matters more than batching.
         let _ = stream.set_nodelay(true);
+        let stream: Box<dyn Io> = match &self.config.tls {
+            None => Box::new(stream),
+            Some(Tls(tls)) => {
+                let host = addr
+                    .rsplit_once(':')
+                    .map_or(addr, |(h, _)| h)
+                    .trim_matches(['[', ']']);
+                let name = rustls::pki_types::ServerName::try_from(host.to_string())
+                    .map_err(|e| GroupError::Io(format!("{addr}: {e}")))?;
+                let handshake = tokio_rustls::TlsConnector::from(tls.clone()).connect(name, stream);
+                match timeout(self.config.request_timeout, handshake).await {
+                    Ok(Ok(s)) => Box::new(s),
+                    Ok(Err(e)) => {
+                        return Err(GroupError::Io(format!("TLS with {addr}: {e}")));
+                    }
+                    Err(_) => return Err(GroupError::Timeout("TLS handshake")),
+                }
+            }
+        };
         let mut conn = Conn {
             stream,
             addr: addr.to_string(),

@@ -11,5 +11,5 @@ pub mod client;
 pub mod protocol;
 pub mod work;
 
-pub use client::{GroupClient, GroupConfig, GroupError, Joined};
+pub use client::{GroupClient, GroupConfig, GroupError, Joined, Tls};
 pub use work::{TaskId, Work};

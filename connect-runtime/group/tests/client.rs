@@ -19,6 +19,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 fn config(broker: &Broker, group: &str, client: &str) -> GroupConfig {
     GroupConfig {
         bootstrap: vec![broker.bootstrap.clone()],
+        tls: None,
         group_id: group.to_string(),
         client_id: client.to_string(),
         protocol_type: "connect".to_string(),

@@ -142,13 +142,7 @@ fn loads_code(client_key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props;
 
     fn keys(p: &OverridePolicy, pairs: &[(&str, &str)]) -> Vec<String> {
         p.check(&props(pairs)).into_iter().map(|i| i.key).collect()

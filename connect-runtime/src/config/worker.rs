@@ -548,13 +548,7 @@ fn state_dir(dir: Option<String>, file: Option<String>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props;
 
     #[test]
     fn exactly_once_sources_are_refused_not_ignored() {

@@ -177,13 +177,7 @@ impl DistributedConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props;
 
     fn base() -> Vec<(&'static str, &'static str)> {
         vec![

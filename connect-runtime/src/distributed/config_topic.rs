@@ -347,13 +347,7 @@ pub fn logger_record(namespace: &str, level: &str) -> (String, Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props as cfg;
 
     fn apply(s: &mut ConfigState, (k, v): (String, Vec<u8>)) -> Change {
         s.apply(&k, Some(&v)).unwrap()

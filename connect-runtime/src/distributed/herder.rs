@@ -89,7 +89,7 @@ pub struct DistributedHerder {
     /// Wakes the member loop to rejoin (the leader saw work appear or go).
     pub(super) rejoin: Notify,
     pub(super) requests: mpsc::UnboundedSender<(String, ConnectorRequest)>,
-    pub(super) http: reqwest::Client,
+    pub(super) http: crate::http_client::HttpClient,
     pub(super) stopping: AtomicBool,
     /// Set once the first assignment was applied.
     pub(super) ready: AtomicBool,

@@ -667,9 +667,13 @@ impl DistributedHerder {
                 let url = format!("{}/", u.trim_end_matches('/'));
                 let r = self
                     .http
-                    .get(&url)
-                    .timeout(Duration::from_millis(1500))
-                    .send()
+                    .send(
+                        hyper::Method::GET,
+                        &url,
+                        &[],
+                        bytes::Bytes::new(),
+                        Duration::from_millis(1500),
+                    )
                     .await;
                 if let Err(e) = &r {
                     tracing::info!(worker = %u, error = %e, "a group member does not answer on its REST URL");

@@ -55,17 +55,18 @@ pub async fn run(
     let listeners =
         crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
     let id = crate::standalone::worker_id(&config);
-    // Workers forward requests to each other's advertised listener; they
-    // do not speak https to each other yet.
-    if config.advertised_listener.as_ref().is_some_and(|l| l.tls) {
-        anyhow::bail!(
-            "invalid distributed worker config: workers reach each other on the advertised \
-             listener, and Sluice workers do not call each other over https yet; add an http \
-             listener on an internal interface (listeners=https://:8443,http://10.0.0.5:8083) \
-             and set rest.advertised.listener=http"
-        );
-    }
-    let url = format!("http://{id}");
+    // The group client's own connections to Kafka (not librdkafka's).
+    let group_tls =
+        crate::kafka::group_tls::from_worker(&config.originals).map_err(anyhow::Error::msg)?;
+    // Workers reach each other on the advertised listener: over https
+    // when it is one, trusting the listener's truststore and offering its
+    // keystore as the client certificate (`HttpClient::for_workers`).
+    let scheme = if config.advertised_listener.as_ref().is_some_and(|l| l.tls) {
+        "https"
+    } else {
+        "http"
+    };
+    let url = format!("{scheme}://{id}");
     let bootstrap = config.bootstrap_servers.clone();
     let ensure = |key: &'static str, spec: &config::TopicSpec, exact: bool| {
         let (b, a, s) = (bootstrap.clone(), config.admin.clone(), spec.clone());
@@ -220,7 +221,7 @@ pub async fn run(
         config: config.clone(),
     });
     let (req_tx, mut req_rx) = mpsc::unbounded_channel();
-    let http = reqwest::Client::new();
+    let http = crate::http_client::HttpClient::for_workers(&config).map_err(anyhow::Error::msg)?;
     let herder = Arc::new(DistributedHerder {
         worker,
         url: url.clone(),
@@ -281,6 +282,7 @@ pub async fn run(
     crate::wiring::learn_cluster_id(admin, &state);
     let group = GroupClient::new(GroupConfig {
         bootstrap: bootstrap.split(',').map(|s| s.trim().to_string()).collect(),
+        tls: group_tls,
         group_id: dcfg.group_id.clone(),
         client_id: format!("sluice-{id}"),
         protocol_type: "connect".to_string(),

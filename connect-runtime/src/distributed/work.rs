@@ -193,27 +193,41 @@ impl DistributedHerder {
                     .snapshot()
                     .session_key
                     .ok_or("no session key read yet to sign task configs with")?;
-                let req = self
+                let headers = [
+                    (
+                        hyper::header::CONTENT_TYPE,
+                        hyper::header::HeaderValue::from_static("application/json"),
+                    ),
+                    (
+                        hyper::header::HeaderName::from_static(session_key::SIGNATURE_HEADER),
+                        hyper::header::HeaderValue::from_str(&key.sign(name, &body))
+                            .map_err(|e| e.to_string())?,
+                    ),
+                    (
+                        hyper::header::HeaderName::from_static(session_key::ALGORITHM_HEADER),
+                        hyper::header::HeaderValue::from_str(key.algorithm.as_str())
+                            .map_err(|e| e.to_string())?,
+                    ),
+                ];
+                // The leader may wait out a rebalance (up to 90 s) and
+                // read its write back (30 s).
+                let r = self
                     .http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    // The leader may wait out a rebalance (up to 90 s)
-                    // and read its write back (30 s).
-                    .timeout(Duration::from_secs(130))
-                    .header(session_key::SIGNATURE_HEADER, key.sign(name, &body))
-                    .header(session_key::ALGORITHM_HEADER, key.algorithm.as_str());
-                let r = req
-                    .body(body)
-                    .send()
-                    .await
-                    .map_err(|e| format!("{url}: {e}"))?;
-                if r.status().is_success() {
+                    .send(
+                        hyper::Method::POST,
+                        &url,
+                        &headers,
+                        body.into(),
+                        Duration::from_secs(130),
+                    )
+                    .await?;
+                if r.status.is_success() {
                     Ok(())
                 } else {
-                    let code = r.status();
                     Err(format!(
-                        "{url}: {code} {}",
-                        r.text().await.unwrap_or_default()
+                        "{url}: {} {}",
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
                     ))
                 }
             }

@@ -168,13 +168,7 @@ impl ErrorConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props as cfg;
 
     #[test]
     fn defaults_are_kafka_connects() {

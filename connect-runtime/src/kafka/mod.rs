@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod group_offsets;
+pub mod group_tls;
 pub mod java_keys;
 
 use std::collections::BTreeMap;

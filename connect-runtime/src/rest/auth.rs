@@ -432,13 +432,7 @@ pub fn anonymous(method: &axum::http::Method, path: &str, metrics_anonymous: boo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props;
 
     fn basic(user: &str, pw: &str) -> String {
         format!("Basic {}", STANDARD.encode(format!("{user}:{pw}")))

@@ -81,27 +81,28 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let url = format!("{}{path}", target.trim_end_matches('/'));
     tracing::debug!(%method, %url, "forwarding request");
-    let mut out = s
-        .http
-        .request(method, &url)
-        .header(FORWARDED_HEADER, (hops + 1).to_string())
-        // The target may wait out a rebalance (90 s) and then read its
-        // write back (30 s).
-        .timeout(Duration::from_secs(130))
-        .body(bytes);
+    let mut headers = vec![(
+        header::HeaderName::from_static(FORWARDED_HEADER),
+        header::HeaderValue::from(hops + 1),
+    )];
     if let Some(ct) = content_type {
-        out = out.header(header::CONTENT_TYPE, ct);
+        headers.push((header::CONTENT_TYPE, ct));
     }
     for (h, v) in kept {
-        out = out.header(h, v);
+        if let Ok(name) = header::HeaderName::from_bytes(h.as_bytes()) {
+            headers.push((name, v));
+        }
     }
-    match out.send().await {
+    // The target may wait out a rebalance (90 s) and then read its write
+    // back (30 s).
+    match s
+        .http
+        .send(method, &url, &headers, bytes, Duration::from_secs(130))
+        .await
+    {
         Ok(r) => {
-            let status = r.status();
-            let ct = r.headers().get(header::CONTENT_TYPE).cloned();
-            let body = r.bytes().await.unwrap_or_default();
-            let mut resp = (status, body).into_response();
-            if let Some(ct) = ct {
+            let mut resp = (r.status, r.body).into_response();
+            if let Some(ct) = r.content_type {
                 resp.headers_mut().insert(header::CONTENT_TYPE, ct);
             } else {
                 resp.headers_mut().remove(header::CONTENT_TYPE);

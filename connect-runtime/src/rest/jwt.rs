@@ -282,7 +282,9 @@ impl JwtAuth {
     }
 
     async fn fetch_json(&self, url: &str) -> Result<Value, String> {
-        let body = crate::http_get::get(url, &self.tls, Duration::from_secs(10)).await?;
+        let body = crate::http_client::HttpClient::new(self.tls.clone())
+            .get_ok(url, Duration::from_secs(10))
+            .await?;
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
     }
 

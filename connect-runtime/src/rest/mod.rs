@@ -35,7 +35,7 @@ use crate::herder::Herder;
 pub struct RestState {
     pub herder: Arc<dyn Herder>,
     /// Sends requests on to other workers of a cluster.
-    pub http: reqwest::Client,
+    pub http: crate::http_client::HttpClient,
     /// Filled in once the broker answered.
     pub kafka_cluster_id: OnceLock<String>,
     /// Set once the connectors given at start are started (`GET /health`).
@@ -569,7 +569,7 @@ mod tests {
         );
         Arc::new(RestState {
             herder,
-            http: reqwest::Client::new(),
+            http: crate::http_client::HttpClient::system().unwrap(),
             kafka_cluster_id: OnceLock::new(),
             started: std::sync::atomic::AtomicBool::new(true),
             log_levels: Arc::new(crate::logging::LogLevels::new("info", None)),

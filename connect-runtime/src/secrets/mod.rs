@@ -171,13 +171,7 @@ pub fn restore_hidden(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cfg(pairs: &[(&str, &str)]) -> Config {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-            .collect()
-    }
+    use crate::test_util::props as cfg;
 
     #[test]
     fn seals_only_secrets_and_opens_them_back() {
