@@ -11,7 +11,7 @@ BROKER_PORT ?= 9092
 APT_PACKAGES := clang libclang-dev pkg-config libssl-dev make gcc g++ curl mariadb-client
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
-.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce db-setup bench lint fmt clean
+.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce test-api db-setup bench lint fmt clean
 
 all: build
 
@@ -101,10 +101,18 @@ bench: tools
 	$(CARGO_TARGET_DIR)/release/cdc_bench
 	TANSU=$(TANSU) SLUICE=$(CARGO_TARGET_DIR)/release/sluice $(CARGO_TARGET_DIR)/release/messaging_bench
 
-## All tests: unit tests and end-to-end tests against a real broker.
+## All tests: unit tests and end-to-end tests against a real broker, then
+## schemathesis against the REST API with authentication on.
 test: tools db-setup
 	cargo build -p sluice-runtime --bin sluice
 	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
+	TANSU=$(TANSU) scripts/api-fuzz.sh
+
+# Schemathesis alone against /openapi.json of a worker with basic auth and
+# roles on: no 5xx, no operation that ignores its authentication.
+test-api: tools
+	cargo build -p sluice-runtime --bin sluice
+	TANSU=$(TANSU) scripts/api-fuzz.sh $${API_FUZZ_EXAMPLES:-50}
 
 # Logical decoding for the CDC tests: wal_level=logical (ALTER SYSTEM and a
 # restart with the machine's start command) when it is not on yet.

@@ -15,6 +15,19 @@ use hyper_util::rt::TokioIo;
 /// The largest answer body read.
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// Why a call got no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// Nothing answered: the connection was refused or timed out, or no
+    /// answer came in time.
+    #[error("{0}")]
+    Unreachable(String),
+    /// Something answered but not usefully: TLS refused (certificate,
+    /// name, client certificate), not HTTP, a bad URL.
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// What a call answered.
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -73,10 +86,15 @@ impl HttpClient {
         headers: &[(HeaderName, HeaderValue)],
         body: Bytes,
         timeout: Duration,
-    ) -> Result<Answer, String> {
+    ) -> Result<Answer, HttpError> {
         tokio::time::timeout(timeout, self.exchange(method, url, headers, body))
             .await
-            .map_err(|_| format!("{url}: no answer within {} ms", timeout.as_millis()))?
+            .map_err(|_| {
+                HttpError::Unreachable(format!(
+                    "{url}: no answer within {} ms",
+                    timeout.as_millis()
+                ))
+            })?
     }
 
     /// GETs `url`; the body of a 2xx answer.
@@ -87,7 +105,8 @@ impl HttpClient {
         );
         let a = self
             .send(hyper::Method::GET, url, &[accept], Bytes::new(), timeout)
-            .await?;
+            .await
+            .map_err(|e| e.to_string())?;
         if !a.status.is_success() {
             return Err(format!("{url}: answered {}", a.status));
         }
@@ -100,8 +119,8 @@ impl HttpClient {
         url: &str,
         headers: &[(HeaderName, HeaderValue)],
         body: Bytes,
-    ) -> Result<Answer, String> {
-        let bad = |m: String| format!("{url}: {m}");
+    ) -> Result<Answer, HttpError> {
+        let bad = |m: String| HttpError::Failed(format!("{url}: {m}"));
         let uri: hyper::Uri = url.parse().map_err(|e| bad(format!("{e}")))?;
         let https = match uri.scheme_str() {
             Some("https") => true,
@@ -116,7 +135,7 @@ impl HttpClient {
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
-            .map_err(|e| bad(format!("cannot connect: {e}")))?;
+            .map_err(|e| HttpError::Unreachable(format!("{url}: cannot connect: {e}")))?;
         let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         let mut req = hyper::Request::builder().method(method).uri(path).header(
             hyper::header::HOST,

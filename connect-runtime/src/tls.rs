@@ -28,6 +28,9 @@ pub const TRUSTSTORE_LOCATION: &str = "ssl.truststore.location";
 pub const TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
 pub const CLIENT_AUTH: &str = "ssl.client.auth";
 pub const ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
+/// The pseudo-listener whose keys are only the top-level `ssl.*` ones,
+/// Kafka's client keys (`listeners.kafka.ssl.*` is never set).
+pub const KAFKA: &str = "kafka";
 
 /// The ring provider: the one crypto provider Sluice builds with (aws-lc
 /// needs cmake). rustls 0.23.48 deprecates it because ring has no
@@ -57,6 +60,10 @@ impl<'a> SslProps<'a> {
     }
 
     fn name(&self, key: &str) -> String {
+        if self.listener == KAFKA {
+            // Kafka's client keys have no listener form.
+            return key.to_string();
+        }
         format!("listeners.{}.{key} (or {key})", self.listener)
     }
 }
@@ -143,7 +150,7 @@ fn keystore(p: &SslProps<'_>) -> Result<KeyPair, String> {
     }
     let (loc_key, loc) = p.get(KEYSTORE_LOCATION).ok_or_else(|| {
         format!(
-            "an https listener needs {} (a PEM file with the key and certificate chain) or {} and {}",
+            "a TLS key needs {} (a PEM file with the key and certificate chain) or {} and {}",
             p.name(KEYSTORE_LOCATION),
             p.name(KEYSTORE_CHAIN),
             p.name(KEYSTORE_KEY)

@@ -428,8 +428,9 @@ fn distributed_config_topic_holds_sealed_secrets() -> anyhow::Result<()> {
         &group,
         0,
         &format!(
-            "secrets.encryption.keys.file={}\nsecrets.encryption.key.id=k1\n",
-            keys.display()
+            "secrets.encryption.keys.file={}\nsecrets.encryption.key.id=k1\naudit.log.file={}\n",
+            keys.display(),
+            dir.path().join("audit.jsonl").display()
         ),
     )?;
     let port = free_port()?;
@@ -532,6 +533,15 @@ fn distributed_config_topic_holds_sealed_secrets() -> anyhow::Result<()> {
             .any(|(k, v)| k == "connector-dsec" && v["sluice.rewrap"] == true),
         "{recs:?}"
     );
+    // The audit log has the rotation call and the leader's own session
+    // key writes.
+    let audit = std::fs::read_to_string(dir.path().join("audit.jsonl"))?;
+    for t in [
+        "\"type\":\"io.sluice.audit.rotate-secrets\"",
+        "\"type\":\"io.sluice.audit.rotate-session-key\"",
+    ] {
+        assert!(audit.contains(t), "{t} not in {audit}");
+    }
     // Nothing restarted for it: by now (two quiet seconds of reading the
     // topic after the rotation answered) a restart would have been logged.
     assert_eq!(starts(&w.log_text()), before, "{}", w.log_text());

@@ -879,6 +879,8 @@ impl GroupClient {
 
         let exchange = async {
             conn.stream.write_all(&frame).await?;
+            // TLS may hold the records until flushed (a no-op on TCP).
+            conn.stream.flush().await?;
             let size = conn.stream.read_i32().await?;
             let size = usize::try_from(size)
                 .ok()

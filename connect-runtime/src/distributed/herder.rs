@@ -93,6 +93,9 @@ pub struct DistributedHerder {
     pub(super) stopping: AtomicBool,
     /// Set once the first assignment was applied.
     pub(super) ready: AtomicBool,
+    /// The audit log, once the REST side made it (session key rotations
+    /// are recorded there).
+    pub(super) audit: std::sync::OnceLock<Arc<crate::rest::audit::AuditLog>>,
     /// Held by the leader's read-modify-writes of connector configs
     /// (patch, secrets rotation) and the writes they could undo.
     pub(super) writes: tokio::sync::Mutex<()>,
@@ -111,6 +114,13 @@ fn not_found(name: &str) -> HerderError {
 }
 
 impl DistributedHerder {
+    /// The REST URL of the worker `worker_id` (`host:port`): the cluster's
+    /// workers share one scheme, this worker's.
+    pub(super) fn url_of(&self, worker_id: &str) -> String {
+        let scheme = self.url.split_once("://").map_or("http", |(s, _)| s);
+        format!("{scheme}://{worker_id}")
+    }
+
     pub(super) fn group_view(&self) -> GroupView {
         self.group.borrow().clone()
     }
@@ -140,7 +150,19 @@ impl DistributedHerder {
         };
         let (name, value) = key.record();
         match self.write_config(vec![(name, Some(value))]).await {
-            Ok(()) => tracing::info!("wrote a new session key for internal requests"),
+            Ok(()) => {
+                tracing::info!("wrote a new session key for internal requests");
+                if let Some(audit) = self.audit.get() {
+                    let event = crate::rest::audit::AuditEvent::by_worker(
+                        "rotate-session-key",
+                        "Cluster".to_string(),
+                        200,
+                    );
+                    if let Err(e) = audit.record(&event).await {
+                        tracing::warn!(error = %e, "cannot write an audit record");
+                    }
+                }
+            }
             Err(e) => tracing::warn!(error = %e, "cannot write the session key; retrying"),
         }
     }
@@ -422,7 +444,7 @@ impl Herder for DistributedHerder {
                 Some(StateInfo {
                     worker_id, state, ..
                 }) if worker_id != self.worker.status.worker_id() && state != State::Unassigned => {
-                    return Err(HerderError::Forward(format!("http://{worker_id}")));
+                    return Err(HerderError::Forward(self.url_of(&worker_id)));
                 }
                 _ if tokio::time::Instant::now() >= deadline => {
                     return Err(HerderError::Rebalancing);

@@ -199,7 +199,7 @@ impl DistributedHerder {
         let mut out: BTreeMap<String, Work> = BTreeMap::new();
         let url_of = |s: Option<crate::status::StateInfo>| {
             s.filter(|i| i.state != State::Unassigned)
-                .map(|i| format!("http://{}", i.worker_id))
+                .map(|i| self.url_of(&i.worker_id))
         };
         for c in &configured.connectors {
             if let Some(url) = url_of(self.cluster_status.connector(c)) {
@@ -675,10 +675,20 @@ impl DistributedHerder {
                         Duration::from_millis(1500),
                     )
                     .await;
-                if let Err(e) = &r {
-                    tracing::info!(worker = %u, error = %e, "a group member does not answer on its REST URL");
+                match &r {
+                    Err(crate::http_client::HttpError::Unreachable(e)) => {
+                        tracing::info!(worker = %u, error = %e, "a group member does not answer on its REST URL");
+                        true
+                    }
+                    // Up but not talking to us (TLS settings that do not
+                    // match, say): not a reason to rebalance, a reason to
+                    // fix the settings.
+                    Err(crate::http_client::HttpError::Failed(e)) => {
+                        tracing::error!(worker = %u, error = %e, "a group member answers its REST URL but the call fails; check the workers' TLS settings");
+                        false
+                    }
+                    Ok(_) => false,
                 }
-                r.is_err()
             });
         futures::future::join_all(probes)
             .await

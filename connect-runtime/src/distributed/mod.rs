@@ -242,6 +242,7 @@ pub async fn run(
         http: http.clone(),
         stopping: AtomicBool::new(false),
         ready: AtomicBool::new(false),
+        audit: std::sync::OnceLock::new(),
         writes: tokio::sync::Mutex::new(()),
     });
     {
@@ -268,6 +269,9 @@ pub async fn run(
     }
     let audit = crate::rest::audit::AuditLog::start(&config, admin.clone(), &id)
         .map_err(anyhow::Error::msg)?;
+    if let Some(a) = &audit {
+        let _ = herder.audit.set(a.clone());
+    }
     let state = Arc::new(RestState {
         herder: herder.clone(),
         http,

@@ -220,7 +220,8 @@ impl DistributedHerder {
                         body.into(),
                         Duration::from_secs(130),
                     )
-                    .await?;
+                    .await
+                    .map_err(|e| e.to_string())?;
                 if r.status.is_success() {
                     Ok(())
                 } else {

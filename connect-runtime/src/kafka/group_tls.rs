@@ -84,7 +84,7 @@ pub fn from_worker(props: &BTreeMap<String, String>) -> Result<Option<sluice_gro
     }
     // `listeners.kafka.ssl.*` is never set: the lookup falls back to the
     // top-level `ssl.*` keys, which are the Kafka clients' own.
-    let base = crate::tls::client_config(props, "kafka")?;
+    let base = crate::tls::client_config(props, crate::tls::KAFKA)?;
     let names = props
         .get("ssl.endpoint.identification.algorithm")
         .is_none_or(|v| !v.trim().is_empty());
@@ -92,11 +92,13 @@ pub fn from_worker(props: &BTreeMap<String, String>) -> Result<Option<sluice_gro
         return Ok(Some(sluice_group::Tls(base)));
     }
     let mut cfg = (*base).clone();
-    let roots = crate::tls::roots(props, "kafka")?;
+    let roots = crate::tls::roots(props, crate::tls::KAFKA)?;
     let verifier =
         WebPkiServerVerifier::builder_with_provider(Arc::new(roots), crate::tls::provider())
             .build()
-            .map_err(|e| format!("ssl.truststore.location: {e}"))?;
+            .map_err(|e| {
+            format!("no CA to check the brokers' certificates with (ssl.truststore.location, or the system's): {e}")
+        })?;
     cfg.dangerous()
         .set_certificate_verifier(Arc::new(ChainOnly(verifier)));
     Ok(Some(sluice_group::Tls(Arc::new(cfg))))

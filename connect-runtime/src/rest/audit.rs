@@ -44,6 +44,24 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
+    /// Something the worker did by itself (no caller): `status` 2xx is a
+    /// success, 5xx a failure.
+    pub fn by_worker(operation: &'static str, resource: String, status: u16) -> Self {
+        Self {
+            principal: None,
+            mechanism: "worker",
+            method: String::new(),
+            path: String::new(),
+            operation,
+            resource,
+            status,
+            request_id: random_id(),
+            client: None,
+            keys: Vec::new(),
+            forwarded: false,
+        }
+    }
+
     fn outcome(&self) -> &'static str {
         match self.status {
             200..=299 => "success",
@@ -187,19 +205,8 @@ pub fn follow_status(audit: Arc<AuditLog>, status: &crate::status::StatusStore) 
             (None, "failed") => ("connector-failed", format!("Connector:{}", u.connector)),
             (None, _) => ("connector-restarted", format!("Connector:{}", u.connector)),
         };
-        let event = AuditEvent {
-            principal: None,
-            mechanism: "worker",
-            method: String::new(),
-            path: String::new(),
-            operation,
-            resource,
-            status: if what == "failed" { 500 } else { 200 },
-            request_id: random_id(),
-            client: None,
-            keys: Vec::new(),
-            forwarded: false,
-        };
+        let event =
+            AuditEvent::by_worker(operation, resource, if what == "failed" { 500 } else { 200 });
         let a = audit.clone();
         rt.spawn(async move {
             if let Err(e) = a.record(&event).await {
