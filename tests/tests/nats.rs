@@ -159,8 +159,13 @@ fn sink_lands_each_record_once_across_a_server_restart() -> anyhow::Result<()> {
     let second: Vec<String> = (N / 2..N).map(|i| format!("v-{i:05}")).collect();
     produce_strings(&broker.bootstrap, &topic, &second)?;
     nats.restart()?;
-    wait_sink_offset(rest, "nats-sink", &topic, N as i64, WAIT)
-        .map_err(|e| anyhow::anyhow!("{e}; worker log:\n{}", worker.log_text()))?;
+    wait_sink_offset(rest, "nats-sink", &topic, N as i64, WAIT).map_err(|e| {
+        anyhow::anyhow!(
+            "{e}; worker log:\n{}\nnats-server log:\n{}",
+            worker.log_text(),
+            nats.log()
+        )
+    })?;
     let held = nats.client().stream_messages("OUT")?;
     let msgs = nats.client().read("OUT", N + 10)?;
     let mut bodies: Vec<String> = msgs

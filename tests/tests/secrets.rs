@@ -324,8 +324,13 @@ fn standalone_secrets_are_sealed_hidden_kept_and_rotated() -> anyhow::Result<()>
     }
     // A connector that fails: its trace does not hold the secret either.
     let mut failing = config.clone();
-    failing["connection.url"] =
-        "jdbc:postgresql://127.0.0.1:5432/no_such_db_here?user=postgres".into();
+    // A password inside the URL too (not a key of its own): REST hides
+    // it, and the URL sent back as shown keeps it.
+    let url_secret = unique("urlpw");
+    let url = format!(
+        "jdbc:postgresql://127.0.0.1:5432/no_such_db_here?user=postgres&password={url_secret}"
+    );
+    failing["connection.url"] = url.clone().into();
     failing["connection.attempts"] = "1".into();
     let (code, body) = http_request(
         port,
@@ -343,8 +348,23 @@ fn standalone_secrets_are_sealed_hidden_kept_and_rotated() -> anyhow::Result<()>
         },
     )?;
     assert!(trace.contains("no_such_db_here"), "{trace}");
-    assert!(!trace.contains(&secret), "{trace}");
+    assert!(
+        !trace.contains(&secret) && !trace.contains(&url_secret),
+        "{trace}"
+    );
+    let (_, shown) = http_get(port, "/connectors/failing/config")?;
+    assert!(
+        !shown.contains(&url_secret) && shown.contains("password=[hidden]"),
+        "{shown}"
+    );
+    let (code, body) = http_request(port, "PUT", "/connectors/failing/config", &shown)?;
+    assert_eq!(code, 200, "{body}");
     assert!(w.stop()?.success());
+    let stored_url = stored_configs(&dir.path().join("state"))?
+        .into_iter()
+        .find(|(n, _)| n == "failing")
+        .map(|(_, c)| c["connection.url"].clone());
+    assert_eq!(stored_url, Some(url), "the URL's password was kept");
 
     let state = dir.path().join("state");
     let sealed = |kid: &str| -> anyhow::Result<()> {

@@ -124,16 +124,65 @@ pub fn sensitive_keys(registry: &Registry, config: &Config) -> BTreeSet<String> 
 }
 
 /// `config` (a connector's or a task's) with every secret shown as
-/// [`HIDDEN`].
+/// [`HIDDEN`], and the password inside a URL value too
+/// ([`mask_url_password`]).
 pub fn mask(registry: &Registry, config: &Config) -> Config {
     let secret = sensitive::keys(registry, config);
     config
         .iter()
         .map(|(k, v)| {
-            let shown = if secret.contains(k) { HIDDEN } else { v };
-            (k.clone(), shown.to_string())
+            let shown = if secret.contains(k) {
+                HIDDEN.to_string()
+            } else {
+                mask_url_password(v).unwrap_or_else(|| v.clone())
+            };
+            (k.clone(), shown)
         })
         .collect()
+}
+
+/// A value holding a URL with a password (`scheme://user:pw@host/...`,
+/// or a `password=`/`pwd=` query parameter, any case), with the password
+/// shown as [`HIDDEN`]; `None` when there is none.
+pub fn mask_url_password(value: &str) -> Option<String> {
+    let scheme_end = value.find("://")?;
+    let mut out = value.to_string();
+    // Query parameters first (their positions come after the authority).
+    let lower = out.to_ascii_lowercase();
+    let mut cuts = Vec::new();
+    for name in ["password=", "pwd="] {
+        let mut from = 0;
+        while let Some(i) = lower[from..].find(name) {
+            let start = from + i;
+            let boundary = start > 0 && matches!(lower.as_bytes()[start - 1], b'?' | b'&' | b';');
+            let vstart = start + name.len();
+            let end = lower[vstart..]
+                .find(['&', ';', '#'])
+                .map_or(lower.len(), |e| vstart + e);
+            if boundary && end > vstart {
+                cuts.push((vstart, end));
+            }
+            from = end.max(vstart);
+        }
+    }
+    let auth_start = scheme_end + 3;
+    let auth_end = lower[auth_start..]
+        .find(['/', '?', '#'])
+        .map_or(lower.len(), |e| auth_start + e);
+    if let Some(at) = lower[auth_start..auth_end].rfind('@')
+        && let Some(colon) = lower[auth_start..auth_start + at].find(':')
+        && colon + 1 < at
+    {
+        cuts.push((auth_start + colon + 1, auth_start + at));
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    cuts.sort_unstable();
+    for (a, b) in cuts.into_iter().rev() {
+        out.replace_range(a..b, HIDDEN);
+    }
+    Some(out)
 }
 
 /// A submitted config's problems with secrets: a value that looks sealed
@@ -153,6 +202,14 @@ pub fn restore_hidden(
     }
     let secret = sensitive_keys(registry, submitted);
     for (k, v) in submitted.iter_mut() {
+        // A URL sent back as REST showed it keeps its stored password.
+        if !secret.contains(k)
+            && let Some(old) = stored.and_then(|s| s.get(k))
+            && mask_url_password(old).as_deref() == Some(v.as_str())
+        {
+            v.clone_from(old);
+            continue;
+        }
         if v != HIDDEN || !secret.contains(k) {
             continue;
         }
@@ -191,6 +248,53 @@ mod tests {
         assert_eq!(Secrets::default().seal("c", &c, &keys).unwrap(), c);
         let newer = Secrets::new(Some(Keyring::of(&[("k1", [3; 32]), ("k2", [4; 32])], "k2")));
         assert!(newer.stale(&sealed, &keys));
+    }
+
+    #[test]
+    fn passwords_in_urls_are_hidden_and_kept() {
+        for (url, want) in [
+            (
+                "jdbc:postgresql://db:5432/x?user=u&password=s3cret&ssl=true",
+                Some("jdbc:postgresql://db:5432/x?user=u&password=[hidden]&ssl=true"),
+            ),
+            (
+                "amqp://guest:s3cret@rabbit:5672/vh",
+                Some("amqp://guest:[hidden]@rabbit:5672/vh"),
+            ),
+            (
+                "jdbc:mysql://u:p@h/db?PASSWORD=q",
+                Some("jdbc:mysql://u:[hidden]@h/db?PASSWORD=[hidden]"),
+            ),
+            (
+                "jdbc:sqlserver://h;databaseName=d;pwd=z",
+                Some("jdbc:sqlserver://h;databaseName=d;pwd=[hidden]"),
+            ),
+            ("http://host:8080/path?mypassword=no", None),
+            ("tcp://user@host:1883", None),
+            ("no url here password=x", None),
+        ] {
+            assert_eq!(mask_url_password(url).as_deref(), want, "{url}");
+        }
+        let registry = crate::plugins::registry();
+        let stored = cfg(&[("connection.url", "jdbc:postgresql://db/x?password=s3cret")]);
+        let shown = mask(&registry, &stored);
+        assert_eq!(
+            shown["connection.url"],
+            "jdbc:postgresql://db/x?password=[hidden]"
+        );
+        let mut sent = shown.clone();
+        restore_hidden(&registry, &mut sent, Some(&stored)).unwrap();
+        assert_eq!(sent, stored);
+        // A changed URL is the user's own, [hidden] and all.
+        let mut changed = cfg(&[(
+            "connection.url",
+            "jdbc:postgresql://other/x?password=[hidden]",
+        )]);
+        restore_hidden(&registry, &mut changed, Some(&stored)).unwrap();
+        assert_eq!(
+            changed["connection.url"],
+            "jdbc:postgresql://other/x?password=[hidden]"
+        );
     }
 
     #[test]
