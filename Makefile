@@ -8,7 +8,7 @@ TANSU := $(TOOLS)/bin/tansu
 TANSU_VERSION := 0.6.0
 DATA := data
 BROKER_PORT ?= 9092
-APT_PACKAGES := clang libclang-dev pkg-config libssl-dev make gcc g++ curl mariadb-client
+APT_PACKAGES := clang libclang-dev pkg-config libssl-dev make gcc g++ curl mariadb-client python3-venv
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
 .PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce test-api db-setup bench lint fmt clean
@@ -106,13 +106,13 @@ bench: tools
 test: tools db-setup
 	cargo build -p sluice-runtime --bin sluice
 	RUST_TEST_THREADS=$${RUST_TEST_THREADS:-2} cargo test --workspace
-	TANSU=$(TANSU) scripts/api-fuzz.sh
+	TANSU=$(TANSU) TOOLS=$(TOOLS) scripts/api-fuzz.sh
 
 # Schemathesis alone against /openapi.json of a worker with basic auth and
 # roles on: no 5xx, no operation that ignores its authentication.
 test-api: tools
 	cargo build -p sluice-runtime --bin sluice
-	TANSU=$(TANSU) scripts/api-fuzz.sh $${API_FUZZ_EXAMPLES:-50}
+	TANSU=$(TANSU) TOOLS=$(TOOLS) scripts/api-fuzz.sh $${API_FUZZ_EXAMPLES:-50}
 
 # Logical decoding for the CDC tests: wal_level=logical (ALTER SYSTEM and a
 # restart with the machine's start command) when it is not on yet.

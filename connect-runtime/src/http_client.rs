@@ -151,12 +151,28 @@ impl HttpClient {
             let stream = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(name, tcp)
                 .await
-                .map_err(|e| bad(format!("TLS: {e}")))?;
+                .map_err(|e| {
+                    // rustls's own refusals (certificates, alerts) come as
+                    // InvalidData; a reset or an early close is a peer away.
+                    let m = format!("{url}: TLS: {e}");
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        HttpError::Failed(m)
+                    } else {
+                        HttpError::Unreachable(m)
+                    }
+                })?;
             call(TokioIo::new(stream), req).await
         } else {
             call(TokioIo::new(tcp), req).await
         }
-        .map_err(bad)?;
+        .map_err(|e| {
+            let m = format!("{url}: {e}");
+            if e.is_closed() || e.is_incomplete_message() || e.is_canceled() || e.is_timeout() {
+                HttpError::Unreachable(m)
+            } else {
+                HttpError::Failed(m)
+            }
+        })?;
         let status = resp.status();
         let content_type = resp.headers().get(hyper::header::CONTENT_TYPE).cloned();
         let body = Limited::new(resp.into_body(), MAX_BODY)
@@ -175,15 +191,13 @@ impl HttpClient {
 async fn call<T>(
     io: T,
     req: hyper::Request<Full<Bytes>>,
-) -> Result<hyper::Response<hyper::body::Incoming>, String>
+) -> Result<hyper::Response<hyper::body::Incoming>, hyper::Error>
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
     tokio::spawn(async move {
         let _ = conn.await;
     });
-    sender.send_request(req).await.map_err(|e| e.to_string())
+    sender.send_request(req).await
 }

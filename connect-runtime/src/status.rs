@@ -135,7 +135,9 @@ impl StatusStore {
         StateInfo {
             state,
             worker_id: self.worker_id.clone(),
-            trace,
+            // A URL in an error message keeps its password out of the
+            // status (and the status topic).
+            trace: trace.map(|t| crate::secrets::mask_urls_in_text(&t)),
             restarts: 0,
             next_restart_ms: None,
         }

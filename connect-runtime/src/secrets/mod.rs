@@ -141,48 +141,105 @@ pub fn mask(registry: &Registry, config: &Config) -> Config {
         .collect()
 }
 
-/// A value holding a URL with a password (`scheme://user:pw@host/...`,
-/// or a `password=`/`pwd=` query parameter, any case), with the password
-/// shown as [`HIDDEN`]; `None` when there is none.
+/// A value that is a URL with a password (`scheme://user:pw@host/...`, or
+/// a parameter whose name ends in `password`, `passwd` or `pwd`, after
+/// `?`, `&` or `;`, any case), with each password shown as [`HIDDEN`];
+/// `None` when there is none.
 pub fn mask_url_password(value: &str) -> Option<String> {
     let scheme_end = value.find("://")?;
-    let mut out = value.to_string();
-    // Query parameters first (their positions come after the authority).
-    let lower = out.to_ascii_lowercase();
-    let mut cuts = Vec::new();
-    for name in ["password=", "pwd="] {
-        let mut from = 0;
-        while let Some(i) = lower[from..].find(name) {
-            let start = from + i;
-            let boundary = start > 0 && matches!(lower.as_bytes()[start - 1], b'?' | b'&' | b';');
-            let vstart = start + name.len();
-            let end = lower[vstart..]
-                .find(['&', ';', '#'])
-                .map_or(lower.len(), |e| vstart + e);
-            if boundary && end > vstart {
-                cuts.push((vstart, end));
-            }
-            from = end.max(vstart);
-        }
-    }
-    let auth_start = scheme_end + 3;
-    let auth_end = lower[auth_start..]
-        .find(['/', '?', '#'])
-        .map_or(lower.len(), |e| auth_start + e);
-    if let Some(at) = lower[auth_start..auth_end].rfind('@')
-        && let Some(colon) = lower[auth_start..auth_start + at].find(':')
-        && colon + 1 < at
+    let scheme = &value[..scheme_end];
+    if scheme.is_empty()
+        || !scheme
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.' | b':'))
     {
-        cuts.push((auth_start + colon + 1, auth_start + at));
-    }
-    if cuts.is_empty() {
         return None;
     }
-    cuts.sort_unstable();
-    for (a, b) in cuts.into_iter().rev() {
-        out.replace_range(a..b, HIDDEN);
+    let rest = scheme_end + 3;
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    // user:password@ in the authority (which ends where a path, query or
+    // the `;` properties of SQL Server URLs start).
+    let auth_end = value[rest..]
+        .find(['/', '?', '#', ';'])
+        .map_or(value.len(), |e| rest + e);
+    if let Some(at) = value[rest..auth_end].rfind('@')
+        && let Some(colon) = value[rest..rest + at].find(':')
+        && colon + 1 < at
+    {
+        spans.push((rest + colon + 1, rest + at));
     }
+    // name=value parameters.
+    let bytes = value.as_bytes();
+    let mut i = rest;
+    while i < bytes.len() {
+        if !matches!(bytes[i], b'?' | b'&' | b';') {
+            i += 1;
+            continue;
+        }
+        let start = i + 1;
+        let end = value[start..]
+            .find(['&', ';', '#'])
+            .map_or(value.len(), |e| start + e);
+        if let Some(eq) = value[start..end].find('=') {
+            let name = value[start..start + eq].to_ascii_lowercase();
+            if ["password", "passwd", "pwd"]
+                .iter()
+                .any(|n| name.ends_with(n))
+                && start + eq + 1 < end
+            {
+                spans.push((start + eq + 1, end));
+            }
+        }
+        i = end;
+    }
+    if spans.is_empty() {
+        return None;
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(usize, usize)> = Vec::new();
+    for (a, b) in spans {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut pos = 0;
+    for (a, b) in merged {
+        out.push_str(&value[pos..a]);
+        out.push_str(HIDDEN);
+        pos = b;
+    }
+    out.push_str(&value[pos..]);
     Some(out)
+}
+
+/// `text` (a status trace, a log line) with the password of every URL in
+/// it shown as [`HIDDEN`].
+pub fn mask_urls_in_text(text: &str) -> String {
+    if !text.contains("://") {
+        return text.to_string();
+    }
+    let is_edge = |c: char| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '"' | '\'' | '(' | ')' | '[' | ']' | ',' | '<' | '>' | '`'
+            )
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut token = String::new();
+    for c in text.chars() {
+        if is_edge(c) {
+            out.push_str(&mask_url_password(&token).unwrap_or_else(|| token.clone()));
+            token.clear();
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    out.push_str(&mask_url_password(&token).unwrap_or(token));
+    out
 }
 
 /// A submitted config's problems with secrets: a value that looks sealed
@@ -202,12 +259,20 @@ pub fn restore_hidden(
     }
     let secret = sensitive_keys(registry, submitted);
     for (k, v) in submitted.iter_mut() {
-        // A URL sent back as REST showed it keeps its stored password.
-        if !secret.contains(k)
-            && let Some(old) = stored.and_then(|s| s.get(k))
-            && mask_url_password(old).as_deref() == Some(v.as_str())
-        {
-            v.clone_from(old);
+        if !secret.contains(k) && v.contains(HIDDEN) {
+            // A URL sent back as REST showed it keeps its stored password;
+            // one whose password is [hidden] otherwise has nothing to keep.
+            match stored.and_then(|s| s.get(k)) {
+                Some(old) if mask_url_password(old).as_deref() == Some(v.as_str()) => {
+                    v.clone_from(old);
+                }
+                _ if mask_url_password(v).as_deref() == Some(v.as_str()) => {
+                    return Err(format!(
+                        "the password in {k} is {HIDDEN} and the URL differs from the stored one: send the URL with its password"
+                    ));
+                }
+                _ => {}
+            }
             continue;
         }
         if v != HIDDEN || !secret.contains(k) {
@@ -269,12 +334,39 @@ mod tests {
                 "jdbc:sqlserver://h;databaseName=d;pwd=z",
                 Some("jdbc:sqlserver://h;databaseName=d;pwd=[hidden]"),
             ),
-            ("http://host:8080/path?mypassword=no", None),
+            (
+                "jdbc:postgresql://h/d?sslpassword=k&user=u",
+                Some("jdbc:postgresql://h/d?sslpassword=[hidden]&user=u"),
+            ),
+            // Overlapping places (seen panicking in review) merge.
+            (
+                "jdbc:sqlserver://db:1433;user=sa;password=Passw0rd12@x",
+                Some("jdbc:sqlserver://db:1433;user=sa;password=[hidden]"),
+            ),
+            (
+                "jdbc:sqlserver://srv:1433;database=d;password=LongPassword123;user=admin@srv",
+                Some("jdbc:sqlserver://srv:1433;database=d;password=[hidden];user=admin@srv"),
+            ),
+            (
+                "http://h/?password=a?pwd=123456789",
+                Some("http://h/?password=[hidden]"),
+            ),
+            (
+                "x://u:a;pwd=b;cdefghijklmnop@h",
+                Some("x://u:a;pwd=[hidden];cdefghijklmnop@h"),
+            ),
+            ("mqtt://ü:pässwörd@höst/x", Some("mqtt://ü:[hidden]@höst/x")),
+            ("http://host:8080/path?mypasswordx=no", None),
             ("tcp://user@host:1883", None),
             ("no url here password=x", None),
+            ("SELECT 'a://b' FROM t WHERE pwd=1", None),
         ] {
             assert_eq!(mask_url_password(url).as_deref(), want, "{url}");
         }
+        assert_eq!(
+            mask_urls_in_text("NATS nats://u:pw@h:4222, nats://v:q@i refused (\"amqp://g:s@r\")"),
+            "NATS nats://u:[hidden]@h:4222, nats://v:[hidden]@i refused (\"amqp://g:[hidden]@r\")"
+        );
         let registry = crate::plugins::registry();
         let stored = cfg(&[("connection.url", "jdbc:postgresql://db/x?password=s3cret")]);
         let shown = mask(&registry, &stored);
@@ -285,16 +377,13 @@ mod tests {
         let mut sent = shown.clone();
         restore_hidden(&registry, &mut sent, Some(&stored)).unwrap();
         assert_eq!(sent, stored);
-        // A changed URL is the user's own, [hidden] and all.
+        // A changed URL with the password still [hidden]: nothing to keep.
         let mut changed = cfg(&[(
             "connection.url",
             "jdbc:postgresql://other/x?password=[hidden]",
         )]);
-        restore_hidden(&registry, &mut changed, Some(&stored)).unwrap();
-        assert_eq!(
-            changed["connection.url"],
-            "jdbc:postgresql://other/x?password=[hidden]"
-        );
+        let e = restore_hidden(&registry, &mut changed, Some(&stored)).unwrap_err();
+        assert!(e.contains("connection.url"), "{e}");
     }
 
     #[test]

@@ -47,7 +47,13 @@ pub struct NatsSinkTask {
     outbox: VecDeque<Entry>,
     json: Option<JsonConverter>,
     ctx: Option<SinkTaskContext>,
+    /// Settles in a row in which an acknowledgement timed out.
+    timeouts: u32,
 }
+
+/// Settles in a row with a timed-out acknowledgement after which the
+/// connection is replaced.
+const TIMEOUTS_BEFORE_RECONNECT: u32 = 2;
 
 impl std::fmt::Debug for NatsSinkTask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -240,6 +246,9 @@ impl NatsSinkTask {
                     ));
                 }
                 Err(err) => {
+                    if err.kind() == PublishErrorKind::TimedOut {
+                        self.timeouts = self.timeouts.saturating_add(1);
+                    }
                     failed = Some(format!("NATS publish to '{}' failed: {err}", e.subject));
                     break;
                 }
@@ -272,6 +281,7 @@ impl NatsSinkTask {
         let mut failed = None;
         let mut errant = Vec::new();
         let mut waiting = self.outbox.iter().filter(|e| !e.done).count();
+        let mut timed_out = false;
         for e in self.outbox.iter_mut() {
             if waiting <= leave {
                 break;
@@ -283,6 +293,7 @@ impl NatsSinkTask {
                 continue;
             };
             let Ok(outcome) = tokio::time::timeout_at(deadline, ack.as_mut()).await else {
+                timed_out = true;
                 failed.get_or_insert(format!(
                     "no acknowledgement from the NATS stream for '{}' within nats.publish.ack.timeout.ms",
                     e.subject
@@ -296,6 +307,7 @@ impl NatsSinkTask {
                     waiting -= 1;
                 }
                 Err(err) => {
+                    timed_out |= err.kind() == PublishErrorKind::TimedOut;
                     let why = format!("NATS publish to '{}': {err}", e.subject);
                     let unroutable = err.kind() == PublishErrorKind::StreamNotFound
                         && match &js {
@@ -322,21 +334,31 @@ impl NatsSinkTask {
             }
         }
         self.report_all(errant)?;
+        if timed_out {
+            self.timeouts = self.timeouts.saturating_add(1);
+        } else if failed.is_none() {
+            self.timeouts = 0;
+        }
+        // After timeouts in a row the next publishes go through a new
+        // connection: after a server restart a client was seen (in CI) to
+        // stay connected without ever getting an acknowledgement again.
+        // Nothing is lost: the entries stay in the outbox until
+        // acknowledged, and the stream drops repeats by `Nats-Msg-Id`
+        // (within its duplicate window, two minutes by default).
+        if self.timeouts >= TIMEOUTS_BEFORE_RECONNECT {
+            tracing::warn!(
+                timeouts = self.timeouts,
+                "NATS sink: acknowledgements keep timing out; publishing again on a new connection"
+            );
+            self.timeouts = 0;
+            self.js = None;
+            for e in self.outbox.iter_mut().filter(|e| !e.done) {
+                e.ack = None;
+            }
+        }
         match failed {
             None => Ok(()),
-            Some(why) => {
-                // The next publishes go through a new connection: after a
-                // server restart a client was seen (in CI) to stay
-                // connected without ever getting an acknowledgement again;
-                // repeats are dropped by the stream (`Nats-Msg-Id`).
-                if why.contains("within nats.publish.ack.timeout.ms") || why.contains("timed out") {
-                    self.js = None;
-                    for e in self.outbox.iter_mut().filter(|e| !e.done) {
-                        e.ack = None;
-                    }
-                }
-                Err(ConnectError::retriable(why))
-            }
+            Some(why) => Err(ConnectError::retriable(why)),
         }
     }
 }
