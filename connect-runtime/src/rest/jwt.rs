@@ -89,7 +89,7 @@ pub struct JwtAuth {
     roles_claim: Option<String>,
     skew: u64,
     refresh: Duration,
-    tls: Arc<rustls::ClientConfig>,
+    http: crate::http_client::HttpClient,
     keys: tokio::sync::Mutex<KeySet>,
 }
 
@@ -270,7 +270,7 @@ impl JwtAuth {
             roles_claim: get(ROLES_CLAIM),
             skew: number(SKEW, 30)?,
             refresh: Duration::from_millis(number(REFRESH, 3_600_000)?),
-            tls: Arc::new(tls),
+            http: crate::http_client::HttpClient::new(Arc::new(tls)),
             keys: tokio::sync::Mutex::new(KeySet::default()),
         }))
     }
@@ -282,9 +282,7 @@ impl JwtAuth {
     }
 
     async fn fetch_json(&self, url: &str) -> Result<Value, String> {
-        let body = crate::http_client::HttpClient::new(self.tls.clone())
-            .get_ok(url, Duration::from_secs(10))
-            .await?;
+        let body = self.http.get_ok(url, Duration::from_secs(10)).await?;
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
     }
 

@@ -3,12 +3,14 @@
 //! cluster's leader serves) to seal every stored secret with its active
 //! key.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::Arc;
+use std::time::Duration;
 
+use hyper::header::{AUTHORIZATION, HeaderValue};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+
+use crate::http_client::HttpClient;
 
 /// The `Authorization` header value `rotate-key` sends (`Basic ...`,
 /// `Bearer ...`, `ApiKey ...`), from the environment so it stays out of
@@ -19,95 +21,58 @@ pub fn generate_key(id: &str) -> Result<String, String> {
     super::keyring::generate(id)
 }
 
-/// `http(s)://host:port` → (tls, host, port).
-fn parse_url(url: &str) -> Result<(bool, String, u16), String> {
-    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = url.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(format!(
-            "{url}: expected http://host:port or https://host:port"
-        ));
+/// A client trusting `cacert` (PEM), or the system's CAs without one.
+fn client(cacert: Option<&std::path::Path>) -> Result<HttpClient, String> {
+    let Some(path) = cacert else {
+        return HttpClient::system();
     };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) => (
-            h,
-            p.parse::<u16>()
-                .map_err(|_| format!("{url}: bad port {p}"))?,
-        ),
-        None => (authority, if tls { 443 } else { 80 }),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() {
-        return Err(format!("{url}: no host"));
+    let bad = |e: &dyn std::fmt::Display| format!("--cacert {}: {e}", path.display());
+    let mut roots = rustls::RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(path).map_err(|e| bad(&e))? {
+        roots.add(c.map_err(|e| bad(&e))?).map_err(|e| bad(&e))?;
     }
-    Ok((tls, host.to_string(), port))
+    let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(HttpClient::new(Arc::new(config)))
 }
 
-fn exchange(stream: &mut dyn ReadWrite, request: &[u8]) -> Result<String, String> {
-    stream
-        .write_all(request)
-        .map_err(|e| format!("cannot send the request: {e}"))?;
-    let mut out = Vec::new();
-    match stream.read_to_end(&mut out) {
-        Ok(_) => {}
-        // A server that closes without close_notify still answered.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !out.is_empty() => {}
-        Err(e) => return Err(format!("cannot read the answer: {e}")),
-    }
-    Ok(String::from_utf8_lossy(&out).into_owned())
-}
-
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
-
-/// Calls the worker at `url`; the answer's status line and body.
+/// Calls the worker at `url`; the answer's status and body.
 pub fn rotate_key(url: &str, cacert: Option<&std::path::Path>) -> Result<String, String> {
-    let (tls, host, port) = parse_url(url)?;
-    let auth = std::env::var(AUTH_ENV)
-        .ok()
-        .map(|a| format!("Authorization: {}\r\n", a.trim()))
-        .unwrap_or_default();
-    let request = format!(
-        "POST /admin/secrets/rotate HTTP/1.1\r\nHost: {host}:{port}\r\n{auth}Content-Length: 0\r\nConnection: close\r\n\r\n"
+    let client = client(cacert)?;
+    let mut headers = Vec::new();
+    if let Ok(a) = std::env::var(AUTH_ENV) {
+        let v = HeaderValue::from_str(a.trim())
+            .map_err(|_| format!("{AUTH_ENV} is not a header value"))?;
+        headers.push((AUTHORIZATION, v));
+    }
+    let target = format!("{}/admin/secrets/rotate", url.trim_end_matches('/'));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    // A cluster's leader may wait out a rebalance before it answers.
+    let answer = rt
+        .block_on(client.send(
+            hyper::Method::POST,
+            &target,
+            &headers,
+            bytes::Bytes::new(),
+            Duration::from_secs(130),
+        ))
+        .map_err(|e| e.to_string())?;
+    let text = format!(
+        "{}\n{}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
     );
-    let mut tcp = TcpStream::connect((host.as_str(), port))
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    let answer = if tls {
-        let mut roots = rustls::RootCertStore::empty();
-        let path = cacert
-            .ok_or("https needs --cacert with the CA that signed the worker's certificate")?;
-        for c in CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("--cacert {}: {e}", path.display()))?
-        {
-            let c = c.map_err(|e| format!("--cacert {}: {e}", path.display()))?;
-            roots
-                .add(c)
-                .map_err(|e| format!("--cacert {}: {e}", path.display()))?;
-        }
-        let config = rustls::ClientConfig::builder_with_provider(crate::tls::provider())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = ServerName::try_from(host.clone()).map_err(|e| format!("{host}: {e}"))?;
-        let conn =
-            rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| e.to_string())?;
-        let mut s = rustls::StreamOwned::new(conn, tcp);
-        exchange(&mut s, request.as_bytes())?
+    if answer.status == hyper::StatusCode::OK {
+        Ok(text)
     } else {
-        exchange(&mut tcp, request.as_bytes())?
-    };
-    let status = answer.lines().next().unwrap_or_default().to_string();
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b)
-        .unwrap_or_default();
-    let ok = status.split_whitespace().nth(1) == Some("200");
-    let text = format!("{status}\n{body}");
-    if ok { Ok(text) } else { Err(text) }
+        Err(text)
+    }
 }
 
 #[cfg(test)]
@@ -116,12 +81,9 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(
-            parse_url("http://localhost:8083").unwrap(),
-            (false, "localhost".into(), 8083)
-        );
-        assert_eq!(parse_url("https://w1/").unwrap(), (true, "w1".into(), 443));
-        assert!(parse_url("ftp://x").is_err());
-        assert!(parse_url("http://x:port").is_err());
+        let e = rotate_key("ftp://x", None).unwrap_err();
+        assert!(e.contains("http"), "{e}");
+        let e = rotate_key("http://x:port", None).unwrap_err();
+        assert!(e.contains("x:port"), "{e}");
     }
 }
