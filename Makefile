@@ -11,7 +11,7 @@ BROKER_PORT ?= 9092
 APT_PACKAGES := clang libclang-dev pkg-config libssl-dev make gcc g++ curl mariadb-client python3-venv
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
-.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce test-api db-setup bench lint fmt clean
+.PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce test-api db-setup bench fuzz lint fmt clean
 
 all: build
 
@@ -128,6 +128,22 @@ db-setup:
 test-bounce: tools
 	cargo build -p sluice-runtime --bin sluice
 	SLUICE_BOUNCE_KILLS=$${SLUICE_BOUNCE_KILLS:-10} cargo test -p sluice-tests --test distributed clean_and_hard_bounces_lose_nothing -- --nocapture
+
+## Fuzzing (issue 21): each cargo-fuzz target for FUZZ_SECONDS (default 60)
+## from the seeds in fuzz/corpus; new inputs go to fuzz/work, crashes to
+## fuzz/artifacts. Not part of `make test` (it builds everything again with
+## coverage instrumentation, about 20 minutes the first time).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := properties placeholders jaas wire_formats rest_bodies
+fuzz: apt
+	@[ -x $(TOOLS)/bin/cargo-fuzz ] || cargo install cargo-fuzz --version 0.13.2 --locked --root $(TOOLS)
+	@cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p work/$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz PATH=$(TOOLS)/bin:$$PATH \
+	    cargo fuzz run --sanitizer none $$t work/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=10 || exit 1; \
+	done
 
 lint:
 	cargo fmt --all -- --check

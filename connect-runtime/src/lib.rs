@@ -41,7 +41,7 @@ pub mod state;
 pub mod status;
 #[cfg(test)]
 mod test_util;
-pub mod tls;
+pub use sluice_tls as tls;
 pub mod transforms;
 mod wiring;
 pub mod worker;

@@ -73,7 +73,19 @@ pub fn consume_all(
     quiet: Duration,
     limit: usize,
 ) -> Result<Vec<KeyValue>> {
-    read_from_start(bootstrap, topic, |n, _, since_last| {
+    consume_all_with(bootstrap, &[], topic, quiet, limit)
+}
+
+/// [`consume_all`] with further librdkafka settings (`security.protocol`,
+/// `sasl.*`, ...).
+pub fn consume_all_with(
+    bootstrap: &str,
+    settings: &[(&str, &str)],
+    topic: &str,
+    quiet: Duration,
+    limit: usize,
+) -> Result<Vec<KeyValue>> {
+    read_from_start(bootstrap, settings, topic, |n, _, since_last| {
         since_last >= quiet || n >= limit
     })
 }
@@ -87,7 +99,7 @@ pub fn consume_from_start(
     first: Duration,
     quiet: Duration,
 ) -> Result<Vec<KeyValue>> {
-    read_from_start(bootstrap, topic, |n, since_start, since_last| {
+    read_from_start(bootstrap, &[], topic, |n, since_start, since_last| {
         if n == 0 {
             since_start >= first
         } else {
@@ -100,15 +112,20 @@ pub fn consume_from_start(
 /// read, time since the start, time since the last record)`.
 fn read_from_start(
     bootstrap: &str,
+    settings: &[(&str, &str)],
     topic: &str,
     done: impl Fn(usize, Duration, Duration) -> bool,
 ) -> Result<Vec<KeyValue>> {
-    let c: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", bootstrap)
         .set("group.id", crate::unique("test-reader"))
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
-        .create()?;
+        .set("enable.partition.eof", "false");
+    for (k, v) in settings {
+        config.set(*k, *v);
+    }
+    let c: BaseConsumer = config.create()?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset(topic, 0, Offset::Beginning)?;
     c.assign(&tpl)?;

@@ -10,10 +10,12 @@ mod broker;
 pub mod cluster;
 mod db;
 mod http;
+mod https;
 mod kafka;
 mod mqtt;
 mod nats;
 pub mod pki;
+mod sasl;
 pub mod tls_proxy;
 mod worker;
 
@@ -21,13 +23,15 @@ pub use amqp::{AmqpMessage, Outgoing, RabbitVhost};
 pub use broker::Broker;
 pub use db::{MyDb, PgDb, ensure_pg_logical};
 pub use http::{HttpAnswer, http_exchange, http_get, http_request};
+pub use https::https_exchange;
 pub use kafka::{
-    Consumed, KeyValue, TopicReader, ValueWithHeaders, consume_all, consume_from_start,
-    consume_records, create_topic, produce_bytes, produce_strings, produce_with_headers,
-    wait_for_records,
+    Consumed, KeyValue, TopicReader, ValueWithHeaders, consume_all, consume_all_with,
+    consume_from_start, consume_records, create_topic, produce_bytes, produce_strings,
+    produce_with_headers, wait_for_records,
 };
 pub use mqtt::{Mosquitto, MqttSubscriber, mqtt_publish, mqtt_publish_paced};
 pub use nats::{NatsClient, NatsMessage, NatsServer};
+pub use sasl::add_scram_user;
 pub use worker::{Worker, sluice_binary};
 
 use std::time::{Duration, Instant};

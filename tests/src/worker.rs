@@ -57,6 +57,19 @@ impl Worker {
             .answering(Duration::from_secs(30), "the schema registry")
     }
 
+    /// Starts `sluice schema-registry <config>` in `dir` with `env`, without
+    /// waiting (an https registry is probed by the test itself).
+    pub fn spawn_registry(
+        dir: &Path,
+        port: u16,
+        config: &Path,
+        env: &[(&str, &str)],
+        log_name: &str,
+    ) -> Result<Self> {
+        let config = config.display().to_string();
+        Self::spawn_command(dir, port, "schema-registry", &[&config], env, log_name)
+    }
+
     /// Starts `sluice distributed <props>` in `dir` and waits for `GET /`
     /// to answer (the worker may still be joining its group).
     pub fn start_distributed(

@@ -5,15 +5,10 @@
 //! with `ssl.client.auth=required`, no client certificate or one from an
 //! unknown CA.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use sluice_tests::pki::Ca;
 use sluice_tests::*;
 
@@ -37,50 +32,8 @@ fn https_call(
     trust_pem: &str,
     client_cert: Option<&(String, String)>,
 ) -> Result<(u16, String)> {
-    let provider = sluice_runtime::tls::provider();
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_slice_iter(trust_pem.as_bytes()) {
-        roots.add(c?)?;
-    }
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots);
-    let cfg = match client_cert {
-        Some((chain, key)) => builder.with_client_auth_cert(
-            CertificateDer::pem_slice_iter(chain.as_bytes()).collect::<Result<_, _>>()?,
-            PrivateKeyDer::from_pem_slice(key.as_bytes())?,
-        )?,
-        None => builder.with_no_client_auth(),
-    };
-    let mut conn = rustls::ClientConnection::new(
-        Arc::new(cfg),
-        ServerName::try_from("127.0.0.1")?.to_owned(),
-    )?;
-    let mut tcp = TcpStream::connect(("127.0.0.1", port))?;
-    // A config write may wait out a rebalance.
-    tcp.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let mut tls = rustls::Stream::new(&mut conn, &mut tcp);
-    write!(
-        tls,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut raw = Vec::new();
-    match tls.read_to_end(&mut raw) {
-        Ok(_) => {}
-        // A peer that closes without close_notify, after a whole answer.
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
-        Err(e) => return Err(e.into()),
-    }
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").context("no header end")?;
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .context("no status code")?;
-    Ok((status, body.to_string()))
+    let a = https_exchange(port, method, path, &[], body, trust_pem, client_cert)?;
+    Ok((a.status, a.body))
 }
 
 /// A standalone worker (no broker needed to serve REST) with an https

@@ -36,8 +36,11 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
     FindCoordinatorResponse, GroupId, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
     JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
     SyncGroupRequest, SyncGroupResponse,
 };
+
+use crate::sasl::{Mechanism, Sasl, Scram};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -55,6 +58,7 @@ mod code {
     pub(super) const UNSUPPORTED_VERSION: i16 = 35;
     pub(super) const MEMBER_ID_REQUIRED: i16 = 79;
     pub(super) const FENCED_INSTANCE_ID: i16 = 82;
+    pub(super) const SASL_AUTHENTICATION_FAILED: i16 = 58;
 }
 
 /// The ApiVersions version sent on every new connection (not flexible, so
@@ -107,6 +111,9 @@ pub struct GroupConfig {
     pub bootstrap: Vec<String>,
     /// TLS to the brokers; `None`: plaintext.
     pub tls: Option<Tls>,
+    /// SASL on every connection (`SASL_PLAINTEXT`, or `SASL_SSL` with
+    /// `tls`); `None`: none.
+    pub sasl: Option<Sasl>,
     /// The group's id (`group.id`).
     pub group_id: String,
     /// Sent in every request header; the broker prefixes member ids with it.
@@ -130,6 +137,7 @@ impl GroupConfig {
         Self {
             bootstrap,
             tls: None,
+            sasl: None,
             group_id: group_id.into(),
             client_id: "sluice".to_string(),
             protocol_type: "connect".to_string(),
@@ -271,6 +279,10 @@ struct Conn {
     addr: String,
     versions: Versions,
     next_correlation_id: i32,
+    /// When a broker limits SASL sessions (KIP-368,
+    /// `connections.max.reauth.ms`): the time to replace this connection
+    /// by a newly authenticated one, before the broker closes it.
+    reauth_by: Option<Instant>,
 }
 
 impl std::fmt::Debug for Conn {
@@ -681,7 +693,10 @@ impl GroupClient {
     /// it first when needed. The caller puts it back in `self.conn`.
     async fn coordinator_conn(&mut self) -> Result<Conn, GroupError> {
         if let Some(conn) = self.conn.take() {
-            return Ok(conn);
+            if conn.reauth_by.is_none_or(|t| Instant::now() < t) {
+                return Ok(conn);
+            }
+            debug!(coordinator = %conn.addr, "the SASL session ends soon: reconnecting");
         }
         if let Some(addr) = self.coordinator.clone() {
             match self.connect(&addr).await {
@@ -773,6 +788,21 @@ impl GroupClient {
         Err(last)
     }
 
+    /// Connects to the first bootstrap broker that answers, with TLS and
+    /// SASL as configured, and drops the connection: whether this client
+    /// can reach the cluster, and if not, why (an unknown CA, a refused
+    /// password).
+    pub async fn check_connection(&self) -> Result<(), GroupError> {
+        let mut last = GroupError::Io("no bootstrap broker is configured".into());
+        for addr in &self.config.bootstrap {
+            match self.connect(addr).await {
+                Ok(_) => return Ok(()),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
     /// Opens a connection and agrees on API versions with the broker.
     async fn connect(&self, addr: &str) -> Result<Conn, GroupError> {
         let stream = match timeout(self.config.request_timeout, TcpStream::connect(addr)).await {
@@ -806,6 +836,7 @@ impl GroupClient {
             addr: addr.to_string(),
             versions: Versions::default(),
             next_correlation_id: 0,
+            reauth_by: None,
         };
         let request = ApiVersionsRequest::default();
         let response: ApiVersionsResponse = self
@@ -832,6 +863,23 @@ impl GroupClient {
                     (v >= k.min_version && v >= 0).then_some(v)
                 })
         };
+        if let Some(sasl) = &self.config.sasl {
+            // v1 of both: the handshake, then the tokens framed in
+            // SaslAuthenticate (Kafka 1.0 and later).
+            let versions = (
+                pick(ApiKey::SaslHandshake, 1).filter(|v| *v >= 1),
+                pick(ApiKey::SaslAuthenticate, 1),
+            );
+            let (Some(handshake), Some(authenticate)) = versions else {
+                return Err(unsupported("SaslHandshake/SaslAuthenticate"));
+            };
+            let lifetime = self
+                .authenticate(&mut conn, sasl, handshake, authenticate)
+                .await?;
+            // Kafka's clients re-authenticate at 85-95% of the session.
+            conn.reauth_by = lifetime.map(|l| Instant::now() + l.mul_f64(0.85));
+            debug!(broker = %addr, mechanism = sasl.mechanism.name(), ?lifetime, "authenticated");
+        }
         conn.versions = Versions {
             find_coordinator: pick(ApiKey::FindCoordinator, MAX_FIND_COORDINATOR),
             join_group: pick(ApiKey::JoinGroup, MAX_JOIN_GROUP),
@@ -841,6 +889,105 @@ impl GroupClient {
         };
         debug!(broker = %addr, versions = ?conn.versions, "connected");
         Ok(conn)
+    }
+
+    /// SaslHandshake, then the mechanism's SaslAuthenticate rounds; the
+    /// session's lifetime when the broker limits it.
+    async fn authenticate(
+        &self,
+        conn: &mut Conn,
+        sasl: &Sasl,
+        handshake: i16,
+        authenticate: i16,
+    ) -> Result<Option<Duration>, GroupError> {
+        let request = SaslHandshakeRequest::default()
+            .with_mechanism(StrBytes::from_static_str(sasl.mechanism.name()));
+        let response: SaslHandshakeResponse = self
+            .call(
+                conn,
+                ApiKey::SaslHandshake,
+                "SaslHandshake",
+                handshake,
+                &request,
+                self.config.request_timeout,
+                no_check,
+            )
+            .await?;
+        if response.error_code != 0 {
+            let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(GroupError::Kafka {
+                api: "SaslHandshake",
+                code: response.error_code,
+                message: format!(
+                    "the broker does not enable {} (it offers {})",
+                    sasl.mechanism.name(),
+                    offered.join(", ")
+                ),
+            });
+        }
+        let failed = |e: String| GroupError::Kafka {
+            api: "SaslAuthenticate",
+            code: code::SASL_AUTHENTICATION_FAILED,
+            message: format!(
+                "{} authentication as {} failed: {e}",
+                sasl.mechanism.name(),
+                sasl.username
+            ),
+        };
+        // A connection that closes here is reported as it is (a broker
+        // restart looks the same); refusals are the broker's error codes
+        // and SCRAM's own errors.
+        let lifetime = match sasl.mechanism {
+            Mechanism::Plain => {
+                self.sasl_round(conn, authenticate, crate::sasl::plain(sasl))
+                    .await?
+                    .1
+            }
+            Mechanism::ScramSha256 | Mechanism::ScramSha512 => {
+                let mut scram = Scram::new(sasl).map_err(failed)?;
+                let (first, _) = self
+                    .sasl_round(conn, authenticate, scram.client_first())
+                    .await?;
+                let last = scram.client_final(&first).map_err(failed)?;
+                let (server_final, lifetime) = self.sasl_round(conn, authenticate, last).await?;
+                scram.verify_server_final(&server_final).map_err(failed)?;
+                lifetime
+            }
+        };
+        Ok(u64::try_from(lifetime)
+            .ok()
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis))
+    }
+
+    /// One SaslAuthenticate exchange: our token out, the broker's back,
+    /// with the session lifetime it grants (v1; 0: unlimited).
+    async fn sasl_round(
+        &self,
+        conn: &mut Conn,
+        version: i16,
+        token: Vec<u8>,
+    ) -> Result<(Bytes, i64), GroupError> {
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(token));
+        let response: SaslAuthenticateResponse = self
+            .call(
+                conn,
+                ApiKey::SaslAuthenticate,
+                "SaslAuthenticate",
+                version,
+                &request,
+                self.config.request_timeout,
+                no_check,
+            )
+            .await?;
+        if response.error_code != 0 {
+            return Err(GroupError::kafka(
+                "SaslAuthenticate",
+                response.error_code,
+                response.error_message.as_ref(),
+            ));
+        }
+        Ok((response.auth_bytes, response.session_lifetime_ms))
     }
 
     /// Sends one request and reads its answer, within `wait`. On any

@@ -4,12 +4,15 @@
 //! - [`protocol`]: member metadata and assignments, encoded as Kafka
 //!   Connect's incremental cooperative protocol (`compatible`, version 1).
 //! - [`assignor`]: the leader's incremental cooperative assignment.
-//! - [`client`]: group membership over the Kafka protocol.
+//! - [`client`]: group membership over the Kafka protocol, over TLS and
+//!   SASL when configured ([`sasl`]: PLAIN and SCRAM).
 
 pub mod assignor;
 pub mod client;
 pub mod protocol;
+pub mod sasl;
 pub mod work;
 
 pub use client::{GroupClient, GroupConfig, GroupError, Joined, Tls};
+pub use sasl::{Mechanism, Sasl};
 pub use work::{TaskId, Work};

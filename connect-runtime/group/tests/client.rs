@@ -20,6 +20,7 @@ fn config(broker: &Broker, group: &str, client: &str) -> GroupConfig {
     GroupConfig {
         bootstrap: vec![broker.bootstrap.clone()],
         tls: None,
+        sasl: None,
         group_id: group.to_string(),
         client_id: client.to_string(),
         protocol_type: "connect".to_string(),

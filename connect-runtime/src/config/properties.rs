@@ -85,12 +85,28 @@ fn unescape(s: &str) -> Result<String, String> {
             Some('r') => out.push('\r'),
             Some('f') => out.push('\x0c'),
             Some('u') => {
-                let hex: String = chars.by_ref().take(4).collect();
-                let code = u32::from_str_radix(&hex, 16)
-                    .ok()
-                    .filter(|_| hex.len() == 4)
-                    .ok_or_else(|| format!("malformed \\uxxxx encoding: \\u{hex}"))?;
-                out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                let code = hex4(&mut chars)?;
+                // A surrogate pair (`\ud83d\ude00`) is one character, as
+                // Java's UTF-16 strings read it.
+                let mut ahead = chars.clone();
+                let low = if (0xD800..=0xDBFF).contains(&code)
+                    && ahead.next() == Some('\\')
+                    && ahead.next() == Some('u')
+                {
+                    hex4(&mut ahead)
+                        .ok()
+                        .filter(|l| (0xDC00..=0xDFFF).contains(l))
+                } else {
+                    None
+                };
+                match low {
+                    Some(low) => {
+                        chars = ahead;
+                        let c = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00);
+                        out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
+                    }
+                    None => out.push(char::from_u32(code).unwrap_or('\u{fffd}')),
+                }
             }
             Some(other) => out.push(other),
             None => {}
@@ -99,9 +115,25 @@ fn unescape(s: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// The four hex digits of a `\uxxxx` escape.
+fn hex4(chars: &mut std::str::Chars<'_>) -> Result<u32, String> {
+    let hex: String = chars.by_ref().take(4).collect();
+    u32::from_str_radix(&hex, 16)
+        .ok()
+        .filter(|_| hex.len() == 4)
+        .ok_or_else(|| format!("malformed \\uxxxx encoding: \\u{hex}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn surrogate_pairs_are_one_character() {
+        let p = parse("smile=\\ud83d\\ude00!\nlone=\\ud83dx\n").unwrap();
+        assert_eq!(p["smile"], "\u{1f600}!");
+        assert_eq!(p["lone"], "\u{fffd}x");
+    }
 
     #[test]
     fn java_syntax() {

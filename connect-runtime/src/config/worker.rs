@@ -286,7 +286,7 @@ impl WorkerConfig {
         if !props.contains_key(crate::rest::auth::JAAS_CONFIG)
             && let Some(p) = std::env::var("KAFKA_OPTS")
                 .ok()
-                .and_then(|o| crate::rest::auth::jaas_path_from_kafka_opts(&o))
+                .and_then(|o| crate::rest::passwords::jaas_path_from_opts(&o))
         {
             props.insert(crate::rest::auth::JAAS_CONFIG.to_string(), p);
         }
@@ -476,6 +476,7 @@ impl WorkerConfig {
             schema_registry: embedded_registry(
                 &props,
                 &parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),
+                &security,
             )?,
             secrets,
             originals: props,
@@ -486,9 +487,13 @@ impl WorkerConfig {
 /// The embedded registry's configuration: `schema.registry.*` keys with the
 /// prefix removed, the worker's brokers unless `schema.registry.kafkastore.bootstrap.servers`
 /// names others, and `schema.registry.listeners` defaulting to `http://0.0.0.0:8081`.
+/// Its store's Kafka client starts from the worker's client security
+/// (`security`); its basic authentication reads the JAAS file of
+/// `schema.registry.java.security.auth.login.config`, else the worker's.
 fn embedded_registry(
     props: &BTreeMap<String, String>,
     bootstrap: &str,
+    security: &BTreeMap<String, String>,
 ) -> Result<Option<sluice_schema_registry::RegistryConfig>, String> {
     match props
         .get(REGISTRY_EMBEDDED)
@@ -514,14 +519,19 @@ fn embedded_registry(
     registry
         .entry("kafkastore.topic.replication.factor".into())
         .or_insert_with(|| "1".into());
-    sluice_schema_registry::RegistryConfig::from_props(&registry)
-        .map(Some)
-        .map_err(|e| {
+    let mut config =
+        sluice_schema_registry::RegistryConfig::from_props(&registry).map_err(|e| {
             format!(
-                "Invalid value {} for configuration {REGISTRY_PREFIX}{}: {}",
+                "Invalid value {} for configuration {REGISTRY_PREFIX}{}: {} (the registry's keys take the prefix {REGISTRY_PREFIX})",
                 e.value, e.key, e.reason
             )
-        })
+        })?;
+    let jaas = props
+        .get(crate::rest::auth::JAAS_CONFIG)
+        .map(String::as_str);
+    crate::registry::prepare(&mut config, &registry, jaas, security)
+        .map_err(|e| format!("the embedded schema registry ({REGISTRY_PREFIX}*): {e}"))?;
+    Ok(Some(config))
 }
 
 /// Where the RocksDB store lives: `offset.storage.dir`, else
@@ -642,13 +652,16 @@ mod tests {
         let r = c.schema_registry.unwrap();
         assert_eq!(r.store.bootstrap_servers, "k:9092");
         assert_eq!(r.store.topic, "_s");
-        assert_eq!(r.listeners[0].port(), 8081);
+        assert_eq!(r.listeners[0].address.port(), 8081);
         let e = WorkerConfig::from_props(props(&[
             ("schema.registry.embedded", "true"),
             ("schema.registry.listeners", "https://:1"),
         ]))
         .unwrap_err();
-        assert!(e.contains("schema.registry.listeners"), "{e}");
+        assert!(
+            e.contains("schema.registry.listeners") && e.contains("ssl.keystore.location"),
+            "{e}"
+        );
         let e =
             WorkerConfig::from_props(props(&[("schema.registry.embedded", "yes")])).unwrap_err();
         assert!(e.contains("schema.registry.embedded"), "{e}");

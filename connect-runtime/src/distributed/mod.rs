@@ -56,8 +56,8 @@ pub async fn run(
         crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
     let id = crate::standalone::worker_id(&config);
     // The group client's own connections to Kafka (not librdkafka's).
-    let group_tls =
-        crate::kafka::group_tls::from_worker(&config.originals).map_err(anyhow::Error::msg)?;
+    let group_security =
+        crate::kafka::group_security::from_worker(&config.originals).map_err(anyhow::Error::msg)?;
     // Workers reach each other on the advertised listener: over https
     // when it is one, trusting the listener's truststore and offering its
     // keystore as the client certificate (`HttpClient::for_workers`).
@@ -68,19 +68,48 @@ pub async fn run(
     };
     let url = format!("{scheme}://{id}");
     let bootstrap = config.bootstrap_servers.clone();
+    let group_config = GroupConfig {
+        bootstrap: bootstrap.split(',').map(|s| s.trim().to_string()).collect(),
+        tls: group_security.tls,
+        sasl: group_security.sasl,
+        group_id: dcfg.group_id.clone(),
+        client_id: format!("sluice-{id}"),
+        protocol_type: "connect".to_string(),
+        session_timeout: dcfg.session_timeout,
+        rebalance_timeout: dcfg.rebalance_timeout,
+        request_timeout: Duration::from_secs(30),
+    };
     let ensure = |key: &'static str, spec: &config::TopicSpec, exact: bool| {
         let (b, a, s) = (bootstrap.clone(), config.admin.clone(), spec.clone());
-        async move { topics::ensure_topic(&b, &a, key, &s, exact).await }
+        let group_config = group_config.clone();
+        async move {
+            match topics::ensure_topic(&b, &a, key, &s, exact).await {
+                Ok(t) => Ok(t),
+                // librdkafka reports a broker that refuses the worker's
+                // TLS or SASL as a timeout; the group client says why.
+                Err(e) => Err(
+                    match GroupClient::new(group_config).check_connection().await {
+                        Ok(()) => anyhow::anyhow!(e),
+                        Err(why) => anyhow::anyhow!("{e}; connecting to the brokers: {why}"),
+                    },
+                ),
+            }
+        }
     };
-    ensure(CONFIG_TOPIC, &dcfg.config_topic, true)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let offset_topic = ensure(OFFSET_TOPIC, &dcfg.offset_topic, false)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    // Credentials the brokers refuse will not get better: stop now, with
+    // the broker's reason, rather than after librdkafka's timeouts.
+    if group_config.sasl.is_some()
+        && let Err(e @ sluice_group::GroupError::Kafka { code: 33 | 58, .. }) =
+            GroupClient::new(group_config.clone())
+                .check_connection()
+                .await
+    {
+        anyhow::bail!("cannot authenticate to the Kafka brokers: {e}");
+    }
+    ensure(CONFIG_TOPIC, &dcfg.config_topic, true).await?;
+    let offset_topic = ensure(OFFSET_TOPIC, &dcfg.offset_topic, false).await?;
     let status_partitions = ensure(STATUS_TOPIC, &dcfg.status_topic, false)
-        .await
-        .map_err(anyhow::Error::msg)?
+        .await?
         .partitions;
 
     // Offsets: the topic, materialized under the worker's state directory.
@@ -284,16 +313,7 @@ pub async fn run(
     });
     let stop_rest = crate::wiring::serve_rest(listeners, &state, &id);
     crate::wiring::learn_cluster_id(admin, &state);
-    let group = GroupClient::new(GroupConfig {
-        bootstrap: bootstrap.split(',').map(|s| s.trim().to_string()).collect(),
-        tls: group_tls,
-        group_id: dcfg.group_id.clone(),
-        client_id: format!("sluice-{id}"),
-        protocol_type: "connect".to_string(),
-        session_timeout: dcfg.session_timeout,
-        rebalance_timeout: dcfg.rebalance_timeout,
-        request_timeout: Duration::from_secs(30),
-    });
+    let group = GroupClient::new(group_config);
     let (stop_tx, stop_rx) = watch::channel(false);
     let member = tokio::spawn(herder.clone().run_member(group, stop_rx));
     {

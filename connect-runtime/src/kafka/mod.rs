@@ -2,7 +2,7 @@
 
 mod admin;
 pub mod group_offsets;
-pub mod group_tls;
+pub mod group_security;
 pub mod java_keys;
 
 use std::collections::BTreeMap;
@@ -93,17 +93,23 @@ pub fn client_config(
     for (k, v) in defaults {
         cfg.set(*k, *v);
     }
+    for (k, v) in librdkafka_settings(layers) {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
+/// Layers of Java-named client settings as librdkafka's, in order (a key
+/// set again later wins when applied in order).
+pub fn librdkafka_settings(layers: &[&BTreeMap<String, String>]) -> Vec<(String, String)> {
     // A Java store type set in any layer applies to the locations of all.
     let store_type =
         |k: &str| -> Option<String> { layers.iter().rev().find_map(|l| l.get(k).cloned()) };
-    for layer in layers {
-        for (k, v) in *layer {
-            for (rk, rv) in java_keys::translate(k, v, &store_type) {
-                cfg.set(rk, rv);
-            }
-        }
-    }
-    cfg
+    layers
+        .iter()
+        .flat_map(|layer| layer.iter())
+        .flat_map(|(k, v)| java_keys::translate(k, v, &store_type))
+        .collect()
 }
 
 impl rdkafka::consumer::ConsumerContext for LogContext {}

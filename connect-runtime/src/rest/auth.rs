@@ -29,16 +29,14 @@
 //! `POST /connectors/{c}/tasks` is checked by its signature instead.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use ring::hmac;
+
+pub use super::passwords::JAAS_CONFIG;
+use super::passwords::{Passwords, login_file, read_credentials};
 
 pub const EXTENSIONS: &str = "rest.extension.classes";
-pub const JAAS_CONFIG: &str = "java.security.auth.login.config";
 pub const CREDENTIALS_FILE: &str = "rest.auth.basic.credentials.file";
 pub const METRICS_ANONYMOUS: &str = "rest.auth.metrics.anonymous";
 pub const API_KEYS_FILE: &str = "rest.auth.api.keys.file";
@@ -46,29 +44,15 @@ pub const MTLS: &str = "rest.auth.mtls.enable";
 const BASIC_EXTENSION: &str = "BasicAuthSecurityRestExtension";
 const LOGIN_MODULE: &str = "PropertyFileLoginModule";
 
-#[derive(Clone)]
-enum Secret {
-    /// A password stored in plain text, kept only as its HMAC under a key
-    /// made at start, so comparing takes the same time whatever it is.
-    Plain(hmac::Tag),
-    /// An Argon2 hash in PHC form.
-    Argon2(String),
-}
-
 /// Users and their passwords, API keys and whether client certificates
 /// name principals; read once at start.
 pub struct BasicAuth {
-    users: BTreeMap<String, Secret>,
-    /// An Argon2 hash of nothing anyone knows, checked for unknown users
-    /// when any password is hashed, so an unknown name takes as long as a
-    /// known one.
-    dummy: Option<String>,
+    users: Passwords,
     /// SHA-256 of each API key → its principal.
     api_keys: BTreeMap<Vec<u8>, String>,
     mtls: bool,
     /// OAuth 2.0 / OpenID Connect bearer tokens, when configured.
     pub jwt: Option<std::sync::Arc<super::jwt::JwtAuth>>,
-    mac: hmac::Key,
     pub metrics_anonymous: bool,
     /// Requests refused for missing or wrong credentials.
     pub failures: AtomicU64,
@@ -82,7 +66,7 @@ impl std::fmt::Debug for BasicAuth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the passwords.
         f.debug_struct("BasicAuth")
-            .field("users", &self.users.len())
+            .field("users", &self.users)
             .field("api_keys", &self.api_keys.len())
             .field("mtls", &self.mtls)
             .field("jwt", &self.jwt.is_some())
@@ -90,87 +74,10 @@ impl std::fmt::Debug for BasicAuth {
     }
 }
 
-/// `-Djava.security.auth.login.config=PATH` in a `KAFKA_OPTS` value.
-pub fn jaas_path_from_kafka_opts(opts: &str) -> Option<String> {
-    opts.split_whitespace()
-        .find_map(|o| o.strip_prefix(&format!("-D{JAAS_CONFIG}=")))
-        .map(|p| p.trim_matches('"').to_string())
-}
-
-/// The credentials file a JAAS file's `KafkaConnect` section names.
-fn credentials_from_jaas(path: &str) -> Result<String, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{JAAS_CONFIG}: cannot read {path}: {e}"))?;
-    // Comments out, then `Name { module flag options; ... };` sections.
-    let text: String = text
-        .lines()
-        .map(|l| l.split("//").next().unwrap_or(""))
-        .collect::<Vec<_>>()
-        .join("\n");
-    let start = text
-        .find("KafkaConnect")
-        .and_then(|i| text[i..].find('{').map(|j| i + j + 1))
-        .ok_or_else(|| format!("{path} has no KafkaConnect {{ ... }}; section"))?;
-    let end = text[start..]
-        .find('}')
-        .map(|j| start + j)
-        .ok_or_else(|| format!("{path}: the KafkaConnect section is not closed"))?;
-    let section = &text[start..end];
-    let entry = section
-        .split(';')
-        .map(str::trim)
-        .find(|e| !e.is_empty())
-        .ok_or_else(|| format!("{path}: the KafkaConnect section names no login module"))?;
-    let module = entry.split_whitespace().next().unwrap_or("");
-    if module.rsplit('.').next() != Some(LOGIN_MODULE) {
-        return Err(format!(
-            "{path}: login module {module} is not supported; Sluice reads org.apache.kafka.connect.rest.basic.auth.extension.{LOGIN_MODULE}"
-        ));
-    }
-    let file = entry
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("file="))
-        .map(|f| f.trim_matches('"').to_string())
-        .filter(|f| !f.is_empty())
-        .ok_or_else(|| format!("{path}: {LOGIN_MODULE} needs file=\"/path/to/credentials\""))?;
-    Ok(file)
-}
-
-fn read_users(
-    path: &str,
-    named_by: &str,
-    mac: &hmac::Key,
-) -> Result<BTreeMap<String, Secret>, String> {
-    let text = std::fs::read_to_string(Path::new(path))
-        .map_err(|e| format!("{named_by}: cannot read the credentials file {path}: {e}"))?;
-    let props = crate::config::properties::parse(&text)
-        .map_err(|e| format!("{named_by}: credentials file {path}: {e}"))?;
-    if props.is_empty() {
-        return Err(format!(
-            "{named_by}: the credentials file {path} is empty; Kafka Connect would let every request in, Sluice refuses to start"
-        ));
-    }
-    props
-        .into_iter()
-        .map(|(user, pw)| {
-            let secret = if pw.starts_with("$argon2") {
-                PasswordHash::new(&pw)
-                    .map_err(|e| format!("{path}: the hash of user {user} is not valid: {e}"))?;
-                Secret::Argon2(pw)
-            } else {
-                Secret::Plain(hmac::sign(mac, pw.as_bytes()))
-            };
-            Ok((user, secret))
-        })
-        .collect()
-}
-
 impl BasicAuth {
     /// Reads the worker's authentication settings; `None` when none is set.
     pub fn from_worker(props: &BTreeMap<String, String>) -> Result<Option<Self>, String> {
-        let rng = ring::rand::SystemRandom::new();
-        let mac = hmac::Key::generate(hmac::HMAC_SHA256, &rng)
-            .map_err(|_| "the system random generator failed".to_string())?;
+        // The users and the file they came from.
         let mut users = None;
         if let Some(list) = props.get(EXTENSIONS) {
             for class in list.split(',').map(str::trim).filter(|c| !c.is_empty()) {
@@ -184,15 +91,18 @@ impl BasicAuth {
                         "{EXTENSIONS}={class} needs a JAAS file: -D{JAAS_CONFIG}=PATH in KAFKA_OPTS, or {JAAS_CONFIG}=PATH in the worker config"
                     )
                 })?;
-                let file = credentials_from_jaas(jaas)?;
-                users = Some(read_users(&file, jaas, &mac)?);
+                let file = login_file(jaas, "KafkaConnect", LOGIN_MODULE)?;
+                users = Some((read_credentials(&file, jaas)?, file));
             }
         }
         if let Some(file) = props.get(CREDENTIALS_FILE).filter(|f| !f.trim().is_empty()) {
             if users.is_some() {
                 return Err(format!("set {CREDENTIALS_FILE} or {EXTENSIONS}, not both"));
             }
-            users = Some(read_users(file.trim(), CREDENTIALS_FILE, &mac)?);
+            users = Some((
+                read_credentials(file.trim(), CREDENTIALS_FILE)?,
+                file.trim().to_string(),
+            ));
         }
         let flag = |k: &str| {
             props
@@ -212,19 +122,15 @@ impl BasicAuth {
         if users.is_none() && api_keys.is_none() && !mtls && jwt.is_none() {
             return Ok(None);
         }
-        let users = users.unwrap_or_default();
-        let dummy = if users.values().any(|s| matches!(s, Secret::Argon2(_))) {
-            Some(hash_password(&super::audit::random_id())?)
-        } else {
-            None
-        };
+        let (users, file) = users.unwrap_or_default();
+        // Kafka's PropertyFileLoginModule compares passwords as written,
+        // Jetty's prefixes included.
+        let users = Passwords::new(users, &file, false)?;
         Ok(Some(Self {
             users,
-            dummy,
             api_keys: api_keys.unwrap_or_default(),
             mtls,
             jwt,
-            mac,
             metrics_anonymous: flag(METRICS_ANONYMOUS),
             failures: AtomicU64::new(0),
             successes: AtomicU64::new(0),
@@ -274,32 +180,7 @@ impl BasicAuth {
 
     /// The user an `Authorization: Basic` header proves, or `None`.
     pub fn check(&self, header: Option<&str>) -> Option<String> {
-        let (scheme, rest) = header?.trim().split_once(' ')?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
-        }
-        let decoded = STANDARD.decode(rest.trim()).ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        let (user, password) = decoded.split_once(':')?;
-        let Some(secret) = self.users.get(user) else {
-            if let Some(phc) = &self.dummy
-                && let Ok(h) = PasswordHash::new(phc)
-            {
-                let _ = argon2::Argon2::default().verify_password(password.as_bytes(), &h);
-            }
-            return None;
-        };
-        let ok = match secret {
-            Secret::Plain(tag) => {
-                hmac::verify(&self.mac, password.as_bytes(), tag.as_ref()).is_ok()
-            }
-            Secret::Argon2(phc) => PasswordHash::new(phc).is_ok_and(|h| {
-                argon2::Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            }),
-        };
-        ok.then(|| user.to_string())
+        self.users.check_basic(header?)
     }
 
     pub fn note_failure(&self) {
@@ -406,8 +287,14 @@ pub fn subject_cn(der: &[u8]) -> Option<String> {
 
 /// An Argon2id hash of `password` for a credentials file.
 pub fn hash_password(password: &str) -> Result<String, String> {
-    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
-    let salt = SaltString::generate(&mut OsRng);
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    // The salt from ring's generator: argon2's own needs a getrandom
+    // feature that only other crates happen to turn on.
+    let rng = ring::rand::SystemRandom::new();
+    let bytes: [u8; 16] = ring::rand::generate(&rng)
+        .map_err(|_| "the system random generator failed".to_string())?
+        .expose();
+    let salt = SaltString::encode_b64(&bytes).map_err(|e| format!("cannot make a salt: {e}"))?;
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -435,6 +322,7 @@ mod tests {
     use crate::test_util::props;
 
     fn basic(user: &str, pw: &str) -> String {
+        use base64::engine::general_purpose::STANDARD;
         format!("Basic {}", STANDARD.encode(format!("{user}:{pw}")))
     }
 
@@ -454,7 +342,7 @@ mod tests {
         )
         .unwrap();
         let opts = format!("-Xmx1g -D{JAAS_CONFIG}={}", jaas.display());
-        let path = jaas_path_from_kafka_opts(&opts).unwrap();
+        let path = super::super::passwords::jaas_path_from_opts(&opts).unwrap();
         let auth = BasicAuth::from_worker(&props(&[
             (
                 EXTENSIONS,

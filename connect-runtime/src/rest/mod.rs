@@ -15,10 +15,10 @@ pub mod jwt;
 mod loggers;
 mod offsets;
 mod openapi;
+pub mod passwords;
 mod plugins;
 mod query;
 mod secrets;
-mod tls_listener;
 
 use std::sync::{Arc, OnceLock};
 
@@ -172,11 +172,10 @@ impl
 }
 
 impl
-    axum::extract::connect_info::Connected<
-        axum::serve::IncomingStream<'_, tls_listener::TlsListener>,
-    > for ClientAddr
+    axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, sluice_tls::TlsListener>>
+    for ClientAddr
 {
-    fn connect_info(s: axum::serve::IncomingStream<'_, tls_listener::TlsListener>) -> Self {
+    fn connect_info(s: axum::serve::IncomingStream<'_, sluice_tls::TlsListener>) -> Self {
         let cert_cn = s
             .io()
             .get_ref()
@@ -514,7 +513,7 @@ pub async fn serve_tls(
     state: Arc<RestState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = tls_listener::TlsListener::start(listener, tls)?;
+    let listener = sluice_tls::TlsListener::start(listener, tls)?;
     axum::serve(
         listener,
         axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app(state)),

@@ -2,8 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_tls::{Scope, SslProps};
+
+use crate::auth::{BasicSettings, Guard};
 use crate::compat::CompatibilityLevel;
 use crate::kafka::KafkaStoreConfig;
 
@@ -19,15 +23,42 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// One `listeners` entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listener {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// `https://`: TLS with the `ssl.*` keys.
+    pub tls: bool,
+}
+
 /// Settings for one registry instance.
 #[derive(Debug, Clone)]
 pub struct RegistryConfig {
     /// `listeners`: where the REST API listens.
-    pub listeners: Vec<SocketAddr>,
+    pub listeners: Vec<Listener>,
+    /// The TLS side of the https listeners: `ssl.keystore.*`,
+    /// `ssl.truststore.*`, `ssl.client.authentication` (`NONE`,
+    /// `REQUESTED`, `REQUIRED`; or the older boolean `ssl.client.auth`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `authentication.method=BASIC` and its settings.
+    pub basic_auth: Option<Arc<BasicSettings>>,
+    /// What checks passwords when `basic_auth` is set; the embedding
+    /// program provides it (see [`crate::auth`]).
+    pub guard: Option<Arc<dyn Guard>>,
     /// The schemas topic and how to reach it.
     pub store: KafkaStoreConfig,
     /// `schema.compatibility.level` (or the older `avro.compatibility.level`).
     pub compatibility: CompatibilityLevel,
+}
+
+/// Whether `kafkastore.<key>` is a security setting of the store's Kafka
+/// clients (in Java's names). Other client keys are ignored, as before.
+fn store_client_key(key: &str) -> bool {
+    key == "security.protocol"
+        || key == "client.id"
+        || key.starts_with("ssl.")
+        || key.starts_with("sasl.")
 }
 
 /// The listener used when none is configured.
@@ -87,36 +118,129 @@ impl RegistryConfig {
         // Confluent's default is 500 ms; a write here waits for the broker's
         // acknowledgement and the read-back, so the default is longer.
         let timeout_ms = int("kafkastore.timeout.ms", 10_000)?.max(1);
-        let client = props
+        let java_client = props
             .iter()
             .filter_map(|(k, v)| {
                 let key = k.strip_prefix("kafkastore.")?;
-                matches!(
-                    key,
-                    "security.protocol"
-                        | "sasl.mechanism"
-                        | "sasl.username"
-                        | "sasl.password"
-                        | "client.id"
-                )
-                .then(|| (key.to_owned(), v.clone()))
+                store_client_key(key).then(|| (key.to_owned(), v.clone()))
             })
             .collect();
+        let tls = if listeners.iter().any(|l| l.tls) {
+            Some(server_tls(props)?)
+        } else {
+            None
+        };
         Ok(Self {
             listeners,
+            tls,
+            basic_auth: basic_auth(props)?,
+            guard: None,
             store: KafkaStoreConfig {
                 bootstrap_servers,
                 topic: get("kafkastore.topic").unwrap_or("_schemas").to_owned(),
                 replication_factor,
                 timeout: Duration::from_millis(timeout_ms.unsigned_abs()),
-                client,
+                java_client,
+                client: Vec::new(),
             },
             compatibility,
         })
     }
 }
 
-fn parse_listeners(value: &str) -> Result<Vec<SocketAddr>, ConfigError> {
+/// The https listeners' TLS settings, Confluent's keys read as Kafka's.
+fn server_tls(props: &BTreeMap<String, String>) -> Result<Arc<rustls::ServerConfig>, ConfigError> {
+    let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let bad = |key: &str, value: &str, reason: String| ConfigError {
+        key: key.into(),
+        value: value.into(),
+        reason,
+    };
+    let client_auth = match (get("ssl.client.authentication"), get("ssl.client.auth")) {
+        (Some(v), _) => match v.to_ascii_uppercase().as_str() {
+            "NONE" => "none",
+            "REQUESTED" => "requested",
+            "REQUIRED" => "required",
+            _ => {
+                return Err(bad(
+                    "ssl.client.authentication",
+                    v,
+                    "must be NONE, REQUESTED or REQUIRED".into(),
+                ));
+            }
+        },
+        (None, Some(v)) => match v.to_ascii_lowercase().as_str() {
+            "true" => "required",
+            "false" => "none",
+            _ => {
+                return Err(bad(
+                    "ssl.client.auth",
+                    v,
+                    "must be true or false (or set ssl.client.authentication)".into(),
+                ));
+            }
+        },
+        (None, None) => "none",
+    };
+    let mut keys = props.clone();
+    keys.insert("ssl.client.auth".into(), client_auth.into());
+    sluice_tls::server_config_of(&SslProps::new(&keys, Scope::Prefix(""))).map_err(|reason| {
+        // The registry's own key for client certificates, if set.
+        let reason = match get("ssl.client.authentication") {
+            Some(v) => reason.replace(
+                &format!("ssl.client.auth={client_auth}"),
+                &format!("ssl.client.authentication={v}"),
+            ),
+            None => reason,
+        };
+        bad("listeners", get("listeners").unwrap_or(""), reason)
+    })
+}
+
+/// `authentication.method` and, for BASIC, its settings.
+fn basic_auth(props: &BTreeMap<String, String>) -> Result<Option<Arc<BasicSettings>>, ConfigError> {
+    let get = |key: &str| props.get(key).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let list = |key: &str, default: &str| -> Vec<String> {
+        props
+            .get(key)
+            .map_or(default, String::as_str)
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    match get("authentication.method").map(str::to_ascii_uppercase).as_deref() {
+        None | Some("NONE") => Ok(None),
+        Some("BASIC") => {
+            let realm = get("authentication.realm").ok_or_else(|| ConfigError {
+                key: "authentication.realm".into(),
+                value: String::new(),
+                reason: "authentication.method=BASIC needs the JAAS section that names the users (SchemaRegistry-Props in Confluent's examples)".into(),
+            })?;
+            let roles = list("authentication.roles", "*");
+            if roles.is_empty() {
+                return Err(ConfigError {
+                    key: "authentication.roles".into(),
+                    value: props.get("authentication.roles").cloned().unwrap_or_default(),
+                    reason: "names no role, so nobody could get in; leave it out (or set *) to let in every known user".into(),
+                });
+            }
+            Ok(Some(Arc::new(BasicSettings {
+                realm: realm.to_owned(),
+                roles,
+                skip_paths: list("authentication.skip.paths", ""),
+            })))
+        }
+        Some(other) => Err(ConfigError {
+            key: "authentication.method".into(),
+            value: other.into(),
+            reason: "must be NONE or BASIC (BEARER needs Confluent's RBAC, which this registry does not have)".into(),
+        }),
+    }
+}
+
+fn parse_listeners(value: &str) -> Result<Vec<Listener>, ConfigError> {
     value
         .split(',')
         .map(str::trim)
@@ -127,9 +251,13 @@ fn parse_listeners(value: &str) -> Result<Vec<SocketAddr>, ConfigError> {
                 value: value.into(),
                 reason: reason.into(),
             };
-            let rest = listener
-                .strip_prefix("http://")
-                .ok_or_else(|| error("only http:// listeners are supported"))?;
+            let (tls, rest) = if let Some(rest) = listener.strip_prefix("http://") {
+                (false, rest)
+            } else if let Some(rest) = listener.strip_prefix("https://") {
+                (true, rest)
+            } else {
+                return Err(error("a listener starts with http:// or https://"));
+            };
             let rest = rest.trim_end_matches('/');
             let (host, port) = rest
                 .rsplit_once(':')
@@ -145,7 +273,10 @@ fn parse_listeners(value: &str) -> Result<Vec<SocketAddr>, ConfigError> {
             let ip = host
                 .parse()
                 .map_err(|_| error("the host must be an IP address, localhost or empty"))?;
-            Ok(SocketAddr::new(ip, port))
+            Ok(Listener {
+                address: SocketAddr::new(ip, port),
+                tls,
+            })
         })
         .collect()
 }
@@ -171,7 +302,13 @@ mod tests {
             ("schema.compatibility.level", "full_transitive"),
         ]))
         .unwrap();
-        assert_eq!(config.listeners, vec!["0.0.0.0:8081".parse().unwrap()]);
+        assert_eq!(
+            config.listeners,
+            vec![Listener {
+                address: "0.0.0.0:8081".parse().unwrap(),
+                tls: false
+            }]
+        );
         assert_eq!(config.store.bootstrap_servers, "localhost:9092");
         assert_eq!(config.store.topic, "_schemas");
         assert_eq!(config.compatibility, CompatibilityLevel::FullTransitive);
@@ -183,10 +320,29 @@ mod tests {
         assert_eq!(err.key, "kafkastore.bootstrap.servers");
         let err = RegistryConfig::from_props(&props(&[
             ("kafkastore.bootstrap.servers", "x:1"),
-            ("listeners", "https://0.0.0.0:8081"),
+            ("listeners", "ftp://0.0.0.0:8081"),
         ]))
         .unwrap_err();
         assert_eq!(err.key, "listeners");
+        // https without a keystore names the keys it needs.
+        let err = RegistryConfig::from_props(&props(&[
+            ("kafkastore.bootstrap.servers", "x:1"),
+            ("listeners", "https://0.0.0.0:8081"),
+        ]))
+        .unwrap_err();
+        assert!(err.reason.contains("ssl.keystore.location"), "{err}");
+        let err = RegistryConfig::from_props(&props(&[
+            ("kafkastore.bootstrap.servers", "x:1"),
+            ("authentication.method", "BASIC"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.key, "authentication.realm");
+        let err = RegistryConfig::from_props(&props(&[
+            ("kafkastore.bootstrap.servers", "x:1"),
+            ("authentication.method", "BEARER"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.key, "authentication.method");
         let err = RegistryConfig::from_props(&props(&[
             ("kafkastore.bootstrap.servers", "x:1"),
             ("avro.compatibility.level", "sideways"),

@@ -20,7 +20,7 @@ use crate::log::LogKey;
 use crate::store::{Log, SharedState};
 
 /// How to reach the schemas topic.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct KafkaStoreConfig {
     /// `kafkastore.bootstrap.servers`, without `PLAINTEXT://` prefixes.
     pub bootstrap_servers: String,
@@ -30,8 +30,31 @@ pub struct KafkaStoreConfig {
     pub replication_factor: i32,
     /// `kafkastore.timeout.ms`: how long a write waits to be read back.
     pub timeout: Duration,
-    /// Further librdkafka settings for both clients.
+    /// The store clients' security keys as the config gives them, in
+    /// Java's names (`kafkastore.security.protocol`, `kafkastore.ssl.*`,
+    /// `kafkastore.sasl.*`, `kafkastore.client.id`, prefix removed). The
+    /// embedding program turns them into [`Self::client`]; they are not
+    /// used as they are.
+    pub java_client: std::collections::BTreeMap<String, String>,
+    /// Further librdkafka settings for both clients, in librdkafka's names.
     pub client: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for KafkaStoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys only: the values hold passwords and private keys.
+        f.debug_struct("KafkaStoreConfig")
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("topic", &self.topic)
+            .field("replication_factor", &self.replication_factor)
+            .field("timeout", &self.timeout)
+            .field("java_client", &self.java_client.keys().collect::<Vec<_>>())
+            .field(
+                "client",
+                &self.client.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .finish()
+    }
 }
 
 /// The schemas topic as the registry's log.

@@ -10,9 +10,11 @@
 //!   resolves conflicting writes the same way (first in the log wins).
 //! - [`kafka::KafkaLog`] / [`store::MemoryLog`]: where writes go.
 //! - [`compat`]: the Avro schema resolution rules behind compatibility levels.
-//! - [`server::start`]: the whole registry on its listeners.
+//! - [`server::start`]: the whole registry on its listeners (http or
+//!   https), behind [`auth`] when `authentication.method=BASIC`.
 
 pub mod api;
+pub mod auth;
 pub mod compat;
 pub mod config;
 mod error;

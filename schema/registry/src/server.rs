@@ -36,30 +36,62 @@ pub async fn start(config: &RegistryConfig) -> Result<RunningRegistry, RegistryE
     let state = Arc::new(RwLock::new(State::default()));
     let log = KafkaLog::open(&config.store, state.clone()).await?;
     let registry = Arc::new(Registry::new(state, Arc::new(log), config.compatibility));
-    let app = crate::api::router(registry);
+    let mut app = crate::api::router(registry);
+    match (&config.basic_auth, &config.guard) {
+        (None, _) => {}
+        (Some(settings), Some(guard)) => {
+            let (settings, guard) = (settings.clone(), guard.clone());
+            app = app.layer(axum::middleware::from_fn(move |req, next| {
+                crate::auth::check(settings.clone(), guard.clone(), req, next)
+            }));
+        }
+        (Some(_), None) => {
+            return Err(RegistryError::store(
+                "authentication.method=BASIC, but nothing was given to check passwords with",
+            ));
+        }
+    }
     let (stop, stopped) = watch::channel(false);
     let mut addresses = Vec::new();
     let mut servers = Vec::new();
-    for address in &config.listeners {
-        let listener = tokio::net::TcpListener::bind(address)
+    for listener in &config.listeners {
+        let address = listener.address;
+        let sock = tokio::net::TcpListener::bind(address)
             .await
             .map_err(|e| RegistryError::store(format!("cannot listen on {address}: {e}")))?;
-        let bound = listener.local_addr().map_err(RegistryError::store)?;
+        let bound = sock.local_addr().map_err(RegistryError::store)?;
         addresses.push(bound);
         let app = app.clone();
         let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let served = if listener.tls {
+            let tls = config.tls.clone().ok_or_else(|| {
+                RegistryError::store(format!("listener https://{address} has no TLS settings"))
+            })?;
+            let sock = sluice_tls::TlsListener::start(sock, tls).map_err(RegistryError::store)?;
+            tokio::spawn(async move {
+                axum::serve(sock, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            })
+        } else {
+            tokio::spawn(async move {
+                axum::serve(sock, app)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+            })
+        };
         servers.push(tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(error = %e, "schema registry listener failed");
+            match served.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "schema registry listener failed"),
+                Err(e) => tracing::error!(error = %e, "schema registry listener panicked"),
             }
         }));
-        tracing::info!(%bound, "schema registry listening");
+        let scheme = if listener.tls { "https" } else { "http" };
+        tracing::info!(%bound, scheme, "schema registry listening");
     }
     Ok(RunningRegistry {
         addresses,

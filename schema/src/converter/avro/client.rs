@@ -33,8 +33,14 @@ pub(super) struct RegistryClient {
 }
 
 impl RegistryClient {
-    /// `urls`: `schema.registry.url`, comma-separated; `auth`: user and password.
-    pub(super) fn new(urls: &str, auth: Option<(String, String)>) -> Result<Self, ConvertError> {
+    /// `urls`: `schema.registry.url`, comma-separated; `auth`: user and
+    /// password; `tls`: how https URLs are checked (and the client
+    /// certificate offered).
+    pub(super) fn new(
+        urls: &str,
+        auth: Option<(String, String)>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Result<Self, ConvertError> {
         let mut list = urls
             .split(',')
             .map(|u| u.trim().trim_end_matches('/').to_owned())
@@ -53,8 +59,9 @@ impl RegistryClient {
             builder.set_basic_authorization(user, Some(password));
         }
         builder.set_timeout(Duration::from_secs(30));
+        let http = reqwest::Client::builder().tls_backend_preconfigured((*tls).clone());
         let settings = builder
-            .build()
+            .build_with(http)
             .map_err(|e| ConvertError::config("schema.registry.url", e.error))?;
         Ok(Self {
             settings: Arc::new(settings),

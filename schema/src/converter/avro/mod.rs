@@ -66,11 +66,18 @@ impl AvroConverter {
     /// `auto.register.schemas`, `use.latest.version`,
     /// `key.subject.name.strategy` / `value.subject.name.strategy`,
     /// `basic.auth.credentials.source`, `basic.auth.user.info`,
-    /// `connect.meta.data`, `enhanced.avro.schema.support`, `scrub.invalid.names`.
+    /// `connect.meta.data`, `enhanced.avro.schema.support`, `scrub.invalid.names`,
+    /// and for https registries `schema.registry.ssl.truststore.*` (PEM; the
+    /// system's CAs without one) and `schema.registry.ssl.keystore.*` (a
+    /// client certificate).
     pub fn new(config: &ConverterConfig) -> Result<Self, ConvertError> {
         let url = config.get("schema.registry.url").unwrap_or("");
         let (url, auth) = credentials(config, url)?;
-        let client = RegistryClient::new(&url, auth)?;
+        let ssl =
+            sluice_tls::SslProps::new(&config.props, sluice_tls::Scope::Prefix("schema.registry."));
+        let tls = sluice_tls::client_config_of(&ssl)
+            .map_err(|e| ConvertError::config("schema.registry.ssl", e))?;
+        let client = RegistryClient::new(&url, auth, tls)?;
         let strategy_key = if config.is_key {
             "key.subject.name.strategy"
         } else {

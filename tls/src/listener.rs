@@ -1,4 +1,4 @@
-//! An https listener for axum: TCP connections are accepted in a task of
+//! A TLS listener for axum: TCP connections are accepted in a task of
 //! their own and each TLS handshake runs apart (bounded in time), so a slow
 //! or silent client holds up nobody else.
 
@@ -14,7 +14,8 @@ use tokio_rustls::server::TlsStream;
 /// How long a client gets to complete its handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(super) struct TlsListener {
+/// Accepted TLS connections, handshaken apart (see the module docs).
+pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
     local: SocketAddr,
 }
@@ -28,10 +29,8 @@ impl std::fmt::Debug for TlsListener {
 }
 
 impl TlsListener {
-    pub(super) fn start(
-        sock: TcpListener,
-        tls: Arc<rustls::ServerConfig>,
-    ) -> std::io::Result<Self> {
+    /// Accepts on `sock`, handshaking each connection in a task of its own.
+    pub fn start(sock: TcpListener, tls: Arc<rustls::ServerConfig>) -> std::io::Result<Self> {
         let local = sock.local_addr()?;
         let acceptor = TlsAcceptor::from(tls);
         let (tx, ready) = mpsc::channel(64);

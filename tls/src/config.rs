@@ -1,8 +1,11 @@
-//! TLS for the REST listeners (`listeners=https://host:port`) with Kafka's
-//! `ssl.*` keys, rustls and the ring provider.
+//! TLS configurations from Kafka's `ssl.*` keys, with rustls and the ring
+//! provider: REST listeners (`listeners=https://host:port`), the schema
+//! registry's listeners, and clients (worker to worker, the registry
+//! client of the converters, the group client).
 //!
-//! A listener's keys are `listeners.https.ssl.<key>`, falling back to
-//! `ssl.<key>`, as Kafka Connect reads them. Keystores and truststores are
+//! A REST listener's keys are `listeners.https.ssl.<key>`, falling back to
+//! `ssl.<key>`, as Kafka Connect reads them; other keys sit under a prefix
+//! ([`Scope`]). Keystores and truststores are
 //! PEM: a file (`ssl.keystore.location` with the private key and the
 //! certificate chain, `ssl.truststore.location` with CA certificates) or
 //! inline PEM text (`ssl.keystore.certificate.chain` + `ssl.keystore.key`,
@@ -28,6 +31,7 @@ pub const TRUSTSTORE_LOCATION: &str = "ssl.truststore.location";
 pub const TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
 pub const CLIENT_AUTH: &str = "ssl.client.auth";
 pub const ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
+pub const ENDPOINT_IDENTIFICATION: &str = "ssl.endpoint.identification.algorithm";
 /// The pseudo-listener whose keys are only the top-level `ssl.*` ones,
 /// Kafka's client keys (`listeners.kafka.ssl.*` is never set).
 pub const KAFKA: &str = "kafka";
@@ -40,31 +44,71 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// One listener's view of the worker's `ssl.*` keys.
-struct SslProps<'a> {
+/// Where a set of `ssl.*` keys is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum Scope<'a> {
+    /// A REST listener's keys: `listeners.<name>.ssl.x`, falling back to
+    /// `ssl.x`, as Kafka Connect reads them.
+    Listener(&'a str),
+    /// Keys under a prefix (`""` for Kafka's top-level client keys,
+    /// `schema.registry.` for a converter's registry client), named with
+    /// it in errors.
+    Prefix(&'a str),
+}
+
+/// One scope's view of a set of `ssl.*` keys.
+#[derive(Debug, Clone, Copy)]
+pub struct SslProps<'a> {
     props: &'a BTreeMap<String, String>,
-    listener: &'a str,
+    scope: Scope<'a>,
 }
 
 impl<'a> SslProps<'a> {
-    /// The key actually set (`listeners.<l>.ssl.x` or `ssl.x`) and its value.
-    fn get(&self, key: &str) -> Option<(String, &'a str)> {
-        let own = format!("listeners.{}.{key}", self.listener);
-        if let Some(v) = self.props.get(&own).filter(|v| !v.trim().is_empty()) {
-            return Some((own, v.as_str()));
-        }
-        self.props
-            .get(key)
-            .map(|v| (key.to_string(), v.as_str()))
-            .filter(|(_, v)| !v.trim().is_empty())
+    /// The keys of `scope` in `props`.
+    pub fn new(props: &'a BTreeMap<String, String>, scope: Scope<'a>) -> Self {
+        // Kafka's client keys have no listener form
+        // (`listeners.kafka.ssl.*` is never set).
+        let scope = match scope {
+            Scope::Listener(KAFKA) => Scope::Prefix(""),
+            s => s,
+        };
+        Self { props, scope }
     }
 
-    fn name(&self, key: &str) -> String {
-        if self.listener == KAFKA {
-            // Kafka's client keys have no listener form.
-            return key.to_string();
+    /// The key actually set and its value.
+    pub fn get(&self, key: &str) -> Option<(String, &'a str)> {
+        let set = |k: String| {
+            self.props
+                .get(&k)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| (k, v.as_str()))
+        };
+        match self.scope {
+            Scope::Listener(l) => set(format!("listeners.{l}.{key}")).or_else(|| set(key.into())),
+            Scope::Prefix(p) => set(format!("{p}{key}")),
         }
-        format!("listeners.{}.{key} (or {key})", self.listener)
+    }
+
+    /// How errors name `key`.
+    pub fn name(&self, key: &str) -> String {
+        match self.scope {
+            Scope::Listener(l) => format!("listeners.{l}.{key} (or {key})"),
+            Scope::Prefix(p) => format!("{p}{key}"),
+        }
+    }
+
+    /// What errors call this set of keys.
+    fn label(&self) -> String {
+        match self.scope {
+            Scope::Listener(l) => format!("listener {l}"),
+            Scope::Prefix("") => "the ssl.* keys".into(),
+            Scope::Prefix(p) => format!("the {p}ssl.* keys"),
+        }
+    }
+
+    /// Whether a keystore (a client certificate) is configured.
+    pub fn has_keystore(&self) -> bool {
+        self.get(KEYSTORE_LOCATION).is_some() || self.get(KEYSTORE_CHAIN).is_some()
     }
 }
 
@@ -211,7 +255,15 @@ pub fn server_config(
     props: &BTreeMap<String, String>,
     listener: &str,
 ) -> Result<Arc<ServerConfig>, String> {
-    let p = SslProps { props, listener };
+    server_config_of(&SslProps::new(props, Scope::Listener(listener)))
+}
+
+/// The server side of a TLS listener from the keys of `p`: a keystore,
+/// and `ssl.client.auth` (`none`, `requested`, `required`) with a
+/// truststore to check client certificates against.
+pub fn server_config_of(p: &SslProps<'_>) -> Result<Arc<ServerConfig>, String> {
+    let p = *p;
+    let listener = p.label();
     let (chain, key) = keystore(&p)?;
     let roots = truststore(&p)?;
     let auth = p
@@ -220,7 +272,7 @@ pub fn server_config(
         .unwrap_or_else(|| (CLIENT_AUTH.to_string(), "none".to_string()));
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&versions(&p)?)
-        .map_err(|e| format!("TLS settings of listener {listener}: {e}"))?;
+        .map_err(|e| format!("TLS settings of {listener}: {e}"))?;
     let builder = match auth.1.as_str() {
         "none" => builder.with_no_client_auth(),
         "requested" | "required" => {
@@ -253,7 +305,7 @@ pub fn server_config(
     };
     let mut cfg = builder
         .with_single_cert(chain, key)
-        .map_err(|e| format!("listener {listener}: the key does not fit the certificate: {e}"))?;
+        .map_err(|e| format!("{listener}: the key does not fit the certificate: {e}"))?;
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
@@ -273,7 +325,12 @@ pub fn system_roots() -> RootCertStore {
 /// The CAs a client of `listener`'s keys trusts: its truststore, or the
 /// system's.
 pub fn roots(props: &BTreeMap<String, String>, listener: &str) -> Result<RootCertStore, String> {
-    Ok(truststore(&SslProps { props, listener })?.unwrap_or_else(system_roots))
+    roots_of(&SslProps::new(props, Scope::Listener(listener)))
+}
+
+/// The CAs the keys of `p` trust: their truststore, or the system's.
+pub fn roots_of(p: &SslProps<'_>) -> Result<RootCertStore, String> {
+    Ok(truststore(p)?.unwrap_or_else(system_roots))
 }
 
 /// The client side of calls to other workers over https, as Kafka
@@ -285,28 +342,58 @@ pub fn client_config(
     props: &BTreeMap<String, String>,
     listener: &str,
 ) -> Result<Arc<rustls::ClientConfig>, String> {
-    let p = SslProps { props, listener };
-    let roots = roots(props, listener)?;
+    client_config_of(&SslProps::new(props, Scope::Listener(listener)))
+}
+
+/// The client side from the keys of `p`: their truststore (the system's
+/// CAs without one), their keystore as the client certificate, and for
+/// prefixed (Kafka client) keys an empty
+/// `ssl.endpoint.identification.algorithm`, which checks the chain but
+/// not the name.
+pub fn client_config_of(p: &SslProps<'_>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let p = *p;
+    let listener = p.label();
+    let roots = roots_of(&p)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&versions(&p)?)
-        .map_err(|e| format!("TLS settings of listener {listener}: {e}"))?
-        .with_root_certificates(roots);
-    let has_keystore = p.get(KEYSTORE_LOCATION).is_some() || p.get(KEYSTORE_CHAIN).is_some();
-    let cfg = if has_keystore {
+        .map_err(|e| format!("TLS settings of {listener}: {e}"))?
+        .with_root_certificates(roots.clone());
+    let cfg = if p.has_keystore() {
         let (chain, key) = keystore(&p)?;
-        builder.with_client_auth_cert(chain, key).map_err(|e| {
-            format!("listener {listener}: the key does not fit the certificate: {e}")
-        })?
+        builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| format!("{listener}: the key does not fit the certificate: {e}"))?
     } else {
         builder.with_no_client_auth()
     };
+    // Kafka's clients check the name unless the algorithm is set empty;
+    // REST listeners' peers always have their names checked.
+    let names = match p.scope {
+        Scope::Listener(_) => true,
+        Scope::Prefix(prefix) => p
+            .props
+            .get(&format!("{prefix}{ENDPOINT_IDENTIFICATION}"))
+            .is_none_or(|v| !v.trim().is_empty()),
+    };
+    if names {
+        return Ok(Arc::new(cfg));
+    }
+    let mut cfg = cfg;
+    cfg.dangerous()
+        .set_certificate_verifier(crate::chain_only::verifier(roots)?);
     Ok(Arc::new(cfg))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_util::props;
+
+    fn props(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
 
     fn refused(pairs: &[(&str, &str)]) -> String {
         server_config(&props(pairs), "https").unwrap_err()
