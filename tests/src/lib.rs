@@ -16,6 +16,7 @@ mod mqtt;
 mod nats;
 pub mod pki;
 mod sasl;
+pub mod sasl_proxy;
 pub mod tls_proxy;
 mod worker;
 
