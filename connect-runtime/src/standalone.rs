@@ -104,8 +104,7 @@ pub async fn run(
             config.state_dir.display()
         )
     })?;
-    let listeners =
-        crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
+    let listeners = crate::wiring::bind_rest(&config).await?;
     let admin = Arc::new(TopicAdmin::new(&config.bootstrap_servers, &config.admin)?);
     let id = worker_id(&config);
     let auth = config.rest_auth.clone();

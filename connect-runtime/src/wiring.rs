@@ -13,15 +13,47 @@ use crate::metrics::Metrics;
 use crate::rest::RestState;
 use crate::status::StatusStore;
 
-/// A bound REST listener and, for https, its TLS settings.
-pub(crate) type Bound = (TcpListener, Option<Arc<rustls::ServerConfig>>);
+/// A bound REST listener, for https its TLS settings, and which routes
+/// it serves.
+pub(crate) type Bound = (
+    TcpListener,
+    Option<Arc<rustls::ServerConfig>>,
+    crate::rest::Routes,
+);
+
+/// Binds `listeners` and, with `admin.listeners`, the admin listeners
+/// (KIP-495): the admin routes are then served there only.
+pub(crate) async fn bind_rest(config: &crate::config::worker::WorkerConfig) -> Result<Vec<Bound>> {
+    use crate::rest::Routes;
+    let main = match &config.admin_listeners {
+        None => Routes::All,
+        Some(_) => Routes::NoAdmin,
+    };
+    let mut out: Vec<Bound> =
+        bind_listeners(&config.listeners, config.rest_tls.as_ref(), LISTENERS)
+            .await?
+            .into_iter()
+            .map(|(s, t)| (s, t, main))
+            .collect();
+    if let Some(admin) = &config.admin_listeners {
+        let bound = bind_listeners(
+            admin,
+            config.admin_tls.as_ref(),
+            crate::config::worker::ADMIN_LISTENERS,
+        )
+        .await?;
+        out.extend(bound.into_iter().map(|(s, t)| (s, t, Routes::AdminOnly)));
+    }
+    Ok(out)
+}
 
 /// Binds every REST listener before anything starts, so a busy port ends
 /// the process with a message naming the key.
-pub(crate) async fn bind_listeners(
+async fn bind_listeners(
     listeners: &[Listener],
     tls: Option<&Arc<rustls::ServerConfig>>,
-) -> Result<Vec<Bound>> {
+    key: &str,
+) -> Result<Vec<(TcpListener, Option<Arc<rustls::ServerConfig>>)>> {
     let mut out = Vec::new();
     for l in listeners {
         let tls = if l.tls {
@@ -35,7 +67,7 @@ pub(crate) async fn bind_listeners(
             .await
             .with_context(|| {
                 format!(
-                    "cannot listen on {}:{} (configuration {LISTENERS})",
+                    "cannot listen on {}:{} (configuration {key})",
                     l.host, l.port
                 )
             })?;
@@ -68,7 +100,7 @@ pub(crate) fn serve_rest(
     if let Some(auth) = &state.auth {
         crate::rest::auth_watch::spawn(auth.clone());
     }
-    for (sock, tls) in sockets {
+    for (sock, tls, routes) in sockets {
         let addr = sock.local_addr().ok();
         let mut rx = stopped.clone();
         let st = state.clone();
@@ -78,14 +110,14 @@ pub(crate) fn serve_rest(
                 let _ = rx.wait_for(|v| *v).await;
             };
             let served = match tls {
-                Some(tls) => crate::rest::serve_tls(sock, tls, st, shutdown).await,
-                None => crate::rest::serve(sock, st, shutdown).await,
+                Some(tls) => crate::rest::serve_tls(sock, tls, st, routes, shutdown).await,
+                None => crate::rest::serve(sock, st, routes, shutdown).await,
             };
             if let Err(e) = served {
                 tracing::error!(error = %e, "REST server failed");
             }
         });
-        tracing::info!(address = ?addr, https, worker_id, "REST API listening");
+        tracing::info!(address = ?addr, https, ?routes, worker_id, "REST API listening");
     }
     stop
 }

@@ -277,3 +277,51 @@ fn a_worker_authenticates_with_an_oidc_token() -> Result<()> {
     assert!(!bad.log_text().contains("not-the-secret"));
     Ok(())
 }
+
+/// Distributed mode: the group client authenticates with its own OIDC
+/// login (the same keys), librdkafka's clients with theirs, all through
+/// the token-checking proxy.
+#[test]
+fn a_distributed_worker_joins_its_group_with_an_oidc_token() -> Result<()> {
+    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(r#"{"sub":"svc-connect","exp":4102444800,"iat":1700000000}"#);
+    let token = format!("eyJhbGciOiJub25lIn0.{claims}.sig");
+    let idp = TokenEndpoint::start(token.clone())?;
+    let proxy_port = free_port()?;
+    let broker = Broker::start_advertising(Some(proxy_port))?;
+    let proxy = SaslProxy::start(proxy_port, &broker.bootstrap, vec![token.clone()])?;
+    let dir = tempfile::tempdir()?;
+    let props = sluice_tests::cluster::write_distributed_props(
+        dir.path(),
+        &format!("127.0.0.1:{proxy_port}"),
+        &unique("oauth-group"),
+        0,
+        &worker_props(idp.port, SECRET),
+    )?;
+    let port = free_port()?;
+    let w = Worker::start_distributed(dir.path(), port, &props, "d.log")?;
+    let topic = unique("doauth");
+    let body = serde_json::json!({"name": "doauth", "config": {"connector.class": "DataGen",
+        "tasks.max": "1", "topic": topic, "records.per.second": "20", "max.records": "5"}});
+    let (code, resp) = sluice_tests::cluster::rest(port, "POST", "/connectors", &body.to_string())?;
+    assert_eq!(code, 201, "{resp}");
+    sluice_tests::cluster::wait_running(port, "doauth", 1, &[], Duration::from_secs(90))
+        .map_err(|e| anyhow::anyhow!("{e}; log:\n{}", w.log_text()))?;
+    let got = wait_until(
+        Duration::from_secs(60),
+        "5 records read with the token",
+        || {
+            read_with_token(proxy_port, &token, &topic, 5, Duration::from_secs(10))
+                .ok()
+                .filter(|r| r.len() == 5)
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}; worker log:\n{}", w.log_text()))?;
+    assert_eq!(got.len(), 5);
+    assert!(proxy.refused().is_empty(), "{:?}", proxy.refused());
+    // librdkafka's login and the group client's each asked for a token.
+    assert!(idp.granted.load(Ordering::SeqCst) >= 2);
+    let log = w.log_text();
+    assert!(!log.contains(SECRET) && !log.contains(&token));
+    Ok(())
+}

@@ -938,6 +938,16 @@ impl GroupClient {
         // restart looks the same); refusals are the broker's error codes
         // and SCRAM's own errors.
         let lifetime = match sasl.mechanism {
+            Mechanism::OAuthBearer => {
+                let source = sasl
+                    .tokens
+                    .as_ref()
+                    .ok_or_else(|| failed("no token source is configured".into()))?;
+                let token = source.token().await.map_err(failed)?;
+                self.sasl_round(conn, authenticate, crate::sasl::bearer(&token))
+                    .await?
+                    .1
+            }
             Mechanism::Plain => {
                 self.sasl_round(conn, authenticate, crate::sasl::plain(sasl))
                     .await?

@@ -5,7 +5,7 @@
 //!   Connect's incremental cooperative protocol (`compatible`, version 1).
 //! - [`assignor`]: the leader's incremental cooperative assignment.
 //! - [`client`]: group membership over the Kafka protocol, over TLS and
-//!   SASL when configured ([`sasl`]: PLAIN and SCRAM).
+//!   SASL when configured ([`sasl`]: PLAIN, SCRAM, OAUTHBEARER).
 
 pub mod assignor;
 pub mod client;
@@ -14,5 +14,5 @@ pub mod sasl;
 pub mod work;
 
 pub use client::{GroupClient, GroupConfig, GroupError, Joined, Tls};
-pub use sasl::{Mechanism, Sasl};
+pub use sasl::{Mechanism, Sasl, TokenFuture, TokenSource};
 pub use work::{TaskId, Work};

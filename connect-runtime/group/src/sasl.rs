@@ -1,7 +1,12 @@
 //! SASL for the group client's connections (`SASL_PLAINTEXT`,
-//! `SASL_SSL`): the PLAIN mechanism (RFC 4616) and SCRAM-SHA-256/512
-//! (RFC 5802, RFC 7677) as Kafka runs them over SaslHandshake and
+//! `SASL_SSL`): the PLAIN mechanism (RFC 4616), SCRAM-SHA-256/512
+//! (RFC 5802, RFC 7677) and OAUTHBEARER (RFC 7628, with tokens from a
+//! [`TokenSource`]) as Kafka runs them over SaslHandshake and
 //! SaslAuthenticate. Pure logic here; the exchanges are in `client.rs`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -13,6 +18,7 @@ pub enum Mechanism {
     Plain,
     ScramSha256,
     ScramSha512,
+    OAuthBearer,
 }
 
 impl Mechanism {
@@ -22,6 +28,7 @@ impl Mechanism {
             "PLAIN" => Some(Self::Plain),
             "SCRAM-SHA-256" => Some(Self::ScramSha256),
             "SCRAM-SHA-512" => Some(Self::ScramSha512),
+            "OAUTHBEARER" => Some(Self::OAuthBearer),
             _ => None,
         }
     }
@@ -32,17 +39,44 @@ impl Mechanism {
             Self::Plain => "PLAIN",
             Self::ScramSha256 => "SCRAM-SHA-256",
             Self::ScramSha512 => "SCRAM-SHA-512",
+            Self::OAuthBearer => "OAUTHBEARER",
         }
     }
 }
 
-/// Credentials for one mechanism.
-#[derive(Clone, PartialEq, Eq)]
+/// A bearer token, fetched when a connection needs one.
+pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
+/// Where OAUTHBEARER tokens come from (the runtime's OIDC client
+/// credentials login); caching is its business.
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
+    fn token(&self) -> TokenFuture<'_>;
+}
+
+/// Credentials for one mechanism: a user and password, or for
+/// OAUTHBEARER a token source (`username` then names it in messages).
+#[derive(Clone)]
 pub struct Sasl {
     pub mechanism: Mechanism,
     pub username: String,
     pub password: String,
+    pub tokens: Option<Arc<dyn TokenSource>>,
 }
+
+impl PartialEq for Sasl {
+    fn eq(&self, other: &Self) -> bool {
+        self.mechanism == other.mechanism
+            && self.username == other.username
+            && self.password == other.password
+            && match (&self.tokens, &other.tokens) {
+                (None, None) => true,
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                _ => false,
+            }
+    }
+}
+
+impl Eq for Sasl {}
 
 impl std::fmt::Debug for Sasl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,8 +84,14 @@ impl std::fmt::Debug for Sasl {
         f.debug_struct("Sasl")
             .field("mechanism", &self.mechanism)
             .field("username", &self.username)
+            .field("tokens", &self.tokens)
             .finish_non_exhaustive()
     }
+}
+
+/// RFC 7628's initial client response: `n,,\x01auth=Bearer <token>\x01\x01`.
+pub(crate) fn bearer(token: &str) -> Vec<u8> {
+    format!("n,,\u{1}auth=Bearer {token}\u{1}\u{1}").into_bytes()
 }
 
 /// `\0user\0password`.
@@ -220,6 +260,7 @@ mod tests {
             mechanism,
             username: "user".into(),
             password: "pencil".into(),
+            tokens: None,
         }
     }
 
@@ -263,6 +304,11 @@ mod tests {
     #[test]
     fn plain_and_names() {
         assert_eq!(plain(&sasl(Mechanism::Plain)), b"\0user\0pencil");
+        assert_eq!(bearer("t.k.n"), b"n,,\x01auth=Bearer t.k.n\x01\x01");
+        assert_eq!(
+            Mechanism::parse("oauthbearer"),
+            Some(Mechanism::OAuthBearer)
+        );
         assert_eq!(
             Mechanism::parse("scram-sha-512"),
             Some(Mechanism::ScramSha512)

@@ -17,6 +17,8 @@ pub const OFFSET_DIR: &str = "offset.storage.dir";
 pub const OFFSET_FLUSH_INTERVAL: &str = "offset.flush.interval.ms";
 pub const OFFSET_FLUSH_TIMEOUT: &str = "offset.flush.timeout.ms";
 pub const LISTENERS: &str = "listeners";
+/// KIP-495: where `/admin/*` is served; empty turns it off.
+pub const ADMIN_LISTENERS: &str = "admin.listeners";
 pub const ADVERTISED_HOST: &str = "rest.advertised.host.name";
 pub const ADVERTISED_PORT: &str = "rest.advertised.port";
 pub const ADVERTISED_LISTENER: &str = "rest.advertised.listener";
@@ -46,7 +48,6 @@ const KNOWN_UNUSED: &[&str] = &[
     "access.control.allow.origin",
     "access.control.allow.methods",
     "response.http.headers.config",
-    "admin.listeners",
     "topic.creation.enable",
     "worker.sync.timeout.ms",
     "worker.unsync.backoff.ms",
@@ -244,6 +245,13 @@ pub struct WorkerConfig {
     pub advertised_listener: Option<Listener>,
     /// The TLS settings of the https listeners.
     pub rest_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    /// `admin.listeners` (KIP-495): `None` when unset (the admin routes
+    /// are on `listeners`), empty to serve them nowhere, else the only
+    /// listeners that serve them (and nothing else).
+    pub admin_listeners: Option<Vec<Listener>>,
+    /// The TLS settings of https admin listeners
+    /// (`admin.listeners.https.ssl.*`, else the REST listeners').
+    pub admin_tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     /// REST basic authentication, when turned on.
     pub rest_auth: Option<std::sync::Arc<crate::rest::auth::BasicAuth>>,
     /// Roles of the authenticated principals (`rest.auth.roles.file`).
@@ -436,6 +444,36 @@ impl WorkerConfig {
         } else {
             None
         };
+        let admin_listeners = match props.get(ADMIN_LISTENERS).map(|v| v.trim()) {
+            None => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| {
+                        Listener::parse(l).map_err(|m| {
+                            format!("Invalid value {l} for configuration {ADMIN_LISTENERS}: {m}")
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        let admin_tls = if admin_listeners.iter().flatten().any(|l| l.tls) {
+            // `admin.listeners.https.ssl.x`, else `listeners.https.ssl.x`,
+            // else `ssl.x`, as Kafka Connect reads them.
+            let mut overlay = props.clone();
+            for (k, v) in &props {
+                if let Some(key) = k.strip_prefix("admin.listeners.https.") {
+                    overlay.insert(format!("listeners.https.{key}"), v.clone());
+                }
+            }
+            Some(
+                crate::tls::server_config(&overlay, "https")
+                    .map_err(|e| format!("{ADMIN_LISTENERS}: {e}"))?,
+            )
+        } else {
+            None
+        };
         Ok(Self {
             bootstrap_servers: parsed.list(BOOTSTRAP_SERVERS).map_err(err)?.join(","),
             key_converter: converter(KEY_CONVERTER)?,
@@ -452,6 +490,8 @@ impl WorkerConfig {
             advertised_port: u16::try_from(port).ok().filter(|p| *p != 0),
             advertised_listener,
             rest_tls,
+            admin_listeners,
+            admin_tls,
             rest_auth,
             rest_authz,
             shutdown_timeout: ms(SHUTDOWN_TIMEOUT)?,
@@ -467,7 +507,13 @@ impl WorkerConfig {
             },
             producer: client("producer."),
             consumer: client("consumer."),
-            admin: client("admin."),
+            admin: {
+                // `admin.listeners` (and its `admin.listeners.https.*`) is
+                // the REST admin listener, not an admin client setting.
+                let mut admin = client("admin.");
+                admin.retain(|k, _| k != "listeners" && !k.starts_with("listeners."));
+                admin
+            },
             metrics_window: ms(METRICS_WINDOW)?,
             log_json: parsed
                 .string(LOG_FORMAT)
@@ -660,6 +706,31 @@ mod tests {
         .unwrap_err();
         assert!(
             e.contains("schema.registry.listeners") && e.contains("ssl.keystore.location"),
+            "{e}"
+        );
+        // admin.listeners: parsed, kept out of the admin client, TLS
+        // from its own keys first.
+        let c = WorkerConfig::from_props(props(&[
+            ("admin.listeners", "http://127.0.0.1:9999"),
+            ("admin.request.timeout.ms", "5000"),
+        ]))
+        .unwrap();
+        assert_eq!(c.admin_listeners.as_ref().map(Vec::len), Some(1));
+        assert_eq!(
+            c.admin.get("request.timeout.ms").map(String::as_str),
+            Some("5000")
+        );
+        assert!(!c.admin.contains_key("listeners"));
+        let e = WorkerConfig::from_props(props(&[
+            ("admin.listeners", "https://127.0.0.1:9999"),
+            (
+                "admin.listeners.https.ssl.keystore.location",
+                "/nonexistent/ks.pem",
+            ),
+        ]))
+        .unwrap_err();
+        assert!(
+            e.contains("admin.listeners") && e.contains("/nonexistent/ks.pem"),
             "{e}"
         );
         let e =

@@ -52,8 +52,7 @@ pub async fn run(
 ) -> Result<()> {
     let dcfg = DistributedConfig::from_props(&config.originals)
         .map_err(|m| anyhow::anyhow!("invalid distributed worker config: {m}"))?;
-    let listeners =
-        crate::wiring::bind_listeners(&config.listeners, config.rest_tls.as_ref()).await?;
+    let listeners = crate::wiring::bind_rest(&config).await?;
     let id = crate::standalone::worker_id(&config);
     // The group client's own connections to Kafka (not librdkafka's).
     let group_security =

@@ -65,7 +65,7 @@ fn sasl_settings(props: &BTreeMap<String, String>) -> Result<sluice_group::Sasl,
         .unwrap_or("GSSAPI");
     let mechanism = sluice_group::Mechanism::parse(name).ok_or_else(|| {
         format!(
-            "Invalid value {name} for configuration sasl.mechanism: the worker group client of distributed mode speaks PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 (standalone workers also OAUTHBEARER)"
+            "Invalid value {name} for configuration sasl.mechanism: the worker group client of distributed mode speaks PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 and OAUTHBEARER"
         )
     })?;
     // The Java keys as librdkafka reads them: `sasl.jaas.config` becomes
@@ -83,11 +83,37 @@ fn sasl_settings(props: &BTreeMap<String, String>) -> Result<sluice_group::Sasl,
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.clone())
     };
+    if mechanism == sluice_group::Mechanism::OAuthBearer {
+        // Kafka's OIDC login: the keys librdkafka's clients use too.
+        let (Some(url), Some(id), Some(secret)) = (
+            get("sasl.oauthbearer.token.endpoint.url"),
+            get("sasl.oauthbearer.client.id"),
+            get("sasl.oauthbearer.client.secret"),
+        ) else {
+            return Err(
+                "sasl.mechanism=OAUTHBEARER in distributed mode needs sasl.oauthbearer.token.endpoint.url and sasl.jaas.config with OAuthBearerLoginModule clientId=\"...\" clientSecret=\"...\""
+                    .into(),
+            );
+        };
+        let tokens = crate::kafka::oidc::OidcTokens::new(
+            url,
+            id.clone(),
+            secret,
+            get("sasl.oauthbearer.scope"),
+        );
+        return Ok(sluice_group::Sasl {
+            mechanism,
+            username: id,
+            password: String::new(),
+            tokens: Some(std::sync::Arc::new(tokens)),
+        });
+    }
     match (get("sasl.username"), get("sasl.password")) {
         (Some(username), Some(password)) => Ok(sluice_group::Sasl {
             mechanism,
             username,
             password,
+            tokens: None,
         }),
         _ => Err(format!(
             "sasl.mechanism={name} needs sasl.jaas.config with username=\"...\" password=\"...\" (PlainLoginModule or ScramLoginModule), or sasl.username and sasl.password"
@@ -126,6 +152,7 @@ mod tests {
                 mechanism: sluice_group::Mechanism::ScramSha512,
                 username: "connect".into(),
                 password: "c0nnect".into(),
+                tokens: None,
             })
         );
         let s = from_worker(&props(&[
@@ -146,5 +173,24 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.contains("sasl.jaas.config"), "{e}");
+        // OAUTHBEARER: Kafka's OIDC keys.
+        let jaas = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"app\" clientSecret=\"s\";";
+        let s = from_worker(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.oauthbearer.token.endpoint.url", "https://idp/token"),
+            ("sasl.jaas.config", jaas),
+        ]))
+        .unwrap();
+        let sasl = s.sasl.unwrap();
+        assert_eq!(sasl.mechanism, sluice_group::Mechanism::OAuthBearer);
+        assert!(sasl.tokens.is_some() && sasl.username == "app");
+        let e = from_worker(&props(&[
+            ("security.protocol", "SASL_SSL"),
+            ("sasl.mechanism", "OAUTHBEARER"),
+            ("sasl.jaas.config", jaas),
+        ]))
+        .unwrap_err();
+        assert!(e.contains("token.endpoint.url"), "{e}");
     }
 }

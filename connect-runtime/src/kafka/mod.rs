@@ -4,6 +4,7 @@ mod admin;
 pub mod group_offsets;
 pub mod group_security;
 pub mod java_keys;
+pub mod oidc;
 
 use std::collections::BTreeMap;
 

@@ -59,9 +59,52 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub type App =
     tower::util::MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request>;
 
+/// Which routes a listener serves (`admin.listeners`, KIP-495).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routes {
+    /// Everything (no `admin.listeners`).
+    All,
+    /// Everything but `/admin/*` (the REST listeners when
+    /// `admin.listeners` is set, even to nothing).
+    NoAdmin,
+    /// Only `/admin/*` (the admin listeners).
+    AdminOnly,
+}
+
+impl Routes {
+    fn serves(self, path: &str) -> bool {
+        let admin = path == "/admin" || path.starts_with("/admin/");
+        match self {
+            Self::All => true,
+            Self::NoAdmin => !admin,
+            Self::AdminOnly => admin,
+        }
+    }
+}
+
 pub fn app(state: Arc<RestState>) -> App {
+    app_for(state, Routes::All)
+}
+
+/// The REST API as one listener serves it.
+pub fn app_for(state: Arc<RestState>, served: Routes) -> App {
+    let router = if served == Routes::All {
+        routes(state)
+    } else {
+        routes(state).layer(axum::middleware::from_fn(
+            move |req: axum::extract::Request, next: axum::middleware::Next| async move {
+                use axum::response::IntoResponse;
+                if served.serves(req.uri().path()) {
+                    next.run(req).await
+                } else {
+                    error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "HTTP 404 Not Found")
+                        .into_response()
+                }
+            },
+        ))
+    };
     tower::ServiceExt::map_request(
-        routes(state),
+        router,
         query::trim_trailing_slash as fn(axum::extract::Request) -> axum::extract::Request,
     )
 }
@@ -496,11 +539,12 @@ fn refuse(auth: &auth::BasicAuth) -> axum::response::Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<RestState>,
+    routes: Routes,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(
         listener,
-        axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app(state)),
+        axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app_for(state, routes)),
     )
     .with_graceful_shutdown(shutdown)
     .await
@@ -511,12 +555,13 @@ pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     tls: Arc<rustls::ServerConfig>,
     state: Arc<RestState>,
+    routes: Routes,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = sluice_tls::TlsListener::start(listener, tls)?;
     axum::serve(
         listener,
-        axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app(state)),
+        axum::ServiceExt::into_make_service_with_connect_info::<ClientAddr>(app_for(state, routes)),
     )
     .with_graceful_shutdown(shutdown)
     .await
