@@ -2,7 +2,8 @@
 //! to it with a bearer token (SaslHandshake v0-1, SaslAuthenticate v0-1,
 //! RFC 7628's `n,,\x01auth=Bearer <token>\x01\x01`), and once the token
 //! is one it accepts, their connection is passed through to the broker
-//! behind it in plaintext. tansu 0.6.0 accepts the OAUTHBEARER handshake
+//! behind it in plaintext. A refused token is answered as Kafka answers
+//! it: the JSON status, the client's `\x01`, then error 58. tansu 0.6.0 accepts the OAUTHBEARER handshake
 //! but never authenticates it, so this stands in for a broker that
 //! validates tokens. ApiVersions before authentication is forwarded; any
 //! other request before it closes the connection, as a broker does,
@@ -175,9 +176,20 @@ async fn serve(
                 if let Ok(mut r) = refused.lock() {
                     r.push(token);
                 }
+                // As Kafka does (RFC 7628 3.2.2): the error as JSON on an
+                // answer without an error code, the client's %x01, then
+                // the failure.
+                let resp = SaslAuthenticateResponse::default()
+                    .with_auth_bytes(Bytes::from_static(br#"{"status":"invalid_token"}"#));
+                write_frame(&mut client, &respond(api, version, correlation, &resp)?).await?;
+                let next = read_frame(&mut client).await?;
+                let head = next.get(..8).context("short frame")?;
+                let correlation = i32::from_be_bytes([head[4], head[5], head[6], head[7]]);
                 let resp = SaslAuthenticateResponse::default()
                     .with_error_code(58)
-                    .with_error_message(Some(StrBytes::from_static_str("invalid bearer token")));
+                    .with_error_message(Some(StrBytes::from_static_str(
+                        "Authentication failed: invalid bearer token",
+                    )));
                 write_frame(&mut client, &respond(api, version, correlation, &resp)?).await?;
                 return Ok(());
             }

@@ -325,3 +325,34 @@ fn a_distributed_worker_joins_its_group_with_an_oidc_token() -> Result<()> {
     assert!(!log.contains(SECRET) && !log.contains(&token));
     Ok(())
 }
+
+/// A token the brokers refuse (the proxy answers as Kafka does: the JSON
+/// status, the client's `\x01`, then error 58) stops a distributed worker
+/// at start with the reason.
+#[test]
+fn a_refused_token_stops_a_distributed_worker_with_the_reason() -> Result<()> {
+    let idp = TokenEndpoint::start("eyJhbGciOiJub25lIn0.e30.not-accepted".to_string())?;
+    let proxy_port = free_port()?;
+    let broker = Broker::start_advertising(Some(proxy_port))?;
+    let proxy = SaslProxy::start(proxy_port, &broker.bootstrap, vec!["another".to_string()])?;
+    let dir = tempfile::tempdir()?;
+    let props = sluice_tests::cluster::write_distributed_props(
+        dir.path(),
+        &format!("127.0.0.1:{proxy_port}"),
+        &unique("oauth-refused"),
+        0,
+        &worker_props(idp.port, SECRET),
+    )?;
+    let mut w = Worker::spawn_distributed(dir.path(), free_port()?, &props, &[], "d.log")?;
+    let status = w.wait_exit(Duration::from_secs(60))?;
+    assert!(!status.success());
+    let log = w.log_text();
+    assert!(
+        log.contains("cannot authenticate to the Kafka brokers")
+            && log.contains("the broker refused the token")
+            && log.contains("invalid_token"),
+        "{log}"
+    );
+    assert!(!proxy.refused().is_empty());
+    Ok(())
+}

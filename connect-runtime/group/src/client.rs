@@ -944,9 +944,21 @@ impl GroupClient {
                     .as_ref()
                     .ok_or_else(|| failed("no token source is configured".into()))?;
                 let token = source.token().await.map_err(failed)?;
-                self.sasl_round(conn, authenticate, crate::sasl::bearer(&token))
-                    .await?
-                    .1
+                let (answer, lifetime) = self
+                    .sasl_round(conn, authenticate, crate::sasl::bearer(&token))
+                    .await
+                    .inspect_err(|_| source.invalidate())?;
+                if !answer.is_empty() {
+                    // RFC 7628 3.2.2: a refusal is the server's JSON status
+                    // on an answer without an error code; the client ends
+                    // the exchange with %x01 and the broker then fails it.
+                    source.invalidate();
+                    let status: String =
+                        String::from_utf8_lossy(&answer).chars().take(300).collect();
+                    let _ = self.sasl_round(conn, authenticate, vec![1]).await;
+                    return Err(failed(format!("the broker refused the token: {status}")));
+                }
+                lifetime
             }
             Mechanism::Plain => {
                 self.sasl_round(conn, authenticate, crate::sasl::plain(sasl))

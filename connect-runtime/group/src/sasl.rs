@@ -51,6 +51,9 @@ pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> +
 /// credentials login); caching is its business.
 pub trait TokenSource: Send + Sync + std::fmt::Debug {
     fn token(&self) -> TokenFuture<'_>;
+
+    /// The broker refused the last token: do not hand it out again.
+    fn invalidate(&self) {}
 }
 
 /// Credentials for one mechanism: a user and password, or for

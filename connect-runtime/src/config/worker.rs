@@ -459,16 +459,19 @@ impl WorkerConfig {
             ),
         };
         let admin_tls = if admin_listeners.iter().flatten().any(|l| l.tls) {
-            // `admin.listeners.https.ssl.x`, else `listeners.https.ssl.x`,
-            // else `ssl.x`, as Kafka Connect reads them.
-            let mut overlay = props.clone();
-            for (k, v) in &props {
-                if let Some(key) = k.strip_prefix("admin.listeners.https.") {
-                    overlay.insert(format!("listeners.https.{key}"), v.clone());
-                }
-            }
+            // As Kafka Connect reads them: the `admin.listeners.https.`
+            // keys when any is set, else the top-level `ssl.*` ones.
+            let prefix = if props
+                .keys()
+                .any(|k| k.starts_with("admin.listeners.https."))
+            {
+                "admin.listeners.https."
+            } else {
+                ""
+            };
+            let keys = crate::tls::SslProps::new(&props, crate::tls::Scope::Prefix(prefix));
             Some(
-                crate::tls::server_config(&overlay, "https")
+                crate::tls::server_config_of(&keys)
                     .map_err(|e| format!("{ADMIN_LISTENERS}: {e}"))?,
             )
         } else {
@@ -708,6 +711,22 @@ mod tests {
             e.contains("schema.registry.listeners") && e.contains("ssl.keystore.location"),
             "{e}"
         );
+        // The hardened example sets no key twice (the last would win
+        // silently, as in Java).
+        for text in [
+            include_str!("../../../examples/hardened/worker.properties"),
+            include_str!("../../../examples/hardened/schema-registry.properties"),
+        ] {
+            let mut seen = std::collections::BTreeSet::new();
+            for line in text.lines().map(str::trim) {
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let key = line.split('=').next().unwrap_or("").trim();
+                assert!(seen.insert(key.to_string()), "{key} is set twice");
+            }
+            assert!(crate::config::properties::parse(text).is_ok());
+        }
         // admin.listeners: parsed, kept out of the admin client, TLS
         // from its own keys first.
         let c = WorkerConfig::from_props(props(&[

@@ -52,6 +52,11 @@ pub async fn run(
 ) -> Result<()> {
     let dcfg = DistributedConfig::from_props(&config.originals)
         .map_err(|m| anyhow::anyhow!("invalid distributed worker config: {m}"))?;
+    if config.schema_registry.is_some() {
+        tracing::warn!(
+            "schema.registry.embedded=true is read by standalone workers only; beside a cluster, run `sluice schema-registry` with the same keys (without the schema.registry. prefix)"
+        );
+    }
     let listeners = crate::wiring::bind_rest(&config).await?;
     let id = crate::standalone::worker_id(&config);
     // The group client's own connections to Kafka (not librdkafka's).

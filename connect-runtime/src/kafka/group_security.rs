@@ -5,8 +5,10 @@
 //! for brokers that want client certificates),
 //! `ssl.endpoint.identification.algorithm` (empty: the certificate's
 //! chain is checked, not its name), `sasl.mechanism` (PLAIN,
-//! SCRAM-SHA-256, SCRAM-SHA-512) and the credentials of `sasl.jaas.config`
-//! (or librdkafka's `sasl.username` / `sasl.password`).
+//! SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER) and the credentials of
+//! `sasl.jaas.config` (or librdkafka's `sasl.username` /
+//! `sasl.password`; for OAUTHBEARER the OIDC client credentials and
+//! `sasl.oauthbearer.token.endpoint.url`).
 
 use std::collections::BTreeMap;
 /// The group client's TLS and SASL settings.

@@ -41,6 +41,18 @@ fn java_only(key: &str) -> bool {
                 | "ssl.principal.mapping.rules"
         )
         || key.starts_with("sasl.login.")
+        // Kafka's OAUTHBEARER settings librdkafka has no equivalent for
+        // (it reads `sub` and `exp` from the token itself).
+        || matches!(
+            key,
+            "sasl.oauthbearer.sub.claim.name"
+                | "sasl.oauthbearer.scope.claim.name"
+                | "sasl.oauthbearer.clock.skew.seconds"
+                | "sasl.oauthbearer.header.urlencode"
+                | "sasl.oauthbearer.expected.audience"
+                | "sasl.oauthbearer.expected.issuer"
+        )
+        || key.starts_with("sasl.oauthbearer.jwks.endpoint.")
 }
 
 /// `Module required key="value" key2=value2;` → the module and options.

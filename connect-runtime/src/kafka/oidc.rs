@@ -63,9 +63,9 @@ impl OidcTokens {
             }
             form.finish()
         };
-        // RFC 6749 2.3.1: each part form-encoded, then base64.
-        let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-        let basic = STANDARD.encode(format!("{}:{}", enc(&self.client_id), enc(&self.secret)));
+        // As librdkafka and Kafka (`sasl.oauthbearer.header.urlencode`
+        // false by default) send them: id and secret as they are.
+        let basic = STANDARD.encode(format!("{}:{}", self.client_id, self.secret));
         let headers = [
             (
                 AUTHORIZATION,
@@ -105,12 +105,20 @@ impl sluice_group::TokenSource for OidcTokens {
                 return Ok(token);
             }
             let (token, lifetime) = self.fetch().await?;
-            let until = Instant::now() + lifetime.mul_f64(0.8);
-            if let Ok(mut c) = self.cached.lock() {
+            // At most a day, whatever the answer says.
+            let keep = lifetime.mul_f64(0.8).min(Duration::from_secs(86_400));
+            if let (Some(until), Ok(mut c)) = (Instant::now().checked_add(keep), self.cached.lock())
+            {
                 *c = Some((token.clone(), until));
             }
             Ok(token)
         })
+    }
+
+    fn invalidate(&self) {
+        if let Ok(mut c) = self.cached.lock() {
+            *c = None;
+        }
     }
 }
 
@@ -138,7 +146,8 @@ fn parse_answer(body: &[u8], now_secs: u64) -> Result<(String, Duration), String
     let lifetime = match (v["expires_in"].as_u64(), exp) {
         (Some(secs), _) if secs > 0 => Duration::from_secs(secs),
         (_, Some(exp)) => Duration::from_secs(exp.saturating_sub(now_secs)),
-        // Kafka's default when nothing says: an hour.
+        // An opaque token with no lifetime (librdkafka would refuse it;
+        // the group client keeps it for an hour).
         _ => Duration::from_secs(3600),
     };
     Ok((token, lifetime))

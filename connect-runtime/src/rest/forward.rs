@@ -70,6 +70,20 @@ pub(crate) async fn layer(State(s): State<Arc<RestState>>, req: Request, next: N
     let Some(ForwardTo(target)) = resp.extensions().get::<ForwardTo>().cloned() else {
         return resp;
     };
+    let admin_route = uri.path() == "/admin" || uri.path().starts_with("/admin/");
+    if admin_route && s.herder.worker().config.admin_listeners.is_some() {
+        // The leader's advertised URL is its REST listener, which does not
+        // serve /admin/* once admin.listeners is set.
+        return ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "This worker is not the leader ({target}); with admin.listeners set, send {} {} to the leader's admin listener",
+                method,
+                uri.path()
+            ),
+        )
+        .into_response();
+    }
     if !may_forward {
         tracing::info!(%method, %uri, hops, target = %target, "not forwarding a request again");
         return ApiError::new(
