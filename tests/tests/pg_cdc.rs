@@ -913,7 +913,13 @@ fn incremental_snapshot_resumes_after_kill9() -> anyhow::Result<()> {
         },
     )?;
     worker.kill9()?;
-    // Everything the killed worker got into Kafka.
+    // Everything the killed worker got into Kafka: committed offsets mean
+    // some reads are there, but a loaded broker can be slow to answer the
+    // first fetch, so wait for them before draining.
+    wait_until(WAIT, "the reads written before the kill", || {
+        reader.read_more(Duration::from_secs(2)).ok()?;
+        (reads(&reader) > 0).then_some(())
+    })?;
     while reader.read_more(Duration::from_secs(2))? > 0 {}
     let before = reads(&reader);
     assert!(
