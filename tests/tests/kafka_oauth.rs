@@ -166,12 +166,43 @@ fn worker_props(idp: u16, secret: &str) -> String {
     )
 }
 
-#[test]
-fn a_worker_authenticates_with_an_oidc_token() -> Result<()> {
-    // librdkafka reads the principal (`sub`) and expiry (`exp`) from it.
+/// A token as an identity provider issues it: librdkafka reads its
+/// principal (`sub`) and expiry (`exp`).
+fn jwt() -> String {
     let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(r#"{"sub":"svc-connect","exp":4102444800,"iat":1700000000}"#);
-    let token = format!("eyJhbGciOiJub25lIn0.{claims}.sig");
+    format!("eyJhbGciOiJub25lIn0.{claims}.sig")
+}
+
+/// The arguments of a standalone worker whose FileStreamSource reads
+/// `input` into `topic` through the proxy, logging in with `secret`.
+fn source_worker_args(
+    dir: &std::path::Path,
+    proxy_port: u16,
+    idp: u16,
+    secret: &str,
+    input: &std::path::Path,
+    topic: &str,
+) -> Result<[String; 2]> {
+    let props = write_worker_props(
+        dir,
+        &format!("127.0.0.1:{proxy_port}"),
+        &worker_props(idp, secret),
+    )?;
+    let conn = write_file(
+        dir,
+        "source.properties",
+        &format!(
+            "name=src\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
+            input.display()
+        ),
+    )?;
+    Ok([props.display().to_string(), conn.display().to_string()])
+}
+
+#[test]
+fn a_worker_authenticates_with_an_oidc_token() -> Result<()> {
+    let token = jwt();
     let idp = TokenEndpoint::start(token.clone())?;
     let proxy_port = free_port()?;
     let broker = Broker::start_advertising(Some(proxy_port))?;
@@ -190,26 +221,9 @@ fn a_worker_authenticates_with_an_oidc_token() -> Result<()> {
     proxy.set_open(false);
 
     let rest = free_port()?;
-    let props = write_worker_props(
-        dir.path(),
-        &format!("127.0.0.1:{proxy_port}"),
-        &worker_props(idp.port, SECRET),
-    )?;
-    let conn = write_file(
-        dir.path(),
-        "source.properties",
-        &format!(
-            "name=src\nconnector.class=FileStreamSource\nfile={}\ntopic={topic}\n",
-            input.display()
-        ),
-    )?;
-    let w = Worker::start(
-        dir.path(),
-        rest,
-        &[&props.display().to_string(), &conn.display().to_string()],
-        &[],
-        "worker.log",
-    )?;
+    let [props, conn] =
+        source_worker_args(dir.path(), proxy_port, idp.port, SECRET, &input, &topic)?;
+    let w = Worker::start(dir.path(), rest, &[&props, &conn], &[], "worker.log")?;
     let got = wait_until(
         Duration::from_secs(60),
         "10 records read with the token",
@@ -241,26 +255,15 @@ fn a_worker_authenticates_with_an_oidc_token() -> Result<()> {
     // A wrong client secret: no token, nothing written, and the reason.
     let dir2 = tempfile::tempdir()?;
     let rest2 = free_port()?;
-    let props2 = write_worker_props(
+    let [props2, conn2] = source_worker_args(
         dir2.path(),
-        &format!("127.0.0.1:{proxy_port}"),
-        &worker_props(idp.port, "not-the-secret"),
+        proxy_port,
+        idp.port,
+        "not-the-secret",
+        &input,
+        &bad_topic,
     )?;
-    let conn2 = write_file(
-        dir2.path(),
-        "source.properties",
-        &format!(
-            "name=src\nconnector.class=FileStreamSource\nfile={}\ntopic={bad_topic}\n",
-            input.display()
-        ),
-    )?;
-    let bad = Worker::spawn(
-        dir2.path(),
-        rest2,
-        &[&props2.display().to_string(), &conn2.display().to_string()],
-        &[],
-        "bad.log",
-    )?;
+    let bad = Worker::spawn(dir2.path(), rest2, &[&props2, &conn2], &[], "bad.log")?;
     wait_until(
         Duration::from_secs(60),
         "the token refusal in the log",
@@ -283,9 +286,7 @@ fn a_worker_authenticates_with_an_oidc_token() -> Result<()> {
 /// the token-checking proxy.
 #[test]
 fn a_distributed_worker_joins_its_group_with_an_oidc_token() -> Result<()> {
-    let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(r#"{"sub":"svc-connect","exp":4102444800,"iat":1700000000}"#);
-    let token = format!("eyJhbGciOiJub25lIn0.{claims}.sig");
+    let token = jwt();
     let idp = TokenEndpoint::start(token.clone())?;
     let proxy_port = free_port()?;
     let broker = Broker::start_advertising(Some(proxy_port))?;
