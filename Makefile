@@ -8,7 +8,7 @@ TANSU := $(TOOLS)/bin/tansu
 TANSU_VERSION := 0.6.0
 DATA := data
 BROKER_PORT ?= 9092
-APT_PACKAGES := clang libclang-dev pkg-config libssl-dev libcurl4-openssl-dev make gcc g++ curl mariadb-client python3-venv
+APT_PACKAGES := clang libclang-dev pkg-config libssl-dev openssl libcurl4-openssl-dev make gcc g++ curl mariadb-client python3-venv
 SLUICE := $(CARGO_TARGET_DIR)/debug/sluice
 
 .PHONY: all tools apt build run run-jdbc broker broker-stop test test-bounce test-api db-setup bench fuzz lint fmt clean

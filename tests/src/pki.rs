@@ -71,3 +71,76 @@ impl Ca {
         Ok((format!("{}{}", cert.pem(), self.pem()), key.serialize_pem()))
     }
 }
+
+/// Runs `openssl` with `args` in `dir`.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Result<()> {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the openssl command (Debian package openssl; `make tools` installs it): {e}"
+            )
+        })?;
+    anyhow::ensure!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// A PKCS12 keystore made by `openssl pkcs12 -export` (OpenSSL 3's
+/// defaults: PBES2 with AES-256) from a PEM chain and key, at
+/// `dir/name`; returns its path.
+pub fn pkcs12_keystore(
+    dir: &std::path::Path,
+    name: &str,
+    (chain, key): &(String, String),
+    password: &str,
+) -> Result<String> {
+    std::fs::write(dir.join(format!("{name}.chain.pem")), chain)?;
+    std::fs::write(dir.join(format!("{name}.key.pem")), key)?;
+    openssl(
+        dir,
+        &[
+            "pkcs12",
+            "-export",
+            "-in",
+            &format!("{name}.chain.pem"),
+            "-inkey",
+            &format!("{name}.key.pem"),
+            "-out",
+            name,
+            "-passout",
+            &format!("pass:{password}"),
+        ],
+    )?;
+    Ok(dir.join(name).display().to_string())
+}
+
+/// A PKCS12 truststore holding `ca_pem`, at `dir/name`; returns its path.
+pub fn pkcs12_truststore(
+    dir: &std::path::Path,
+    name: &str,
+    ca_pem: &str,
+    password: &str,
+) -> Result<String> {
+    std::fs::write(dir.join(format!("{name}.pem")), ca_pem)?;
+    openssl(
+        dir,
+        &[
+            "pkcs12",
+            "-export",
+            "-nokeys",
+            "-in",
+            &format!("{name}.pem"),
+            "-out",
+            name,
+            "-passout",
+            &format!("pass:{password}"),
+        ],
+    )?;
+    Ok(dir.join(name).display().to_string())
+}

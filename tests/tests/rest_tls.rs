@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use sluice_tests::pki::Ca;
+use sluice_tests::pki::{self, Ca};
 use sluice_tests::*;
 
 /// One HTTPS GET with a real TLS client: (status, body), or the error the
@@ -204,6 +204,45 @@ fn required_client_certificates_are_checked() -> Result<()> {
         "{body}"
     );
     assert!(w.stop()?.success());
+    Ok(())
+}
+
+/// PKCS12 stores, as `openssl pkcs12 -export` (and keytool) make them:
+/// the listener serves its PKCS12 keystore and checks client
+/// certificates against a PKCS12 truststore; a wrong store password
+/// stops the worker with the key named.
+#[test]
+fn pkcs12_stores_serve_and_check_clients() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::new("A")?;
+    let server = ca.issue(&["127.0.0.1"], false, false)?;
+    let keystore = pki::pkcs12_keystore(dir.path(), "server.p12", &server, "store-pw")?;
+    let truststore = pki::pkcs12_truststore(dir.path(), "trust.p12", &ca.pem(), "trust-pw")?;
+    let good = ca.issue(&["operator"], true, false)?;
+    let stranger = Ca::new("B")?.issue(&["operator"], true, false)?;
+    let port = free_port()?;
+    let ssl = format!(
+        "listeners.https.ssl.keystore.type=PKCS12\nlisteners.https.ssl.keystore.location={keystore}\n\
+         listeners.https.ssl.keystore.password=store-pw\nlisteners.https.ssl.key.password=store-pw\n\
+         listeners.https.ssl.truststore.type=PKCS12\nlisteners.https.ssl.truststore.location={truststore}\n\
+         listeners.https.ssl.truststore.password=trust-pw\nlisteners.https.ssl.client.auth=required\n"
+    );
+    let mut w = start_https(dir.path(), port, &ssl, &ca.pem(), Some(&good), "w1.log")?;
+    let (code, body) = https_get(port, "/connectors", &ca.pem(), Some(&good))?;
+    assert_eq!((code, body.as_str()), (200, "[]"));
+    let r = https_get(port, "/connectors", &ca.pem(), Some(&stranger));
+    assert!(r.is_err(), "an unknown CA's client got an answer: {r:?}");
+    assert!(w.stop()?.success(), "{}", w.log_text());
+
+    let wrong = ssl.replace("keystore.password=store-pw", "keystore.password=nope");
+    let mut w = spawn_https(dir.path(), free_port()?, &wrong, "w2.log")?;
+    let status = w.wait_exit(Duration::from_secs(30))?;
+    assert!(!status.success());
+    let log = w.log_text();
+    assert!(
+        log.contains("listeners.https.ssl.keystore.location") && log.contains("wrong password"),
+        "{log}"
+    );
     Ok(())
 }
 

@@ -5,30 +5,23 @@
 //!
 //! A REST listener's keys are `listeners.https.ssl.<key>`, falling back to
 //! `ssl.<key>`, as Kafka Connect reads them; other keys sit under a prefix
-//! ([`Scope`]). Keystores and truststores are
-//! PEM: a file (`ssl.keystore.location` with the private key and the
-//! certificate chain, `ssl.truststore.location` with CA certificates) or
-//! inline PEM text (`ssl.keystore.certificate.chain` + `ssl.keystore.key`,
-//! `ssl.truststore.certificates`), as Kafka's `PEM` store type has them.
-//! JKS and PKCS12 stores, and encrypted keys, are refused with the command
-//! that converts them.
+//! ([`Scope`]). Keystores and truststores are PEM (files or inline text)
+//! or PKCS12 files, read by [`crate::stores`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
-pub const KEYSTORE_TYPE: &str = "ssl.keystore.type";
-pub const KEYSTORE_LOCATION: &str = "ssl.keystore.location";
-pub const KEYSTORE_CHAIN: &str = "ssl.keystore.certificate.chain";
-pub const KEYSTORE_KEY: &str = "ssl.keystore.key";
-pub const KEY_PASSWORD: &str = "ssl.key.password";
-pub const TRUSTSTORE_TYPE: &str = "ssl.truststore.type";
-pub const TRUSTSTORE_LOCATION: &str = "ssl.truststore.location";
-pub const TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
+use crate::stores::{self, keystore};
+pub use crate::stores::{
+    KEY_PASSWORD, KEYSTORE_CHAIN, KEYSTORE_KEY, KEYSTORE_LOCATION, KEYSTORE_PASSWORD,
+    KEYSTORE_TYPE, TRUSTSTORE_CERTIFICATES, TRUSTSTORE_LOCATION, TRUSTSTORE_PASSWORD,
+    TRUSTSTORE_TYPE,
+};
 pub const CLIENT_AUTH: &str = "ssl.client.auth";
 pub const ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
 pub const ENDPOINT_IDENTIFICATION: &str = "ssl.endpoint.identification.algorithm";
@@ -54,6 +47,11 @@ pub enum Scope<'a> {
     /// `schema.registry.` for a converter's registry client), named with
     /// it in errors.
     Prefix(&'a str),
+    /// A connector's own names for Kafka's keys (`(kafka key, own key)`,
+    /// e.g. `("ssl.truststore.location", "mqtt.ssl.trust.store.path")`),
+    /// named by their own names in errors. Kafka keys not in the list are
+    /// not set; peers' names are always checked.
+    Renamed(&'a [(&'a str, &'a str)]),
 }
 
 /// One scope's view of a set of `ssl.*` keys.
@@ -86,6 +84,10 @@ impl<'a> SslProps<'a> {
         match self.scope {
             Scope::Listener(l) => set(format!("listeners.{l}.{key}")).or_else(|| set(key.into())),
             Scope::Prefix(p) => set(format!("{p}{key}")),
+            Scope::Renamed(names) => names
+                .iter()
+                .find(|(k, _)| *k == key)
+                .and_then(|(_, own)| set((*own).to_string())),
         }
     }
 
@@ -94,6 +96,10 @@ impl<'a> SslProps<'a> {
         match self.scope {
             Scope::Listener(l) => format!("listeners.{l}.{key} (or {key})"),
             Scope::Prefix(p) => format!("{p}{key}"),
+            Scope::Renamed(names) => names
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or_else(|| key.to_string(), |(_, own)| (*own).to_string()),
         }
     }
 
@@ -103,6 +109,7 @@ impl<'a> SslProps<'a> {
             Scope::Listener(l) => format!("listener {l}"),
             Scope::Prefix("") => "the ssl.* keys".into(),
             Scope::Prefix(p) => format!("the {p}ssl.* keys"),
+            Scope::Renamed(_) => "the TLS keys".into(),
         }
     }
 
@@ -112,108 +119,9 @@ impl<'a> SslProps<'a> {
     }
 }
 
-fn pem_certs(pem: &[u8], key: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("{key}: not PEM certificates: {e}"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "{key}: no certificate (-----BEGIN CERTIFICATE-----) found"
-        ));
-    }
-    Ok(certs)
-}
-
-fn pem_key(pem: &[u8], key: &str) -> Result<PrivateKeyDer<'static>, String> {
-    if pem.windows(9).any(|w| w == b"ENCRYPTED") {
-        return Err(format!(
-            "{key}: the private key is encrypted, which Sluice does not read yet ({KEY_PASSWORD}); \
-             store it decrypted with `openssl pkcs8 -topk8 -nocrypt -in key.pem -out key-plain.pem` \
-             and protect the file with its permissions"
-        ));
-    }
-    PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| format!("{key}: no PEM private key (PKCS#8, PKCS#1 or SEC1) found: {e}"))
-}
-
-fn is_pem(bytes: &[u8]) -> bool {
-    bytes.windows(11).any(|w| w == b"-----BEGIN ")
-}
-
-/// The refusal of a store type Sluice does not read, with the conversion.
-fn unsupported_store(key: &str, location: &str, ty: &str) -> String {
-    let to_p12 = format!(
-        "keytool -importkeystore -srckeystore {location} -destkeystore store.p12 -deststoretype PKCS12"
-    );
-    let to_pem = "openssl pkcs12 -in store.p12 -out store.pem -nodes";
-    match ty {
-        "PKCS12" => format!(
-            "{key}: PKCS12 stores are not read yet; convert with `{to_pem}` and set the store type to PEM"
-        ),
-        _ => format!(
-            "{key}: {location} is a {ty} store, which Sluice does not read; convert it with `{to_p12}` then `{to_pem}`, and set the store type to PEM"
-        ),
-    }
-}
-
-/// Reads a PEM store file, refusing other store types.
-fn read_store(
-    p: &SslProps<'_>,
-    type_key: &str,
-    loc_key: &str,
-    loc: &str,
-) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(loc).map_err(|e| format!("{loc_key}: cannot read {loc}: {e}"))?;
-    let ty = p
-        .get(type_key)
-        .map(|(_, t)| t.trim().to_ascii_uppercase())
-        .unwrap_or_else(|| {
-            if is_pem(&bytes) {
-                "PEM".into()
-            } else {
-                "JKS".into()
-            }
-        });
-    if ty != "PEM" || !is_pem(&bytes) {
-        return Err(unsupported_store(loc_key, loc, &ty));
-    }
-    Ok(bytes)
-}
-
-type KeyPair = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
-
-fn keystore(p: &SslProps<'_>) -> Result<KeyPair, String> {
-    if let Some((chain_key, chain)) = p.get(KEYSTORE_CHAIN) {
-        let (key_key, key) = p
-            .get(KEYSTORE_KEY)
-            .ok_or_else(|| format!("{chain_key} needs {} as well", p.name(KEYSTORE_KEY)))?;
-        return Ok((
-            pem_certs(chain.as_bytes(), &chain_key)?,
-            pem_key(key.as_bytes(), &key_key)?,
-        ));
-    }
-    let (loc_key, loc) = p.get(KEYSTORE_LOCATION).ok_or_else(|| {
-        format!(
-            "a TLS key needs {} (a PEM file with the key and certificate chain) or {} and {}",
-            p.name(KEYSTORE_LOCATION),
-            p.name(KEYSTORE_CHAIN),
-            p.name(KEYSTORE_KEY)
-        )
-    })?;
-    let bytes = read_store(p, KEYSTORE_TYPE, &loc_key, loc)?;
-    Ok((pem_certs(&bytes, &loc_key)?, pem_key(&bytes, &loc_key)?))
-}
-
 /// CA certificates from `ssl.truststore.*`, when set.
 fn truststore(p: &SslProps<'_>) -> Result<Option<RootCertStore>, String> {
-    let (key, certs) = if let Some((k, pem)) = p.get(TRUSTSTORE_CERTIFICATES) {
-        let c = pem_certs(pem.as_bytes(), &k)?;
-        (k, c)
-    } else if let Some((k, loc)) = p.get(TRUSTSTORE_LOCATION) {
-        let bytes = read_store(p, TRUSTSTORE_TYPE, &k, loc)?;
-        let c = pem_certs(&bytes, &k)?;
-        (k, c)
-    } else {
+    let Some((key, certs)) = stores::trusted_certs(p)? else {
         return Ok(None);
     };
     let mut roots = RootCertStore::empty();
@@ -369,7 +277,7 @@ pub fn client_config_of(p: &SslProps<'_>) -> Result<Arc<rustls::ClientConfig>, S
     // Kafka's clients check the name unless the algorithm is set empty;
     // REST listeners' peers always have their names checked.
     let names = match p.scope {
-        Scope::Listener(_) => true,
+        Scope::Listener(_) | Scope::Renamed(_) => true,
         Scope::Prefix(prefix) => p
             .props
             .get(&format!("{prefix}{ENDPOINT_IDENTIFICATION}"))
@@ -420,25 +328,10 @@ mod tests {
             "{e}"
         );
         assert!(
-            e.contains("keytool -importkeystore") && e.contains("JKS"),
-            "{e}"
-        );
-        let e = refused(&[
-            ("ssl.keystore.location", &loc),
-            ("ssl.keystore.type", "PKCS12"),
-        ]);
-        assert!(
-            e.contains("PKCS12 stores are not read yet") && e.contains("openssl pkcs12"),
+            e.contains("keytool -importkeystore") && e.contains("JKS store"),
             "{e}"
         );
         let e = refused(&[("ssl.keystore.certificate.chain", "x")]);
         assert!(e.contains("ssl.keystore.key"), "{e}");
-        let enc =
-            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
-        assert!(
-            pem_key(enc.as_bytes(), "k")
-                .unwrap_err()
-                .contains("openssl pkcs8")
-        );
     }
 }

@@ -99,13 +99,22 @@ fn looks_pem(path: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// A DER SEQUENCE: a PKCS12 file rather than JKS (whose magic is
+/// `FEEDFEED`).
+fn looks_pkcs12(path: &str) -> bool {
+    std::fs::read(path)
+        .map(|b| b.first() == Some(&0x30))
+        .unwrap_or(false)
+}
+
 /// One layer of Java-named settings as librdkafka settings, in order.
-/// `store_type(key)` reads `ssl.truststore.type` / `ssl.keystore.type`
-/// of the same layers.
+/// `setting(key)` reads the store settings that go with a location
+/// (`ssl.truststore.type`, `ssl.truststore.password`, ...) from all
+/// layers.
 pub fn translate(
     key: &str,
     value: &str,
-    store_type: &dyn Fn(&str) -> Option<String>,
+    setting: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<(String, String)> {
     let one = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
     match key {
@@ -139,33 +148,48 @@ pub fn translate(
         "ssl.endpoint.identification.algorithm" if value.trim().is_empty() => one(key, "none"),
         "ssl.truststore.certificates" => one("ssl.ca.pem", value),
         "ssl.truststore.location" => {
-            let ty = store_type("ssl.truststore.type");
+            let ty = setting("ssl.truststore.type");
             if ty.as_deref().map(str::to_ascii_uppercase).as_deref() == Some("PEM")
                 || (ty.is_none() && looks_pem(value))
             {
-                one("ssl.ca.location", value)
-            } else {
-                warn_once(
-                    key,
-                    "librdkafka reads PEM truststores only: convert with `keytool -exportcert -rfc` and set ssl.truststore.type=PEM",
-                );
-                Vec::new()
+                return one("ssl.ca.location", value);
+            }
+            // librdkafka reads PEM CAs only: a PKCS12 truststore is read
+            // here and handed over as PEM text.
+            let mut store = std::collections::BTreeMap::new();
+            store.insert(key.to_string(), value.to_string());
+            for k in ["ssl.truststore.type", "ssl.truststore.password"] {
+                if let Some(v) = setting(k) {
+                    store.insert(k.to_string(), v);
+                }
+            }
+            let p = sluice_tls::SslProps::new(&store, sluice_tls::Scope::Prefix(""));
+            match sluice_tls::stores::trusted_pem(&p) {
+                Ok(Some(pem)) => one("ssl.ca.pem", &pem),
+                Ok(None) => Vec::new(),
+                Err(e) => {
+                    warn_once(key, &e);
+                    Vec::new()
+                }
             }
         }
         "ssl.keystore.certificate.chain" => one("ssl.certificate.pem", value),
         "ssl.keystore.key" => one("ssl.key.pem", value),
         "ssl.keystore.location" => {
-            let ty = store_type("ssl.keystore.type").map(|t| t.to_ascii_uppercase());
+            let ty = setting("ssl.keystore.type").map(|t| t.to_ascii_uppercase());
+            let pem = || {
+                vec![
+                    ("ssl.certificate.location".to_string(), value.to_string()),
+                    ("ssl.key.location".to_string(), value.to_string()),
+                ]
+            };
             match ty.as_deref() {
                 Some("PKCS12") => one(key, value),
-                Some("PEM") => vec![
-                    ("ssl.certificate.location".to_string(), value.to_string()),
-                    ("ssl.key.location".to_string(), value.to_string()),
-                ],
-                None if looks_pem(value) => vec![
-                    ("ssl.certificate.location".to_string(), value.to_string()),
-                    ("ssl.key.location".to_string(), value.to_string()),
-                ],
+                Some("PEM") => pem(),
+                None if looks_pem(value) => pem(),
+                // Java opens PKCS12 files under the JKS type (its
+                // default) too; so does librdkafka's keystore key.
+                None | Some("JKS") if looks_pkcs12(value) => one(key, value),
                 _ => {
                     warn_once(
                         key,
@@ -306,5 +330,45 @@ mod tests {
         );
         // A JKS truststore (the Java default) cannot be read: dropped, warned.
         assert_eq!(t("ssl.truststore.location", "/nonexistent.jks"), Vec::new());
+    }
+
+    /// keytool-made PKCS12 stores (tls/tests/fixtures): the truststore
+    /// reaches librdkafka as PEM text, the keystore as itself even with
+    /// Kafka's default store type (JKS) in force.
+    #[test]
+    fn pkcs12_stores_reach_librdkafka() {
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/../tls/tests/fixtures");
+        let trust = format!("{fixtures}/truststore.p12");
+        let ca = std::fs::read_to_string(format!("{fixtures}/ca.pem")).unwrap();
+        let with_password = |k: &str| (k == "ssl.truststore.password").then(|| "changeit".into());
+        let out = translate("ssl.truststore.location", &trust, &with_password);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].0, "ssl.ca.pem");
+        let b64 = |pem: &str| -> String {
+            pem.lines()
+                .filter(|l| !l.starts_with("-----"))
+                .collect::<String>()
+        };
+        assert_eq!(b64(&out[0].1), b64(&ca));
+        // Without the password the store cannot be opened: dropped, warned.
+        assert_eq!(t("ssl.truststore.location", &trust), Vec::new());
+        let keystore = format!("{fixtures}/worker.p12");
+        assert_eq!(
+            t("ssl.keystore.location", &keystore),
+            pairs(&[("ssl.keystore.location", keystore.as_str())])
+        );
+        let jks = |k: &str| (k == "ssl.keystore.type").then(|| "JKS".to_string());
+        assert_eq!(
+            translate("ssl.keystore.location", &keystore, &jks),
+            pairs(&[("ssl.keystore.location", keystore.as_str())])
+        );
+        assert_eq!(
+            translate(
+                "ssl.keystore.location",
+                &format!("{fixtures}/worker.jks"),
+                &jks
+            ),
+            Vec::new()
+        );
     }
 }

@@ -103,13 +103,14 @@ pub fn client_config(
 /// Layers of Java-named client settings as librdkafka's, in order (a key
 /// set again later wins when applied in order).
 pub fn librdkafka_settings(layers: &[&BTreeMap<String, String>]) -> Vec<(String, String)> {
-    // A Java store type set in any layer applies to the locations of all.
-    let store_type =
+    // A Java store type or password set in any layer applies to the
+    // locations of all.
+    let setting =
         |k: &str| -> Option<String> { layers.iter().rev().find_map(|l| l.get(k).cloned()) };
     layers
         .iter()
         .flat_map(|layer| layer.iter())
-        .flat_map(|(k, v)| java_keys::translate(k, v, &store_type))
+        .flat_map(|(k, v)| java_keys::translate(k, v, &setting))
         .collect()
 }
 
