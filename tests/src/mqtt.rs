@@ -19,6 +19,8 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 pub struct Mosquitto {
     child: Option<Child>,
     pub port: u16,
+    /// The TLS listener's port, when started with one.
+    pub tls_port: Option<u16>,
     conf: PathBuf,
     dir: tempfile::TempDir,
 }
@@ -35,6 +37,32 @@ impl Mosquitto {
     /// On `port`; with `user`, only that user with that password may
     /// connect.
     pub fn start_on(port: u16, inflight: u32, user: Option<(&str, &str)>) -> Result<Self> {
+        Self::start_with(port, inflight, user, None)
+    }
+
+    /// Anonymous access on `port` in plain text (for the test's own
+    /// clients) and on a second port, `tls_port`, over TLS only: the
+    /// broker serves `server` (chain and key PEM) and, with
+    /// `client_ca`, requires client certificates signed by that CA.
+    pub fn start_tls(
+        inflight: u32,
+        server: &(String, String),
+        client_ca: Option<&str>,
+    ) -> Result<Self> {
+        Self::start_with(
+            crate::free_port()?,
+            inflight,
+            None,
+            Some((server, client_ca)),
+        )
+    }
+
+    fn start_with(
+        port: u16,
+        inflight: u32,
+        user: Option<(&str, &str)>,
+        tls: Option<(&(String, String), Option<&str>)>,
+    ) -> Result<Self> {
         if !std::path::Path::new(MOSQUITTO).exists() {
             bail!(
                 "{MOSQUITTO} is missing: install Mosquitto (apt-get install mosquitto mosquitto-clients)"
@@ -71,11 +99,31 @@ impl Mosquitto {
             }
             None => conf.push_str("allow_anonymous true\n"),
         }
+        let mut tls_port = None;
+        if let Some(((chain, key), client_ca)) = tls {
+            let p = crate::free_port()?;
+            tls_port = Some(p);
+            let write = |name: &str, text: &str| -> Result<String> {
+                let path = dir.path().join(name);
+                std::fs::write(&path, text)?;
+                Ok(path.display().to_string())
+            };
+            let certfile = write("server.pem", chain)?;
+            let keyfile = write("server.key", key)?;
+            conf.push_str(&format!(
+                "listener {p} 127.0.0.1\ncertfile {certfile}\nkeyfile {keyfile}\n"
+            ));
+            if let Some(ca) = client_ca {
+                let cafile = write("clients-ca.pem", ca)?;
+                conf.push_str(&format!("cafile {cafile}\nrequire_certificate true\n"));
+            }
+        }
         let conf_path = dir.path().join("mosquitto.conf");
         std::fs::write(&conf_path, conf)?;
         let mut m = Self {
             child: None,
             port,
+            tls_port,
             conf: conf_path,
             dir,
         };

@@ -3,8 +3,10 @@
 //! directory, so it can be restarted without touching the machine's
 //! server on 4222) and a real client to make streams, publish and read.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -19,6 +21,8 @@ pub struct NatsServer {
     child: Option<Child>,
     pub port: u16,
     args: Vec<String>,
+    /// How the test's own client reaches a TLS server.
+    client_tls: Option<Arc<rustls::ClientConfig>>,
     _dir: tempfile::TempDir,
 }
 
@@ -67,10 +71,68 @@ impl NatsServer {
             child: None,
             port,
             args,
+            client_tls: None,
             _dir: dir,
         };
         s.spawn()?;
         Ok(s)
+    }
+
+    /// A server that speaks TLS only, serving `server` (chain and key PEM,
+    /// signed by `ca_pem`); with `client`, it verifies client
+    /// certificates against `ca_pem`, and the test's own client presents
+    /// `client`.
+    pub fn start_tls(
+        ca_pem: &str,
+        server: &(String, String),
+        client: Option<&(String, String)>,
+    ) -> Result<Self> {
+        let mut s = Self::start(None)?;
+        s.stop()?;
+        let dir = s._dir.path().to_path_buf();
+        let write = |name: &str, text: &str| -> Result<String> {
+            let path = dir.join(name);
+            std::fs::write(&path, text)?;
+            Ok(path.display().to_string())
+        };
+        let cert = write("server.pem", &server.0)?;
+        let key = write("server.key", &server.1)?;
+        s.args.extend([
+            "--tls".into(),
+            "--tlscert".into(),
+            cert,
+            "--tlskey".into(),
+            key,
+        ]);
+        let mut props = BTreeMap::new();
+        props.insert(
+            "ssl.truststore.certificates".to_string(),
+            ca_pem.to_string(),
+        );
+        if let Some((chain, key)) = client {
+            let ca = write("clients-ca.pem", ca_pem)?;
+            s.args
+                .extend(["--tlsverify".into(), "--tlscacert".into(), ca]);
+            props.insert("ssl.keystore.certificate.chain".to_string(), chain.clone());
+            props.insert("ssl.keystore.key".to_string(), key.clone());
+        }
+        let p = sluice_runtime::tls::SslProps::new(&props, sluice_runtime::tls::Scope::Prefix(""));
+        s.client_tls =
+            Some(sluice_runtime::tls::client_config_of(&p).map_err(|e| anyhow::anyhow!(e))?);
+        s.spawn()?;
+        Ok(s)
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()?;
+            crate::wait_until(Duration::from_secs(20), "nats-server to exit", || {
+                child.try_wait().ok().flatten()
+            })?;
+        }
+        Ok(())
     }
 
     fn spawn(&mut self) -> Result<()> {
@@ -99,14 +161,7 @@ impl NatsServer {
 
     /// Stops it (SIGTERM, JetStream state kept on disk) and starts it again.
     pub fn restart(&mut self) -> Result<()> {
-        if let Some(mut child) = self.child.take() {
-            Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status()?;
-            crate::wait_until(Duration::from_secs(20), "nats-server to exit", || {
-                child.try_wait().ok().flatten()
-            })?;
-        }
+        self.stop()?;
         self.spawn()
     }
 
@@ -120,19 +175,27 @@ impl NatsServer {
 
     /// A client of this server.
     pub fn client(&self) -> NatsClient {
-        NatsClient { port: self.port }
+        NatsClient {
+            port: self.port,
+            tls: self.client_tls.clone(),
+        }
     }
 }
 
 /// A JetStream client of the server on `port`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct NatsClient {
     pub port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl NatsClient {
     async fn js(&self) -> Result<jetstream::Context> {
-        let client = async_nats::connect(format!("nats://127.0.0.1:{}", self.port)).await?;
+        let mut o = async_nats::ConnectOptions::new();
+        if let Some(tls) = &self.tls {
+            o = o.tls_client_config((**tls).clone()).require_tls(true);
+        }
+        let client = o.connect(format!("nats://127.0.0.1:{}", self.port)).await?;
         Ok(jetstream::new(client))
     }
 

@@ -428,3 +428,91 @@ fn a_missing_broker_is_waited_for_and_bad_credentials_fail_clearly() -> anyhow::
     }
     Ok(())
 }
+
+/// `rabbitmq.security.protocol=SSL` (issues 19 and 21): RabbitMQ here has
+/// no TLS listener, so a TLS-terminating proxy of the test's own stands in
+/// front of it. The source reads through it with a PKCS12 truststore
+/// (Confluent's `rabbitmq.https.ssl.*` keys); the proxy counts the
+/// handshakes. A connector trusting another CA fails naming the key.
+#[test]
+fn source_over_tls_with_a_pkcs12_truststore() -> anyhow::Result<()> {
+    let _guard = RABBIT
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let vh = RabbitVhost::create()?;
+    vh.declare("tlsq", None)?;
+    let ca = pki::Ca::new("rabbit")?;
+    let (chain, key) = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
+    let proxy = tls_proxy::TlsProxy::start(free_port()?, "127.0.0.1:5672", &chain, &key)?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let truststore = pki::pkcs12_truststore(dir.path(), "trust.p12", &ca.pem(), "ts-pw")?;
+    let rest = free_port()?;
+    let topic = unique("amqp-tls");
+    let conn = source_connector(
+        "rmq-tls",
+        &vh,
+        "tlsq",
+        &topic,
+        &format!(
+            "rabbitmq.port={}\nrabbitmq.security.protocol=SSL\n\
+             rabbitmq.https.ssl.truststore.location={truststore}\n\
+             rabbitmq.https.ssl.truststore.password=ts-pw\n",
+            proxy.port
+        ),
+    );
+    let worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w.log")?;
+    wait_until(WAIT, "the source to consume over TLS", || {
+        (metric(rest, "rmq-tls", "rabbitmq-connected")? == 1).then_some(())
+    })
+    .map_err(|e| anyhow::anyhow!("{e}\n{}", worker.log_text()))?;
+    let msgs = (0..50)
+        .map(|i| (format!("m-{i:02}").into_bytes(), None, None, vec![]))
+        .collect();
+    vh.publish("tlsq", msgs, None)?;
+    let r = consume_records(&broker.bootstrap, &topic, 50, WAIT)?;
+    let mut got: Vec<String> = r
+        .iter()
+        .filter_map(|r| {
+            r.value
+                .as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(
+        got,
+        (0..50).map(|i| format!("m-{i:02}")).collect::<Vec<_>>()
+    );
+    assert!(proxy.handshakes() >= 1, "no TLS handshake at the proxy");
+
+    let other = pki::Ca::new("other")?;
+    let untrusting = serde_json::json!({
+        "connector.class": "io.confluent.connect.rabbitmq.RabbitMQSourceConnector",
+        "rabbitmq.host": "127.0.0.1",
+        "rabbitmq.port": proxy.port.to_string(),
+        "rabbitmq.virtual.host": vh.name,
+        "rabbitmq.queue": "tlsq",
+        "kafka.topic": "unused",
+        "rabbitmq.security.protocol": "SSL",
+        "rabbitmq.https.ssl.truststore.certificates": other.pem(),
+    });
+    let (code, text) = http_request(
+        rest,
+        "PUT",
+        "/connectors/rmq-untrusting/config",
+        &untrusting.to_string(),
+    )?;
+    assert!(code == 201 || code == 200, "{code} {text}");
+    let st = wait_until(WAIT, "the untrusting task to fail", || {
+        let st = connector_status(rest, "rmq-untrusting")?;
+        (st["tasks"][0]["state"] == "FAILED").then_some(st)
+    })?;
+    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("rabbitmq.https.ssl.truststore") && trace.contains("not trusted"),
+        "trace: {trace}"
+    );
+    Ok(())
+}

@@ -321,3 +321,139 @@ fn a_broker_down_at_start_is_waited_for_and_bad_credentials_fail_clearly() -> an
     );
     Ok(())
 }
+
+/// `ssl://` brokers (issue 21 and 19): a Mosquitto that requires client
+/// certificates on its TLS port. The source reads through it with a
+/// PKCS12 truststore and keystore (Confluent's `mqtt.ssl.*` keys), the
+/// sink publishes through it with PEM stores; the test's own clients use
+/// the broker's plain port. A connector that does not trust the broker's
+/// CA fails with a message naming the trust store key.
+#[test]
+fn source_and_sink_over_tls_with_client_certificates() -> anyhow::Result<()> {
+    let ca = pki::Ca::new("mqtt")?;
+    let server = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
+    let mq = Mosquitto::start_tls(100, &server, Some(&ca.pem()))?;
+    let tls_port = mq.tls_port.ok_or_else(|| anyhow::anyhow!("no TLS port"))?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let client = ca.issue(&["sluice"], true, false)?;
+    let keystore = pki::pkcs12_keystore(dir.path(), "client.p12", &client, "ks-pw")?;
+    let truststore = pki::pkcs12_truststore(dir.path(), "trust.p12", &ca.pem(), "ts-pw")?;
+    let rest = free_port()?;
+    let id = unique("tls");
+    let topic = format!("mqtt-tls-{id}");
+    let out = unique("mqtt-tls-out");
+    create_topic(&broker.bootstrap, &out)?;
+    let source = source_connector(
+        "mqtt-tls",
+        &format!("ssl://127.0.0.1:{tls_port}"),
+        &format!("tls/{id}/#"),
+        &topic,
+        &format!(
+            "mqtt.ssl.trust.store.path={truststore}\nmqtt.ssl.trust.store.password=ts-pw\n\
+             mqtt.ssl.key.store.path={keystore}\nmqtt.ssl.key.store.password=ks-pw\n"
+        ),
+    );
+    let worker = start_standalone(dir.path(), &broker.bootstrap, rest, &source, "w.log")?;
+    wait_subscribed(rest, "mqtt-tls").map_err(|e| anyhow::anyhow!("{e}\n{}", worker.log_text()))?;
+    let sent: Vec<(String, Vec<u8>)> = (0..50)
+        .map(|i| (format!("tls/{id}/{i}"), format!("m-{i:02}").into_bytes()))
+        .collect();
+    mqtt_publish(mq.port, sent)?;
+    let r = consume_records(&broker.bootstrap, &topic, 50, WAIT)?;
+    let mut got: Vec<String> = r
+        .iter()
+        .filter_map(|r| {
+            r.value
+                .as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(
+        got,
+        (0..50).map(|i| format!("m-{i:02}")).collect::<Vec<_>>()
+    );
+
+    // The sink, with PEM files.
+    let ca_file = write_file(dir.path(), "ca.pem", &ca.pem())?;
+    let pem = write_file(
+        dir.path(),
+        "client.pem",
+        &format!("{}{}", client.1, client.0),
+    )?;
+    let subscriber = MqttSubscriber::start(mq.port, "tls-out/#")?;
+    let sink = serde_json::json!({
+        "connector.class": "MqttSink",
+        "topics": out,
+        "mqtt.server.uri": format!("ssl://localhost:{tls_port}"),
+        "mqtt.topic.template": "tls-out/${topic}",
+        "mqtt.ssl.trust.store.path": ca_file.display().to_string(),
+        "mqtt.ssl.key.store.path": pem.display().to_string(),
+    });
+    let (code, text) = http_request(
+        rest,
+        "PUT",
+        "/connectors/mqtt-tls-sink/config",
+        &sink.to_string(),
+    )?;
+    assert!(code == 201 || code == 200, "{code} {text}");
+    let values: Vec<String> = (0..20).map(|i| format!("s-{i:02}")).collect();
+    produce_strings(&broker.bootstrap, &out, &values)?;
+    wait_until(
+        WAIT,
+        "the subscriber to receive the sink's messages",
+        || {
+            let mut p = subscriber.payloads();
+            p.sort();
+            p.dedup();
+            (p == values).then_some(())
+        },
+    )?;
+
+    // Trusting another CA: the broker's certificate is refused, and the
+    // task says which key to check.
+    let other = write_file(dir.path(), "other-ca.pem", &pki::Ca::new("other")?.pem())?;
+    let untrusting = serde_json::json!({
+        "connector.class": "MqttSource",
+        "mqtt.server.uri": format!("ssl://127.0.0.1:{tls_port}"),
+        "mqtt.topics": "x/#",
+        "kafka.topic": "unused",
+        "mqtt.ssl.trust.store.path": other.display().to_string(),
+        "mqtt.ssl.key.store.path": pem.display().to_string(),
+    });
+    let (code, text) = http_request(
+        rest,
+        "PUT",
+        "/connectors/mqtt-untrusting/config",
+        &untrusting.to_string(),
+    )?;
+    assert!(code == 201 || code == 200, "{code} {text}");
+    let st = wait_until(WAIT, "the untrusting task to fail", || {
+        let st = connector_status(rest, "mqtt-untrusting")?;
+        (st["tasks"][0]["state"] == "FAILED").then_some(st)
+    })?;
+    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("mqtt.ssl.trust.store.path") && trace.contains("not trusted"),
+        "trace: {trace}"
+    );
+
+    // A PKCS12 store with a wrong password is a validation error.
+    let bad = serde_json::json!({
+        "connector.class": "MqttSource",
+        "mqtt.server.uri": format!("ssl://127.0.0.1:{tls_port}"),
+        "mqtt.topics": "x/#",
+        "kafka.topic": "unused",
+        "mqtt.ssl.trust.store.path": truststore,
+        "mqtt.ssl.trust.store.password": "wrong",
+    });
+    let (code, text) = http_request(rest, "PUT", "/connectors/mqtt-bad/config", &bad.to_string())?;
+    assert_eq!(code, 400, "{text}");
+    assert!(
+        text.contains("mqtt.ssl.trust.store.path") && text.contains("wrong password"),
+        "{text}"
+    );
+    Ok(())
+}

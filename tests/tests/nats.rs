@@ -43,7 +43,7 @@ fn source_kill9_loses_no_message() -> anyhow::Result<()> {
     // repeats beyond the ones the kill explains.
     let mut worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w1.log")?;
     wait_connector_state(rest, "nats-src", "RUNNING", Some(1))?;
-    let url_port = nats.port;
+    let client = nats.client();
     let publisher = std::thread::spawn(move || -> anyhow::Result<()> {
         let msgs = (0..N)
             .map(|i| {
@@ -54,7 +54,7 @@ fn source_kill9_loses_no_message() -> anyhow::Result<()> {
             })
             .collect();
         // A second client on the same server, 1,000 a second.
-        NatsClient { port: url_port }.publish(msgs, Some(1000))
+        client.publish(msgs, Some(1000))
     });
     let mut reader = TopicReader::new(&broker.bootstrap, &topic)?;
     reader.read_until(3000, WAIT)?;
@@ -228,5 +228,116 @@ fn a_missing_server_is_waited_for_and_a_wrong_password_fails_clearly() -> anyhow
     })?;
     let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
     assert!(trace.contains("nats.password"), "trace: {trace}");
+    Ok(())
+}
+
+/// `tls://` servers (issues 19 and 21): a nats-server that speaks TLS only
+/// and verifies client certificates. The source reads through it with a
+/// PKCS12 truststore and keystore (`nats.ssl.*`, Kafka's keys under
+/// `nats.`), the sink writes with inline PEM; a connector that does not
+/// trust the server's CA fails naming the truststore key.
+#[test]
+fn source_and_sink_over_tls_with_client_certificates() -> anyhow::Result<()> {
+    let ca = pki::Ca::new("nats")?;
+    let server = ca.issue(&["127.0.0.1", "localhost"], false, false)?;
+    let client = ca.issue(&["sluice"], true, false)?;
+    let nats = NatsServer::start_tls(&ca.pem(), &server, Some(&client))?;
+    nats.client().create_stream("TIN", &["tin.>"])?;
+    nats.client().create_stream("TOUT", &["tout.>"])?;
+    let broker = Broker::start()?;
+    let dir = tempfile::tempdir()?;
+    let keystore = pki::pkcs12_keystore(dir.path(), "client.p12", &client, "ks-pw")?;
+    let truststore = pki::pkcs12_truststore(dir.path(), "trust.p12", &ca.pem(), "ts-pw")?;
+    let rest = free_port()?;
+    let topic = unique("nats-tls-in");
+    let url = format!("tls://127.0.0.1:{}", nats.port);
+    let conn = format!(
+        "name=nats-tls\nconnector.class=NatsJetStreamSource\nnats.url={url}\nnats.stream=TIN\n\
+         kafka.topic={topic}\nvalue.converter=org.apache.kafka.connect.converters.ByteArrayConverter\n\
+         nats.ssl.truststore.location={truststore}\nnats.ssl.truststore.password=ts-pw\n\
+         nats.ssl.keystore.location={keystore}\nnats.ssl.keystore.password=ks-pw\n"
+    );
+    let worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w.log")?;
+    wait_connector_state(rest, "nats-tls", "RUNNING", Some(1))
+        .map_err(|e| anyhow::anyhow!("{e}\n{}", worker.log_text()))?;
+    let msgs = (0..50)
+        .map(|i| (format!("tin.{i}"), format!("m-{i:02}").into_bytes()))
+        .collect();
+    nats.client().publish(msgs, None)?;
+    let r = consume_records(&broker.bootstrap, &topic, 50, WAIT)?;
+    let mut got: Vec<String> = r
+        .iter()
+        .filter_map(|r| {
+            r.value
+                .as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        })
+        .collect();
+    got.sort();
+    got.dedup();
+    assert_eq!(
+        got,
+        (0..50).map(|i| format!("m-{i:02}")).collect::<Vec<_>>()
+    );
+
+    // The sink, with inline PEM.
+    let out = unique("nats-tls-out");
+    create_topic(&broker.bootstrap, &out)?;
+    let sink = serde_json::json!({
+        "connector.class": "NatsJetStreamSink",
+        "topics": out,
+        "nats.url": url,
+        "nats.subject": "tout.x",
+        "nats.ssl.truststore.certificates": ca.pem(),
+        "nats.ssl.keystore.certificate.chain": client.0,
+        "nats.ssl.keystore.key": client.1,
+    });
+    let (code, text) = http_request(
+        rest,
+        "PUT",
+        "/connectors/nats-tls-sink/config",
+        &sink.to_string(),
+    )?;
+    assert!(code == 201 || code == 200, "{code} {text}");
+    let values: Vec<String> = (0..20).map(|i| format!("s-{i:02}")).collect();
+    produce_strings(&broker.bootstrap, &out, &values)?;
+    wait_until(WAIT, "the sink's messages in the stream", || {
+        (nats.client().stream_messages("TOUT").ok()? >= 20).then_some(())
+    })?;
+    let mut stored: Vec<String> = nats
+        .client()
+        .read("TOUT", 20)?
+        .into_iter()
+        .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+        .collect();
+    stored.sort();
+    assert_eq!(stored, values);
+
+    // Trusting another CA.
+    let untrusting = serde_json::json!({
+        "connector.class": "NatsJetStreamSource",
+        "nats.url": url,
+        "nats.stream": "TIN",
+        "kafka.topic": "unused",
+        "nats.ssl.truststore.certificates": pki::Ca::new("other")?.pem(),
+        "nats.ssl.keystore.location": keystore,
+        "nats.ssl.keystore.password": "ks-pw",
+    });
+    let (code, text) = http_request(
+        rest,
+        "PUT",
+        "/connectors/nats-untrusting/config",
+        &untrusting.to_string(),
+    )?;
+    assert!(code == 201 || code == 200, "{code} {text}");
+    let st = wait_until(WAIT, "the untrusting task to fail", || {
+        let st = connector_status(rest, "nats-untrusting")?;
+        (st["tasks"][0]["state"] == "FAILED").then_some(st)
+    })?;
+    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("nats.ssl.truststore") && trace.contains("not trusted"),
+        "trace: {trace}"
+    );
     Ok(())
 }

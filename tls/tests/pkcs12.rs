@@ -242,7 +242,7 @@ fn openssl_pki(dir: &Path) {
         dir.join("ext.cnf"),
         "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
     )
-    .unwrap();
+    .expect("write ext.cnf");
     openssl(
         dir,
         &[

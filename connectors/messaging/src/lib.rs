@@ -18,8 +18,11 @@ pub mod mqtt;
 #[cfg(feature = "nats")]
 pub mod nats;
 mod sink_util;
+#[cfg(any(feature = "amqp", feature = "nats"))]
+mod ssl_keys;
 mod sync;
 pub mod template;
+mod tls;
 
 use sluice_connect_api::Registry;
 #[cfg(any(feature = "mqtt", feature = "amqp", feature = "nats"))]

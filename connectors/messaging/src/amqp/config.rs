@@ -2,6 +2,8 @@
 //! `rabbitmq.prefetch.count`, which is bounded by default (Confluent's 0
 //! lets the broker push a whole queue into the task's memory).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_connect_api::config::{
@@ -21,6 +23,40 @@ pub struct Connection {
     pub automatic_recovery: bool,
     pub recovery_interval: Duration,
     pub security_protocol: String,
+    /// The `rabbitmq.https.ssl.*` keys that are set, by name.
+    pub ssl: BTreeMap<String, String>,
+}
+
+/// Confluent's TLS keys for RabbitMQ: Kafka's `ssl.*` keys under
+/// `rabbitmq.https.`.
+pub const SSL_PREFIX: &str = "rabbitmq.https.";
+const SSL_KEYS: crate::ssl_keys::Names = [
+    "rabbitmq.https.ssl.truststore.location",
+    "rabbitmq.https.ssl.truststore.password",
+    "rabbitmq.https.ssl.truststore.type",
+    "rabbitmq.https.ssl.truststore.certificates",
+    "rabbitmq.https.ssl.keystore.location",
+    "rabbitmq.https.ssl.keystore.password",
+    "rabbitmq.https.ssl.keystore.type",
+    "rabbitmq.https.ssl.keystore.certificate.chain",
+    "rabbitmq.https.ssl.keystore.key",
+    "rabbitmq.https.ssl.key.password",
+];
+
+impl Connection {
+    /// `rabbitmq.security.protocol=SSL`.
+    pub fn tls(&self) -> bool {
+        self.security_protocol.eq_ignore_ascii_case("SSL")
+    }
+
+    /// The TLS client settings with `SSL`: the stores of the
+    /// `rabbitmq.https.ssl.*` keys, read again at every connection.
+    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+        if !self.tls() {
+            return Ok(None);
+        }
+        crate::ssl_keys::client_config(&self.ssl, SSL_PREFIX).map(Some)
+    }
 }
 
 /// `rabbitmq.delivery.mode`.
@@ -66,14 +102,12 @@ pub struct RabbitSinkConfig {
 }
 
 const CONN: &str = "Connection";
+const SECURITY: &str = "Security";
 const RABBIT: &str = "RabbitMQ";
 
-fn plaintext_only(v: &ConfigValue) -> Result<(), String> {
+fn security_protocol_ok(v: &ConfigValue) -> Result<(), String> {
     match v.to_string().to_ascii_uppercase().as_str() {
-        "PLAINTEXT" => Ok(()),
-        "SSL" => {
-            Err("SSL is not supported yet (it comes with Sluice's TLS work); use PLAINTEXT".into())
-        }
+        "PLAINTEXT" | "SSL" => Ok(()),
         other => Err(format!("'{other}' is not PLAINTEXT or SSL")),
     }
 }
@@ -82,7 +116,7 @@ fn connection_keys<C: Default + 'static>(
     def: TypedDef<C>,
     conn: fn(&mut C) -> &mut Connection,
 ) -> TypedDef<C> {
-    def.field(
+    let def = def.field(
         ConfigKey::named("rabbitmq.host").default_value("localhost").importance(Importance::High).group(CONN, 1)
             .doc("RabbitMQ host."),
         move |c, v| conn(c).host = v,
@@ -128,15 +162,22 @@ fn connection_keys<C: Default + 'static>(
         move |c, v| conn(c).recovery_interval = v,
     )
     .field(
-        ConfigKey::named("rabbitmq.security.protocol").default_value("PLAINTEXT").validator(Validator::custom(plaintext_only)).importance(Importance::Medium).group(CONN, 10)
-            .doc("PLAINTEXT. SSL waits for TLS support and is refused."),
+        ConfigKey::named("rabbitmq.security.protocol").default_value("PLAINTEXT").validator(Validator::custom(security_protocol_ok)).importance(Importance::Medium).group(CONN, 10)
+            .doc("PLAINTEXT, or SSL: TLS with the rabbitmq.https.ssl.* keys (usually on port 5671)."),
         move |c, v| conn(c).security_protocol = v,
-    )
+    );
+    crate::ssl_keys::declare(def, &SSL_KEYS, SECURITY, move |c| &mut conn(c).ssl)
+}
+
+/// A validation issue when the TLS stores cannot be read.
+fn tls_issue(conn: &Connection) -> Vec<(&'static str, String)> {
+    crate::ssl_keys::issue(conn.tls_config(), &SSL_KEYS)
 }
 
 impl ConnectorConfig for RabbitSourceConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
+            .check_with(|c| tls_issue(&c.conn))
             .field(
                 ConfigKey::named("kafka.topic").validator(crate::sync::not_blank("the Kafka topic to write to")).importance(Importance::High).group(RABBIT, 1)
                     .doc("Kafka topic the messages are written to."),
@@ -176,6 +217,7 @@ impl ConnectorConfig for RabbitSourceConfig {
 impl ConnectorConfig for RabbitSinkConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
+            .check_with(|c| tls_issue(&c.conn))
             .field(
                 ConfigKey::named("rabbitmq.exchange").validator(crate::sync::not_blank("the exchange to publish to")).importance(Importance::High).group(RABBIT, 1)
                     .doc("Exchange to publish to; it must exist."),

@@ -2,9 +2,12 @@
 //! channel error means (retry, or a configuration the broker will never
 //! accept, named by its key).
 
+use std::sync::Arc;
+
 use lapin::protocol::AMQPErrorKind;
+use lapin::tcp::{AMQPUriTcpExt as _, RustlsConnector};
 use lapin::uri::{AMQPAuthority, AMQPQueryString, AMQPScheme, AMQPUri, AMQPUserInfo};
-use lapin::{Error, ErrorKind};
+use lapin::{ConnectionProperties, Error, ErrorKind};
 
 use super::config::Connection;
 use crate::backoff::Failure;
@@ -33,8 +36,43 @@ pub(crate) fn amqp_uri(c: &Connection) -> AMQPUri {
     }
 }
 
+/// Opens a connection with the settings of `c`: plain TCP, or with
+/// `rabbitmq.security.protocol=SSL` TLS with Sluice's own rustls settings
+/// (the connector dials the host of `rabbitmq.host` and checks the
+/// certificate against it).
+pub(crate) async fn open(
+    c: &Connection,
+    props: ConnectionProperties,
+) -> lapin::Result<lapin::Connection> {
+    let uri = amqp_uri(c);
+    let Some(tls) = c.tls_config().map_err(std::io::Error::other)? else {
+        return lapin::Connection::connect_uri(uri, props).await;
+    };
+    let connector = Arc::new(RustlsConnector::from(tls));
+    let runtime = lapin::runtime::default_runtime()?;
+    lapin::Connection::connector(
+        uri,
+        runtime,
+        async move |uri: AMQPUri, rt| {
+            // The URI says AMQP: the stream is plain TCP, and TLS is
+            // started here with our settings, not the library's.
+            let tcp = uri.connect_async(&rt).await?;
+            Ok(tcp.into_rustls(&connector, &uri.authority.host).await?)
+        },
+        props,
+    )
+    .await
+}
+
 /// `where_` names the broker, `what` the queue or exchange involved.
 pub(crate) fn classify(where_: &str, what: &str, e: &Error) -> Failure {
+    if let Some(why) = crate::tls::refusal(
+        e,
+        "rabbitmq.https.ssl.truststore.location",
+        "rabbitmq.https.ssl.keystore.location",
+    ) {
+        return Failure::Refused(format!("{where_}: {why}"));
+    }
     let ErrorKind::ProtocolError(amqp) = e.kind() else {
         return Failure::Transient(format!("{where_}: {e}"));
     };

@@ -26,7 +26,7 @@ use sluice_connect_api::{
 };
 
 use super::config::{DeliveryMode, RabbitSinkConfig};
-use super::connection::{amqp_uri, classify};
+use super::connection::{classify, open};
 use crate::backoff::Failure;
 use crate::template::Template;
 
@@ -267,17 +267,14 @@ impl RabbitSinkTask {
         let where_ = format!("RabbitMQ {}:{}", cfg.conn.host, cfg.conn.port);
         let props = ConnectionProperties::default()
             .with_connection_name(format!("sluice {}", self.name).into());
-        let connection = tokio::time::timeout(
-            cfg.conn.connection_timeout,
-            Connection::connect_uri(amqp_uri(&cfg.conn), props),
-        )
-        .await
-        .map_err(|_| {
-            Failure::Transient(format!(
-                "{where_}: no connection within rabbitmq.connection.timeout.ms"
-            ))
-        })?
-        .map_err(|e| classify(&where_, "", &e))?;
+        let connection = tokio::time::timeout(cfg.conn.connection_timeout, open(&cfg.conn, props))
+            .await
+            .map_err(|_| {
+                Failure::Transient(format!(
+                    "{where_}: no connection within rabbitmq.connection.timeout.ms"
+                ))
+            })?
+            .map_err(|e| classify(&where_, "", &e))?;
         let what = format!("exchange '{}'", cfg.exchange);
         let channel = connection
             .create_channel()

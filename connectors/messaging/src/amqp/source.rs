@@ -32,7 +32,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::config::{Connection as ConnConfig, RabbitSourceConfig};
-use super::connection::{amqp_uri, classify};
+use super::connection::{classify, open};
 use crate::backoff::{Backoff, Failure};
 use crate::sync::lock;
 
@@ -590,17 +590,15 @@ impl Driver {
         );
         let props = ConnectionProperties::default()
             .with_connection_name(format!("sluice {}", self.name).into());
-        let connection = tokio::time::timeout(
-            self.conn.connection_timeout,
-            Connection::connect_uri(amqp_uri(&self.conn), props),
-        )
-        .await
-        .map_err(|_| {
-            Failure::Transient(format!(
-                "{where_}: no connection within rabbitmq.connection.timeout.ms"
-            ))
-        })?
-        .map_err(|e| classify(&where_, "", &e))?;
+        let connection =
+            tokio::time::timeout(self.conn.connection_timeout, open(&self.conn, props))
+                .await
+                .map_err(|_| {
+                    Failure::Transient(format!(
+                        "{where_}: no connection within rabbitmq.connection.timeout.ms"
+                    ))
+                })?
+                .map_err(|e| classify(&where_, "", &e))?;
         let mut channels = Vec::new();
         let mut consumers = Vec::new();
         for (i, queue) in self.queues.iter().enumerate() {

@@ -2,6 +2,8 @@
 //! key, with safer defaults where the issue asks for them (the source
 //! defaults to QoS 1 and a persistent session).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_connect_api::config::{
@@ -23,7 +25,20 @@ pub struct Connection {
     pub qos: u8,
     pub max_packet_size: usize,
     pub max_retry: Duration,
+    /// The `mqtt.ssl.*` keys that are set, by name.
+    pub ssl: BTreeMap<String, String>,
 }
+
+/// Confluent's MQTT TLS keys, with the Kafka `ssl.*` keys they stand for:
+/// the stores are PEM or PKCS12 files (JKS is refused with the command
+/// that converts it).
+pub const SSL_KEYS: &[(&str, &str)] = &[
+    ("ssl.truststore.location", "mqtt.ssl.trust.store.path"),
+    ("ssl.truststore.password", "mqtt.ssl.trust.store.password"),
+    ("ssl.keystore.location", "mqtt.ssl.key.store.path"),
+    ("ssl.keystore.password", "mqtt.ssl.key.store.password"),
+    ("ssl.key.password", "mqtt.ssl.key.password"),
+];
 
 /// The MQTT source's keys.
 #[derive(Debug, Default)]
@@ -49,6 +64,7 @@ pub struct MqttSinkConfig {
 }
 
 const CONN: &str = "Connection";
+const SECURITY: &str = "Security";
 const MQTT: &str = "MQTT";
 const KAFKA: &str = "Kafka";
 
@@ -98,10 +114,11 @@ fn connection_keys<C: Default + 'static>(
     def: TypedDef<C>,
     source: bool,
     conn: fn(&mut C) -> &mut Connection,
+    conn_ref: fn(&C) -> &Connection,
 ) -> TypedDef<C> {
     def.field(
         ConfigKey::named("mqtt.server.uri").validator(Validator::custom(uris_ok)).importance(Importance::High).group(CONN, 1)
-            .doc("Brokers to connect to (tcp://host:port; mqtt:// is the same). Several are tried in turn. ssl:// waits for TLS support and is refused."),
+            .doc("Brokers to connect to: tcp://host:port (mqtt:// is the same; port 1883 by default) or ssl://host:port over TLS (mqtts://; port 8883 by default) with the mqtt.ssl.* keys. Several are tried in turn."),
         move |c, v: Vec<String>| {
             conn(c).servers = v.iter().filter_map(|s| ServerUri::parse(s).ok()).collect();
         },
@@ -159,11 +176,63 @@ fn connection_keys<C: Default + 'static>(
             .doc("Longest wait between two connection attempts: the wait doubles from 100 ms up to this. Attempts never stop: a broker that is down at start or goes away is waited for, and the status metrics show it."),
         move |c, v| conn(c).max_retry = v,
     )
+    .field(
+        ConfigKey::named("mqtt.ssl.trust.store.path").default_value("").importance(Importance::High).group(SECURITY, 1)
+            .doc("CA certificates that ssl:// brokers' certificates are checked against: a PEM or PKCS12 file (a JKS store gets the keytool command that converts it). Blank: the system's CAs."),
+        move |c, v: String| set_ssl(conn(c), "mqtt.ssl.trust.store.path", v),
+    )
+    .field(
+        ConfigKey::named("mqtt.ssl.trust.store.password").importance(Importance::High).group(SECURITY, 2)
+            .doc("Password of a PKCS12 mqtt.ssl.trust.store.path."),
+        move |c, v: Option<Password>| set_ssl(conn(c), "mqtt.ssl.trust.store.password", v.map(|p| p.expose().to_string()).unwrap_or_default()),
+    )
+    .field(
+        ConfigKey::named("mqtt.ssl.key.store.path").default_value("").importance(Importance::High).group(SECURITY, 3)
+            .doc("The client certificate and its key, for brokers that ask for one: a PEM file (key and chain) or a PKCS12 store with one key."),
+        move |c, v: String| set_ssl(conn(c), "mqtt.ssl.key.store.path", v),
+    )
+    .field(
+        ConfigKey::named("mqtt.ssl.key.store.password").importance(Importance::High).group(SECURITY, 4)
+            .doc("Password of a PKCS12 mqtt.ssl.key.store.path."),
+        move |c, v: Option<Password>| set_ssl(conn(c), "mqtt.ssl.key.store.password", v.map(|p| p.expose().to_string()).unwrap_or_default()),
+    )
+    .field(
+        ConfigKey::named("mqtt.ssl.key.password").importance(Importance::High).group(SECURITY, 5)
+            .doc("Password of an encrypted PEM key (-----BEGIN ENCRYPTED PRIVATE KEY-----) in mqtt.ssl.key.store.path."),
+        move |c, v: Option<Password>| set_ssl(conn(c), "mqtt.ssl.key.password", v.map(|p| p.expose().to_string()).unwrap_or_default()),
+    )
+    .check_with(move |c: &C| {
+        // Reads the stores now, so that a wrong path or password is a
+        // validation error naming the key rather than a failed task.
+        let conn = conn_ref(c);
+        match conn.tls_config() {
+            Ok(_) => vec![],
+            Err(e) => {
+                let key = SSL_KEYS
+                    .iter()
+                    .map(|(_, own)| *own)
+                    .find(|own| e.starts_with(own))
+                    .unwrap_or("mqtt.ssl.trust.store.path");
+                vec![(key, e)]
+            }
+        }
+    })
+}
+
+fn set_ssl(conn: &mut Connection, key: &str, value: String) {
+    if !value.trim().is_empty() {
+        conn.ssl.insert(key.to_string(), value);
+    }
 }
 
 impl ConnectorConfig for MqttSourceConfig {
     fn definition() -> TypedDef<Self> {
-        connection_keys(TypedDef::<Self>::new(), true, |c: &mut Self| &mut c.conn)
+        connection_keys(
+            TypedDef::<Self>::new(),
+            true,
+            |c: &mut Self| &mut c.conn,
+            |c: &Self| &c.conn,
+        )
             .field(
                 ConfigKey::named("mqtt.topics").validator(Validator::custom(topics_ok)).importance(Importance::High).group(MQTT, 4)
                     .doc("Topic filters to subscribe to; + and # wildcards and $share/<group>/<filter> shared subscriptions."),
@@ -212,7 +281,12 @@ fn template_ok(v: &ConfigValue) -> Result<(), String> {
 
 impl ConnectorConfig for MqttSinkConfig {
     fn definition() -> TypedDef<Self> {
-        connection_keys(TypedDef::<Self>::new(), false, |c: &mut Self| &mut c.conn)
+        connection_keys(
+            TypedDef::<Self>::new(),
+            false,
+            |c: &mut Self| &mut c.conn,
+            |c: &Self| &c.conn,
+        )
             .field(
                 ConfigKey::named("mqtt.retained.enabled").default_value("false").importance(Importance::Medium).group(MQTT, 4)
                     .doc("Publish with the retain flag."),
@@ -251,6 +325,17 @@ impl ConnectorConfig for MqttSinkConfig {
 }
 
 impl Connection {
+    /// The TLS client settings when a broker is `ssl://`: the stores of
+    /// the `mqtt.ssl.*` keys, read again at every connection (a renewed
+    /// certificate is picked up on reconnect).
+    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+        if !self.servers.iter().any(|s| s.tls) {
+            return Ok(None);
+        }
+        let p = sluice_tls::SslProps::new(&self.ssl, sluice_tls::Scope::Renamed(SSL_KEYS));
+        sluice_tls::client_config_of(&p).map(Some)
+    }
+
     /// The client id: the configured one, or `<name>-<index>`.
     pub fn client_id(&self, name: &str, index: usize) -> String {
         match &self.client_id {
@@ -292,7 +377,7 @@ mod tests {
     #[test]
     fn bad_keys_are_named() {
         let err = MqttSourceConfig::parse(&props(&[
-            ("mqtt.server.uri", "ssl://h:8883"),
+            ("mqtt.server.uri", "ws://h:8883"),
             ("mqtt.topics", "a/#/b"),
             ("mqtt.qos", "3"),
         ]))
@@ -304,7 +389,18 @@ mod tests {
             vec!["kafka.topic", "mqtt.qos", "mqtt.server.uri", "mqtt.topics"]
         );
         let text = err.to_string();
-        assert!(text.contains("TLS"), "{text}");
+        assert!(text.contains("ssl://"), "{text}");
+        // An ssl:// broker's stores are read at validation: a missing file
+        // is named by its key.
+        let err = MqttSourceConfig::parse(&props(&[
+            ("mqtt.server.uri", "ssl://h"),
+            ("mqtt.topics", "a/#"),
+            ("kafka.topic", "k"),
+            ("mqtt.ssl.key.store.path", "/nonexistent.p12"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.keys(), vec!["mqtt.ssl.key.store.path"]);
+        assert!(err.to_string().contains("/nonexistent.p12"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use rumqttc::{ConnectReturnCode, ConnectionError, MqttOptions, QoS};
+use rumqttc::{ConnectReturnCode, ConnectionError, MqttOptions, QoS, TlsConfiguration, Transport};
 
 use super::config::Connection;
 use crate::backoff::Failure;
@@ -19,10 +19,21 @@ use crate::backoff::Failure;
 /// is far more than a broker keeps in flight.
 pub(crate) const REQUEST_CAPACITY: usize = 65_536;
 
-/// The options for one attempt against server `index` (modulo the list).
-pub(crate) fn options(conn: &Connection, client_id: &str, index: usize) -> (MqttOptions, String) {
+/// The options for one attempt against server `index` (modulo the list);
+/// an error when the TLS stores cannot be read.
+pub(crate) fn options(
+    conn: &Connection,
+    client_id: &str,
+    index: usize,
+) -> Result<(MqttOptions, String), String> {
     let server = &conn.servers[index % conn.servers.len()];
     let mut o = MqttOptions::new(client_id, server.host.clone(), server.port);
+    if server.tls {
+        let tls = conn
+            .tls_config()?
+            .ok_or_else(|| format!("{server}: no TLS settings"))?;
+        o.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(tls)));
+    }
     o.set_keep_alive(Duration::from_secs(u64::from(conn.keepalive_secs)));
     o.set_clean_session(conn.clean_session);
     o.set_max_packet_size(conn.max_packet_size, conn.max_packet_size);
@@ -35,7 +46,7 @@ pub(crate) fn options(conn: &Connection, client_id: &str, index: usize) -> (Mqtt
             .unwrap_or_default();
         o.set_credentials(conn.username.clone(), password);
     }
-    (o, server.to_string())
+    Ok((o, server.to_string()))
 }
 
 pub(crate) fn qos(level: u8) -> QoS {
@@ -74,6 +85,12 @@ pub(crate) fn classify(server: &str, client_id: &str, e: &ConnectionError) -> Fa
             Failure::Refused(format!(
                 "MQTT broker {server} refused the connection: {why}"
             ))
+        }
+        ConnectionError::Tls(e) => {
+            match crate::tls::refusal(e, "mqtt.ssl.trust.store.path", "mqtt.ssl.key.store.path") {
+                Some(why) => Failure::Refused(format!("MQTT broker {server}: {why}")),
+                None => Failure::Transient(format!("MQTT broker {server}: {e}")),
+            }
         }
         other => Failure::Transient(format!("MQTT broker {server}: {other}")),
     }

@@ -337,7 +337,15 @@ async fn drive(shared: Arc<Shared>, conn: Connection, client_id: String, max_inf
     let mut attempt = 0usize;
     let mut generation = 0u64;
     loop {
-        let (mut options, server) = connection::options(&conn, &client_id, attempt);
+        let (mut options, server) = match connection::options(&conn, &client_id, attempt) {
+            Ok(o) => o,
+            Err(why) => {
+                tracing::error!("{why}");
+                lock(&shared.outbox).fatal = Some(why);
+                shared.changed.notify_waiters();
+                return;
+            }
+        };
         options.set_inflight(max_inflight.max(1));
         let (client, mut events) = AsyncClient::new(options, REQUEST_CAPACITY);
         events

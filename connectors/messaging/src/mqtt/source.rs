@@ -351,7 +351,14 @@ async fn drive(
     let mut attempt = 0usize;
     let mut generation = 0u64;
     loop {
-        let (mut options, server) = connection::options(&conn, &client_id, attempt);
+        let (mut options, server) = match connection::options(&conn, &client_id, attempt) {
+            Ok(o) => o,
+            Err(why) => {
+                tracing::error!("{why}");
+                *lock(&shared.fatal) = Some(why);
+                return;
+            }
+        };
         // PUBACK only when the acknowledger says Kafka has the message.
         options.set_manual_acks(true);
         let (client, mut events) = AsyncClient::new(options, REQUEST_CAPACITY);

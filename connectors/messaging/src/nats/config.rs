@@ -1,6 +1,8 @@
 //! The NATS JetStream connectors' keys (Sluice's own; no Kafka Connect
 //! connector for JetStream is in wide use).
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_connect_api::config::{
@@ -17,7 +19,25 @@ pub struct Connection {
     pub nkey: Option<Password>,
     pub connect_timeout: Duration,
     pub max_retry: Duration,
+    /// The `nats.ssl.*` keys that are set, by name.
+    pub ssl: BTreeMap<String, String>,
 }
+
+/// The TLS keys: Kafka's `ssl.*` keys under `nats.` (stores are PEM or
+/// PKCS12 files, or inline PEM).
+pub const SSL_PREFIX: &str = "nats.";
+const SSL_KEYS: crate::ssl_keys::Names = [
+    "nats.ssl.truststore.location",
+    "nats.ssl.truststore.password",
+    "nats.ssl.truststore.type",
+    "nats.ssl.truststore.certificates",
+    "nats.ssl.keystore.location",
+    "nats.ssl.keystore.password",
+    "nats.ssl.keystore.type",
+    "nats.ssl.keystore.certificate.chain",
+    "nats.ssl.keystore.key",
+    "nats.ssl.key.password",
+];
 
 #[derive(Debug, Default)]
 pub struct NatsSourceConfig {
@@ -41,6 +61,7 @@ pub struct NatsSinkConfig {
 }
 
 const CONN: &str = "Connection";
+const SECURITY: &str = "Security";
 const NATS: &str = "NATS";
 
 fn urls_ok(v: &ConfigValue) -> Result<(), String> {
@@ -52,13 +73,8 @@ fn urls_ok(v: &ConfigValue) -> Result<(), String> {
     }
     for u in items {
         let lower = u.to_ascii_lowercase();
-        if lower.starts_with("tls://") {
-            return Err(format!(
-                "'{u}': TLS is not supported yet (it comes with Sluice's TLS work); use nats://"
-            ));
-        }
-        if !lower.starts_with("nats://") && lower.contains("://") {
-            return Err(format!("'{u}': use nats://host:port"));
+        if !lower.starts_with("nats://") && !lower.starts_with("tls://") && lower.contains("://") {
+            return Err(format!("'{u}': use nats://host:port or tls://host:port"));
         }
     }
     Ok(())
@@ -68,9 +84,9 @@ fn connection_keys<C: Default + 'static>(
     def: TypedDef<C>,
     conn: fn(&mut C) -> &mut Connection,
 ) -> TypedDef<C> {
-    def.field(
+    let def = def.field(
         ConfigKey::named("nats.url").default_value("nats://127.0.0.1:4222").validator(Validator::custom(urls_ok)).importance(Importance::High).group(CONN, 1)
-            .doc("Servers of the NATS cluster (nats://host:port)."),
+            .doc("Servers of the NATS cluster: nats://host:port, or tls://host:port to require TLS (with the nats.ssl.* keys)."),
         move |c, v| conn(c).urls = v,
     )
     .field(
@@ -102,12 +118,37 @@ fn connection_keys<C: Default + 'static>(
         ConfigKey::named("max.retry.time.ms").default_value("30000").validator(Validator::between(100.0, 3_600_000.0)).importance(Importance::Low).group(CONN, 7)
             .doc("Longest wait between two attempts to connect or to consume: the wait doubles from 100 ms up to this; attempts never stop."),
         move |c, v| conn(c).max_retry = v,
-    )
+    );
+    crate::ssl_keys::declare(def, &SSL_KEYS, SECURITY, move |c| &mut conn(c).ssl)
+}
+
+impl Connection {
+    /// Whether a `tls://` URL asks for TLS.
+    pub fn tls_required(&self) -> bool {
+        self.urls
+            .iter()
+            .any(|u| u.trim().to_ascii_lowercase().starts_with("tls://"))
+    }
+
+    /// The TLS client settings, when TLS is asked for (`tls://`) or a
+    /// `nats.ssl.*` key is set (for servers that ask for TLS themselves).
+    pub fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
+        if !self.tls_required() && self.ssl.is_empty() {
+            return Ok(None);
+        }
+        crate::ssl_keys::client_config(&self.ssl, SSL_PREFIX).map(Some)
+    }
+
+    /// A validation issue when the TLS stores cannot be read.
+    pub fn tls_issue(&self) -> Vec<(&'static str, String)> {
+        crate::ssl_keys::issue(self.tls_config(), &SSL_KEYS)
+    }
 }
 
 impl ConnectorConfig for NatsSourceConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
+            .check_with(|c| c.conn.tls_issue())
             .field(
                 ConfigKey::named("nats.stream").validator(crate::sync::not_blank("the JetStream stream to consume")).importance(Importance::High).group(NATS, 1)
                     .doc("JetStream stream to consume; it must exist."),
@@ -154,6 +195,7 @@ impl ConnectorConfig for NatsSourceConfig {
 impl ConnectorConfig for NatsSinkConfig {
     fn definition() -> TypedDef<Self> {
         connection_keys(TypedDef::<Self>::new(), |c: &mut Self| &mut c.conn)
+            .check_with(|c| c.conn.tls_issue())
             .field(
                 ConfigKey::named("nats.subject").default_value("${topic}").validator(Validator::custom(|v| {
                     crate::template::Template::parse(&v.to_string()).map(|_| ())

@@ -23,11 +23,27 @@ pub(crate) async fn connect(c: &Connection, name: &str) -> Result<Client, Failur
         o = o.nkey(seed.expose().to_string());
     }
     let servers = c.urls.join(",");
+    match c.tls_config() {
+        Ok(Some(tls)) => {
+            o = o
+                .tls_client_config((*tls).clone())
+                .require_tls(c.tls_required());
+        }
+        Ok(None) => {}
+        Err(e) => return Err(Failure::Refused(e)),
+    }
     o.connect(c.urls.as_slice()).await.map_err(|e| match e.kind() {
         ConnectErrorKind::AuthorizationViolation | ConnectErrorKind::Authentication => Failure::Refused(format!(
             "NATS {servers} refused the connection: {e} (check nats.user and nats.password, nats.token or nats.nkey.seed)"
         )),
         ConnectErrorKind::ServerParse => Failure::Refused(format!("nats.url '{servers}': {e}")),
-        _ => Failure::Transient(format!("NATS {servers}: {e}")),
+        _ => match crate::tls::refusal(
+            &e,
+            "nats.ssl.truststore.location",
+            "nats.ssl.keystore.location",
+        ) {
+            Some(why) => Failure::Refused(format!("NATS {servers}: {why}")),
+            None => Failure::Transient(format!("NATS {servers}: {e}")),
+        },
     })
 }
