@@ -20,6 +20,7 @@ pub mod config;
 pub mod connector_config;
 pub mod converters;
 pub mod correlation;
+pub mod dedupe;
 pub mod distributed;
 pub mod docs;
 pub mod errors;

@@ -11,6 +11,8 @@ pub fn registry() -> Registry {
     let mut r = Registry::new();
     register_converters(&mut r);
     sluice_transforms::register(&mut r);
+    // Stateful: it needs the worker's store, so the runtime provides it.
+    r.register_transform(crate::dedupe::PLUGIN);
     #[cfg(feature = "file")]
     sluice_connector_file::register(&mut r);
     #[cfg(feature = "datagen")]

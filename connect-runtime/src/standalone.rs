@@ -124,6 +124,7 @@ pub async fn run(
         None => None,
     };
     let connector_store = Arc::new(RocksConnectorStore::new(&store));
+    let transform_store = Arc::new(crate::state::RocksTransformStore::new(&store));
     let metrics = crate::metrics::Metrics::new(id.clone(), config.metrics_window);
     let status = Arc::new(StatusStore::new(id.clone()));
     crate::wiring::spawn_sampler(&metrics, &status);
@@ -134,6 +135,7 @@ pub async fn run(
         admin: admin.clone(),
         metrics,
         config,
+        transform_store: Some(transform_store),
     });
     let (herder, requests) = StandaloneHerder::new(worker, connector_store);
     tokio::spawn(herder.clone().process_requests(requests));

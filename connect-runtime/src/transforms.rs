@@ -24,7 +24,12 @@ struct Stage {
 #[derive(Default)]
 pub struct TransformChain {
     stages: Vec<Stage>,
+    /// The stages that applied to the last record.
+    last: Vec<usize>,
 }
+
+/// Each stage's [`Transformation::mark`] after a batch, in stage order.
+pub type Marks = Vec<u64>;
 
 impl std::fmt::Debug for TransformChain {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -186,7 +191,10 @@ impl TransformChain {
             });
         }
         if issues.is_empty() {
-            Ok(Self { stages })
+            Ok(Self {
+                stages,
+                last: Vec::new(),
+            })
         } else {
             Err(ConfigErrors { issues })
         }
@@ -199,12 +207,14 @@ impl TransformChain {
     /// Applies every transform whose predicate (if any) matches, in order.
     /// `Ok(false)`: a transform dropped the record.
     pub fn apply(&mut self, record: &mut dyn ConnectRecord) -> Result<bool, TransformFailure> {
-        for s in &mut self.stages {
+        self.last.clear();
+        for (i, s) in self.stages.iter_mut().enumerate() {
             if let Some(p) = &s.predicate
                 && p.test(record) == s.negate
             {
                 continue;
             }
+            self.last.push(i);
             match s.transform.apply(record) {
                 Ok(true) => {}
                 Ok(false) => return Ok(false),
@@ -218,6 +228,41 @@ impl TransformChain {
             }
         }
         Ok(true)
+    }
+
+    /// Opens every stage with `ctx` (its alias filled in per stage); the
+    /// first refusal, named by its alias.
+    pub fn open(&mut self, ctx: &sluice_connect_api::TransformContext) -> Result<(), String> {
+        for s in &mut self.stages {
+            let mut c = ctx.clone();
+            c.alias.clone_from(&s.alias);
+            s.transform
+                .open(&c)
+                .map_err(|e| format!("transforms.{} ({}): {e}", s.alias, s.class_name))?;
+        }
+        Ok(())
+    }
+
+    /// Every stage's mark, to settle once the records applied so far are
+    /// durable downstream.
+    pub fn mark(&mut self) -> Marks {
+        self.stages.iter_mut().map(|s| s.transform.mark()).collect()
+    }
+
+    /// The records covered by `marks` are durable downstream.
+    pub fn settle(&mut self, marks: &[u64]) {
+        for (s, m) in self.stages.iter_mut().zip(marks) {
+            s.transform.settle(*m);
+        }
+    }
+
+    /// The last record applied will not be sent.
+    pub fn forget_last(&mut self) {
+        for i in self.last.drain(..) {
+            if let Some(s) = self.stages.get_mut(i) {
+                s.transform.forget_last();
+            }
+        }
     }
 }
 

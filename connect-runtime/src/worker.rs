@@ -33,6 +33,8 @@ pub struct Worker {
     pub status: Arc<StatusStore>,
     pub admin: Arc<TopicAdmin>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Where stateful transforms keep their state (the worker's RocksDB).
+    pub transform_store: Option<Arc<dyn sluice_connect_api::TransformStore>>,
 }
 
 /// A running task: signal `stop`, then await `join`.
@@ -94,6 +96,16 @@ fn now_millis() -> i64 {
 }
 
 impl Worker {
+    /// Drops what the deleted connector's stateful transforms remembered
+    /// (a connector made again under the name starts afresh).
+    pub fn forget_transform_state(&self, connector: &str) {
+        if let Some(store) = &self.transform_store
+            && let Err(e) = store.clear(&format!("{connector}/"))
+        {
+            tracing::warn!(connector, "cannot clear the transform state: {e}");
+        }
+    }
+
     /// A connector config as this worker accepts it: everything
     /// [`crate::connector_config::validate`] checks, and the client
     /// overrides against `connector.client.config.override.policy`.
@@ -288,6 +300,7 @@ impl Worker {
                     flush_timeout: self.config.offset_flush_timeout,
                     stop: spec.stop.clone(),
                     paused: spec.paused.clone(),
+                    transform_store: self.transform_store.clone(),
                 })
                 .await
             }

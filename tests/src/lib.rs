@@ -220,8 +220,34 @@ pub fn numbered(prefix: &str, from: usize, n: usize) -> Vec<String> {
         .collect()
 }
 
-/// A free TCP port on loopback.
+/// A free TCP port on loopback, from 15000-31999: below Linux's
+/// ephemeral range (32768-60999), so that between the test choosing it and
+/// a server binding it no outgoing connection of another test (a Kafka
+/// client, say) is given it as its local port, which a port from
+/// `bind(0)` was open to (seen in CI: "Address already in use"). Each test
+/// process walks the range in its own order.
 pub fn free_port() -> anyhow::Result<u16> {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 15_000;
+    const SPAN: u32 = 17_000;
+    static START: OnceLock<u32> = OnceLock::new();
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = *START.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        std::process::id().wrapping_mul(2_654_435_761) ^ nanos
+    });
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        // 7919 is prime and does not divide SPAN: every port comes once.
+        let port = LOW + start.wrapping_add(n.wrapping_mul(7919)) % SPAN;
+        let port = u16::try_from(port)?;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
 }

@@ -104,6 +104,7 @@ fn source_round(correlation: bool) -> anyhow::Result<f64> {
             flush_timeout: Duration::from_secs(5),
             stop,
             paused,
+            transform_store: None,
         };
         let partition = SourcePartition::one("task", 0);
         let cpu0 = process_cpu_ns();

@@ -382,6 +382,7 @@ impl Herder for DistributedHerder {
             }
         }
         self.worker.metrics.forget_connector(name);
+        self.worker.forget_transform_state(name);
         Ok(())
     }
 

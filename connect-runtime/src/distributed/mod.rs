@@ -122,6 +122,9 @@ pub async fn run(
         .join(format!("{}@{}", dcfg.group_id, id.replace([':', '/'], "_")));
     let local = RocksOffsetStore::open(&dir)
         .with_context(|| format!("cannot open the local offset store at {}", dir.display()))?;
+    // Transform state stays on this worker's disk (it does not follow a
+    // task that moves to another worker).
+    let transform_store = Arc::new(crate::state::RocksTransformStore::new(&local));
     let offsets = offset_topic::KafkaOffsetStore::start(
         local,
         &bootstrap,
@@ -252,6 +255,7 @@ pub async fn run(
         admin: admin.clone(),
         metrics,
         config: config.clone(),
+        transform_store: Some(transform_store),
     });
     let (req_tx, mut req_rx) = mpsc::unbounded_channel();
     let http = crate::http_client::HttpClient::for_workers(&config).map_err(anyhow::Error::msg)?;

@@ -16,8 +16,8 @@ use thiserror::Error;
 
 pub use memory::MemoryOffsetStore;
 pub use reader::ConnectorOffsetReader;
-pub(crate) use rocks::CONNECTORS_CF;
 pub use rocks::RocksOffsetStore;
+pub(crate) use rocks::{CONNECTORS_CF, TRANSFORMS_CF};
 
 #[derive(Debug, Error)]
 pub enum StoreError {

@@ -11,6 +11,8 @@ use super::{OffsetStore, StoreError, decode_key, decode_value, encode_key, key_p
 const OFFSETS_CF: &str = "offsets";
 /// Connector configs and target states (see `crate::state`).
 pub(crate) const CONNECTORS_CF: &str = "connectors";
+/// State of stateful transforms (see `crate::state::transform_store`).
+pub(crate) const TRANSFORMS_CF: &str = "transform-state";
 
 /// Offsets in a RocksDB database: one write batch and one sync per commit,
 /// never per record.
@@ -38,6 +40,7 @@ impl RocksOffsetStore {
         let cfs = vec![
             ColumnFamilyDescriptor::new(OFFSETS_CF, Options::default()),
             ColumnFamilyDescriptor::new(CONNECTORS_CF, Options::default()),
+            ColumnFamilyDescriptor::new(TRANSFORMS_CF, Options::default()),
         ];
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| io(&e))?;
         Ok(Self {

@@ -606,6 +606,7 @@ mod tests {
             status,
             admin,
             metrics: crate::metrics::Metrics::new("w:8083", std::time::Duration::from_secs(30)),
+            transform_store: None,
         });
         let (herder, _rx) = crate::herder::StandaloneHerder::new(
             worker,

@@ -22,6 +22,7 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use std::sync::Arc;
 
 use super::offsets::PartitionOffsets;
+use crate::transforms::Marks;
 
 #[derive(Debug, Default)]
 struct Batch {
@@ -31,6 +32,8 @@ struct Batch {
     /// records that were not sent).
     records: Vec<SourceRecord>,
     metadata: Vec<Option<RecordMetadata>>,
+    /// The transforms' marks after this batch was applied.
+    marks: Marks,
 }
 
 #[derive(Debug, Default)]
@@ -83,6 +86,9 @@ pub(crate) fn opaque(id: u64, index: usize) -> usize {
 pub(crate) struct Acknowledged {
     pub(crate) offsets: PartitionOffsets,
     pub(crate) records: Vec<(SourceRecord, Option<RecordMetadata>)>,
+    /// The transforms' marks after the last complete batch: every record
+    /// they cover is in Kafka.
+    pub(crate) marks: Option<Marks>,
 }
 
 /// Which batches Kafka acknowledged. A delivery report touches only
@@ -161,6 +167,7 @@ impl AckTracker {
         sent: usize,
         offsets: PartitionOffsets,
         records: Vec<SourceRecord>,
+        marks: Marks,
     ) {
         {
             let mut g = self.lock();
@@ -169,6 +176,7 @@ impl AckTracker {
                 Some(b) => {
                     b.offsets = offsets;
                     b.records = records;
+                    b.marks = marks;
                 }
                 None => return,
             }
@@ -239,6 +247,9 @@ impl AckTracker {
             }
             if let Some(b) = g.batches.pop_front() {
                 out.offsets.merge(b.offsets);
+                if !b.marks.is_empty() {
+                    out.marks = Some(b.marks);
+                }
                 let mut metadata = b.metadata.into_iter();
                 for r in b.records {
                     out.records.push((r, metadata.next().flatten()));
@@ -365,8 +376,8 @@ mod tests {
         let a = t.try_open().unwrap();
         let b = t.try_open().unwrap();
         t.ack(opaque(a, 0), meta(0)); // an ack may arrive before the seal
-        t.seal(a, 2, offsets(10), Vec::new());
-        t.seal(b, 1, offsets(20), Vec::new());
+        t.seal(a, 2, offsets(10), Vec::new(), Vec::new());
+        t.seal(b, 1, offsets(20), Vec::new(), Vec::new());
         t.ack(opaque(b, 0), meta(2));
         // Batch a still has one record outstanding: nothing is committable,
         // even though the later batch b is done.
@@ -387,7 +398,7 @@ mod tests {
         let a = t.try_open().unwrap();
         // Acknowledged out of order, before and after the seal.
         t.ack(opaque(a, 1), meta(11));
-        t.seal(a, 3, offsets(2), vec![rec(0), rec(1), rec(2)]);
+        t.seal(a, 3, offsets(2), vec![rec(0), rec(1), rec(2)], Vec::new());
         // The DLQ record of record 2 counts for the batch, without metadata.
         t.ack(opaque(a, 2) | DLQ_OPAQUE as usize, meta(99));
         assert!(t.take_committable().records.is_empty());
@@ -409,7 +420,7 @@ mod tests {
     async fn completing_the_front_batch_wakes_the_waiter() {
         let t = Arc::new(AckTracker::default());
         let a = t.try_open().unwrap();
-        t.seal(a, 1, offsets(1), Vec::new());
+        t.seal(a, 1, offsets(1), Vec::new(), Vec::new());
         let waiter = tokio::spawn({
             let t = t.clone();
             async move { t.front_done().await }
@@ -428,8 +439,8 @@ mod tests {
         t.lock().first_id = ID_MASK; // the last id before the wrap
         let a = t.try_open().unwrap();
         let b = t.try_open().unwrap();
-        t.seal(a, 1, offsets(1), Vec::new());
-        t.seal(b, 1, offsets(2), Vec::new());
+        t.seal(a, 1, offsets(1), Vec::new(), Vec::new());
+        t.seal(b, 1, offsets(2), Vec::new(), Vec::new());
         t.ack(opaque(a, 0), meta(0));
         t.ack(opaque(b, 0), meta(1));
         assert_eq!(
@@ -447,7 +458,7 @@ mod tests {
         let t = AckTracker::default();
         let ids: Vec<u64> = (0..SLOTS).map(|_| t.try_open().unwrap()).collect();
         assert_eq!(t.try_open(), None, "full");
-        t.seal(ids[0], 1, offsets(1), Vec::new());
+        t.seal(ids[0], 1, offsets(1), Vec::new(), Vec::new());
         assert_eq!(t.try_open(), None, "the front is not done yet");
         t.ack(opaque(ids[0], 0), meta(0));
         assert_eq!(
@@ -469,7 +480,7 @@ mod tests {
         let per_batch = 50usize;
         let ids: Vec<u64> = (0..200).map(|_| t.try_open().unwrap()).collect();
         for (n, id) in ids.iter().enumerate() {
-            t.seal(*id, per_batch, offsets(n as u64), Vec::new());
+            t.seal(*id, per_batch, offsets(n as u64), Vec::new(), Vec::new());
         }
         let threads: Vec<_> = (0..4)
             .map(|k| {
@@ -502,7 +513,7 @@ mod tests {
     fn failures_block_commit_and_are_kept() {
         let t = AckTracker::default();
         let a = t.try_open().unwrap();
-        t.seal(a, 1, offsets(5), Vec::new());
+        t.seal(a, 1, offsets(5), Vec::new(), Vec::new());
         t.ack(opaque(a, 0), Err("boom".into()));
         t.ack(opaque(a, 0), Err("later".into()));
         assert!(t.take_committable().offsets.is_empty());

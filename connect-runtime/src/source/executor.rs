@@ -40,6 +40,8 @@ pub struct SourceTaskParams {
     pub stop: watch::Receiver<bool>,
     /// `true` while the connector is PAUSED: no polling, commits go on.
     pub paused: watch::Receiver<bool>,
+    /// The worker's store for stateful transforms (Deduplicate).
+    pub transform_store: Option<Arc<dyn sluice_connect_api::TransformStore>>,
 }
 
 /// Where a source task's records go.
@@ -106,6 +108,7 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         flush_timeout,
         mut stop,
         mut paused,
+        transform_store,
     } = p;
     let mut tm = metrics.source_task(&connector, task_id);
     // Whether records are kept for per-record acknowledgements is known
@@ -187,6 +190,21 @@ async fn run(p: SourceTaskParams) -> ConnectResult<()> {
         value_buf: Vec::new(),
     };
     let gauges = metrics.task_gauges(&connector, task_id);
+    let opened = sender
+        .transforms
+        .open(&sluice_connect_api::TransformContext {
+            connector: connector.clone(),
+            task: i32::try_from(task_id).unwrap_or(i32::MAX),
+            alias: String::new(),
+            source: true,
+            gauges: gauges.clone(),
+            store: transform_store,
+        });
+    if let Err(e) = opened {
+        metrics.task_started(false);
+        metrics.forget_task_gauges(&connector, task_id, &gauges);
+        return Err(ConnectError::fatal(e));
+    }
     let ctx = SourceTaskContext::new(Arc::new(ConnectorOffsetReader::new(
         offsets,
         connector.clone(),

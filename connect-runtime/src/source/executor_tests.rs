@@ -133,6 +133,7 @@ fn start(task: Numbers) -> Run {
         flush_timeout: Duration::from_secs(1),
         stop,
         paused,
+        transform_store: None,
     };
     Run {
         offsets,

@@ -166,14 +166,19 @@ impl Sender {
                         offsets.record(record.source_partition, record.source_offset);
                     }
                 }
-                Err(_) if *self.stop.borrow() => break,
+                Err(_) if *self.stop.borrow() => {
+                    self.transforms.forget_last();
+                    break;
+                }
                 Err(e) => {
+                    self.transforms.forget_last();
                     result = Err(e);
                     break;
                 }
             }
         }
-        self.tracker.seal(id, sent, offsets, kept);
+        let marks = self.transforms.mark();
+        self.tracker.seal(id, sent, offsets, kept, marks);
         result
     }
 
@@ -402,6 +407,12 @@ impl Sender {
     /// the offsets to store, telling the task's acknowledger first.
     pub(super) fn acknowledge(&mut self) {
         let done = self.tracker.take_committable();
+        if let Some(marks) = &done.marks {
+            // What the transforms learned from these records may be kept
+            // now that Kafka has them (before the task's acknowledger
+            // tells the source, to keep the window for repeats small).
+            self.transforms.settle(marks);
+        }
         if done.offsets.is_empty() && done.records.is_empty() {
             return;
         }

@@ -3,12 +3,14 @@
 
 mod memory;
 mod rocks;
+mod transform_store;
 
 use serde::{Deserialize, Serialize};
 use sluice_connect_api::Config;
 
 pub use memory::MemoryConnectorStore;
 pub use rocks::RocksConnectorStore;
+pub use transform_store::RocksTransformStore;
 
 use crate::offsets::StoreError;
 

@@ -47,7 +47,10 @@ pub use record::{
     TimestampType, Topic, TopicPartition,
 };
 pub use simple::{ConfigConnector, TaskSplit};
-pub use transform::{ConnectRecord, Predicate, PredicatePlugin, TransformPlugin, Transformation};
+pub use transform::{
+    ConnectRecord, Predicate, PredicatePlugin, TransformContext, TransformPlugin, TransformStore,
+    Transformation,
+};
 
 /// Connector and task configuration: Kafka Connect's `Map<String, String>`.
 /// Sorted, so a config prints and compares the same way every time.

@@ -118,6 +118,79 @@ pub trait Transformation: Send + Sync {
     /// Connect's `null`). An error is Kafka Connect's `DataException`: the
     /// message names the field and the reason.
     fn apply(&mut self, record: &mut dyn ConnectRecord) -> Result<bool, DataError>;
+
+    /// Called once when the task starts, before any `apply`, with where
+    /// the transform runs, its gauges and (for stateful transforms) the
+    /// worker's store. An error fails the task with the message.
+    fn open(&mut self, _ctx: &TransformContext) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// A position covering every record applied so far; given back to
+    /// [`Transformation::settle`] once those records are durable.
+    fn mark(&mut self) -> u64 {
+        0
+    }
+
+    /// The records applied up to `mark` are durable downstream (a source
+    /// task's records acknowledged by Kafka). What a stateful transform
+    /// learned from them may now be kept; before, a crash must not lose
+    /// a record because of it.
+    fn settle(&mut self, _mark: u64) {}
+
+    /// The record just applied will not be sent (the task is stopping or
+    /// failing on it): forget what was learned from it.
+    fn forget_last(&mut self) {}
+}
+
+/// Where a transform runs, given to [`Transformation::open`].
+#[derive(Clone)]
+pub struct TransformContext {
+    pub connector: String,
+    pub task: i32,
+    /// The alias in `transforms=`.
+    pub alias: String,
+    /// A source task's chain (records are settled once Kafka has them);
+    /// `false` for a sink task's.
+    pub source: bool,
+    /// The task's gauges (status `metrics`, `/metrics`).
+    pub gauges: crate::TaskGauges,
+    /// The worker's key-value store for transform state, when it has one.
+    pub store: Option<std::sync::Arc<dyn TransformStore>>,
+}
+
+impl std::fmt::Debug for TransformContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransformContext")
+            .field("connector", &self.connector)
+            .field("task", &self.task)
+            .field("alias", &self.alias)
+            .field("source", &self.source)
+            .field("store", &self.store.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A key and its value in a [`TransformStore`].
+pub type StoreEntry = (Vec<u8>, Vec<u8>);
+
+/// Durable key-value state of stateful transforms, one namespace each
+/// (e.g. `<connector>/<alias>`), kept in the worker's local store.
+pub trait TransformStore: Send + Sync + std::fmt::Debug {
+    /// Every entry of `namespace`.
+    fn load(&self, namespace: &str) -> Result<Vec<StoreEntry>, String>;
+    /// Writes `puts` and removes `deletes` in `namespace` at once. The
+    /// write reaches the operating system before it returns (it survives
+    /// the process being killed), not necessarily the disk.
+    fn write(
+        &self,
+        namespace: &str,
+        puts: &[StoreEntry],
+        deletes: &[Vec<u8>],
+    ) -> Result<(), String>;
+    /// Removes every namespace starting with `prefix` (`<connector>/`
+    /// when the connector is deleted).
+    fn clear(&self, prefix: &str) -> Result<(), String>;
 }
 
 /// A condition on a record (Kafka Connect's `Predicate`), used to apply a

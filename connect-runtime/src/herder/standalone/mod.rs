@@ -402,6 +402,7 @@ impl StandaloneHerder {
         }
         self.worker.status.remove(name);
         self.worker.metrics.forget_connector(name);
+        self.worker.forget_transform_state(name);
         Ok(())
     }
 

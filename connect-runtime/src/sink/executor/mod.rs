@@ -295,6 +295,23 @@ async fn run(p: SinkTaskParams) -> ConnectResult<()> {
         flush_timeout,
         stop: stop.clone(),
     };
+    // Sink chains are not settled yet: a stateful transform refuses them.
+    let opened = l
+        .input
+        .pipeline
+        .transforms
+        .open(&sluice_connect_api::TransformContext {
+            connector: connector.clone(),
+            task: i32::try_from(task_id).unwrap_or(i32::MAX),
+            alias: String::new(),
+            source: false,
+            gauges: sluice_connect_api::TaskGauges::default(),
+            store: None,
+        });
+    if let Err(e) = opened {
+        metrics.task_started(false);
+        return Err(ConnectError::fatal(e));
+    }
     if let Err(e) = l.task.start(config, l.ctx.clone()).await {
         metrics.task_started(false);
         return Err(e);
