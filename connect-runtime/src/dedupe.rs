@@ -559,6 +559,52 @@ mod tests {
         assert!(d.apply(&mut no_header).unwrap());
     }
 
+    /// A record a later stage drops leaves nothing behind in earlier
+    /// stages: its id must not block a different message with that id.
+    #[test]
+    fn a_record_dropped_by_a_later_stage_is_forgotten() {
+        let cfg: Config = [
+            ("transforms", "d1,d2"),
+            ("transforms.d1.type", "Deduplicate"),
+            ("transforms.d1.dedupe.by", "header"),
+            ("transforms.d1.header", "msg"),
+            ("transforms.d2.type", "Deduplicate"),
+            ("transforms.d2.dedupe.by", "value"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let mut chain =
+            crate::transforms::TransformChain::build(&crate::plugins::registry(), &cfg).unwrap();
+        let store = Arc::new(Mem::default());
+        chain
+            .open(&TransformContext {
+                connector: "c".into(),
+                task: 0,
+                alias: String::new(),
+                source: true,
+                gauges: TaskGauges::default(),
+                store: Some(store),
+            })
+            .unwrap();
+        let with = |id: &str, v: &str| {
+            let mut r = rec(id);
+            r.value = Value::from(v);
+            r
+        };
+        assert!(chain.apply(&mut with("A", "v1")).unwrap());
+        assert!(
+            !chain.apply(&mut with("B", "v1")).unwrap(),
+            "same value: dropped by d2"
+        );
+        let marks = chain.mark();
+        chain.settle(&marks);
+        assert!(
+            chain.apply(&mut with("B", "v2")).unwrap(),
+            "B never reached Kafka: d1 must not drop it"
+        );
+    }
+
     #[test]
     fn the_oldest_keys_go_past_the_limit() {
         let store = Arc::new(Mem::default());

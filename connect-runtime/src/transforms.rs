@@ -217,7 +217,12 @@ impl TransformChain {
             self.last.push(i);
             match s.transform.apply(record) {
                 Ok(true) => {}
-                Ok(false) => return Ok(false),
+                Ok(false) => {
+                    // The record goes nowhere: what earlier stages learned
+                    // from it must not outlive it.
+                    self.forget_last();
+                    return Ok(false);
+                }
                 Err(error) => {
                     return Err(TransformFailure {
                         alias: s.alias.clone(),

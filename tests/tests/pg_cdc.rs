@@ -928,6 +928,11 @@ fn incremental_snapshot_resumes_after_kill9() -> anyhow::Result<()> {
     );
     db.exec("UPDATE big SET version = 2 WHERE id IN (10, 7000); DELETE FROM big WHERE id = 7001")?;
     let _worker = start_standalone(dir.path(), &broker.bootstrap, rest, &conn, "w2.log")?;
+    // The REST API answers before the connector file is loaded (seen in
+    // CI: a 404 on resume); wait for the connector first.
+    wait_until(WAIT, "the connector after the restart", || {
+        connector_status(rest, "pg-cdc")
+    })?;
     // The worker keeps the connector's target state: resume it.
     set_target_state(rest, "pg-cdc", "resume", "RUNNING")?;
     let want = versions(&db, "big")?;

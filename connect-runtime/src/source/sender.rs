@@ -123,6 +123,9 @@ impl Sender {
                     &f.error,
                 )),
             };
+            // Whether the record went to its own topic (not filtered, not
+            // errant): only then may the transforms keep what they learned.
+            let mut produced = false;
             let step = match step {
                 Ok(true) => {
                     let topic_ok = match &checked_topic {
@@ -137,7 +140,10 @@ impl Sender {
                             Ok(c) => self
                                 .produce_record(opaque(id, kept.len()), &record, c, i)
                                 .await
-                                .map(|()| 1),
+                                .map(|()| {
+                                    produced = true;
+                                    1
+                                }),
                             // Retries cut short by a stop: not errant, just
                             // not sent, and its offset is not committed.
                             Err(_) if *self.stop.borrow() => {
@@ -152,6 +158,9 @@ impl Sender {
                 Ok(false) => Ok(0),
                 Err(failure) => self.errant(id, &failure, original.as_ref(), &record).await,
             };
+            if !produced {
+                self.transforms.forget_last();
+            }
             match step {
                 Ok(n) => {
                     sent += n;
@@ -166,12 +175,8 @@ impl Sender {
                         offsets.record(record.source_partition, record.source_offset);
                     }
                 }
-                Err(_) if *self.stop.borrow() => {
-                    self.transforms.forget_last();
-                    break;
-                }
+                Err(_) if *self.stop.borrow() => break,
                 Err(e) => {
-                    self.transforms.forget_last();
                     result = Err(e);
                     break;
                 }

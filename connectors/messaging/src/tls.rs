@@ -2,6 +2,17 @@
 //! certificate the trust store does not vouch for, or a server that
 //! turned the client (certificate) down. Network trouble is not one.
 
+/// TLS keys that are set, by name; the values include passwords, so
+/// `Debug` shows the names only.
+#[derive(Clone, Default)]
+pub struct SslKeys(pub std::collections::BTreeMap<String, String>);
+
+impl std::fmt::Debug for SslKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
 /// The rustls error somewhere in `err`'s chain (wrapped in an
 /// `io::Error` or a client's own error type), if any.
 fn rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {

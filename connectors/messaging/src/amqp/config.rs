@@ -2,7 +2,6 @@
 //! `rabbitmq.prefetch.count`, which is bounded by default (Confluent's 0
 //! lets the broker push a whole queue into the task's memory).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ pub struct Connection {
     pub recovery_interval: Duration,
     pub security_protocol: String,
     /// The `rabbitmq.https.ssl.*` keys that are set, by name.
-    pub ssl: BTreeMap<String, String>,
+    pub ssl: crate::tls::SslKeys,
 }
 
 /// Confluent's TLS keys for RabbitMQ: Kafka's `ssl.*` keys under
@@ -55,7 +54,7 @@ impl Connection {
         if !self.tls() {
             return Ok(None);
         }
-        crate::ssl_keys::client_config(&self.ssl, SSL_PREFIX).map(Some)
+        crate::ssl_keys::client_config(&self.ssl.0, SSL_PREFIX).map(Some)
     }
 }
 
@@ -166,7 +165,7 @@ fn connection_keys<C: Default + 'static>(
             .doc("PLAINTEXT, or SSL: TLS with the rabbitmq.https.ssl.* keys (usually on port 5671)."),
         move |c, v| conn(c).security_protocol = v,
     );
-    crate::ssl_keys::declare(def, &SSL_KEYS, SECURITY, move |c| &mut conn(c).ssl)
+    crate::ssl_keys::declare(def, &SSL_KEYS, SECURITY, move |c| &mut conn(c).ssl.0)
 }
 
 /// A validation issue when the TLS stores cannot be read.

@@ -39,29 +39,41 @@ pub(crate) fn amqp_uri(c: &Connection) -> AMQPUri {
 /// Opens a connection with the settings of `c`: plain TCP, or with
 /// `rabbitmq.security.protocol=SSL` TLS with Sluice's own rustls settings
 /// (the connector dials the host of `rabbitmq.host` and checks the
-/// certificate against it).
+/// certificate against it). Stores that cannot be read are a refusal.
 pub(crate) async fn open(
     c: &Connection,
     props: ConnectionProperties,
-) -> lapin::Result<lapin::Connection> {
+    where_: &str,
+) -> Result<lapin::Connection, Failure> {
     let uri = amqp_uri(c);
-    let Some(tls) = c.tls_config().map_err(std::io::Error::other)? else {
-        return lapin::Connection::connect_uri(uri, props).await;
+    let tls = c
+        .tls_config()
+        .map_err(|e| Failure::Refused(format!("{where_}: {e}")))?;
+    let opened = match tls {
+        None => lapin::Connection::connect_uri(uri, props).await,
+        Some(tls) => {
+            let connector = Arc::new(RustlsConnector::from(tls));
+            match lapin::runtime::default_runtime() {
+                Err(e) => Err(e),
+                Ok(runtime) => {
+                    lapin::Connection::connector(
+                        uri,
+                        runtime,
+                        async move |uri: AMQPUri, rt| {
+                            // The URI says AMQP: the stream is plain TCP, and
+                            // TLS is started here with our settings, not the
+                            // library's.
+                            let tcp = uri.connect_async(&rt).await?;
+                            Ok(tcp.into_rustls(&connector, &uri.authority.host).await?)
+                        },
+                        props,
+                    )
+                    .await
+                }
+            }
+        }
     };
-    let connector = Arc::new(RustlsConnector::from(tls));
-    let runtime = lapin::runtime::default_runtime()?;
-    lapin::Connection::connector(
-        uri,
-        runtime,
-        async move |uri: AMQPUri, rt| {
-            // The URI says AMQP: the stream is plain TCP, and TLS is
-            // started here with our settings, not the library's.
-            let tcp = uri.connect_async(&rt).await?;
-            Ok(tcp.into_rustls(&connector, &uri.authority.host).await?)
-        },
-        props,
-    )
-    .await
+    opened.map_err(|e| classify(where_, "", &e))
 }
 
 /// `where_` names the broker, `what` the queue or exchange involved.

@@ -267,14 +267,14 @@ impl RabbitSinkTask {
         let where_ = format!("RabbitMQ {}:{}", cfg.conn.host, cfg.conn.port);
         let props = ConnectionProperties::default()
             .with_connection_name(format!("sluice {}", self.name).into());
-        let connection = tokio::time::timeout(cfg.conn.connection_timeout, open(&cfg.conn, props))
-            .await
-            .map_err(|_| {
-                Failure::Transient(format!(
-                    "{where_}: no connection within rabbitmq.connection.timeout.ms"
-                ))
-            })?
-            .map_err(|e| classify(&where_, "", &e))?;
+        let connection =
+            tokio::time::timeout(cfg.conn.connection_timeout, open(&cfg.conn, props, &where_))
+                .await
+                .map_err(|_| {
+                    Failure::Transient(format!(
+                        "{where_}: no connection within rabbitmq.connection.timeout.ms"
+                    ))
+                })??;
         let what = format!("exchange '{}'", cfg.exchange);
         let channel = connection
             .create_channel()

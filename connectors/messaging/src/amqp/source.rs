@@ -590,15 +590,16 @@ impl Driver {
         );
         let props = ConnectionProperties::default()
             .with_connection_name(format!("sluice {}", self.name).into());
-        let connection =
-            tokio::time::timeout(self.conn.connection_timeout, open(&self.conn, props))
-                .await
-                .map_err(|_| {
-                    Failure::Transient(format!(
-                        "{where_}: no connection within rabbitmq.connection.timeout.ms"
-                    ))
-                })?
-                .map_err(|e| classify(&where_, "", &e))?;
+        let connection = tokio::time::timeout(
+            self.conn.connection_timeout,
+            open(&self.conn, props, &where_),
+        )
+        .await
+        .map_err(|_| {
+            Failure::Transient(format!(
+                "{where_}: no connection within rabbitmq.connection.timeout.ms"
+            ))
+        })??;
         let mut channels = Vec::new();
         let mut consumers = Vec::new();
         for (i, queue) in self.queues.iter().enumerate() {

@@ -2,7 +2,6 @@
 //! key, with safer defaults where the issue asks for them (the source
 //! defaults to QoS 1 and a persistent session).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +25,7 @@ pub struct Connection {
     pub max_packet_size: usize,
     pub max_retry: Duration,
     /// The `mqtt.ssl.*` keys that are set, by name.
-    pub ssl: BTreeMap<String, String>,
+    pub ssl: crate::tls::SslKeys,
 }
 
 /// Confluent's MQTT TLS keys, with the Kafka `ssl.*` keys they stand for:
@@ -221,7 +220,7 @@ fn connection_keys<C: Default + 'static>(
 
 fn set_ssl(conn: &mut Connection, key: &str, value: String) {
     if !value.trim().is_empty() {
-        conn.ssl.insert(key.to_string(), value);
+        conn.ssl.0.insert(key.to_string(), value);
     }
 }
 
@@ -332,7 +331,7 @@ impl Connection {
         if !self.servers.iter().any(|s| s.tls) {
             return Ok(None);
         }
-        let p = sluice_tls::SslProps::new(&self.ssl, sluice_tls::Scope::Renamed(SSL_KEYS));
+        let p = sluice_tls::SslProps::new(&self.ssl.0, sluice_tls::Scope::Renamed(SSL_KEYS));
         sluice_tls::client_config_of(&p).map(Some)
     }
 

@@ -1,7 +1,6 @@
 //! The NATS JetStream connectors' keys (Sluice's own; no Kafka Connect
 //! connector for JetStream is in wide use).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ pub struct Connection {
     pub connect_timeout: Duration,
     pub max_retry: Duration,
     /// The `nats.ssl.*` keys that are set, by name.
-    pub ssl: BTreeMap<String, String>,
+    pub ssl: crate::tls::SslKeys,
 }
 
 /// The TLS keys: Kafka's `ssl.*` keys under `nats.` (stores are PEM or
@@ -119,7 +118,7 @@ fn connection_keys<C: Default + 'static>(
             .doc("Longest wait between two attempts to connect or to consume: the wait doubles from 100 ms up to this; attempts never stop."),
         move |c, v| conn(c).max_retry = v,
     );
-    crate::ssl_keys::declare(def, &SSL_KEYS, SECURITY, move |c| &mut conn(c).ssl)
+    crate::ssl_keys::declare(def, &SSL_KEYS, SECURITY, move |c| &mut conn(c).ssl.0)
 }
 
 impl Connection {
@@ -131,12 +130,12 @@ impl Connection {
     }
 
     /// The TLS client settings, when TLS is asked for (`tls://`) or a
-    /// `nats.ssl.*` key is set (for servers that ask for TLS themselves).
+    /// `nats.ssl.*` key is set; either way TLS is then required.
     pub fn tls_config(&self) -> Result<Option<Arc<rustls::ClientConfig>>, String> {
-        if !self.tls_required() && self.ssl.is_empty() {
+        if !self.tls_required() && self.ssl.0.is_empty() {
             return Ok(None);
         }
-        crate::ssl_keys::client_config(&self.ssl, SSL_PREFIX).map(Some)
+        crate::ssl_keys::client_config(&self.ssl.0, SSL_PREFIX).map(Some)
     }
 
     /// A validation issue when the TLS stores cannot be read.

@@ -25,9 +25,10 @@ pub(crate) async fn connect(c: &Connection, name: &str) -> Result<Client, Failur
     let servers = c.urls.join(",");
     match c.tls_config() {
         Ok(Some(tls)) => {
-            o = o
-                .tls_client_config((*tls).clone())
-                .require_tls(c.tls_required());
+            // TLS keys set mean TLS is wanted: a server (or a man in the
+            // middle) that does not offer it must not get the credentials
+            // in plain text.
+            o = o.tls_client_config((*tls).clone()).require_tls(true);
         }
         Ok(None) => {}
         Err(e) => return Err(Failure::Refused(e)),
