@@ -137,6 +137,8 @@ pub struct Deduplicate {
     keys: TaskGauge,
     dropped_count: i64,
     write_failed: bool,
+    /// The canonical bytes of the record's key, reused record to record.
+    buf: Vec<u8>,
 }
 
 impl std::fmt::Debug for Deduplicate {
@@ -239,7 +241,7 @@ fn field<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
 
 impl Deduplicate {
     /// The hash of the record's key, `None` when it has none.
-    fn key_of(&self, record: &dyn ConnectRecord) -> Option<Hash> {
+    fn key_of(&mut self, record: &dyn ConnectRecord) -> Option<Hash> {
         let v = match &self.by {
             By::Key => record.key(),
             By::Value => record.value(),
@@ -256,9 +258,9 @@ impl Deduplicate {
         if v.is_null() {
             return None;
         }
-        let mut bytes = Vec::new();
-        canonical(v, &mut bytes);
-        let digest = ring::digest::digest(&ring::digest::SHA256, &bytes);
+        self.buf.clear();
+        canonical(v, &mut self.buf);
+        let digest = ring::digest::digest(&ring::digest::SHA256, &self.buf);
         let mut h = [0u8; 16];
         h.copy_from_slice(&digest.as_ref()[..16]);
         Some(h)

@@ -85,6 +85,35 @@ pub fn connector_status(port: u16, name: &str) -> Option<serde_json::Value> {
     serde_json::from_str(&body).ok()
 }
 
+/// PUTs `config` as connector `name`'s config; an error unless the worker
+/// created or updated it.
+pub fn put_connector(port: u16, name: &str, config: &serde_json::Value) -> anyhow::Result<()> {
+    let (code, text) = http_request(
+        port,
+        "PUT",
+        &format!("/connectors/{name}/config"),
+        &config.to_string(),
+    )?;
+    anyhow::ensure!(code == 201 || code == 200, "PUT {name}: {code} {text}");
+    Ok(())
+}
+
+/// Waits until task 0 of connector `name` is FAILED; its trace.
+pub fn wait_task_failed(
+    port: u16,
+    name: &str,
+    timeout: std::time::Duration,
+) -> anyhow::Result<String> {
+    let st = wait_until(timeout, &format!("task 0 of {name} to fail"), || {
+        let st = connector_status(port, name)?;
+        (st["tasks"][0]["state"] == "FAILED").then_some(st)
+    })?;
+    Ok(st["tasks"][0]["trace"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string())
+}
+
 /// Waits until a connector is in state `want` and, with `tasks`, has that
 /// many tasks all in `want` too; the last status.
 pub fn wait_connector_state(

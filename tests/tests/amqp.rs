@@ -332,18 +332,8 @@ fn sink_confirms_everything_across_a_rabbitmq_restart() -> anyhow::Result<()> {
         "rabbitmq.exchange": "orders",
         "rabbitmq.routing.key": "nobody-listens",
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/rmq-lost/config",
-        &body.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
-    let st = wait_until(WAIT, "the unroutable sink to fail", || {
-        let st = connector_status(rest, "rmq-lost")?;
-        (st["tasks"][0]["state"] == "FAILED").then_some(st)
-    })?;
-    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    put_connector(rest, "rmq-lost", &body)?;
+    let trace = wait_task_failed(rest, "rmq-lost", WAIT)?;
     assert!(
         trace.contains("returned the message") && trace.contains("NO_ROUTE"),
         "trace: {trace}"
@@ -382,13 +372,7 @@ fn correlation_id_travels_from_mqtt_through_kafka_to_amqp() -> anyhow::Result<()
         "rabbitmq.routing.key": "e",
         "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/amqp-out/config",
-        &sink.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
+    put_connector(rest, "amqp-out", &sink)?;
     mqtt_publish(mq.port, vec![(format!("dev/{id}"), b"reading".to_vec())])?;
     let r = consume_records(&broker.bootstrap, &topic, 1, WAIT)?;
     let corr = r[0]
@@ -535,18 +519,8 @@ fn source_over_tls_with_a_pkcs12_truststore() -> anyhow::Result<()> {
         "rabbitmq.security.protocol": "SSL",
         "rabbitmq.https.ssl.truststore.certificates": other.pem(),
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/rmq-untrusting/config",
-        &untrusting.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
-    let st = wait_until(WAIT, "the untrusting task to fail", || {
-        let st = connector_status(rest, "rmq-untrusting")?;
-        (st["tasks"][0]["state"] == "FAILED").then_some(st)
-    })?;
-    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    put_connector(rest, "rmq-untrusting", &untrusting)?;
+    let trace = wait_task_failed(rest, "rmq-untrusting", WAIT)?;
     assert!(
         trace.contains("rabbitmq.https.ssl.truststore") && trace.contains("not trusted"),
         "trace: {trace}"

@@ -303,18 +303,8 @@ fn a_broker_down_at_start_is_waited_for_and_bad_credentials_fail_clearly() -> an
         "mqtt.username": "alice",
         "mqtt.password": "wrong",
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/mqtt-locked/config",
-        &body.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
-    let st = wait_until(WAIT, "the task to fail", || {
-        let st = connector_status(rest, "mqtt-locked")?;
-        (st["tasks"][0]["state"] == "FAILED").then_some(st)
-    })?;
-    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    put_connector(rest, "mqtt-locked", &body)?;
+    let trace = wait_task_failed(rest, "mqtt-locked", WAIT)?;
     assert!(
         trace.contains("mqtt.password") && trace.contains("refused"),
         "trace: {trace}"
@@ -392,13 +382,7 @@ fn source_and_sink_over_tls_with_client_certificates() -> anyhow::Result<()> {
         "mqtt.ssl.trust.store.path": ca_file.display().to_string(),
         "mqtt.ssl.key.store.path": pem.display().to_string(),
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/mqtt-tls-sink/config",
-        &sink.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
+    put_connector(rest, "mqtt-tls-sink", &sink)?;
     let values: Vec<String> = (0..20).map(|i| format!("s-{i:02}")).collect();
     produce_strings(&broker.bootstrap, &out, &values)?;
     wait_until(
@@ -423,18 +407,8 @@ fn source_and_sink_over_tls_with_client_certificates() -> anyhow::Result<()> {
         "mqtt.ssl.trust.store.path": other.display().to_string(),
         "mqtt.ssl.key.store.path": pem.display().to_string(),
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/mqtt-untrusting/config",
-        &untrusting.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
-    let st = wait_until(WAIT, "the untrusting task to fail", || {
-        let st = connector_status(rest, "mqtt-untrusting")?;
-        (st["tasks"][0]["state"] == "FAILED").then_some(st)
-    })?;
-    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    put_connector(rest, "mqtt-untrusting", &untrusting)?;
+    let trace = wait_task_failed(rest, "mqtt-untrusting", WAIT)?;
     assert!(
         trace.contains("mqtt.ssl.trust.store.path") && trace.contains("not trusted"),
         "trace: {trace}"

@@ -215,18 +215,8 @@ fn a_missing_server_is_waited_for_and_a_wrong_password_fails_clearly() -> anyhow
         "nats.stream": "X",
         "kafka.topic": topic,
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/nats-locked/config",
-        &body.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
-    let st = wait_until(WAIT, "the task to fail", || {
-        let st = connector_status(rest, "nats-locked")?;
-        (st["tasks"][0]["state"] == "FAILED").then_some(st)
-    })?;
-    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    put_connector(rest, "nats-locked", &body)?;
+    let trace = wait_task_failed(rest, "nats-locked", WAIT)?;
     assert!(trace.contains("nats.password"), "trace: {trace}");
     Ok(())
 }
@@ -292,13 +282,7 @@ fn source_and_sink_over_tls_with_client_certificates() -> anyhow::Result<()> {
         "nats.ssl.keystore.certificate.chain": client.0,
         "nats.ssl.keystore.key": client.1,
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/nats-tls-sink/config",
-        &sink.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
+    put_connector(rest, "nats-tls-sink", &sink)?;
     let values: Vec<String> = (0..20).map(|i| format!("s-{i:02}")).collect();
     produce_strings(&broker.bootstrap, &out, &values)?;
     wait_until(WAIT, "the sink's messages in the stream", || {
@@ -323,18 +307,8 @@ fn source_and_sink_over_tls_with_client_certificates() -> anyhow::Result<()> {
         "nats.ssl.keystore.location": keystore,
         "nats.ssl.keystore.password": "ks-pw",
     });
-    let (code, text) = http_request(
-        rest,
-        "PUT",
-        "/connectors/nats-untrusting/config",
-        &untrusting.to_string(),
-    )?;
-    assert!(code == 201 || code == 200, "{code} {text}");
-    let st = wait_until(WAIT, "the untrusting task to fail", || {
-        let st = connector_status(rest, "nats-untrusting")?;
-        (st["tasks"][0]["state"] == "FAILED").then_some(st)
-    })?;
-    let trace = st["tasks"][0]["trace"].as_str().unwrap_or_default();
+    put_connector(rest, "nats-untrusting", &untrusting)?;
+    let trace = wait_task_failed(rest, "nats-untrusting", WAIT)?;
     assert!(
         trace.contains("nats.ssl.truststore") && trace.contains("not trusted"),
         "trace: {trace}"

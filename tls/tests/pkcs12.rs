@@ -37,6 +37,25 @@ fn client(pairs: &[(&str, &str)]) -> Result<Arc<rustls::ClientConfig>, String> {
     client_config_of(&SslProps::new(&props(pairs), Scope::Prefix("")))
 }
 
+/// Moves what `from` has to send into `to`; `to`'s error is named `side`.
+fn pump(
+    from: &mut rustls::Connection,
+    to: &mut rustls::Connection,
+    side: &str,
+) -> Result<(), String> {
+    let mut buf = Vec::new();
+    while from.wants_write() {
+        from.write_tls(&mut buf).map_err(|e| e.to_string())?;
+    }
+    let mut rd = &buf[..];
+    while !rd.is_empty() {
+        to.read_tls(&mut rd).map_err(|e| e.to_string())?;
+        to.process_new_packets()
+            .map_err(|e| format!("{side}: {e}"))?;
+    }
+    Ok(())
+}
+
 /// Runs a TLS handshake between the two configurations in memory, with
 /// the client asking for `localhost`; the error either side saw.
 fn handshake(
@@ -44,29 +63,15 @@ fn handshake(
     client: Arc<rustls::ClientConfig>,
 ) -> Result<(), String> {
     let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-    let mut c = rustls::ClientConnection::new(client, name).map_err(|e| e.to_string())?;
-    let mut s = rustls::ServerConnection::new(server).map_err(|e| e.to_string())?;
+    let mut c: rustls::Connection = rustls::ClientConnection::new(client, name)
+        .map_err(|e| e.to_string())?
+        .into();
+    let mut s: rustls::Connection = rustls::ServerConnection::new(server)
+        .map_err(|e| e.to_string())?
+        .into();
     for _ in 0..20 {
-        let mut buf = Vec::new();
-        while c.wants_write() {
-            c.write_tls(&mut buf).map_err(|e| e.to_string())?;
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            s.read_tls(&mut rd).map_err(|e| e.to_string())?;
-            s.process_new_packets()
-                .map_err(|e| format!("server: {e}"))?;
-        }
-        let mut buf = Vec::new();
-        while s.wants_write() {
-            s.write_tls(&mut buf).map_err(|e| e.to_string())?;
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            c.read_tls(&mut rd).map_err(|e| e.to_string())?;
-            c.process_new_packets()
-                .map_err(|e| format!("client: {e}"))?;
-        }
+        pump(&mut c, &mut s, "server")?;
+        pump(&mut s, &mut c, "client")?;
         if !c.is_handshaking() && !s.is_handshaking() {
             return Ok(());
         }
